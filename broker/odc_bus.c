@@ -1,0 +1,136 @@
+/*  odc_bus: see odc_bus.h for the rules. */
+#include "odc_bus.h"
+
+#include <assert.h>
+#include <errno.h>
+
+#include "odc_log.h"
+
+/*  Asserts stay on in release builds (see CMakeLists.txt): a broken message
+    from inside the process is a bug. */
+
+static zsock_t *
+s_socket (int type, const char *endpoint, int hwm, bool bind)
+{
+    zsock_t *sock = zsock_new (type);
+    if (!sock)
+        return NULL;
+    if (hwm <= 0)
+        hwm = ODC_BUS_HWM;
+    zsock_set_sndhwm (sock, hwm);
+    zsock_set_rcvhwm (sock, hwm);
+    zsock_set_linger (sock, 0);
+    int rc = bind ? zsock_bind (sock, "%s", endpoint) : zsock_connect (sock, "%s", endpoint);
+    if (rc == -1) {
+        odc_error (NULL, "cannot %s %s: %s", bind ? "bind" : "connect", endpoint,
+                   zmq_strerror (zmq_errno ()));
+        zsock_destroy (&sock);
+    }
+    return sock;
+}
+
+zsock_t *
+odc_bus_pull_bind (const char *endpoint, int hwm)
+{
+    return s_socket (ZMQ_PULL, endpoint, hwm, true);
+}
+
+zsock_t *
+odc_bus_push_connect (const char *endpoint, int hwm)
+{
+    return s_socket (ZMQ_PUSH, endpoint, hwm, false);
+}
+
+static int
+s_send (zsock_t *sock, Odc__Envelope *env, int flags)
+{
+    assert (env && env->body_case != ODC__ENVELOPE__BODY__NOT_SET);
+    env->version = ODC_ENVELOPE_VERSION;
+    env->sent_ms = odc_now_ms ();
+    size_t size = odc__envelope__get_packed_size (env);
+    zmq_msg_t msg;
+    if (zmq_msg_init_size (&msg, size) != 0)
+        return -1;
+    odc__envelope__pack (env, zmq_msg_data (&msg));
+    if (zmq_msg_send (&msg, zsock_resolve (sock), flags) == -1) {
+        int err = zmq_errno ();
+        zmq_msg_close (&msg);
+        errno = err;
+        return -1;
+    }
+    return 0;
+}
+
+int
+odc_bus_send (zsock_t *sock, Odc__Envelope *env)
+{
+    int rc;
+    /*  EINTR: a signal reached this thread; the send did not happen. */
+    while ((rc = s_send (sock, env, 0)) == -1 && errno == EINTR)
+        ;
+    return rc;
+}
+
+int
+odc_bus_try_send (zsock_t *sock, Odc__Envelope *env)
+{
+    return s_send (sock, env, ZMQ_DONTWAIT);
+}
+
+Odc__Envelope *
+odc_bus_recv_envelope (zsock_t *sock)
+{
+    zmq_msg_t msg;
+    zmq_msg_init (&msg);
+    int rc;
+    while ((rc = zmq_msg_recv (&msg, zsock_resolve (sock), 0)) == -1 && zmq_errno () == EINTR)
+        ;
+    if (rc == -1) {
+        zmq_msg_close (&msg);
+        return NULL;
+    }
+    Odc__Envelope *env =
+        odc__envelope__unpack (NULL, zmq_msg_size (&msg), zmq_msg_data (&msg));
+    zmq_msg_close (&msg);
+    /*  Only this process writes to the bus: a frame that does not unpack or
+        has another version is a bug, not bad input. */
+    assert (env);
+    assert (env->version == ODC_ENVELOPE_VERSION);
+    return env;
+}
+
+void
+odc_bus_envelope_free (Odc__Envelope **env_p)
+{
+    if (env_p && *env_p) {
+        odc__envelope__free_unpacked (*env_p, NULL);
+        *env_p = NULL;
+    }
+}
+
+int
+odc_bus_recv (zsock_t *sock, const odc_bus_handlers_t *handlers, void *arg)
+{
+    Odc__Envelope *env = odc_bus_recv_envelope (sock);
+    if (!env)
+        return -1;
+    size_t body = (size_t) env->body_case;
+    odc_bus_handler_fn *fn =
+        body < sizeof handlers->on / sizeof handlers->on[0] ? handlers->on[body] : NULL;
+    if (!fn) {
+        odc_fatal (NULL, "no handler for envelope body %s from %s",
+                   odc_bus_body_name (env->body_case), env->source);
+        assert (!"envelope body without handler");
+    }
+    fn (env, arg);
+    odc_bus_envelope_free (&env);
+    return 0;
+}
+
+const char *
+odc_bus_body_name (Odc__Envelope__BodyCase body)
+{
+    const ProtobufCFieldDescriptor *field =
+        protobuf_c_message_descriptor_get_field (&odc__envelope__descriptor, (unsigned) body);
+    return field ? field->name : "none";
+}

@@ -1,0 +1,124 @@
+/*  odc_config: the collector's one YAML configuration file.
+
+    odc_config_load parses and validates the whole file and returns an
+    immutable configuration, or NULL with every error found, each as
+        FILE:LINE: key 'section.key': reason
+    Unknown keys, wrong types, values out of range, missing required keys,
+    references to credentials that do not exist and unreadable secret files
+    are all errors. Secrets (community, passphrases, the XMPP password) may be
+    given inline or, with the "_file" form of the key, read from a file whose
+    trailing newline is dropped. Relative paths are taken from the folder of
+    the configuration file. opendca.example.yaml documents every key.
+
+    A loaded configuration is never changed; on SIGHUP the supervisor loads a
+    new one and hands it to the actors (odc_supervisor_configure). */
+#ifndef ODC_CONFIG_H
+#define ODC_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum {
+    ODC_LOOP_ALERT = 0,
+    ODC_LOOP_IDENTITY,
+    ODC_LOOP_METER,
+    ODC_LOOP_SUPPLY,
+    ODC_LOOP_TRAY,
+    ODC_LOOP_COUNT
+} odc_loop_t;
+
+typedef struct {
+    char *name;
+    int version; /* 1, 2 (for 2c) or 3 */
+    char *community;
+    char *user;
+    int level; /* 0 noAuthNoPriv, 1 authNoPriv, 2 authPriv */
+    int auth_protocol; /* index in odc_config_auth_protocols */
+    char *auth_passphrase;
+    int priv_protocol; /* index in odc_config_priv_protocols */
+    char *priv_passphrase;
+    char *context;
+    int line;
+} odc_credential_t;
+
+typedef struct {
+    char *address;
+    int port;
+    char *credential;
+    char *asset_number;
+    char *location;
+    int line;
+} odc_device_config_t;
+
+typedef struct {
+    char *range;
+    char **credentials;
+    size_t credential_count;
+    int line;
+} odc_range_config_t;
+
+typedef struct {
+    int in_hours;     /* minutes */
+    int out_of_hours; /* minutes */
+} odc_interval_t;
+
+typedef struct {
+    char *file; /* the file it was loaded from */
+
+    char *collector_id;
+    char *log_level;
+
+    char *store_path;
+    bool store_sync;
+    int store_cache_mb;
+    int outbox_max_mb;
+
+    char *portal_jid;     /* this collector's JID */
+    char *portal_password;
+    char *portal_peer;    /* the portal's JID */
+    int *portal_ports;
+    size_t portal_port_count;
+    char *portal_ca_file;
+    char **portal_trusted;
+    size_t portal_trusted_count;
+    bool portal_compress;
+    char *portal_meters_at; /* "HH:MM" local time of the daily meter upload */
+
+    int snmp_timeout_ms;
+    int snmp_retries;
+    int snmp_window_min;
+    int snmp_window_max;
+
+    odc_credential_t *credentials;
+    size_t credential_count;
+    odc_device_config_t *devices;
+    size_t device_count;
+    odc_range_config_t *ranges;
+    size_t range_count;
+
+    odc_interval_t loops[ODC_LOOP_COUNT];
+    int work_start; /* minutes after midnight */
+    int work_end;
+    unsigned work_days; /* bit 0 Monday ... bit 6 Sunday */
+
+    int max_devices;
+    int max_open_files;
+} odc_config_t;
+
+extern const char *const odc_config_loop_names[ODC_LOOP_COUNT];
+extern const char *const odc_config_auth_protocols[];
+extern const char *const odc_config_priv_protocols[];
+
+/*  Load and validate. On failure returns NULL and, when errors is not NULL,
+    the error lines (newline-separated) that the caller frees with free(). */
+odc_config_t *odc_config_load (const char *file, char **errors);
+void odc_config_destroy (odc_config_t **self_p);
+
+/*  Find a credential by name; NULL when there is none. */
+const odc_credential_t *odc_config_credential (const odc_config_t *self, const char *name);
+
+/*  Whether a local time (weekday 0 = Monday, minute after midnight) is in
+    working hours. */
+bool odc_config_in_hours (const odc_config_t *self, int weekday_mon0, int minute_of_day);
+
+#endif

@@ -1,0 +1,83 @@
+/*  odc_log: see odc_log.h. */
+#include "odc_log.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static atomic_int s_level = ODC_LOG_INFO;
+static _Thread_local const char *s_actor = "main";
+
+static const char *s_names[] = {"debug", "info", "warn", "error", "fatal"};
+
+uint64_t
+odc_now_ms (void)
+{
+    struct timeval tv;
+    gettimeofday (&tv, NULL);
+    return (uint64_t) tv.tv_sec * 1000u + (uint64_t) tv.tv_usec / 1000u;
+}
+
+void
+odc_log_set_level (odc_log_level_t level)
+{
+    atomic_store (&s_level, (int) level);
+}
+
+odc_log_level_t
+odc_log_level (void)
+{
+    return (odc_log_level_t) atomic_load (&s_level);
+}
+
+int
+odc_log_level_parse (const char *name)
+{
+    for (int i = 0; i <= ODC_LOG_FATAL; i++)
+        if (strcmp (name, s_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+void
+odc_log_set_actor (const char *actor)
+{
+    s_actor = actor ? actor : "main";
+}
+
+void
+odc_log_write (odc_log_level_t level, const char *func, const char *device,
+               const char *fmt, ...)
+{
+    if ((int) level < atomic_load (&s_level))
+        return;
+    char line[2048];
+    struct timeval tv;
+    gettimeofday (&tv, NULL);
+    struct tm tm;
+    gmtime_r (&tv.tv_sec, &tm);
+    int n = snprintf (line, sizeof line,
+                      "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %-5s [%s] %s: device=%s ",
+                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                      tm.tm_min, tm.tm_sec, (int) (tv.tv_usec / 1000),
+                      s_names[level], s_actor, func, device ? device : "-");
+    if (n < 0)
+        return;
+    if ((size_t) n < sizeof line) {
+        va_list ap;
+        va_start (ap, fmt);
+        int m = vsnprintf (line + n, sizeof line - (size_t) n, fmt, ap);
+        va_end (ap);
+        if (m > 0)
+            n += m;
+    }
+    if ((size_t) n >= sizeof line - 1)
+        n = (int) sizeof line - 2;
+    line[n++] = '\n';
+    /*  Single write: lines from different threads never interleave. */
+    ssize_t rc = write (STDERR_FILENO, line, (size_t) n);
+    (void) rc;
+}

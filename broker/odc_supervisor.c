@@ -1,0 +1,236 @@
+/*  odc_supervisor: see odc_supervisor.h.
+
+    The supervisor lives in the main thread. It starts actors with zactor_new,
+    which returns once the actor signalled its pipe; the actor then says
+    "READY" or "FAILED". Stopping is zactor_destroy, which sends "$TERM" and
+    waits for the thread; actors are stopped in the reverse of their start
+    order, so producers stop before the consumers they push to, and no send
+    blocks on a consumer that is already gone. */
+#include "odc_supervisor.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
+#include "odc_log.h"
+
+#define S_MAX_ACTORS 64
+
+typedef struct {
+    odc_actor_spec_t spec;
+    zactor_t *actor;
+} s_entry_t;
+
+struct _odc_supervisor_t {
+    s_entry_t entries[S_MAX_ACTORS];
+    size_t count;
+    size_t order[S_MAX_ACTORS]; /* indexes, in start order */
+    size_t started;
+};
+
+void
+odc_supervisor_block_signals (void)
+{
+    sigset_t set;
+    sigemptyset (&set);
+    sigaddset (&set, SIGINT);
+    sigaddset (&set, SIGTERM);
+    sigaddset (&set, SIGHUP);
+    pthread_sigmask (SIG_BLOCK, &set, NULL);
+    zsys_handler_set (NULL);
+}
+
+odc_supervisor_t *
+odc_supervisor_new (void)
+{
+    return (odc_supervisor_t *) zmalloc (sizeof (odc_supervisor_t));
+}
+
+void
+odc_supervisor_destroy (odc_supervisor_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    odc_supervisor_stop (*self_p);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+static int
+s_find (odc_supervisor_t *self, const char *name)
+{
+    for (size_t i = 0; i < self->count; i++)
+        if (strcmp (self->entries[i].spec.name, name) == 0)
+            return (int) i;
+    return -1;
+}
+
+int
+odc_supervisor_add (odc_supervisor_t *self, const odc_actor_spec_t *spec)
+{
+    assert (spec && spec->name && spec->fn);
+    if (self->count == S_MAX_ACTORS || s_find (self, spec->name) >= 0) {
+        odc_error (NULL, "cannot add actor %s: duplicate name or too many actors", spec->name);
+        return -1;
+    }
+    self->entries[self->count++].spec = *spec;
+    return 0;
+}
+
+/*  Depth-first topological order. state: 0 new, 1 visiting, 2 placed. */
+static int
+s_visit (odc_supervisor_t *self, size_t i, int *state, size_t *order, size_t *placed)
+{
+    if (state[i] == 2)
+        return 0;
+    if (state[i] == 1) {
+        odc_error (NULL, "actor %s is part of a dependency cycle", self->entries[i].spec.name);
+        return -1;
+    }
+    state[i] = 1;
+    for (size_t d = 0; d < ODC_ACTOR_MAX_DEPS && self->entries[i].spec.deps[d]; d++) {
+        int j = s_find (self, self->entries[i].spec.deps[d]);
+        if (j < 0) {
+            odc_error (NULL, "actor %s depends on unknown actor %s",
+                       self->entries[i].spec.name, self->entries[i].spec.deps[d]);
+            return -1;
+        }
+        if (s_visit (self, (size_t) j, state, order, placed) == -1)
+            return -1;
+    }
+    state[i] = 2;
+    order[(*placed)++] = i;
+    return 0;
+}
+
+/*  Runs in the actor's thread: names the thread for the log, then runs the
+    actor itself. */
+static void
+s_trampoline (zsock_t *pipe, void *args)
+{
+    s_entry_t *entry = (s_entry_t *) args;
+    odc_log_set_actor (entry->spec.name);
+    entry->spec.fn (pipe, entry->spec.args);
+}
+
+int
+odc_supervisor_start (odc_supervisor_t *self)
+{
+    int state[S_MAX_ACTORS] = {0};
+    size_t placed = 0;
+    for (size_t i = 0; i < self->count; i++)
+        if (s_visit (self, i, state, self->order, &placed) == -1)
+            return -1;
+    assert (placed == self->count);
+
+    for (size_t k = 0; k < self->count; k++) {
+        s_entry_t *entry = &self->entries[self->order[k]];
+        entry->actor = zactor_new (s_trampoline, entry);
+        char *status = entry->actor ? zstr_recv (entry->actor) : NULL;
+        bool ok = status && streq (status, "READY");
+        zstr_free (&status);
+        if (entry->actor)
+            self->started = k + 1; /* stop it too, even when it failed */
+        if (!ok) {
+            odc_error (NULL, "actor %s failed to start", entry->spec.name);
+            odc_supervisor_stop (self);
+            return -1;
+        }
+        odc_debug (NULL, "actor %s started", entry->spec.name);
+    }
+    return 0;
+}
+
+void
+odc_supervisor_stop (odc_supervisor_t *self)
+{
+    while (self->started > 0) {
+        s_entry_t *entry = &self->entries[self->order[--self->started]];
+        zactor_destroy (&entry->actor);
+        odc_debug (NULL, "actor %s stopped", entry->spec.name);
+    }
+}
+
+void
+odc_supervisor_configure (odc_supervisor_t *self, void *config)
+{
+    for (size_t k = 0; k < self->started; k++) {
+        s_entry_t *entry = &self->entries[self->order[k]];
+        zsock_send (entry->actor, "sp", "CONFIG", config);
+        zsock_wait (entry->actor);
+    }
+}
+
+void *
+odc_supervisor_run (odc_supervisor_t *self, void *current, odc_reload_fn *reload,
+                    odc_release_fn *release, void *arg)
+{
+    sigset_t set;
+    sigemptyset (&set);
+    sigaddset (&set, SIGINT);
+    sigaddset (&set, SIGTERM);
+    sigaddset (&set, SIGHUP);
+    while (true) {
+        int sig = sigwaitinfo (&set, NULL);
+        if (sig == -1) {
+            if (errno == EINTR)
+                continue;
+            odc_error (NULL, "sigwaitinfo: %s", strerror (errno));
+            break;
+        }
+        if (sig == SIGHUP) {
+            odc_info (NULL, "SIGHUP: reloading the configuration");
+            void *fresh = reload ? reload (current, arg) : NULL;
+            if (!fresh) {
+                odc_warn (NULL, "reload failed; the running configuration stays");
+                continue;
+            }
+            odc_supervisor_configure (self, fresh);
+            if (release)
+                release (current, arg);
+            current = fresh;
+            odc_info (NULL, "configuration reloaded");
+            continue;
+        }
+        odc_info (NULL, "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        break;
+    }
+    return current;
+}
+
+const char *
+odc_supervisor_started (odc_supervisor_t *self, size_t index)
+{
+    return index < self->started ? self->entries[self->order[index]].spec.name : NULL;
+}
+
+void
+odc_actor_ready (zsock_t *pipe, bool ok)
+{
+    zsock_signal (pipe, 0);
+    zstr_send (pipe, ok ? "READY" : "FAILED");
+}
+
+int
+odc_actor_pipe (zsock_t *pipe, void **config)
+{
+    char *command = NULL;
+    void *ptr = NULL;
+    if (zsock_recv (pipe, "sp", &command, &ptr) == -1)
+        return 1; /* interrupted: the context is going away */
+    int rc = 0;
+    if (streq (command, "$TERM"))
+        rc = 1;
+    else if (streq (command, "CONFIG")) {
+        if (config)
+            *config = ptr;
+        zsock_signal (pipe, 0);
+    }
+    else {
+        odc_fatal (NULL, "unknown pipe command %s", command);
+        assert (!"unknown pipe command");
+    }
+    zstr_free (&command);
+    return rc;
+}

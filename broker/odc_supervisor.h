@@ -1,0 +1,85 @@
+/*  odc_supervisor: starts the actors in dependency order, stops them in
+    reverse, turns signals into actions.
+
+    Usage:
+        odc_supervisor_block_signals ();     // first thing in main, before any thread
+        odc_supervisor_t *sup = odc_supervisor_new ();
+        odc_supervisor_add (sup, &(odc_actor_spec_t) {"validator", odc_validator_actor, cfg, {NULL}});
+        odc_supervisor_add (sup, &(odc_actor_spec_t) {"alert", odc_alert_actor, cfg, {"validator"}});
+        if (odc_supervisor_start (sup) == 0)
+            odc_supervisor_run (sup, reload_fn, arg);    // until SIGINT / SIGTERM
+        odc_supervisor_destroy (&sup);                   // stops in reverse order
+
+    The actor protocol (CZMQ zactor, "a thread plus a pipe"): the actor sets
+    itself up, then calls odc_actor_ready (pipe, ok). On the pipe it then
+    receives "$TERM" (exit at once) and "CONFIG" with a pointer to the new,
+    immutable configuration, which it must answer with odc_actor_ack. */
+#ifndef ODC_SUPERVISOR_H
+#define ODC_SUPERVISOR_H
+
+#include <czmq.h>
+#include <stdbool.h>
+
+#define ODC_ACTOR_MAX_DEPS 8
+
+typedef struct {
+    const char *name;
+    zactor_fn *fn;
+    void *args;
+    /*  Names of the actors that must be running before this one (the ones
+        whose sockets it connects to), NULL-terminated. */
+    const char *deps[ODC_ACTOR_MAX_DEPS];
+} odc_actor_spec_t;
+
+typedef struct _odc_supervisor_t odc_supervisor_t;
+
+/*  Called on SIGHUP in the supervisor's thread. It loads the configuration
+    again; on success it returns the new one (the supervisor hands it to every
+    actor, then calls the function again with the old one to free it: see
+    odc_supervisor_run), on failure NULL (the running configuration stays). */
+typedef void *(odc_reload_fn) (void *current, void *arg);
+typedef void(odc_release_fn) (void *config, void *arg);
+
+/*  Block SIGINT, SIGTERM and SIGHUP in the calling thread; threads created
+    after inherit the mask, so only odc_supervisor_run receives them. Also
+    stops CZMQ from installing its own handler. */
+void odc_supervisor_block_signals (void);
+
+odc_supervisor_t *odc_supervisor_new (void);
+void odc_supervisor_destroy (odc_supervisor_t **self_p);
+
+/*  Register an actor. The spec is copied; strings must outlive the
+    supervisor. -1 when the name is taken. */
+int odc_supervisor_add (odc_supervisor_t *self, const odc_actor_spec_t *spec);
+
+/*  Start every actor, dependencies first. -1 (with the actors already
+    started stopped again) when a dependency is unknown, there is a cycle, or
+    an actor reports that its set-up failed. */
+int odc_supervisor_start (odc_supervisor_t *self);
+
+/*  Stop the running actors, last started first. Safe to call twice. */
+void odc_supervisor_stop (odc_supervisor_t *self);
+
+/*  Hand a new configuration to every running actor ("CONFIG" + pointer)
+    and wait for each to acknowledge. */
+void odc_supervisor_configure (odc_supervisor_t *self, void *config);
+
+/*  Wait for signals until SIGINT or SIGTERM. On SIGHUP: reload, configure
+    the actors with the new configuration, release the old one. current is
+    the running configuration; returns the one running at the end. */
+void *odc_supervisor_run (odc_supervisor_t *self, void *current, odc_reload_fn *reload,
+                          odc_release_fn *release, void *arg);
+
+/*  Names of the actors in the order they were started (for tests and
+    status); NULL past the end. */
+const char *odc_supervisor_started (odc_supervisor_t *self, size_t index);
+
+/*  For actors: report set-up done (ok) or failed. */
+void odc_actor_ready (zsock_t *pipe, bool ok);
+
+/*  For actors: handle one command from the pipe. Returns 1 on "$TERM" (the
+    actor must return), 0 otherwise. On "CONFIG" stores the pointer in
+    *config (when config is not NULL) and acknowledges. */
+int odc_actor_pipe (zsock_t *pipe, void **config);
+
+#endif

@@ -1,0 +1,240 @@
+/*  opendca: the collector's command line and daemon.
+
+        opendca run -c FILE          run the collector until SIGINT/SIGTERM
+        opendca config check FILE    validate a configuration (exit 0 or 2)
+        opendca --help | --version
+
+    "run" loads the configuration, raises the descriptor limit, opens the
+    store, starts the actors through the supervisor and waits for signals:
+    SIGHUP loads the configuration again and hands it to every actor,
+    SIGINT/SIGTERM stop the actors in reverse start order and close the store.
+    Exit codes: 0 success, 1 runtime failure, 2 bad usage or configuration. */
+#include <czmq.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "odc_config.h"
+#include "odc_log.h"
+#include "odc_outbox.h"
+#include "odc_store.h"
+#include "odc_supervisor.h"
+
+#ifndef ODC_VERSION
+#define ODC_VERSION "0.0.0"
+#endif
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out,
+             "Usage: opendca COMMAND [OPTIONS]\n"
+             "\n"
+             "opendca is a data collection agent for managed print services: it reads\n"
+             "network printers over SNMP and sends their service data to a portal.\n"
+             "\n"
+             "Commands:\n"
+             "  run -c FILE            run the collector with configuration FILE until\n"
+             "                         SIGINT or SIGTERM; SIGHUP reloads FILE\n"
+             "  config check FILE      validate FILE; prints every error as\n"
+             "                         FILE:LINE: key 'KEY': reason; exit 0 or 2\n"
+             "\n"
+             "Options:\n"
+             "  -c, --config FILE      configuration file (see opendca.example.yaml)\n"
+             "  -h, --help             this help\n"
+             "  -V, --version          print the version\n"
+             "\n"
+             "Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.\n");
+}
+
+static int
+s_config_check (const char *file)
+{
+    char *errors = NULL;
+    odc_config_t *config = odc_config_load (file, &errors);
+    if (!config) {
+        fputs (errors, stderr);
+        free (errors);
+        return 2;
+    }
+    printf ("%s: ok (collector %s, %zu credentials, %zu devices, %zu ranges)\n", file,
+            config->collector_id, config->credential_count, config->device_count,
+            config->range_count);
+    odc_config_destroy (&config);
+    return 0;
+}
+
+static void
+s_apply_log_level (const odc_config_t *config)
+{
+    int level = odc_log_level_parse (config->log_level);
+    if (level >= 0)
+        odc_log_set_level ((odc_log_level_t) level);
+}
+
+/*  Each SNMP session holds a socket: a large fleet needs far more than the
+    usual 1024 descriptors. */
+static void
+s_raise_nofile (int want)
+{
+    struct rlimit rl;
+    if (getrlimit (RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t target = (rlim_t) want;
+    if (rl.rlim_max != RLIM_INFINITY && target > rl.rlim_max)
+        target = rl.rlim_max;
+    if (rl.rlim_cur < target) {
+        rl.rlim_cur = target;
+        if (setrlimit (RLIMIT_NOFILE, &rl) != 0)
+            odc_warn (NULL, "cannot raise the descriptor limit to %d: %s", want, strerror (errno));
+    }
+    getrlimit (RLIMIT_NOFILE, &rl);
+    odc_info (NULL, "descriptor limit %llu", (unsigned long long) rl.rlim_cur);
+}
+
+static void *
+s_reload (void *current, void *arg)
+{
+    (void) arg;
+    odc_config_t *old = (odc_config_t *) current;
+    char *errors = NULL;
+    odc_config_t *fresh = odc_config_load (old->file, &errors);
+    if (!fresh) {
+        /*  errors holds one line per problem: log each with its place. */
+        for (char *line = strtok (errors, "\n"); line; line = strtok (NULL, "\n"))
+            odc_error (NULL, "%s", line);
+        free (errors);
+        return NULL;
+    }
+    if (strcmp (fresh->store_path, old->store_path) != 0)
+        odc_warn (NULL, "store.path changed to %s: takes effect at the next start",
+                  fresh->store_path);
+    s_apply_log_level (fresh);
+    return fresh;
+}
+
+static void
+s_release (void *config, void *arg)
+{
+    (void) arg;
+    odc_config_t *c = (odc_config_t *) config;
+    odc_config_destroy (&c);
+}
+
+static int
+s_run (const char *file)
+{
+    char *errors = NULL;
+    odc_config_t *config = odc_config_load (file, &errors);
+    if (!config) {
+        fputs (errors, stderr);
+        free (errors);
+        return 2;
+    }
+    s_apply_log_level (config);
+    odc_info (NULL, "opendca %s starting: collector %s, configuration %s", ODC_VERSION,
+              config->collector_id, file);
+    s_raise_nofile (config->max_open_files);
+
+    odc_store_options_t options;
+    odc_store_options_default (&options);
+    options.sync = config->store_sync;
+    options.cache_bytes = (size_t) config->store_cache_mb << 20;
+    char *err = NULL;
+    odc_store_t *store = odc_store_open (config->store_path, &options, &err);
+    if (!store) {
+        odc_error (NULL, "%s", err);
+        free (err);
+        odc_config_destroy (&config);
+        return 1;
+    }
+    odc_store_put (store, ODC_CF_META, "collector_id", strlen ("collector_id"),
+                   config->collector_id, strlen (config->collector_id));
+    odc_outbox_t *outbox = odc_outbox_new (store, (uint64_t) config->outbox_max_mb << 20);
+    if (!outbox) {
+        odc_store_close (&store);
+        odc_config_destroy (&config);
+        return 1;
+    }
+    odc_info (NULL, "store %s open: outbox holds %llu records (%llu bytes)", config->store_path,
+              (unsigned long long) odc_outbox_count (outbox),
+              (unsigned long long) odc_outbox_bytes (outbox));
+
+    /*  The actors register here as they arrive (see ARCHITECTURE.md). */
+    odc_supervisor_t *supervisor = odc_supervisor_new ();
+    int rc = 0;
+    if (odc_supervisor_start (supervisor) == -1)
+        rc = 1;
+    else {
+        odc_info (NULL, "running; SIGHUP reloads %s, SIGTERM stops", file);
+        config = (odc_config_t *) odc_supervisor_run (supervisor, config, s_reload, s_release,
+                                                      NULL);
+    }
+    odc_supervisor_destroy (&supervisor);
+    odc_outbox_destroy (&outbox);
+    odc_store_close (&store);
+    odc_config_destroy (&config);
+    zsys_shutdown ();
+    odc_info (NULL, "stopped");
+    return rc;
+}
+
+int
+main (int argc, char **argv)
+{
+    /*  Before any thread exists, so that every thread inherits the mask and
+        only the supervisor sees SIGINT, SIGTERM and SIGHUP. */
+    odc_supervisor_block_signals ();
+    odc_log_set_actor ("supervisor");
+
+    static const struct option long_options[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config = NULL;
+    int opt;
+    while ((opt = getopt_long (argc, argv, "+c:hV", long_options, NULL)) != -1) {
+        switch (opt) {
+        case 'c': config = optarg; break;
+        case 'h': s_usage (stdout); return 0;
+        case 'V': printf ("opendca %s\n", ODC_VERSION); return 0;
+        default: s_usage (stderr); return 2;
+        }
+    }
+    if (optind >= argc) {
+        s_usage (stderr);
+        return 2;
+    }
+    const char *command = argv[optind++];
+    /*  Options may also follow the command: "opendca run -c FILE". */
+    while ((opt = getopt_long (argc, argv, "c:hV", long_options, NULL)) != -1) {
+        switch (opt) {
+        case 'c': config = optarg; break;
+        case 'h': s_usage (stdout); return 0;
+        case 'V': printf ("opendca %s\n", ODC_VERSION); return 0;
+        default: s_usage (stderr); return 2;
+        }
+    }
+    if (strcmp (command, "run") == 0) {
+        if (!config || optind != argc) {
+            fprintf (stderr, "opendca run: needs -c FILE and nothing else\n");
+            return 2;
+        }
+        return s_run (config);
+    }
+    if (strcmp (command, "config") == 0) {
+        if (optind < argc && strcmp (argv[optind], "check") == 0) {
+            const char *file = optind + 1 < argc ? argv[optind + 1] : config;
+            if (file && optind + 2 >= argc)
+                return s_config_check (file);
+        }
+        fprintf (stderr, "opendca config: usage: opendca config check FILE\n");
+        return 2;
+    }
+    fprintf (stderr, "opendca: unknown command '%s' (see opendca --help)\n", command);
+    return 2;
+}

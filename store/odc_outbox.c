@@ -1,0 +1,350 @@
+/*  odc_outbox: see odc_outbox.h. */
+#include "odc_outbox.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "odc_log.h"
+
+#define S_NEXT_SEQ_KEY "outbox.next_seq"
+
+typedef struct {
+    uint64_t count[ODC_OUTBOX_CLASSES];
+    uint64_t bytes[ODC_OUTBOX_CLASSES];
+    int most_urgent; /* of the staged records; ODC_OUTBOX_CLASSES when none */
+} s_stats_t;
+
+struct _odc_outbox_t {
+    odc_store_t *store;
+    uint64_t max_bytes;
+    pthread_mutex_t lock;
+    uint64_t next_seq;
+    s_stats_t held;   /* durable records */
+    s_stats_t staged; /* added, not yet committed */
+    uint64_t shed;
+};
+
+void
+odc_outbox_key (uint8_t key[ODC_OUTBOX_KEY_SIZE], int priority, uint64_t seq)
+{
+    assert (priority >= 0 && priority < ODC_OUTBOX_CLASSES);
+    key[0] = (uint8_t) priority;
+    odc_be64_put (key + 1, seq);
+}
+
+/*  Bytes a record holds in the store: key and value. */
+static uint64_t
+s_record_bytes (size_t vlen)
+{
+    return ODC_OUTBOX_KEY_SIZE + vlen;
+}
+
+static uint64_t
+s_total (const s_stats_t *stats)
+{
+    uint64_t sum = 0;
+    for (int c = 0; c < ODC_OUTBOX_CLASSES; c++)
+        sum += stats->bytes[c];
+    return sum;
+}
+
+static int
+s_count_one (const void *key, size_t klen, const void *value, size_t vlen, void *arg)
+{
+    (void) value;
+    odc_outbox_t *self = (odc_outbox_t *) arg;
+    const uint8_t *k = (const uint8_t *) key;
+    if (klen != ODC_OUTBOX_KEY_SIZE || k[0] >= ODC_OUTBOX_CLASSES) {
+        odc_warn (NULL, "outbox holds a key of %zu bytes that is not a record: ignored", klen);
+        return 0;
+    }
+    self->held.count[k[0]]++;
+    self->held.bytes[k[0]] += s_record_bytes (vlen);
+    uint64_t seq = odc_be64_get (k + 1);
+    if (seq >= self->next_seq)
+        self->next_seq = seq + 1;
+    return 0;
+}
+
+odc_outbox_t *
+odc_outbox_new (odc_store_t *store, uint64_t max_bytes)
+{
+    odc_outbox_t *self = (odc_outbox_t *) calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->store = store;
+    self->max_bytes = max_bytes;
+    self->next_seq = 1; /* 0 means "none" in peek */
+    self->staged.most_urgent = ODC_OUTBOX_CLASSES;
+    pthread_mutex_init (&self->lock, NULL);
+
+    size_t vlen = 0;
+    uint8_t *next = (uint8_t *) odc_store_get (store, ODC_CF_META, S_NEXT_SEQ_KEY,
+                                               strlen (S_NEXT_SEQ_KEY), &vlen);
+    if (next && vlen == 8)
+        self->next_seq = odc_be64_get (next);
+    free (next);
+    if (odc_store_each (store, ODC_CF_OUTBOX, NULL, 0, NULL, 0, s_count_one, self) == -1) {
+        odc_outbox_destroy (&self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+odc_outbox_destroy (odc_outbox_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    pthread_mutex_destroy (&(*self_p)->lock);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+uint64_t
+odc_outbox_add (odc_outbox_t *self, odc_batch_t *batch, Odc__Priority priority,
+                const char *kind, const void *payload, size_t size)
+{
+    assert ((int) priority >= 0 && (int) priority < ODC_OUTBOX_CLASSES);
+    pthread_mutex_lock (&self->lock);
+    uint64_t seq = self->next_seq++;
+    pthread_mutex_unlock (&self->lock);
+
+    Odc__OutboxRecord record = ODC__OUTBOX_RECORD__INIT;
+    record.seq = seq;
+    record.priority = priority;
+    record.kind = (char *) kind;
+    record.created_ms = odc_now_ms ();
+    record.payload.data = (uint8_t *) payload;
+    record.payload.len = size;
+    size_t vlen = odc__outbox_record__get_packed_size (&record);
+    uint8_t *value = (uint8_t *) malloc (vlen);
+    assert (value);
+    odc__outbox_record__pack (&record, value);
+
+    uint8_t key[ODC_OUTBOX_KEY_SIZE];
+    odc_outbox_key (key, (int) priority, seq);
+    odc_batch_put (batch, self->store, ODC_CF_OUTBOX, key, sizeof key, value, vlen);
+    free (value);
+
+    uint8_t next[8];
+    odc_be64_put (next, seq + 1);
+    odc_batch_put (batch, self->store, ODC_CF_META, S_NEXT_SEQ_KEY, strlen (S_NEXT_SEQ_KEY),
+                   next, sizeof next);
+
+    pthread_mutex_lock (&self->lock);
+    self->staged.count[priority]++;
+    self->staged.bytes[priority] += s_record_bytes (vlen);
+    if ((int) priority < self->staged.most_urgent)
+        self->staged.most_urgent = (int) priority;
+    pthread_mutex_unlock (&self->lock);
+    return seq;
+}
+
+typedef struct {
+    odc_outbox_t *self;
+    odc_batch_t *batch;
+    int cls;
+    uint64_t need;    /* bytes still to free */
+    uint64_t freed;
+    uint64_t records;
+} s_shed_t;
+
+static int
+s_shed_one (const void *key, size_t klen, const void *value, size_t vlen, void *arg)
+{
+    (void) value;
+    s_shed_t *shed = (s_shed_t *) arg;
+    odc_batch_delete (shed->batch, shed->self->store, ODC_CF_OUTBOX, key, klen);
+    uint64_t bytes = s_record_bytes (vlen);
+    shed->freed += bytes;
+    shed->records++;
+    return shed->freed >= shed->need;
+}
+
+/*  Called with the lock held. Stages deletes of the oldest records of the
+    least urgent classes into batch until the staged records fit. Fills
+    freed (per class) and returns 0, or -1 when they cannot fit. */
+static int
+s_make_room (odc_outbox_t *self, odc_batch_t *batch, uint64_t freed[], uint64_t shed[])
+{
+    uint64_t total = s_total (&self->held) + s_total (&self->staged);
+    if (self->max_bytes == 0 || total <= self->max_bytes)
+        return 0;
+    uint64_t need = total - self->max_bytes;
+    for (int cls = ODC_OUTBOX_CLASSES - 1; cls >= self->staged.most_urgent && need > 0; cls--) {
+        if (self->held.count[cls] == 0)
+            continue;
+        uint8_t from[1] = {(uint8_t) cls}, to[1] = {(uint8_t) (cls + 1)};
+        s_shed_t state = {self, batch, cls, need, 0, 0};
+        if (odc_store_each (self->store, ODC_CF_OUTBOX, from, 1, to, 1, s_shed_one, &state)
+            == -1)
+            return -1;
+        freed[cls] = state.freed;
+        shed[cls] = state.records;
+        need = state.freed >= need ? 0 : need - state.freed;
+    }
+    return need > 0 ? -1 : 0;
+}
+
+int
+odc_outbox_commit (odc_outbox_t *self, odc_batch_t *batch)
+{
+    pthread_mutex_lock (&self->lock);
+    uint64_t freed[ODC_OUTBOX_CLASSES] = {0}, shed[ODC_OUTBOX_CLASSES] = {0};
+    int rc = s_make_room (self, batch, freed, shed);
+    if (rc == -1) {
+        odc_error (NULL, "outbox full (%llu of %llu bytes) and nothing less urgent to shed: "
+                   "%llu records not written",
+                   (unsigned long long) s_total (&self->held),
+                   (unsigned long long) self->max_bytes,
+                   (unsigned long long) (self->staged.count[0] + self->staged.count[1]
+                                         + self->staged.count[2]));
+        errno = ENOSPC;
+    }
+    else
+        rc = odc_store_write (self->store, batch);
+    if (rc == 0) {
+        uint64_t shed_total = 0;
+        for (int c = 0; c < ODC_OUTBOX_CLASSES; c++) {
+            self->held.count[c] += self->staged.count[c] - shed[c];
+            self->held.bytes[c] += self->staged.bytes[c] - freed[c];
+            shed_total += shed[c];
+        }
+        self->shed += shed_total;
+        if (shed_total)
+            odc_warn (NULL,
+                      "outbox at its bound of %llu bytes: shed %llu oldest records "
+                      "(bulk %llu, normal %llu, urgent %llu; %llu since start)",
+                      (unsigned long long) self->max_bytes, (unsigned long long) shed_total,
+                      (unsigned long long) shed[2], (unsigned long long) shed[1],
+                      (unsigned long long) shed[0], (unsigned long long) self->shed);
+    }
+    memset (&self->staged, 0, sizeof self->staged);
+    self->staged.most_urgent = ODC_OUTBOX_CLASSES;
+    pthread_mutex_unlock (&self->lock);
+    odc_batch_clear (batch);
+    return rc;
+}
+
+int
+odc_outbox_enqueue (odc_outbox_t *self, Odc__Priority priority, const char *kind,
+                    const void *payload, size_t size, uint64_t *seq)
+{
+    odc_batch_t *batch = odc_batch_new ();
+    if (!batch)
+        return -1;
+    uint64_t s = odc_outbox_add (self, batch, priority, kind, payload, size);
+    int rc = odc_outbox_commit (self, batch);
+    odc_batch_destroy (&batch);
+    if (rc == 0 && seq)
+        *seq = s;
+    return rc;
+}
+
+typedef struct {
+    Odc__OutboxRecord **records;
+    size_t max;
+    size_t found;
+    const uint8_t *skip; /* the "after" key itself */
+} s_peek_t;
+
+static int
+s_peek_one (const void *key, size_t klen, const void *value, size_t vlen, void *arg)
+{
+    s_peek_t *peek = (s_peek_t *) arg;
+    if (peek->skip && klen == ODC_OUTBOX_KEY_SIZE && memcmp (key, peek->skip, klen) == 0)
+        return 0;
+    Odc__OutboxRecord *record =
+        odc__outbox_record__unpack (NULL, vlen, (const uint8_t *) value);
+    if (!record) {
+        /*  Our own bytes, written by this program: corruption. Keep going
+            so the rest still flows; the bad record stays for a human. */
+        odc_error (NULL, "outbox record of %zu bytes does not unpack: skipped", vlen);
+        return 0;
+    }
+    peek->records[peek->found++] = record;
+    return peek->found == peek->max;
+}
+
+size_t
+odc_outbox_peek (odc_outbox_t *self, int after_priority, uint64_t after_seq,
+                 Odc__OutboxRecord **records, size_t max)
+{
+    if (max == 0)
+        return 0;
+    uint8_t from[ODC_OUTBOX_KEY_SIZE];
+    s_peek_t peek = {records, max, 0, NULL};
+    if (after_seq) {
+        odc_outbox_key (from, after_priority, after_seq);
+        peek.skip = from;
+    }
+    else
+        memset (from, 0, sizeof from);
+    odc_store_each (self->store, ODC_CF_OUTBOX, from, sizeof from, NULL, 0, s_peek_one, &peek);
+    return peek.found;
+}
+
+void
+odc_outbox_records_free (Odc__OutboxRecord **records, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        odc__outbox_record__free_unpacked (records[i], NULL);
+        records[i] = NULL;
+    }
+}
+
+int
+odc_outbox_ack (odc_outbox_t *self, int priority, uint64_t seq)
+{
+    if (priority < 0 || priority >= ODC_OUTBOX_CLASSES)
+        return 0;
+    uint8_t key[ODC_OUTBOX_KEY_SIZE];
+    odc_outbox_key (key, priority, seq);
+    /*  The lock makes lookup, delete and count one step, so a record acked
+        twice at once, or acked while being shed, is counted once. */
+    pthread_mutex_lock (&self->lock);
+    size_t vlen = 0;
+    void *value = odc_store_get (self->store, ODC_CF_OUTBOX, key, sizeof key, &vlen);
+    int rc = 0;
+    if (value) {
+        rc = odc_store_delete (self->store, ODC_CF_OUTBOX, key, sizeof key) == 0 ? 1 : -1;
+        if (rc == 1) {
+            self->held.count[priority]--;
+            self->held.bytes[priority] -= s_record_bytes (vlen);
+        }
+        free (value);
+    }
+    pthread_mutex_unlock (&self->lock);
+    return rc;
+}
+
+uint64_t
+odc_outbox_count (odc_outbox_t *self)
+{
+    pthread_mutex_lock (&self->lock);
+    uint64_t n = self->held.count[0] + self->held.count[1] + self->held.count[2];
+    pthread_mutex_unlock (&self->lock);
+    return n;
+}
+
+uint64_t
+odc_outbox_bytes (odc_outbox_t *self)
+{
+    pthread_mutex_lock (&self->lock);
+    uint64_t n = s_total (&self->held);
+    pthread_mutex_unlock (&self->lock);
+    return n;
+}
+
+uint64_t
+odc_outbox_shed (odc_outbox_t *self)
+{
+    pthread_mutex_lock (&self->lock);
+    uint64_t n = self->shed;
+    pthread_mutex_unlock (&self->lock);
+    return n;
+}

@@ -1,0 +1,77 @@
+/*  odc_outbox: the durable queue of records waiting for the portal.
+
+    Records live in the store's "outbox" family under a 9-byte key: one byte
+    of priority class (0 urgent, 1 normal, 2 bulk; see Odc__Priority) and the
+    record's sequence number, big-endian. Key order is delivery order: urgent
+    records first, and within a class strictly first in, first out. With a
+    single class the outbox is a plain FIFO. The sequence number is unique
+    for the life of the store (the next one is kept in "meta" and written in
+    the same batch as the records), so the portal can de-duplicate by it.
+
+    Threads: one thread adds (the uploader), any thread may peek, ack and
+    count (the bridge); a mutex guards the counters.
+
+    Adding: odc_outbox_add stages a record into the caller's batch, so the
+    state change that a record reports and the record land in one atomic
+    write; odc_outbox_commit writes that batch and, only once it is durable,
+    counts the records. odc_outbox_enqueue does both for a single record.
+
+    Bound: when a commit would take the outbox past max_bytes, the oldest
+    records of the least urgent class are shed in the same batch (bulk
+    before normal before urgent), never a class more urgent than the most
+    urgent record being added. Every shed record is counted and logged. When
+    shedding cannot make room, the commit fails with errno ENOSPC and nothing
+    is written.
+
+    Cost: opening counts the queue (O(n) in the records it holds). Peek is a
+    bounded iterator seek; ack is a point lookup plus a delete. */
+#ifndef ODC_OUTBOX_H
+#define ODC_OUTBOX_H
+
+#include <stdint.h>
+
+#include "odc_store.h"
+#include "opendca.pb-c.h"
+
+#define ODC_OUTBOX_CLASSES 3
+#define ODC_OUTBOX_KEY_SIZE 9
+
+typedef struct _odc_outbox_t odc_outbox_t;
+
+/*  max_bytes 0: no bound. */
+odc_outbox_t *odc_outbox_new (odc_store_t *store, uint64_t max_bytes);
+void odc_outbox_destroy (odc_outbox_t **self_p);
+
+/*  Stage one record into batch. Returns its sequence number. The payload is
+    copied. */
+uint64_t odc_outbox_add (odc_outbox_t *self, odc_batch_t *batch, Odc__Priority priority,
+                         const char *kind, const void *payload, size_t size);
+
+/*  Write batch (with the staged records, and whatever else the caller put
+    in it) and count the staged records. 0, or -1 (nothing written; errno
+    ENOSPC when the bound could not be kept). The batch is cleared. */
+int odc_outbox_commit (odc_outbox_t *self, odc_batch_t *batch);
+
+/*  Add and commit one record in its own batch. 0 / -1. */
+int odc_outbox_enqueue (odc_outbox_t *self, Odc__Priority priority, const char *kind,
+                        const void *payload, size_t size, uint64_t *seq);
+
+/*  Up to max records in delivery order, after the record (priority, seq)
+    when after_seq is not 0. records receives unpacked copies the caller
+    frees with odc_outbox_records_free. Returns how many. */
+size_t odc_outbox_peek (odc_outbox_t *self, int after_priority, uint64_t after_seq,
+                        Odc__OutboxRecord **records, size_t max);
+void odc_outbox_records_free (Odc__OutboxRecord **records, size_t count);
+
+/*  Delete one record the portal confirmed. 1 when deleted, 0 when it was
+    not there (acknowledged before, or shed), -1 on error. */
+int odc_outbox_ack (odc_outbox_t *self, int priority, uint64_t seq);
+
+uint64_t odc_outbox_count (odc_outbox_t *self);
+uint64_t odc_outbox_bytes (odc_outbox_t *self);
+uint64_t odc_outbox_shed (odc_outbox_t *self);  /* records shed since open */
+
+/*  The key of a record. */
+void odc_outbox_key (uint8_t key[ODC_OUTBOX_KEY_SIZE], int priority, uint64_t seq);
+
+#endif

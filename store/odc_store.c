@@ -1,0 +1,439 @@
+/*  odc_store: see odc_store.h. */
+#include "odc_store.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rocksdb/c.h>
+
+#include "odc_log.h"
+
+static const char *s_cf_names[ODC_CF_COUNT] = {"devices", "index",  "latest", "history",
+                                               "alerts",  "outbox", "meta"};
+
+#define S_SCHEMA_KEY "schema_version"
+
+struct _odc_store_t {
+    rocksdb_t *db;
+    rocksdb_options_t *options;
+    rocksdb_block_based_table_options_t *table;
+    rocksdb_cache_t *cache;
+    rocksdb_writeoptions_t *write;
+    rocksdb_readoptions_t *read;
+    rocksdb_column_family_handle_t *cf[ODC_CF_COUNT + 1]; /* last: default */
+    bool sync;
+    char *path;
+};
+
+struct _odc_batch_t {
+    rocksdb_writebatch_t *wb;
+};
+
+void
+odc_be64_put (uint8_t *out, uint64_t value)
+{
+    for (int i = 7; i >= 0; i--) {
+        out[i] = (uint8_t) (value & 0xff);
+        value >>= 8;
+    }
+}
+
+uint64_t
+odc_be64_get (const uint8_t *in)
+{
+    uint64_t value = 0;
+    for (int i = 0; i < 8; i++)
+        value = (value << 8) | in[i];
+    return value;
+}
+
+void
+odc_store_options_default (odc_store_options_t *options)
+{
+    options->sync = true;
+    options->cache_bytes = 16u << 20;
+    options->write_buffer_bytes = 4u << 20;
+    options->max_open_files = 256;
+}
+
+const char *
+odc_store_cf_name (odc_cf_t cf)
+{
+    assert (cf < ODC_CF_COUNT);
+    return s_cf_names[cf];
+}
+
+bool
+odc_store_sync (odc_store_t *self)
+{
+    return self->sync;
+}
+
+static char *
+s_format (const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    char *text = NULL;
+    if (vasprintf (&text, fmt, ap) == -1)
+        text = NULL;
+    va_end (ap);
+    return text;
+}
+
+static void
+s_set_err (char **err, char *text)
+{
+    if (err)
+        *err = text;
+    else
+        free (text);
+}
+
+/*  Close everything the store holds; used by close and by a failed open. */
+static void
+s_release (odc_store_t *self)
+{
+    for (int i = 0; i <= ODC_CF_COUNT; i++)
+        if (self->cf[i])
+            rocksdb_column_family_handle_destroy (self->cf[i]);
+    if (self->db)
+        rocksdb_close (self->db);
+    if (self->write)
+        rocksdb_writeoptions_destroy (self->write);
+    if (self->read)
+        rocksdb_readoptions_destroy (self->read);
+    if (self->options)
+        rocksdb_options_destroy (self->options);
+    if (self->table)
+        rocksdb_block_based_options_destroy (self->table);
+    if (self->cache)
+        rocksdb_cache_destroy (self->cache);
+    free (self->path);
+    free (self);
+}
+
+/*  Families already in the database: 1 when it exists and holds exactly
+    ours, 0 when there is no database yet, -1 (with err) otherwise. */
+static int
+s_check_families (rocksdb_options_t *options, const char *path, char **err)
+{
+    char *rerr = NULL;
+    size_t count = 0;
+    char **names = rocksdb_list_column_families (options, path, &count, &rerr);
+    if (rerr) {
+        /*  No database (no CURRENT file) is the normal first start. */
+        rocksdb_free (rerr);
+        return 0;
+    }
+    int rc = 1;
+    for (size_t i = 0; i < count && rc == 1; i++) {
+        bool known = strcmp (names[i], "default") == 0;
+        for (int k = 0; k < ODC_CF_COUNT && !known; k++)
+            known = strcmp (names[i], s_cf_names[k]) == 0;
+        if (!known) {
+            s_set_err (err, s_format ("%s: column family '%s' is not part of schema %d: "
+                                      "written by another version of opendca?",
+                                      path, names[i], ODC_STORE_SCHEMA_VERSION));
+            rc = -1;
+        }
+    }
+    rocksdb_list_column_families_destroy (names, count);
+    return rc;
+}
+
+odc_store_t *
+odc_store_open (const char *path, const odc_store_options_t *user_options, char **err)
+{
+    odc_store_options_t opts;
+    if (user_options)
+        opts = *user_options;
+    else
+        odc_store_options_default (&opts);
+
+    odc_store_t *self = (odc_store_t *) calloc (1, sizeof *self);
+    if (!self) {
+        s_set_err (err, s_format ("%s: out of memory", path));
+        return NULL;
+    }
+    self->path = strdup (path);
+    self->sync = opts.sync;
+    self->cache = rocksdb_cache_create_lru (opts.cache_bytes);
+    self->table = rocksdb_block_based_options_create ();
+    rocksdb_block_based_options_set_block_cache (self->table, self->cache);
+    rocksdb_block_based_options_set_cache_index_and_filter_blocks (self->table, 1);
+    self->options = rocksdb_options_create ();
+    rocksdb_options_set_block_based_table_factory (self->options, self->table);
+    rocksdb_options_set_create_if_missing (self->options, 1);
+    rocksdb_options_set_create_missing_column_families (self->options, 1);
+    rocksdb_options_set_write_buffer_size (self->options, opts.write_buffer_bytes);
+    rocksdb_options_set_max_write_buffer_number (self->options, 2);
+    /*  All families together stay within a few write buffers. */
+    rocksdb_options_set_db_write_buffer_size (self->options, opts.write_buffer_bytes * 4);
+    rocksdb_options_set_max_open_files (self->options, opts.max_open_files);
+    rocksdb_options_set_max_background_jobs (self->options, 2);
+    rocksdb_options_set_keep_log_file_num (self->options, 3);
+    rocksdb_options_set_max_log_file_size (self->options, 1u << 20);
+
+    self->write = rocksdb_writeoptions_create ();
+    rocksdb_writeoptions_set_sync (self->write, opts.sync ? 1 : 0);
+    self->read = rocksdb_readoptions_create ();
+
+    int exists = s_check_families (self->options, path, err);
+    if (exists == -1) {
+        s_release (self);
+        return NULL;
+    }
+
+    const char *names[ODC_CF_COUNT + 1];
+    const rocksdb_options_t *cf_options[ODC_CF_COUNT + 1];
+    for (int i = 0; i < ODC_CF_COUNT; i++) {
+        names[i] = s_cf_names[i];
+        cf_options[i] = self->options;
+    }
+    names[ODC_CF_COUNT] = "default";
+    cf_options[ODC_CF_COUNT] = self->options;
+
+    char *rerr = NULL;
+    self->db = rocksdb_open_column_families (self->options, path, ODC_CF_COUNT + 1, names,
+                                             cf_options, self->cf, &rerr);
+    if (rerr) {
+        s_set_err (err, s_format ("%s: cannot open the store: %s", path, rerr));
+        rocksdb_free (rerr);
+        memset (self->cf, 0, sizeof self->cf);
+        self->db = NULL;
+        s_release (self);
+        return NULL;
+    }
+
+    size_t vlen = 0;
+    char *version = (char *) odc_store_get (self, ODC_CF_META, S_SCHEMA_KEY,
+                                            strlen (S_SCHEMA_KEY), &vlen);
+    char want[16];
+    int wlen = snprintf (want, sizeof want, "%d", ODC_STORE_SCHEMA_VERSION);
+    if (!version) {
+        if (exists == 1) {
+            /*  A database without our version key is not ours. */
+            s_set_err (err, s_format ("%s: not an opendca store (no schema version)", path));
+            s_release (self);
+            return NULL;
+        }
+        if (odc_store_put (self, ODC_CF_META, S_SCHEMA_KEY, strlen (S_SCHEMA_KEY), want,
+                           (size_t) wlen)
+            == -1) {
+            s_set_err (err, s_format ("%s: cannot write the schema version", path));
+            s_release (self);
+            return NULL;
+        }
+    }
+    else if (vlen != (size_t) wlen || memcmp (version, want, vlen) != 0) {
+        s_set_err (err, s_format ("%s: store schema version %.*s, this opendca reads %d",
+                                  path, (int) vlen, version, ODC_STORE_SCHEMA_VERSION));
+        free (version);
+        s_release (self);
+        return NULL;
+    }
+    free (version);
+    return self;
+}
+
+void
+odc_store_close (odc_store_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    s_release (*self_p);
+    *self_p = NULL;
+}
+
+int
+odc_store_put (odc_store_t *self, odc_cf_t cf, const void *key, size_t klen,
+               const void *value, size_t vlen)
+{
+    char *err = NULL;
+    rocksdb_put_cf (self->db, self->write, self->cf[cf], key, klen, value, vlen, &err);
+    if (err) {
+        odc_error (NULL, "%s: put in %s: %s", self->path, s_cf_names[cf], err);
+        rocksdb_free (err);
+        return -1;
+    }
+    return 0;
+}
+
+int
+odc_store_delete (odc_store_t *self, odc_cf_t cf, const void *key, size_t klen)
+{
+    char *err = NULL;
+    rocksdb_delete_cf (self->db, self->write, self->cf[cf], key, klen, &err);
+    if (err) {
+        odc_error (NULL, "%s: delete in %s: %s", self->path, s_cf_names[cf], err);
+        rocksdb_free (err);
+        return -1;
+    }
+    return 0;
+}
+
+void *
+odc_store_get (odc_store_t *self, odc_cf_t cf, const void *key, size_t klen, size_t *vlen)
+{
+    char *err = NULL;
+    size_t len = 0;
+    char *value = rocksdb_get_cf (self->db, self->read, self->cf[cf], key, klen, &len, &err);
+    *vlen = 0;
+    if (err) {
+        odc_error (NULL, "%s: get in %s: %s", self->path, s_cf_names[cf], err);
+        rocksdb_free (err);
+        return NULL;
+    }
+    if (!value)
+        return NULL;
+    /*  Copy into malloc'ed memory so callers free with free(), whatever
+        allocator RocksDB was built with; one byte more for a terminating
+        NUL, handy for text values. */
+    char *copy = (char *) malloc (len + 1);
+    if (copy) {
+        memcpy (copy, value, len);
+        copy[len] = 0;
+        *vlen = len;
+    }
+    rocksdb_free (value);
+    return copy;
+}
+
+odc_batch_t *
+odc_batch_new (void)
+{
+    odc_batch_t *self = (odc_batch_t *) calloc (1, sizeof *self);
+    if (self)
+        self->wb = rocksdb_writebatch_create ();
+    return self;
+}
+
+void
+odc_batch_destroy (odc_batch_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    rocksdb_writebatch_destroy ((*self_p)->wb);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+void
+odc_batch_put (odc_batch_t *self, odc_store_t *store, odc_cf_t cf, const void *key,
+               size_t klen, const void *value, size_t vlen)
+{
+    rocksdb_writebatch_put_cf (self->wb, store->cf[cf], key, klen, value, vlen);
+}
+
+void
+odc_batch_delete (odc_batch_t *self, odc_store_t *store, odc_cf_t cf, const void *key,
+                  size_t klen)
+{
+    rocksdb_writebatch_delete_cf (self->wb, store->cf[cf], key, klen);
+}
+
+void
+odc_batch_delete_range (odc_batch_t *self, odc_store_t *store, odc_cf_t cf, const void *from,
+                        size_t flen, const void *to, size_t tlen)
+{
+    rocksdb_writebatch_delete_range_cf (self->wb, store->cf[cf], from, flen, to, tlen);
+}
+
+size_t
+odc_batch_count (odc_batch_t *self)
+{
+    return (size_t) rocksdb_writebatch_count (self->wb);
+}
+
+void
+odc_batch_clear (odc_batch_t *self)
+{
+    rocksdb_writebatch_clear (self->wb);
+}
+
+int
+odc_store_write (odc_store_t *self, odc_batch_t *batch)
+{
+    char *err = NULL;
+    rocksdb_write (self->db, self->write, batch->wb, &err);
+    if (err) {
+        odc_error (NULL, "%s: write batch of %zu: %s", self->path, odc_batch_count (batch), err);
+        rocksdb_free (err);
+        return -1;
+    }
+    return 0;
+}
+
+/*  An iterator bounded to [from, to): the bound buffers are the caller's and
+    must outlive the iterator (RocksDB keeps pointers to them). */
+static rocksdb_iterator_t *
+s_iter (odc_store_t *self, odc_cf_t cf, rocksdb_readoptions_t **ro, const void *from,
+        size_t flen, const void *to, size_t tlen)
+{
+    *ro = rocksdb_readoptions_create ();
+    if (from)
+        rocksdb_readoptions_set_iterate_lower_bound (*ro, (const char *) from, flen);
+    if (to)
+        rocksdb_readoptions_set_iterate_upper_bound (*ro, (const char *) to, tlen);
+    return rocksdb_create_iterator_cf (self->db, *ro, self->cf[cf]);
+}
+
+static int
+s_iter_done (odc_store_t *self, rocksdb_iterator_t *it, rocksdb_readoptions_t *ro)
+{
+    char *err = NULL;
+    rocksdb_iter_get_error (it, &err);
+    rocksdb_iter_destroy (it);
+    rocksdb_readoptions_destroy (ro);
+    if (err) {
+        odc_error (NULL, "%s: iterate: %s", self->path, err);
+        rocksdb_free (err);
+        return -1;
+    }
+    return 0;
+}
+
+long
+odc_store_each (odc_store_t *self, odc_cf_t cf, const void *from, size_t flen, const void *to,
+                size_t tlen, odc_store_each_fn *fn, void *arg)
+{
+    rocksdb_readoptions_t *ro;
+    rocksdb_iterator_t *it = s_iter (self, cf, &ro, from, flen, to, tlen);
+    long visited = 0;
+    if (from)
+        rocksdb_iter_seek (it, (const char *) from, flen);
+    else
+        rocksdb_iter_seek_to_first (it);
+    for (; rocksdb_iter_valid (it); rocksdb_iter_next (it)) {
+        size_t klen, vlen;
+        const char *key = rocksdb_iter_key (it, &klen);
+        const char *value = rocksdb_iter_value (it, &vlen);
+        visited++;
+        if (fn (key, klen, value, vlen, arg) != 0)
+            break;
+    }
+    return s_iter_done (self, it, ro) == -1 ? -1 : visited;
+}
+
+int
+odc_store_last_key (odc_store_t *self, odc_cf_t cf, const void *from, size_t flen,
+                    const void *to, size_t tlen, void *key, size_t *klen)
+{
+    rocksdb_readoptions_t *ro;
+    rocksdb_iterator_t *it = s_iter (self, cf, &ro, from, flen, to, tlen);
+    rocksdb_iter_seek_to_last (it);
+    int found = 0;
+    if (rocksdb_iter_valid (it)) {
+        size_t len;
+        const char *k = rocksdb_iter_key (it, &len);
+        size_t copy = len < *klen ? len : *klen;
+        memcpy (key, k, copy);
+        *klen = len;
+        found = 1;
+    }
+    return s_iter_done (self, it, ro) == -1 ? -1 : found;
+}

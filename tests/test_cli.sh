@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# test_cli.sh OPENDCA SOURCE_DIR: the command line as a user meets it.
+#   --help / --version; "config check" on the example (exit 0) and on broken
+#   files (exit 2, FILE:LINE naming the key); "run": starts, reloads on
+#   SIGHUP (a broken file keeps the running configuration), stops on SIGTERM
+#   within 2 s with exit code 0 and no dangling sockets.
+set -u
+opendca=$1
+src=$2
+tmp=$(mktemp -d /tmp/odc-cli-XXXXXX)
+pid=
+trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
+passed=0 failed=0
+check() { # check DESCRIPTION COMMAND...
+    local what=$1; shift
+    if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $what"; fi
+}
+
+"$opendca" --help >"$tmp/help" 2>&1; rc=$?
+check "--help exits 0" [ $rc -eq 0 ]
+check "--help lists run and config check" grep -q "config check FILE" "$tmp/help"
+"$opendca" --version >"$tmp/version"; rc=$?
+check "--version exits 0 and prints the version" [ $rc -eq 0 ]
+check "--version format" grep -Eq '^opendca [0-9]+\.[0-9]+\.[0-9]+$' "$tmp/version"
+"$opendca" frobnicate 2>"$tmp/err"; rc=$?
+check "unknown command exits 2" [ $rc -eq 2 ]
+check "unknown command is named" grep -q "unknown command 'frobnicate'" "$tmp/err"
+"$opendca" run 2>/dev/null; rc=$?
+check "run without -c exits 2" [ $rc -eq 2 ]
+
+"$opendca" config check "$src/opendca.example.yaml" >"$tmp/out" 2>&1; rc=$?
+check "example config is valid" [ $rc -eq 0 ]
+[ $rc -eq 0 ] || cat "$tmp/out"
+
+cat >"$tmp/wrong.yaml" <<'YAML'
+collector:
+  id: c1
+snmp:
+  timeout_ms: 500
+  retires: 2
+YAML
+"$opendca" config check "$tmp/wrong.yaml" >"$tmp/out" 2>"$tmp/err"; rc=$?
+check "wrong key exits 2" [ $rc -eq 2 ]
+check "wrong key reported as FILE:LINE with the key" \
+    grep -q "^$tmp/wrong.yaml:5: key 'snmp.retires': unknown key (did you mean 'retries'?)" "$tmp/err"
+
+cat >"$tmp/many.yaml" <<'YAML'
+collector:
+  id: c1
+store:
+  sync: perhaps
+loops:
+  alert: {in_hours: -1}
+YAML
+"$opendca" config check "$tmp/many.yaml" 2>"$tmp/err"; rc=$?
+check "every error is reported" [ "$(grep -c "^$tmp/many.yaml:" "$tmp/err")" -eq 2 ]
+
+# run, reload, stop
+state=$tmp/state
+write_config() { # write_config LEVEL
+    cat >"$tmp/run.yaml" <<YAML
+collector:
+  id: cli-test
+log:
+  level: $1
+store:
+  path: $state
+  sync: false
+YAML
+}
+write_config info
+"$opendca" run -c "$tmp/run.yaml" 2>"$tmp/run.log" &
+pid=$!
+for _ in $(seq 50); do grep -q "running;" "$tmp/run.log" && break; sleep 0.1; done
+check "run starts" grep -q "running;" "$tmp/run.log"
+check "log lines carry actor, function and device" \
+    grep -Eq '^[0-9T:.-]+Z info  \[supervisor\] s_run: device=- ' "$tmp/run.log"
+
+write_config debug
+kill -HUP $pid
+for _ in $(seq 50); do grep -q "configuration reloaded" "$tmp/run.log" && break; sleep 0.1; done
+check "SIGHUP reloads" grep -q "configuration reloaded" "$tmp/run.log"
+
+echo "collector: [broken" >"$tmp/run.yaml"
+kill -HUP $pid
+for _ in $(seq 50); do grep -q "reload failed" "$tmp/run.log" && break; sleep 0.1; done
+check "a broken file on SIGHUP is reported with its place" grep -q "run.yaml:.*YAML syntax error" "$tmp/run.log"
+check "a broken file on SIGHUP keeps the running configuration" grep -q "reload failed; the running configuration stays" "$tmp/run.log"
+check "still running after a failed reload" kill -0 $pid
+
+start=$(date +%s%N)
+kill -TERM $pid
+wait $pid; rc=$?
+elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+pid=
+check "SIGTERM: exit code 0 (was $rc)" [ $rc -eq 0 ]
+check "SIGTERM: stopped within 2 s (took $elapsed_ms ms)" [ $elapsed_ms -lt 2000 ]
+check "stopped cleanly" grep -q "stopped$" "$tmp/run.log"
+check "no dangling sockets" bash -c "! grep -qi dangling '$tmp/run.log'"
+check "the store was created" [ -f "$state/CURRENT" ]
+
+# A store that another process holds: a clear error, exit 1.
+"$opendca" run -c "$tmp/run.yaml" 2>"$tmp/err"; rc=$?
+check "broken config at start exits 2" [ $rc -eq 2 ]
+write_config info
+"$opendca" run -c "$tmp/run.yaml" 2>"$tmp/a.log" &
+pid=$!
+for _ in $(seq 50); do grep -q "running;" "$tmp/a.log" && break; sleep 0.1; done
+"$opendca" run -c "$tmp/run.yaml" 2>"$tmp/b.log"; rc=$?
+check "a second collector on the same store exits 1" [ $rc -eq 1 ]
+check "and says why" grep -q "cannot open the store.*lock" "$tmp/b.log"
+kill -INT $pid; wait $pid; rc=$?; pid=
+check "SIGINT: exit code 0" [ $rc -eq 0 ]
+
+[ $failed -eq 0 ] || { echo "--- run.log"; cat "$tmp/run.log"; }
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]
