@@ -5,6 +5,7 @@
 #include <errno.h>
 
 #include "odc_log.h"
+#include "odc_tsan.h"
 
 /*  Asserts stay on in release builds (see CMakeLists.txt): a broken message
     from inside the process is a bug. */
@@ -52,6 +53,7 @@ s_send (zsock_t *sock, Odc__Envelope *env, int flags)
     if (zmq_msg_init_size (&msg, size) != 0)
         return -1;
     odc__envelope__pack (env, zmq_msg_data (&msg));
+    ODC_TSAN_RELEASE (zmq_msg_data (&msg));
     if (zmq_msg_send (&msg, zsock_resolve (sock), flags) == -1) {
         int err = zmq_errno ();
         zmq_msg_close (&msg);
@@ -89,6 +91,7 @@ odc_bus_recv_envelope (zsock_t *sock)
         zmq_msg_close (&msg);
         return NULL;
     }
+    ODC_TSAN_ACQUIRE (zmq_msg_data (&msg));
     Odc__Envelope *env =
         odc__envelope__unpack (NULL, zmq_msg_size (&msg), zmq_msg_data (&msg));
     zmq_msg_close (&msg);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "odc_log.h"
+#include "odc_tsan.h"
 
 #define S_MAX_ACTORS 64
 
@@ -157,6 +158,7 @@ odc_supervisor_configure (odc_supervisor_t *self, void *config)
 {
     for (size_t k = 0; k < self->started; k++) {
         s_entry_t *entry = &self->entries[self->order[k]];
+        ODC_TSAN_RELEASE (config);
         zsock_send (entry->actor, "sp", "CONFIG", config);
         zsock_wait (entry->actor);
     }
@@ -223,6 +225,7 @@ odc_actor_pipe (zsock_t *pipe, void **config)
     if (streq (command, "$TERM"))
         rc = 1;
     else if (streq (command, "CONFIG")) {
+        ODC_TSAN_ACQUIRE (ptr);
         if (config)
             *config = ptr;
         zsock_signal (pipe, 0);

@@ -2,6 +2,11 @@
 #include "odc_store.h"
 
 #include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <libgen.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,15 +98,13 @@ s_set_err (char **err, char *text)
         free (text);
 }
 
+static void s_close_db (odc_store_t *self);
+
 /*  Close everything the store holds; used by close and by a failed open. */
 static void
 s_release (odc_store_t *self)
 {
-    for (int i = 0; i <= ODC_CF_COUNT; i++)
-        if (self->cf[i])
-            rocksdb_column_family_handle_destroy (self->cf[i]);
-    if (self->db)
-        rocksdb_close (self->db);
+    s_close_db (self);
     if (self->write)
         rocksdb_writeoptions_destroy (self->write);
     if (self->read)
@@ -125,8 +128,11 @@ s_check_families (rocksdb_options_t *options, const char *path, char **err)
     size_t count = 0;
     char **names = rocksdb_list_column_families (options, path, &count, &rerr);
     if (rerr) {
-        /*  No database (no CURRENT file) is the normal first start. */
+        /*  No database (no CURRENT file) is the normal first start. The
+            list is allocated even on failure (RocksDB 7.8): free it. */
         rocksdb_free (rerr);
+        if (names)
+            rocksdb_list_column_families_destroy (names, count);
         return 0;
     }
     int rc = 1;
@@ -142,6 +148,102 @@ s_check_families (rocksdb_options_t *options, const char *path, char **err)
         }
     }
     rocksdb_list_column_families_destroy (names, count);
+    return rc;
+}
+
+/*  Open the database in dir with every family of the schema. */
+static int
+s_open_at (odc_store_t *self, const char *dir, char **err)
+{
+    const char *names[ODC_CF_COUNT + 1];
+    const rocksdb_options_t *cf_options[ODC_CF_COUNT + 1];
+    for (int i = 0; i < ODC_CF_COUNT; i++) {
+        names[i] = s_cf_names[i];
+        cf_options[i] = self->options;
+    }
+    names[ODC_CF_COUNT] = "default";
+    cf_options[ODC_CF_COUNT] = self->options;
+    char *rerr = NULL;
+    self->db = rocksdb_open_column_families (self->options, dir, ODC_CF_COUNT + 1, names,
+                                             cf_options, self->cf, &rerr);
+    if (rerr) {
+        s_set_err (err, s_format ("%s: cannot open the store: %s", dir, rerr));
+        rocksdb_free (rerr);
+        memset (self->cf, 0, sizeof self->cf);
+        self->db = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static void
+s_close_db (odc_store_t *self)
+{
+    for (int i = 0; i <= ODC_CF_COUNT; i++)
+        if (self->cf[i]) {
+            rocksdb_column_family_handle_destroy (self->cf[i]);
+            self->cf[i] = NULL;
+        }
+    if (self->db)
+        rocksdb_close (self->db);
+    self->db = NULL;
+}
+
+static int
+s_remove_one (const char *file, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void) st, (void) flag, (void) ftw;
+    return remove (file);
+}
+
+/*  Create a new store so that a crash at any moment leaves either no store
+    or a complete one: build it under PATH.creating with its schema version
+    written (synced), then rename it to PATH in one step. A leftover
+    PATH.creating from a crash is thrown away. */
+static int
+s_create (odc_store_t *self, const char *path, char **err)
+{
+    char *tmp = s_format ("%s.creating", path);
+    nftw (tmp, s_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+    int rc = s_open_at (self, tmp, err);
+    if (rc == 0) {
+        char version[16];
+        int n = snprintf (version, sizeof version, "%d", ODC_STORE_SCHEMA_VERSION);
+        rocksdb_writeoptions_t *synced = rocksdb_writeoptions_create ();
+        rocksdb_writeoptions_set_sync (synced, 1);
+        char *rerr = NULL;
+        rocksdb_put_cf (self->db, synced, self->cf[ODC_CF_META], S_SCHEMA_KEY,
+                        strlen (S_SCHEMA_KEY), version, (size_t) n, &rerr);
+        rocksdb_writeoptions_destroy (synced);
+        s_close_db (self);
+        if (rerr) {
+            s_set_err (err, s_format ("%s: cannot write the schema version: %s", tmp, rerr));
+            rocksdb_free (rerr);
+            rc = -1;
+        }
+    }
+    /*  rename() replaces an empty folder, and refuses one with files in it. */
+    if (rc == 0 && rename (tmp, path) != 0) {
+        s_set_err (err, s_format ("%s: cannot create the store here: %s%s", path,
+                                  strerror (errno),
+                                  errno == ENOTEMPTY || errno == EEXIST
+                                      ? " (the folder holds files that are not a store)"
+                                      : ""));
+        rc = -1;
+    }
+    if (rc == 0) {
+        /*  Make the rename itself durable. */
+        char *parent = strdup (path);
+        int fd = open (dirname (parent), O_RDONLY | O_DIRECTORY);
+        if (fd >= 0) {
+            fsync (fd);
+            close (fd);
+        }
+        free (parent);
+    }
+    else
+        nftw (tmp, s_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+    free (tmp);
     return rc;
 }
 
@@ -187,49 +289,27 @@ odc_store_open (const char *path, const odc_store_options_t *user_options, char 
         s_release (self);
         return NULL;
     }
-
-    const char *names[ODC_CF_COUNT + 1];
-    const rocksdb_options_t *cf_options[ODC_CF_COUNT + 1];
-    for (int i = 0; i < ODC_CF_COUNT; i++) {
-        names[i] = s_cf_names[i];
-        cf_options[i] = self->options;
-    }
-    names[ODC_CF_COUNT] = "default";
-    cf_options[ODC_CF_COUNT] = self->options;
-
-    char *rerr = NULL;
-    self->db = rocksdb_open_column_families (self->options, path, ODC_CF_COUNT + 1, names,
-                                             cf_options, self->cf, &rerr);
-    if (rerr) {
-        s_set_err (err, s_format ("%s: cannot open the store: %s", path, rerr));
-        rocksdb_free (rerr);
-        memset (self->cf, 0, sizeof self->cf);
-        self->db = NULL;
+    if (exists == 0 && s_create (self, path, err) == -1) {
         s_release (self);
         return NULL;
     }
-
+    if (s_open_at (self, path, err) == -1) {
+        s_release (self);
+        return NULL;
+    }
     size_t vlen = 0;
     char *version = (char *) odc_store_get (self, ODC_CF_META, S_SCHEMA_KEY,
                                             strlen (S_SCHEMA_KEY), &vlen);
     char want[16];
     int wlen = snprintf (want, sizeof want, "%d", ODC_STORE_SCHEMA_VERSION);
     if (!version) {
-        if (exists == 1) {
-            /*  A database without our version key is not ours. */
-            s_set_err (err, s_format ("%s: not an opendca store (no schema version)", path));
-            s_release (self);
-            return NULL;
-        }
-        if (odc_store_put (self, ODC_CF_META, S_SCHEMA_KEY, strlen (S_SCHEMA_KEY), want,
-                           (size_t) wlen)
-            == -1) {
-            s_set_err (err, s_format ("%s: cannot write the schema version", path));
-            s_release (self);
-            return NULL;
-        }
+        /*  Creation writes the version before the folder gets its name, so
+            a database without it was not made by opendca. */
+        s_set_err (err, s_format ("%s: not an opendca store (no schema version)", path));
+        s_release (self);
+        return NULL;
     }
-    else if (vlen != (size_t) wlen || memcmp (version, want, vlen) != 0) {
+    if (vlen != (size_t) wlen || memcmp (version, want, vlen) != 0) {
         s_set_err (err, s_format ("%s: store schema version %.*s, this opendca reads %d",
                                   path, (int) vlen, version, ODC_STORE_SCHEMA_VERSION));
         free (version);

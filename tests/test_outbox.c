@@ -38,7 +38,7 @@ test_fifo_window_ack (void)
     size_t n = odc_outbox_peek (outbox, 0, 0, window, 10);
     CHECK (n == 10);
     for (size_t i = 0; i < n; i++) {
-        char want[16];
+        char want[32];
         snprintf (want, sizeof want, "r%zu", i);
         CHECK (window[i]->seq == i + 1);
         CHECK (strcmp (window[i]->kind, "meters") == 0);
