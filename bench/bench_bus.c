@@ -17,7 +17,7 @@
 #include "odc_bus.h"
 #include "odc_supervisor.h"
 
-#define MAX_RAW 64
+#define MAX_RAW   64
 #define MAX_ITEMS 12
 
 typedef struct {
@@ -49,10 +49,11 @@ s_header (s_reading_t *r, size_t raw, Odc__Loop loop)
     r->header.bytes_in = 1400;
     for (size_t i = 0; i < raw; i++) {
         odc__varbind__init (&r->raw[i]);
-        snprintf (r->oid[i], sizeof r->oid[i], "1.3.6.1.2.1.43.11.1.1.%zu.1.%zu", 2 + i % 8, 1 + i / 8);
+        snprintf (r->oid[i], sizeof r->oid[i], "1.3.6.1.2.1.43.11.1.1.%zu.1.%zu", 2 + i % 8,
+                  1 + i / 8);
         r->raw[i].oid = r->oid[i];
         r->raw[i].type = 0x02;
-        r->value[i][0] = 0, r->value[i][1] = 1, r->value[i][2] = (uint8_t) i, r->value[i][3] = 7;
+        r->value[i][0] = 0, r->value[i][1] = 1, r->value[i][2] = (uint8_t)i, r->value[i][3] = 7;
         r->raw[i].raw.data = r->value[i];
         r->raw[i].raw.len = 4;
         r->raw_p[i] = &r->raw[i];
@@ -68,14 +69,14 @@ s_meter (s_reading_t *r)
 {
     s_header (r, 12, ODC__LOOP__LOOP_METER);
     odc__meter_reading__init (&r->meters);
-    static char *names[MAX_ITEMS] = {"total", "mono", "colour", "large", "small", "copy.mono",
-                                     "copy.colour", "print.mono", "print.colour", "scan",
-                                     "fax", "duplex"};
+    static char *names[MAX_ITEMS] = {"total",        "mono",      "colour",      "large",
+                                     "small",        "copy.mono", "copy.colour", "print.mono",
+                                     "print.colour", "scan",      "fax",         "duplex"};
     for (int i = 0; i < MAX_ITEMS; i++) {
         odc__counter__init (&r->counter[i]);
         r->counter[i].name = names[i];
         r->counter[i].oid = r->oid[i];
-        r->counter[i].value = 1234567u + (unsigned) i * 1000u;
+        r->counter[i].value = 1234567u + (unsigned)i * 1000u;
         r->counter[i].unit = "impressions";
         r->counter_p[i] = &r->counter[i];
     }
@@ -91,8 +92,8 @@ s_supply (s_reading_t *r)
 {
     s_header (r, 56, ODC__LOOP__LOOP_SUPPLY);
     odc__supply_reading__init (&r->supplies);
-    static char *names[8] = {"Black Toner", "Cyan Toner", "Magenta Toner", "Yellow Toner",
-                             "Drum Unit", "Transfer Belt", "Fuser", "Waste Toner Box"};
+    static char *names[8] = {"Black Toner", "Cyan Toner",    "Magenta Toner", "Yellow Toner",
+                             "Drum Unit",   "Transfer Belt", "Fuser",         "Waste Toner Box"};
     for (int i = 0; i < 8; i++) {
         odc__supply__init (&r->supply[i]);
         r->supply[i].index = i + 1;
@@ -144,17 +145,17 @@ static long s_received, s_items;
 static void
 s_on_meters (const Odc__Envelope *env, void *arg)
 {
-    (void) arg;
+    (void)arg;
     s_received++;
-    s_items += (long) env->meters->n_counters;
+    s_items += (long)env->meters->n_counters;
 }
 
 static void
 s_on_supplies (const Odc__Envelope *env, void *arg)
 {
-    (void) arg;
+    (void)arg;
     s_received++;
-    s_items += (long) env->supplies->n_supplies;
+    s_items += (long)env->supplies->n_supplies;
 }
 
 static double
@@ -162,7 +163,7 @@ s_now (void)
 {
     struct timespec ts;
     clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static double
@@ -170,7 +171,7 @@ s_cpu (void)
 {
     struct timespec ts;
     clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 int
@@ -215,8 +216,8 @@ main (int argc, char **argv)
         zactor_destroy (&producer);
         printf ("bus: %-30s %8ld envelopes in %.2f s: %9.0f envelopes/s, %4zu bytes each, "
                 "%.2f us CPU each (both threads)\n",
-                kinds[kind], count, elapsed, (double) count / elapsed, bytes,
-                cpu * 1e6 / (double) count);
+                kinds[kind], count, elapsed, (double)count / elapsed, bytes,
+                cpu * 1e6 / (double)count);
     }
     zsock_destroy (&pull);
     zsys_shutdown ();

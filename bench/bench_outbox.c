@@ -21,7 +21,7 @@ s_now (void)
 {
     struct timespec ts;
     clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void
@@ -71,8 +71,8 @@ s_run (const char *base, bool sync, long count, long batch_size, size_t size)
 
     printf ("outbox sync=%-3s %zu-byte records: enqueue %8.0f/s one per commit (%ld), "
             "%8.0f/s in commits of %ld (%ld); peek+ack %8.0f/s (%ld)\n",
-            sync ? "on" : "off", size, (double) single / t_single, single,
-            (double) count / t_batch, batch_size, count, (double) acked / t_ack, acked);
+            sync ? "on" : "off", size, (double)single / t_single, single, (double)count / t_batch,
+            batch_size, count, (double)acked / t_ack, acked);
     free (payload);
     odc_outbox_destroy (&outbox);
     odc_store_close (&store);
@@ -96,7 +96,7 @@ main (int argc, char **argv)
         case 'd': dir = optarg; break;
         case 'n': count = atol (optarg); break;
         case 'b': batch = atol (optarg); break;
-        case 's': size = (size_t) atol (optarg); break;
+        case 's': size = (size_t)atol (optarg); break;
         default:
             printf ("usage: bench_outbox [--dir DIR] [--count N] [--batch B] [--size BYTES]\n");
             return opt == 'h' ? 0 : 2;

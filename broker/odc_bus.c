@@ -92,8 +92,7 @@ odc_bus_recv_envelope (zsock_t *sock)
         return NULL;
     }
     ODC_TSAN_ACQUIRE (zmq_msg_data (&msg));
-    Odc__Envelope *env =
-        odc__envelope__unpack (NULL, zmq_msg_size (&msg), zmq_msg_data (&msg));
+    Odc__Envelope *env = odc__envelope__unpack (NULL, zmq_msg_size (&msg), zmq_msg_data (&msg));
     zmq_msg_close (&msg);
     /*  Only this process writes to the bus: a frame that does not unpack or
         has another version is a bug, not bad input. */
@@ -117,7 +116,7 @@ odc_bus_recv (zsock_t *sock, const odc_bus_handlers_t *handlers, void *arg)
     Odc__Envelope *env = odc_bus_recv_envelope (sock);
     if (!env)
         return -1;
-    size_t body = (size_t) env->body_case;
+    size_t body = (size_t)env->body_case;
     odc_bus_handler_fn *fn =
         body < sizeof handlers->on / sizeof handlers->on[0] ? handlers->on[body] : NULL;
     if (!fn) {
@@ -134,6 +133,6 @@ const char *
 odc_bus_body_name (Odc__Envelope__BodyCase body)
 {
     const ProtobufCFieldDescriptor *field =
-        protobuf_c_message_descriptor_get_field (&odc__envelope__descriptor, (unsigned) body);
+        protobuf_c_message_descriptor_get_field (&odc__envelope__descriptor, (unsigned)body);
     return field ? field->name : "none";
 }

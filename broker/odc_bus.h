@@ -28,12 +28,12 @@
 #define ODC_ENVELOPE_VERSION 1
 
 /*  Endpoint names. Each is bound by the actor named after the arrow. */
-#define ODC_EP_READINGS "inproc://odc.readings"   /* loops -> validator */
-#define ODC_EP_ACCEPTED "inproc://odc.accepted"   /* validator -> consumers */
-#define ODC_EP_UPLOAD "inproc://odc.upload"       /* anyone -> uploader */
-#define ODC_EP_OUTBOX "inproc://odc.outbox"       /* uploader -> bridge */
-#define ODC_EP_COMMANDS "inproc://odc.commands"   /* bridge, cli -> commands */
-#define ODC_EP_DEVICES "inproc://odc.devices"     /* registry -> loops */
+#define ODC_EP_READINGS "inproc://odc.readings" /* loops -> validator */
+#define ODC_EP_ACCEPTED "inproc://odc.accepted" /* validator -> consumers */
+#define ODC_EP_UPLOAD   "inproc://odc.upload"   /* anyone -> uploader */
+#define ODC_EP_OUTBOX   "inproc://odc.outbox"   /* uploader -> bridge */
+#define ODC_EP_COMMANDS "inproc://odc.commands" /* bridge, cli -> commands */
+#define ODC_EP_DEVICES  "inproc://odc.devices"  /* registry -> loops */
 
 /*  Default high-water mark of data sockets, in messages, on each side. */
 #define ODC_BUS_HWM 1000
@@ -53,7 +53,7 @@ int odc_bus_send (zsock_t *sock, Odc__Envelope *env);
 /*  Same without blocking: -1 with errno EAGAIN when the queue is full. */
 int odc_bus_try_send (zsock_t *sock, Odc__Envelope *env);
 
-typedef void(odc_bus_handler_fn) (const Odc__Envelope *env, void *arg);
+typedef void (odc_bus_handler_fn) (const Odc__Envelope *env, void *arg);
 
 /*  One handler per body case (ODC__ENVELOPE__BODY_*), NULL for none. */
 typedef struct {

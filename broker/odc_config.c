@@ -18,11 +18,11 @@
 #include <string.h>
 #include <yaml.h>
 
-const char *const odc_config_loop_names[ODC_LOOP_COUNT] = {"alert", "identity", "meter",
-                                                           "supply", "tray"};
+const char *const odc_config_loop_names[ODC_LOOP_COUNT] = {"alert", "identity", "meter", "supply",
+                                                           "tray"};
 /*  The protocols Debian's net-snmp offers (see PITFALLS.md). */
-const char *const odc_config_auth_protocols[] = {"MD5",     "SHA",     "SHA-224",
-                                                 "SHA-256", "SHA-384", "SHA-512", NULL};
+const char *const odc_config_auth_protocols[] = {"MD5",     "SHA",     "SHA-224", "SHA-256",
+                                                 "SHA-384", "SHA-512", NULL};
 const char *const odc_config_priv_protocols[] = {"DES", "AES", "AES-192", "AES-256", NULL};
 static const char *const s_versions[] = {"1", "2c", "3", NULL};
 static const int s_version_values[] = {1, 2, 3};
@@ -60,11 +60,13 @@ struct s_field {
     bool required;
 };
 
-#define C(field) offsetof (odc_config_t, field)
+#define C(field)  offsetof (odc_config_t, field)
 #define CR(field) offsetof (odc_credential_t, field)
 #define DV(field) offsetof (odc_device_config_t, field)
 #define RG(field) offsetof (odc_range_config_t, field)
-#define END {NULL, F_STR, 0, 0, 0, NULL, NULL, NULL, 0, 0, 0, false}
+// clang-format off
+#define END {.key = NULL}
+// clang-format on
 
 static const s_field_t s_collector[] = {
     {"id", F_STR, C (collector_id), 0, 0, NULL, NULL, NULL, 0, 0, 0, true},
@@ -86,9 +88,11 @@ static const s_field_t s_portal[] = {
     {"password", F_STR, C (portal_password), 0, 0, NULL, NULL, NULL, 0, 0, 0, false},
     {"password_file", F_SECRET_FILE, C (portal_password), 0, 0, NULL, NULL, NULL, 0, 0, 0, false},
     {"portal_jid", F_STR, C (portal_peer), 0, 0, NULL, NULL, NULL, 0, 0, 0, false},
-    {"ports", F_INT_LIST, C (portal_ports), 1, 65535, NULL, NULL, NULL, 0, C (portal_port_count), 0, false},
+    {"ports", F_INT_LIST, C (portal_ports), 1, 65535, NULL, NULL, NULL, 0, C (portal_port_count), 0,
+     false},
     {"ca_file", F_PATH, C (portal_ca_file), 0, 0, NULL, NULL, NULL, 0, 0, 0, false},
-    {"trusted", F_STR_LIST, C (portal_trusted), 0, 0, NULL, NULL, NULL, 0, C (portal_trusted_count), 0, false},
+    {"trusted", F_STR_LIST, C (portal_trusted), 0, 0, NULL, NULL, NULL, 0, C (portal_trusted_count),
+     0, false},
     {"compress", F_BOOL, C (portal_compress), 0, 0, NULL, NULL, NULL, 0, 0, 0, false},
     {"meters_at", F_STR, C (portal_meters_at), 0, 0, NULL, NULL, NULL, 0, 0, 0, false},
     END,
@@ -100,12 +104,16 @@ static const s_field_t s_credential[] = {
     {"community_file", F_SECRET_FILE, CR (community), 0, 0, NULL, NULL, NULL, 0, 0, 0, false},
     {"user", F_STR, CR (user), 0, 0, NULL, NULL, NULL, 0, 0, 0, false},
     {"level", F_ENUM, CR (level), 0, 0, s_levels, NULL, NULL, 0, 0, 0, false},
-    {"auth_protocol", F_ENUM, CR (auth_protocol), 0, 0, odc_config_auth_protocols, NULL, NULL, 0, 0, 0, false},
+    {"auth_protocol", F_ENUM, CR (auth_protocol), 0, 0, odc_config_auth_protocols, NULL, NULL, 0, 0,
+     0, false},
     {"auth_passphrase", F_STR, CR (auth_passphrase), 0, 0, NULL, NULL, NULL, 0, 0, 0, false},
-    {"auth_passphrase_file", F_SECRET_FILE, CR (auth_passphrase), 0, 0, NULL, NULL, NULL, 0, 0, 0, false},
-    {"priv_protocol", F_ENUM, CR (priv_protocol), 0, 0, odc_config_priv_protocols, NULL, NULL, 0, 0, 0, false},
+    {"auth_passphrase_file", F_SECRET_FILE, CR (auth_passphrase), 0, 0, NULL, NULL, NULL, 0, 0, 0,
+     false},
+    {"priv_protocol", F_ENUM, CR (priv_protocol), 0, 0, odc_config_priv_protocols, NULL, NULL, 0, 0,
+     0, false},
     {"priv_passphrase", F_STR, CR (priv_passphrase), 0, 0, NULL, NULL, NULL, 0, 0, 0, false},
-    {"priv_passphrase_file", F_SECRET_FILE, CR (priv_passphrase), 0, 0, NULL, NULL, NULL, 0, 0, 0, false},
+    {"priv_passphrase_file", F_SECRET_FILE, CR (priv_passphrase), 0, 0, NULL, NULL, NULL, 0, 0, 0,
+     false},
     {"context", F_STR, CR (context), 0, 0, NULL, NULL, NULL, 0, 0, 0, false},
     END,
 };
@@ -128,13 +136,14 @@ static const s_field_t s_device[] = {
 };
 static const s_field_t s_range[] = {
     {"range", F_STR, RG (range), 0, 0, NULL, NULL, NULL, 0, 0, 0, true},
-    {"credentials", F_STR_LIST, RG (credentials), 0, 0, NULL, NULL, NULL, 0, RG (credential_count), 0, false},
+    {"credentials", F_STR_LIST, RG (credentials), 0, 0, NULL, NULL, NULL, 0, RG (credential_count),
+     0, false},
     END,
 };
-#define LOOP(i)                                                                                  \
-    {"in_hours", F_INT, C (loops[i].in_hours), 1, 10080, NULL, NULL, NULL, 0, 0, 0, false},    \
-        {"out_of_hours", F_INT, C (loops[i].out_of_hours), 1, 10080, NULL, NULL, NULL, 0, 0, 0, \
-         false},                                                                                 \
+#define LOOP(i)                                                                                    \
+    {"in_hours", F_INT, C (loops[i].in_hours), 1, 10080, NULL, NULL, NULL, 0, 0, 0, false},        \
+        {"out_of_hours", F_INT, C (loops[i].out_of_hours), 1, 10080, NULL, NULL, NULL, 0, 0, 0,    \
+         false},                                                                                   \
         END
 static const s_field_t s_loop_alert[] = {LOOP (ODC_LOOP_ALERT)};
 static const s_field_t s_loop_identity[] = {LOOP (ODC_LOOP_IDENTITY)};
@@ -203,10 +212,10 @@ s_error (s_ctx_t *ctx, int line, const char *path, const char *fmt, ...)
 static int
 s_line (const yaml_node_t *node)
 {
-    return (int) node->start_mark.line + 1;
+    return (int)node->start_mark.line + 1;
 }
 
-#define SLOT(base, offset, type) ((type *) ((char *) (base) + (offset)))
+#define SLOT(base, offset, type) ((type *)((char *)(base) + (offset)))
 
 static void
 s_set_string (void *base, size_t offset, const char *value)
@@ -219,7 +228,7 @@ s_set_string (void *base, size_t offset, const char *value)
 static const char *
 s_scalar (const yaml_node_t *node)
 {
-    return (const char *) node->data.scalar.value;
+    return (const char *)node->data.scalar.value;
 }
 
 static const char *
@@ -333,8 +342,8 @@ s_parse_field (s_ctx_t *ctx, const s_field_t *field, yaml_node_t *node, void *ba
 {
     int line = s_line (node);
     bool scalar = node->type == YAML_SCALAR_NODE;
-    bool is_list = field->type == F_DAYS || field->type == F_LIST || field->type == F_STR_LIST
-                   || field->type == F_INT_LIST;
+    bool is_list = field->type == F_DAYS || field->type == F_LIST || field->type == F_STR_LIST ||
+                   field->type == F_INT_LIST;
     if (field->type == F_MAP && node->type != YAML_MAPPING_NODE) {
         s_error (ctx, line, path, "expected a mapping, found %s", s_kind (node));
         return;
@@ -393,7 +402,7 @@ s_parse_field (s_ctx_t *ctx, const s_field_t *field, yaml_node_t *node, void *ba
             s_error (ctx, line, path, "%ld is out of range [%ld, %ld]", v, field->min, field->max);
             return;
         }
-        *SLOT (base, field->offset, int) = (int) v;
+        *SLOT (base, field->offset, int) = (int)v;
         return;
     }
     case F_BOOL:
@@ -417,27 +426,25 @@ s_parse_field (s_ctx_t *ctx, const s_field_t *field, yaml_node_t *node, void *ba
     case F_TIME: {
         int h, m;
         char extra;
-        if (sscanf (text, "%d:%d%c", &h, &m, &extra) != 2 || h < 0 || h > 24 || m < 0 || m > 59
-            || (h == 24 && m != 0)) {
+        if (sscanf (text, "%d:%d%c", &h, &m, &extra) != 2 || h < 0 || h > 24 || m < 0 || m > 59 ||
+            (h == 24 && m != 0)) {
             s_error (ctx, line, path, "'%s' is not a time of day HH:MM", text);
             return;
         }
         *SLOT (base, field->offset, int) = h * 60 + m;
         return;
     }
-    case F_MAP:
-        s_parse_map (ctx, node, field->sub, base, path);
-        return;
-    default:
-        break;
+    case F_MAP: s_parse_map (ctx, node, field->sub, base, path); return;
+    default: break;
     }
 
     /*  Lists. */
-    size_t count = (size_t) (node->data.sequence.items.top - node->data.sequence.items.start);
+    size_t count = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
     if (field->type == F_DAYS) {
         unsigned mask = 0;
         for (size_t i = 0; i < count; i++) {
-            yaml_node_t *item = yaml_document_get_node (ctx->doc, node->data.sequence.items.start[i]);
+            yaml_node_t *item =
+                yaml_document_get_node (ctx->doc, node->data.sequence.items.start[i]);
             int day = item->type == YAML_SCALAR_NODE ? s_choice (s_days, s_scalar (item)) : -1;
             if (day < 0) {
                 s_choices_text (s_days, choices, sizeof choices);
@@ -449,7 +456,7 @@ s_parse_field (s_ctx_t *ctx, const s_field_t *field, yaml_node_t *node, void *ba
         *SLOT (base, field->offset, unsigned) = mask;
         return;
     }
-    size_t elem = field->type == F_LIST ? field->elem_size
+    size_t elem = field->type == F_LIST       ? field->elem_size
                   : field->type == F_INT_LIST ? sizeof (int)
                                               : sizeof (char *);
     void **items = SLOT (base, field->offset, void *);
@@ -461,9 +468,9 @@ s_parse_field (s_ctx_t *ctx, const s_field_t *field, yaml_node_t *node, void *ba
     for (size_t i = 0; i < count; i++) {
         yaml_node_t *item = yaml_document_get_node (ctx->doc, node->data.sequence.items.start[i]);
         char item_path[256];
-        if (snprintf (item_path, sizeof item_path, "%s[%zu]", path, i) >= (int) sizeof item_path)
+        if (snprintf (item_path, sizeof item_path, "%s[%zu]", path, i) >= (int)sizeof item_path)
             item_path[sizeof item_path - 1] = 0; /* a long path is only cut short */
-        void *at = (char *) *items + i * elem;
+        void *at = (char *)*items + i * elem;
         if (field->type == F_LIST) {
             *SLOT (at, field->line_offset, int) = s_line (item);
             if (item->type != YAML_MAPPING_NODE)
@@ -479,7 +486,7 @@ s_parse_field (s_ctx_t *ctx, const s_field_t *field, yaml_node_t *node, void *ba
             continue;
         }
         if (field->type == F_STR_LIST) {
-            *(char **) at = strdup (s_scalar (item));
+            *(char **)at = strdup (s_scalar (item));
             continue;
         }
         long v;
@@ -487,13 +494,12 @@ s_parse_field (s_ctx_t *ctx, const s_field_t *field, yaml_node_t *node, void *ba
             s_error (ctx, s_line (item), item_path, "'%s' is not a whole number in [%ld, %ld]",
                      s_scalar (item), field->min, field->max);
         else
-            *(int *) at = (int) v;
+            *(int *)at = (int)v;
     }
 }
 
 static int
-s_parse_map (s_ctx_t *ctx, yaml_node_t *node, const s_field_t *fields, void *base,
-             const char *path)
+s_parse_map (s_ctx_t *ctx, yaml_node_t *node, const s_field_t *fields, void *base, const char *path)
 {
     uint64_t seen = 0;
     for (yaml_node_pair_t *pair = node->data.mapping.pairs.start;
@@ -501,8 +507,7 @@ s_parse_map (s_ctx_t *ctx, yaml_node_t *node, const s_field_t *fields, void *bas
         yaml_node_t *key = yaml_document_get_node (ctx->doc, pair->key);
         yaml_node_t *value = yaml_document_get_node (ctx->doc, pair->value);
         if (key->type != YAML_SCALAR_NODE) {
-            s_error (ctx, s_line (key), path, "a key must be a plain name, found %s",
-                     s_kind (key));
+            s_error (ctx, s_line (key), path, "a key must be a plain name, found %s", s_kind (key));
             continue;
         }
         const char *name = s_scalar (key);
@@ -546,12 +551,12 @@ s_parse_map (s_ctx_t *ctx, yaml_node_t *node, const s_field_t *fields, void *bas
         if (fields[i].type != F_SECRET_FILE || !(seen & (1ull << i)))
             continue;
         for (int j = 0; fields[j].key; j++)
-            if (j != i && fields[j].type == F_STR && (seen & (1ull << j))
-                && fields[j].offset == fields[i].offset) {
+            if (j != i && fields[j].type == F_STR && (seen & (1ull << j)) &&
+                fields[j].offset == fields[i].offset) {
                 char child[256];
                 snprintf (child, sizeof child, "%s%s%s", path, *path ? "." : "", fields[i].key);
-                s_error (ctx, s_line (node), child, "give '%s' or '%s', not both",
-                         fields[j].key, fields[i].key);
+                s_error (ctx, s_line (node), child, "give '%s' or '%s', not both", fields[j].key,
+                         fields[i].key);
             }
     }
     for (int i = 0; fields[i].key; i++)
@@ -572,7 +577,7 @@ s_defaults (odc_config_t *self, const char *dir)
     self->store_sync = true;
     self->store_cache_mb = 16;
     self->outbox_max_mb = 256;
-    self->portal_ports = (int *) malloc (2 * sizeof (int));
+    self->portal_ports = (int *)malloc (2 * sizeof (int));
     self->portal_ports[0] = 5222;
     self->portal_ports[1] = 443;
     self->portal_port_count = 2;
@@ -603,7 +608,7 @@ s_address_ok (const char *text)
     if (n == 0 || n > 253 || text[0] == '.' || text[0] == '-')
         return false;
     for (size_t i = 0; i < n; i++)
-        if (!isalnum ((unsigned char) text[i]) && text[i] != '-' && text[i] != '.')
+        if (!isalnum ((unsigned char)text[i]) && text[i] != '-' && text[i] != '.')
             return false;
     /*  All digits and dots is a broken IPv4 address, not a name. */
     return strspn (text, "0123456789.") != n;
@@ -621,14 +626,14 @@ s_range_ok (const char *text)
     if (sep) {
         *sep = 0;
         long bits;
-        return inet_pton (AF_INET, copy, &a) == 1 && s_parse_long (sep + 1, &bits) && bits >= 8
-               && bits <= 32;
+        return inet_pton (AF_INET, copy, &a) == 1 && s_parse_long (sep + 1, &bits) && bits >= 8 &&
+               bits <= 32;
     }
     sep = strchr (copy, '-');
     if (sep) {
         *sep = 0;
-        return inet_pton (AF_INET, copy, &a) == 1 && inet_pton (AF_INET, sep + 1, &b) == 1
-               && ntohl (a.s_addr) <= ntohl (b.s_addr);
+        return inet_pton (AF_INET, copy, &a) == 1 && inet_pton (AF_INET, sep + 1, &b) == 1 &&
+               ntohl (a.s_addr) <= ntohl (b.s_addr);
     }
     return s_address_ok (text);
 }
@@ -658,10 +663,12 @@ s_check (s_ctx_t *ctx, odc_config_t *self)
             if (c->community)
                 s_error (ctx, c->line, path, "'community' is for SNMP v1/v2c only");
             if (c->level >= 1 && (!c->auth_passphrase || strlen (c->auth_passphrase) < 8))
-                s_error (ctx, c->line, path, "level %s needs an auth passphrase of 8 or more characters",
+                s_error (ctx, c->line, path,
+                         "level %s needs an auth passphrase of 8 or more characters",
                          s_levels[c->level]);
             if (c->level == 2 && (!c->priv_passphrase || strlen (c->priv_passphrase) < 8))
-                s_error (ctx, c->line, path, "level authPriv needs a priv passphrase of 8 or more characters");
+                s_error (ctx, c->line, path,
+                         "level authPriv needs a priv passphrase of 8 or more characters");
         }
     }
     for (size_t i = 0; i < self->device_count; i++) {
@@ -684,7 +691,8 @@ s_check (s_ctx_t *ctx, odc_config_t *self)
         snprintf (path, sizeof path, "ranges[%zu]", i);
         if (r->range && !s_range_ok (r->range))
             s_error (ctx, r->line, path,
-                     "'%s' is not a range (a.b.c.d/nn with nn 8-32, a.b.c.d-e.f.g.h, an address or a name)",
+                     "'%s' is not a range (a.b.c.d/nn with nn 8-32, a.b.c.d-e.f.g.h, an address or "
+                     "a name)",
                      r->range);
         for (size_t k = 0; k < r->credential_count; k++)
             if (r->credentials[k] && !odc_config_credential (self, r->credentials[k]))
@@ -701,8 +709,8 @@ s_check (s_ctx_t *ctx, odc_config_t *self)
     if (self->portal_meters_at) {
         int h, m;
         char extra;
-        if (sscanf (self->portal_meters_at, "%d:%d%c", &h, &m, &extra) != 2 || h < 0 || h > 23
-            || m < 0 || m > 59)
+        if (sscanf (self->portal_meters_at, "%d:%d%c", &h, &m, &extra) != 2 || h < 0 || h > 23 ||
+            m < 0 || m > 59)
             s_error (ctx, 1, "portal.meters_at", "'%s' is not a time of day HH:MM",
                      self->portal_meters_at);
     }
@@ -718,7 +726,7 @@ odc_config_load (const char *file, char **errors)
     ctx.dir = strdup (dirname (copy));
     free (copy);
 
-    odc_config_t *self = (odc_config_t *) calloc (1, sizeof *self);
+    odc_config_t *self = (odc_config_t *)calloc (1, sizeof *self);
     self->file = strdup (file);
     s_defaults (self, ctx.dir);
 
@@ -734,8 +742,8 @@ odc_config_load (const char *file, char **errors)
         if (!yaml_parser_load (&parser, &doc)) {
             fprintf (ctx.errors, "%s:%zu:%zu: YAML syntax error: %s%s%s\n", file,
                      parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-                     parser.problem ? parser.problem : "unknown",
-                     parser.context ? " " : "", parser.context ? parser.context : "");
+                     parser.problem ? parser.problem : "unknown", parser.context ? " " : "",
+                     parser.context ? parser.context : "");
             ctx.error_count++;
         }
         else {
@@ -755,7 +763,7 @@ odc_config_load (const char *file, char **errors)
     if (ctx.error_count == 0) {
         if (self->credential_count == 0) {
             /*  No credentials given: the usual factory default. */
-            self->credentials = (odc_credential_t *) calloc (1, sizeof (odc_credential_t));
+            self->credentials = (odc_credential_t *)calloc (1, sizeof (odc_credential_t));
             self->credentials[0].name = strdup ("public");
             self->credentials[0].version = 2;
             self->credentials[0].community = strdup ("public");
@@ -842,6 +850,6 @@ odc_config_credential (const odc_config_t *self, const char *name)
 bool
 odc_config_in_hours (const odc_config_t *self, int weekday_mon0, int minute_of_day)
 {
-    return (self->work_days & (1u << weekday_mon0)) && minute_of_day >= self->work_start
-           && minute_of_day < self->work_end;
+    return (self->work_days & (1u << weekday_mon0)) && minute_of_day >= self->work_start &&
+           minute_of_day < self->work_end;
 }

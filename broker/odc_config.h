@@ -32,7 +32,7 @@ typedef struct {
     int version; /* 1, 2 (for 2c) or 3 */
     char *community;
     char *user;
-    int level; /* 0 noAuthNoPriv, 1 authNoPriv, 2 authPriv */
+    int level;         /* 0 noAuthNoPriv, 1 authNoPriv, 2 authPriv */
     int auth_protocol; /* index in odc_config_auth_protocols */
     char *auth_passphrase;
     int priv_protocol; /* index in odc_config_priv_protocols */
@@ -73,9 +73,9 @@ typedef struct {
     int store_cache_mb;
     int outbox_max_mb;
 
-    char *portal_jid;     /* this collector's JID */
+    char *portal_jid; /* this collector's JID */
     char *portal_password;
-    char *portal_peer;    /* the portal's JID */
+    char *portal_peer; /* the portal's JID */
     int *portal_ports;
     size_t portal_port_count;
     char *portal_ca_file;

@@ -18,19 +18,19 @@ odc_now_ms (void)
 {
     struct timeval tv;
     gettimeofday (&tv, NULL);
-    return (uint64_t) tv.tv_sec * 1000u + (uint64_t) tv.tv_usec / 1000u;
+    return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
 }
 
 void
 odc_log_set_level (odc_log_level_t level)
 {
-    atomic_store (&s_level, (int) level);
+    atomic_store (&s_level, (int)level);
 }
 
 odc_log_level_t
 odc_log_level (void)
 {
-    return (odc_log_level_t) atomic_load (&s_level);
+    return (odc_log_level_t)atomic_load (&s_level);
 }
 
 int
@@ -49,35 +49,33 @@ odc_log_set_actor (const char *actor)
 }
 
 void
-odc_log_write (odc_log_level_t level, const char *func, const char *device,
-               const char *fmt, ...)
+odc_log_write (odc_log_level_t level, const char *func, const char *device, const char *fmt, ...)
 {
-    if ((int) level < atomic_load (&s_level))
+    if ((int)level < atomic_load (&s_level))
         return;
     char line[2048];
     struct timeval tv;
     gettimeofday (&tv, NULL);
     struct tm tm;
     gmtime_r (&tv.tv_sec, &tm);
-    int n = snprintf (line, sizeof line,
-                      "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %-5s [%s] %s: device=%s ",
-                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                      tm.tm_min, tm.tm_sec, (int) (tv.tv_usec / 1000),
-                      s_names[level], s_actor, func, device ? device : "-");
+    int n =
+        snprintf (line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %-5s [%s] %s: device=%s ",
+                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  (int)(tv.tv_usec / 1000), s_names[level], s_actor, func, device ? device : "-");
     if (n < 0)
         return;
-    if ((size_t) n < sizeof line) {
+    if ((size_t)n < sizeof line) {
         va_list ap;
         va_start (ap, fmt);
-        int m = vsnprintf (line + n, sizeof line - (size_t) n, fmt, ap);
+        int m = vsnprintf (line + n, sizeof line - (size_t)n, fmt, ap);
         va_end (ap);
         if (m > 0)
             n += m;
     }
-    if ((size_t) n >= sizeof line - 1)
-        n = (int) sizeof line - 2;
+    if ((size_t)n >= sizeof line - 1)
+        n = (int)sizeof line - 2;
     line[n++] = '\n';
     /*  Single write: lines from different threads never interleave. */
-    ssize_t rc = write (STDERR_FILENO, line, (size_t) n);
-    (void) rc;
+    ssize_t rc = write (STDERR_FILENO, line, (size_t)n);
+    (void)rc;
 }

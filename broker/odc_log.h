@@ -30,15 +30,15 @@ int odc_log_level_parse (const char *name);
 /*  Name the calling thread's actor; the string must outlive the thread. */
 void odc_log_set_actor (const char *actor);
 
-void odc_log_write (odc_log_level_t level, const char *func, const char *device,
-                    const char *fmt, ...) __attribute__ ((format (printf, 4, 5)));
+void odc_log_write (odc_log_level_t level, const char *func, const char *device, const char *fmt,
+                    ...) __attribute__ ((format (printf, 4, 5)));
 
 /*  Milliseconds since the epoch (wall clock). */
 uint64_t odc_now_ms (void);
 
 #define odc_debug(dev, ...) odc_log_write (ODC_LOG_DEBUG, __func__, (dev), __VA_ARGS__)
-#define odc_info(dev, ...) odc_log_write (ODC_LOG_INFO, __func__, (dev), __VA_ARGS__)
-#define odc_warn(dev, ...) odc_log_write (ODC_LOG_WARN, __func__, (dev), __VA_ARGS__)
+#define odc_info(dev, ...)  odc_log_write (ODC_LOG_INFO, __func__, (dev), __VA_ARGS__)
+#define odc_warn(dev, ...)  odc_log_write (ODC_LOG_WARN, __func__, (dev), __VA_ARGS__)
 #define odc_error(dev, ...) odc_log_write (ODC_LOG_ERROR, __func__, (dev), __VA_ARGS__)
 #define odc_fatal(dev, ...) odc_log_write (ODC_LOG_FATAL, __func__, (dev), __VA_ARGS__)
 

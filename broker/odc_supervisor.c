@@ -45,7 +45,7 @@ odc_supervisor_block_signals (void)
 odc_supervisor_t *
 odc_supervisor_new (void)
 {
-    return (odc_supervisor_t *) zmalloc (sizeof (odc_supervisor_t));
+    return (odc_supervisor_t *)zmalloc (sizeof (odc_supervisor_t));
 }
 
 void
@@ -63,7 +63,7 @@ s_find (odc_supervisor_t *self, const char *name)
 {
     for (size_t i = 0; i < self->count; i++)
         if (strcmp (self->entries[i].spec.name, name) == 0)
-            return (int) i;
+            return (int)i;
     return -1;
 }
 
@@ -93,11 +93,11 @@ s_visit (odc_supervisor_t *self, size_t i, int *state, size_t *order, size_t *pl
     for (size_t d = 0; d < ODC_ACTOR_MAX_DEPS && self->entries[i].spec.deps[d]; d++) {
         int j = s_find (self, self->entries[i].spec.deps[d]);
         if (j < 0) {
-            odc_error (NULL, "actor %s depends on unknown actor %s",
-                       self->entries[i].spec.name, self->entries[i].spec.deps[d]);
+            odc_error (NULL, "actor %s depends on unknown actor %s", self->entries[i].spec.name,
+                       self->entries[i].spec.deps[d]);
             return -1;
         }
-        if (s_visit (self, (size_t) j, state, order, placed) == -1)
+        if (s_visit (self, (size_t)j, state, order, placed) == -1)
             return -1;
     }
     state[i] = 2;
@@ -110,7 +110,7 @@ s_visit (odc_supervisor_t *self, size_t i, int *state, size_t *order, size_t *pl
 static void
 s_trampoline (zsock_t *pipe, void *args)
 {
-    s_entry_t *entry = (s_entry_t *) args;
+    s_entry_t *entry = (s_entry_t *)args;
     odc_log_set_actor (entry->spec.name);
     entry->spec.fn (pipe, entry->spec.args);
 }

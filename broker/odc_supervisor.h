@@ -37,8 +37,8 @@ typedef struct _odc_supervisor_t odc_supervisor_t;
     again; on success it returns the new one (the supervisor hands it to every
     actor, then calls the function again with the old one to free it: see
     odc_supervisor_run), on failure NULL (the running configuration stays). */
-typedef void *(odc_reload_fn) (void *current, void *arg);
-typedef void(odc_release_fn) (void *config, void *arg);
+typedef void *(odc_reload_fn)(void *current, void *arg);
+typedef void (odc_release_fn) (void *config, void *arg);
 
 /*  Block SIGINT, SIGTERM and SIGHUP in the calling thread; threads created
     after inherit the mask, so only odc_supervisor_run receives them. Also

@@ -21,11 +21,11 @@
 #ifdef ODC_TSAN
 void __tsan_acquire (void *addr);
 void __tsan_release (void *addr);
-#define ODC_TSAN_ACQUIRE(addr) __tsan_acquire ((void *) (addr))
-#define ODC_TSAN_RELEASE(addr) __tsan_release ((void *) (addr))
+#define ODC_TSAN_ACQUIRE(addr) __tsan_acquire ((void *)(addr))
+#define ODC_TSAN_RELEASE(addr) __tsan_release ((void *)(addr))
 #else
-#define ODC_TSAN_ACQUIRE(addr) ((void) (addr))
-#define ODC_TSAN_RELEASE(addr) ((void) (addr))
+#define ODC_TSAN_ACQUIRE(addr) ((void)(addr))
+#define ODC_TSAN_RELEASE(addr) ((void)(addr))
 #endif
 
 #endif

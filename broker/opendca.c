@@ -29,24 +29,23 @@
 static void
 s_usage (FILE *out)
 {
-    fprintf (out,
-             "Usage: opendca COMMAND [OPTIONS]\n"
-             "\n"
-             "opendca is a data collection agent for managed print services: it reads\n"
-             "network printers over SNMP and sends their service data to a portal.\n"
-             "\n"
-             "Commands:\n"
-             "  run -c FILE            run the collector with configuration FILE until\n"
-             "                         SIGINT or SIGTERM; SIGHUP reloads FILE\n"
-             "  config check FILE      validate FILE; prints every error as\n"
-             "                         FILE:LINE: key 'KEY': reason; exit 0 or 2\n"
-             "\n"
-             "Options:\n"
-             "  -c, --config FILE      configuration file (see opendca.example.yaml)\n"
-             "  -h, --help             this help\n"
-             "  -V, --version          print the version\n"
-             "\n"
-             "Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.\n");
+    fprintf (out, "Usage: opendca COMMAND [OPTIONS]\n"
+                  "\n"
+                  "opendca is a data collection agent for managed print services: it reads\n"
+                  "network printers over SNMP and sends their service data to a portal.\n"
+                  "\n"
+                  "Commands:\n"
+                  "  run -c FILE            run the collector with configuration FILE until\n"
+                  "                         SIGINT or SIGTERM; SIGHUP reloads FILE\n"
+                  "  config check FILE      validate FILE; prints every error as\n"
+                  "                         FILE:LINE: key 'KEY': reason; exit 0 or 2\n"
+                  "\n"
+                  "Options:\n"
+                  "  -c, --config FILE      configuration file (see opendca.example.yaml)\n"
+                  "  -h, --help             this help\n"
+                  "  -V, --version          print the version\n"
+                  "\n"
+                  "Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.\n");
 }
 
 static int
@@ -71,7 +70,7 @@ s_apply_log_level (const odc_config_t *config)
 {
     int level = odc_log_level_parse (config->log_level);
     if (level >= 0)
-        odc_log_set_level ((odc_log_level_t) level);
+        odc_log_set_level ((odc_log_level_t)level);
 }
 
 /*  Each SNMP session holds a socket: a large fleet needs far more than the
@@ -82,7 +81,7 @@ s_raise_nofile (int want)
     struct rlimit rl;
     if (getrlimit (RLIMIT_NOFILE, &rl) != 0)
         return;
-    rlim_t target = (rlim_t) want;
+    rlim_t target = (rlim_t)want;
     if (rl.rlim_max != RLIM_INFINITY && target > rl.rlim_max)
         target = rl.rlim_max;
     if (rl.rlim_cur < target) {
@@ -91,14 +90,14 @@ s_raise_nofile (int want)
             odc_warn (NULL, "cannot raise the descriptor limit to %d: %s", want, strerror (errno));
     }
     getrlimit (RLIMIT_NOFILE, &rl);
-    odc_info (NULL, "descriptor limit %llu", (unsigned long long) rl.rlim_cur);
+    odc_info (NULL, "descriptor limit %llu", (unsigned long long)rl.rlim_cur);
 }
 
 static void *
 s_reload (void *current, void *arg)
 {
-    (void) arg;
-    odc_config_t *old = (odc_config_t *) current;
+    (void)arg;
+    odc_config_t *old = (odc_config_t *)current;
     char *errors = NULL;
     odc_config_t *fresh = odc_config_load (old->file, &errors);
     if (!fresh) {
@@ -118,8 +117,8 @@ s_reload (void *current, void *arg)
 static void
 s_release (void *config, void *arg)
 {
-    (void) arg;
-    odc_config_t *c = (odc_config_t *) config;
+    (void)arg;
+    odc_config_t *c = (odc_config_t *)config;
     odc_config_destroy (&c);
 }
 
@@ -141,7 +140,7 @@ s_run (const char *file)
     odc_store_options_t options;
     odc_store_options_default (&options);
     options.sync = config->store_sync;
-    options.cache_bytes = (size_t) config->store_cache_mb << 20;
+    options.cache_bytes = (size_t)config->store_cache_mb << 20;
     char *err = NULL;
     odc_store_t *store = odc_store_open (config->store_path, &options, &err);
     if (!store) {
@@ -152,15 +151,15 @@ s_run (const char *file)
     }
     odc_store_put (store, ODC_CF_META, "collector_id", strlen ("collector_id"),
                    config->collector_id, strlen (config->collector_id));
-    odc_outbox_t *outbox = odc_outbox_new (store, (uint64_t) config->outbox_max_mb << 20);
+    odc_outbox_t *outbox = odc_outbox_new (store, (uint64_t)config->outbox_max_mb << 20);
     if (!outbox) {
         odc_store_close (&store);
         odc_config_destroy (&config);
         return 1;
     }
     odc_info (NULL, "store %s open: outbox holds %llu records (%llu bytes)", config->store_path,
-              (unsigned long long) odc_outbox_count (outbox),
-              (unsigned long long) odc_outbox_bytes (outbox));
+              (unsigned long long)odc_outbox_count (outbox),
+              (unsigned long long)odc_outbox_bytes (outbox));
 
     /*  The actors register here as they arrive (see ARCHITECTURE.md). */
     odc_supervisor_t *supervisor = odc_supervisor_new ();
@@ -169,8 +168,7 @@ s_run (const char *file)
         rc = 1;
     else {
         odc_info (NULL, "running; SIGHUP reloads %s, SIGTERM stops", file);
-        config = (odc_config_t *) odc_supervisor_run (supervisor, config, s_reload, s_release,
-                                                      NULL);
+        config = (odc_config_t *)odc_supervisor_run (supervisor, config, s_reload, s_release, NULL);
     }
     odc_supervisor_destroy (&supervisor);
     odc_outbox_destroy (&outbox);

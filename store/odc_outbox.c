@@ -31,7 +31,7 @@ void
 odc_outbox_key (uint8_t key[ODC_OUTBOX_KEY_SIZE], int priority, uint64_t seq)
 {
     assert (priority >= 0 && priority < ODC_OUTBOX_CLASSES);
-    key[0] = (uint8_t) priority;
+    key[0] = (uint8_t)priority;
     odc_be64_put (key + 1, seq);
 }
 
@@ -54,9 +54,9 @@ s_total (const s_stats_t *stats)
 static int
 s_count_one (const void *key, size_t klen, const void *value, size_t vlen, void *arg)
 {
-    (void) value;
-    odc_outbox_t *self = (odc_outbox_t *) arg;
-    const uint8_t *k = (const uint8_t *) key;
+    (void)value;
+    odc_outbox_t *self = (odc_outbox_t *)arg;
+    const uint8_t *k = (const uint8_t *)key;
     if (klen != ODC_OUTBOX_KEY_SIZE || k[0] >= ODC_OUTBOX_CLASSES) {
         odc_warn (NULL, "outbox holds a key of %zu bytes that is not a record: ignored", klen);
         return 0;
@@ -72,7 +72,7 @@ s_count_one (const void *key, size_t klen, const void *value, size_t vlen, void 
 odc_outbox_t *
 odc_outbox_new (odc_store_t *store, uint64_t max_bytes)
 {
-    odc_outbox_t *self = (odc_outbox_t *) calloc (1, sizeof *self);
+    odc_outbox_t *self = (odc_outbox_t *)calloc (1, sizeof *self);
     if (!self)
         return NULL;
     self->store = store;
@@ -82,8 +82,8 @@ odc_outbox_new (odc_store_t *store, uint64_t max_bytes)
     pthread_mutex_init (&self->lock, NULL);
 
     size_t vlen = 0;
-    uint8_t *next = (uint8_t *) odc_store_get (store, ODC_CF_META, S_NEXT_SEQ_KEY,
-                                               strlen (S_NEXT_SEQ_KEY), &vlen);
+    uint8_t *next = (uint8_t *)odc_store_get (store, ODC_CF_META, S_NEXT_SEQ_KEY,
+                                              strlen (S_NEXT_SEQ_KEY), &vlen);
     if (next && vlen == 8)
         self->next_seq = odc_be64_get (next);
     free (next);
@@ -105,10 +105,10 @@ odc_outbox_destroy (odc_outbox_t **self_p)
 }
 
 uint64_t
-odc_outbox_add (odc_outbox_t *self, odc_batch_t *batch, Odc__Priority priority,
-                const char *kind, const void *payload, size_t size)
+odc_outbox_add (odc_outbox_t *self, odc_batch_t *batch, Odc__Priority priority, const char *kind,
+                const void *payload, size_t size)
 {
-    assert ((int) priority >= 0 && (int) priority < ODC_OUTBOX_CLASSES);
+    assert ((int)priority >= 0 && (int)priority < ODC_OUTBOX_CLASSES);
     pthread_mutex_lock (&self->lock);
     uint64_t seq = self->next_seq++;
     pthread_mutex_unlock (&self->lock);
@@ -116,30 +116,30 @@ odc_outbox_add (odc_outbox_t *self, odc_batch_t *batch, Odc__Priority priority,
     Odc__OutboxRecord record = ODC__OUTBOX_RECORD__INIT;
     record.seq = seq;
     record.priority = priority;
-    record.kind = (char *) kind;
+    record.kind = (char *)kind;
     record.created_ms = odc_now_ms ();
-    record.payload.data = (uint8_t *) payload;
+    record.payload.data = (uint8_t *)payload;
     record.payload.len = size;
     size_t vlen = odc__outbox_record__get_packed_size (&record);
-    uint8_t *value = (uint8_t *) malloc (vlen);
+    uint8_t *value = (uint8_t *)malloc (vlen);
     assert (value);
     odc__outbox_record__pack (&record, value);
 
     uint8_t key[ODC_OUTBOX_KEY_SIZE];
-    odc_outbox_key (key, (int) priority, seq);
+    odc_outbox_key (key, (int)priority, seq);
     odc_batch_put (batch, self->store, ODC_CF_OUTBOX, key, sizeof key, value, vlen);
     free (value);
 
     uint8_t next[8];
     odc_be64_put (next, seq + 1);
-    odc_batch_put (batch, self->store, ODC_CF_META, S_NEXT_SEQ_KEY, strlen (S_NEXT_SEQ_KEY),
-                   next, sizeof next);
+    odc_batch_put (batch, self->store, ODC_CF_META, S_NEXT_SEQ_KEY, strlen (S_NEXT_SEQ_KEY), next,
+                   sizeof next);
 
     pthread_mutex_lock (&self->lock);
     self->staged.count[priority]++;
     self->staged.bytes[priority] += s_record_bytes (vlen);
-    if ((int) priority < self->staged.most_urgent)
-        self->staged.most_urgent = (int) priority;
+    if ((int)priority < self->staged.most_urgent)
+        self->staged.most_urgent = (int)priority;
     pthread_mutex_unlock (&self->lock);
     return seq;
 }
@@ -148,7 +148,7 @@ typedef struct {
     odc_outbox_t *self;
     odc_batch_t *batch;
     int cls;
-    uint64_t need;    /* bytes still to free */
+    uint64_t need; /* bytes still to free */
     uint64_t freed;
     uint64_t records;
 } s_shed_t;
@@ -156,8 +156,8 @@ typedef struct {
 static int
 s_shed_one (const void *key, size_t klen, const void *value, size_t vlen, void *arg)
 {
-    (void) value;
-    s_shed_t *shed = (s_shed_t *) arg;
+    (void)value;
+    s_shed_t *shed = (s_shed_t *)arg;
     odc_batch_delete (shed->batch, shed->self->store, ODC_CF_OUTBOX, key, klen);
     uint64_t bytes = s_record_bytes (vlen);
     shed->freed += bytes;
@@ -178,10 +178,9 @@ s_make_room (odc_outbox_t *self, odc_batch_t *batch, uint64_t freed[], uint64_t 
     for (int cls = ODC_OUTBOX_CLASSES - 1; cls >= self->staged.most_urgent && need > 0; cls--) {
         if (self->held.count[cls] == 0)
             continue;
-        uint8_t from[1] = {(uint8_t) cls}, to[1] = {(uint8_t) (cls + 1)};
+        uint8_t from[1] = {(uint8_t)cls}, to[1] = {(uint8_t)(cls + 1)};
         s_shed_t state = {self, batch, cls, need, 0, 0};
-        if (odc_store_each (self->store, ODC_CF_OUTBOX, from, 1, to, 1, s_shed_one, &state)
-            == -1)
+        if (odc_store_each (self->store, ODC_CF_OUTBOX, from, 1, to, 1, s_shed_one, &state) == -1)
             return -1;
         freed[cls] = state.freed;
         shed[cls] = state.records;
@@ -197,12 +196,12 @@ odc_outbox_commit (odc_outbox_t *self, odc_batch_t *batch)
     uint64_t freed[ODC_OUTBOX_CLASSES] = {0}, shed[ODC_OUTBOX_CLASSES] = {0};
     int rc = s_make_room (self, batch, freed, shed);
     if (rc == -1) {
-        odc_error (NULL, "outbox full (%llu of %llu bytes) and nothing less urgent to shed: "
+        odc_error (NULL,
+                   "outbox full (%llu of %llu bytes) and nothing less urgent to shed: "
                    "%llu records not written",
-                   (unsigned long long) s_total (&self->held),
-                   (unsigned long long) self->max_bytes,
-                   (unsigned long long) (self->staged.count[0] + self->staged.count[1]
-                                         + self->staged.count[2]));
+                   (unsigned long long)s_total (&self->held), (unsigned long long)self->max_bytes,
+                   (unsigned long long)(self->staged.count[0] + self->staged.count[1] +
+                                        self->staged.count[2]));
         errno = ENOSPC;
     }
     else
@@ -219,9 +218,9 @@ odc_outbox_commit (odc_outbox_t *self, odc_batch_t *batch)
             odc_warn (NULL,
                       "outbox at its bound of %llu bytes: shed %llu oldest records "
                       "(bulk %llu, normal %llu, urgent %llu; %llu since start)",
-                      (unsigned long long) self->max_bytes, (unsigned long long) shed_total,
-                      (unsigned long long) shed[2], (unsigned long long) shed[1],
-                      (unsigned long long) shed[0], (unsigned long long) self->shed);
+                      (unsigned long long)self->max_bytes, (unsigned long long)shed_total,
+                      (unsigned long long)shed[2], (unsigned long long)shed[1],
+                      (unsigned long long)shed[0], (unsigned long long)self->shed);
     }
     memset (&self->staged, 0, sizeof self->staged);
     self->staged.most_urgent = ODC_OUTBOX_CLASSES;
@@ -255,11 +254,10 @@ typedef struct {
 static int
 s_peek_one (const void *key, size_t klen, const void *value, size_t vlen, void *arg)
 {
-    s_peek_t *peek = (s_peek_t *) arg;
+    s_peek_t *peek = (s_peek_t *)arg;
     if (peek->skip && klen == ODC_OUTBOX_KEY_SIZE && memcmp (key, peek->skip, klen) == 0)
         return 0;
-    Odc__OutboxRecord *record =
-        odc__outbox_record__unpack (NULL, vlen, (const uint8_t *) value);
+    Odc__OutboxRecord *record = odc__outbox_record__unpack (NULL, vlen, (const uint8_t *)value);
     if (!record) {
         /*  Our own bytes, written by this program: corruption. Keep going
             so the rest still flows; the bad record stays for a human. */

@@ -33,7 +33,7 @@
 #include "odc_store.h"
 #include "opendca.pb-c.h"
 
-#define ODC_OUTBOX_CLASSES 3
+#define ODC_OUTBOX_CLASSES  3
 #define ODC_OUTBOX_KEY_SIZE 9
 
 typedef struct _odc_outbox_t odc_outbox_t;
@@ -69,7 +69,7 @@ int odc_outbox_ack (odc_outbox_t *self, int priority, uint64_t seq);
 
 uint64_t odc_outbox_count (odc_outbox_t *self);
 uint64_t odc_outbox_bytes (odc_outbox_t *self);
-uint64_t odc_outbox_shed (odc_outbox_t *self);  /* records shed since open */
+uint64_t odc_outbox_shed (odc_outbox_t *self); /* records shed since open */
 
 /*  The key of a record. */
 void odc_outbox_key (uint8_t key[ODC_OUTBOX_KEY_SIZE], int priority, uint64_t seq);

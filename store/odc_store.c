@@ -41,7 +41,7 @@ void
 odc_be64_put (uint8_t *out, uint64_t value)
 {
     for (int i = 7; i >= 0; i--) {
-        out[i] = (uint8_t) (value & 0xff);
+        out[i] = (uint8_t)(value & 0xff);
         value >>= 8;
     }
 }
@@ -192,7 +192,7 @@ s_close_db (odc_store_t *self)
 static int
 s_remove_one (const char *file, const struct stat *st, int flag, struct FTW *ftw)
 {
-    (void) st, (void) flag, (void) ftw;
+    (void)st, (void)flag, (void)ftw;
     return remove (file);
 }
 
@@ -213,7 +213,7 @@ s_create (odc_store_t *self, const char *path, char **err)
         rocksdb_writeoptions_set_sync (synced, 1);
         char *rerr = NULL;
         rocksdb_put_cf (self->db, synced, self->cf[ODC_CF_META], S_SCHEMA_KEY,
-                        strlen (S_SCHEMA_KEY), version, (size_t) n, &rerr);
+                        strlen (S_SCHEMA_KEY), version, (size_t)n, &rerr);
         rocksdb_writeoptions_destroy (synced);
         s_close_db (self);
         if (rerr) {
@@ -224,8 +224,7 @@ s_create (odc_store_t *self, const char *path, char **err)
     }
     /*  rename() replaces an empty folder, and refuses one with files in it. */
     if (rc == 0 && rename (tmp, path) != 0) {
-        s_set_err (err, s_format ("%s: cannot create the store here: %s%s", path,
-                                  strerror (errno),
+        s_set_err (err, s_format ("%s: cannot create the store here: %s%s", path, strerror (errno),
                                   errno == ENOTEMPTY || errno == EEXIST
                                       ? " (the folder holds files that are not a store)"
                                       : ""));
@@ -256,7 +255,7 @@ odc_store_open (const char *path, const odc_store_options_t *user_options, char 
     else
         odc_store_options_default (&opts);
 
-    odc_store_t *self = (odc_store_t *) calloc (1, sizeof *self);
+    odc_store_t *self = (odc_store_t *)calloc (1, sizeof *self);
     if (!self) {
         s_set_err (err, s_format ("%s: out of memory", path));
         return NULL;
@@ -298,8 +297,8 @@ odc_store_open (const char *path, const odc_store_options_t *user_options, char 
         return NULL;
     }
     size_t vlen = 0;
-    char *version = (char *) odc_store_get (self, ODC_CF_META, S_SCHEMA_KEY,
-                                            strlen (S_SCHEMA_KEY), &vlen);
+    char *version =
+        (char *)odc_store_get (self, ODC_CF_META, S_SCHEMA_KEY, strlen (S_SCHEMA_KEY), &vlen);
     char want[16];
     int wlen = snprintf (want, sizeof want, "%d", ODC_STORE_SCHEMA_VERSION);
     if (!version) {
@@ -309,9 +308,9 @@ odc_store_open (const char *path, const odc_store_options_t *user_options, char 
         s_release (self);
         return NULL;
     }
-    if (vlen != (size_t) wlen || memcmp (version, want, vlen) != 0) {
-        s_set_err (err, s_format ("%s: store schema version %.*s, this opendca reads %d",
-                                  path, (int) vlen, version, ODC_STORE_SCHEMA_VERSION));
+    if (vlen != (size_t)wlen || memcmp (version, want, vlen) != 0) {
+        s_set_err (err, s_format ("%s: store schema version %.*s, this opendca reads %d", path,
+                                  (int)vlen, version, ODC_STORE_SCHEMA_VERSION));
         free (version);
         s_release (self);
         return NULL;
@@ -330,8 +329,8 @@ odc_store_close (odc_store_t **self_p)
 }
 
 int
-odc_store_put (odc_store_t *self, odc_cf_t cf, const void *key, size_t klen,
-               const void *value, size_t vlen)
+odc_store_put (odc_store_t *self, odc_cf_t cf, const void *key, size_t klen, const void *value,
+               size_t vlen)
 {
     char *err = NULL;
     rocksdb_put_cf (self->db, self->write, self->cf[cf], key, klen, value, vlen, &err);
@@ -373,7 +372,7 @@ odc_store_get (odc_store_t *self, odc_cf_t cf, const void *key, size_t klen, siz
     /*  Copy into malloc'ed memory so callers free with free(), whatever
         allocator RocksDB was built with; one byte more for a terminating
         NUL, handy for text values. */
-    char *copy = (char *) malloc (len + 1);
+    char *copy = (char *)malloc (len + 1);
     if (copy) {
         memcpy (copy, value, len);
         copy[len] = 0;
@@ -386,7 +385,7 @@ odc_store_get (odc_store_t *self, odc_cf_t cf, const void *key, size_t klen, siz
 odc_batch_t *
 odc_batch_new (void)
 {
-    odc_batch_t *self = (odc_batch_t *) calloc (1, sizeof *self);
+    odc_batch_t *self = (odc_batch_t *)calloc (1, sizeof *self);
     if (self)
         self->wb = rocksdb_writebatch_create ();
     return self;
@@ -403,15 +402,14 @@ odc_batch_destroy (odc_batch_t **self_p)
 }
 
 void
-odc_batch_put (odc_batch_t *self, odc_store_t *store, odc_cf_t cf, const void *key,
-               size_t klen, const void *value, size_t vlen)
+odc_batch_put (odc_batch_t *self, odc_store_t *store, odc_cf_t cf, const void *key, size_t klen,
+               const void *value, size_t vlen)
 {
     rocksdb_writebatch_put_cf (self->wb, store->cf[cf], key, klen, value, vlen);
 }
 
 void
-odc_batch_delete (odc_batch_t *self, odc_store_t *store, odc_cf_t cf, const void *key,
-                  size_t klen)
+odc_batch_delete (odc_batch_t *self, odc_store_t *store, odc_cf_t cf, const void *key, size_t klen)
 {
     rocksdb_writebatch_delete_cf (self->wb, store->cf[cf], key, klen);
 }
@@ -426,7 +424,7 @@ odc_batch_delete_range (odc_batch_t *self, odc_store_t *store, odc_cf_t cf, cons
 size_t
 odc_batch_count (odc_batch_t *self)
 {
-    return (size_t) rocksdb_writebatch_count (self->wb);
+    return (size_t)rocksdb_writebatch_count (self->wb);
 }
 
 void
@@ -451,14 +449,14 @@ odc_store_write (odc_store_t *self, odc_batch_t *batch)
 /*  An iterator bounded to [from, to): the bound buffers are the caller's and
     must outlive the iterator (RocksDB keeps pointers to them). */
 static rocksdb_iterator_t *
-s_iter (odc_store_t *self, odc_cf_t cf, rocksdb_readoptions_t **ro, const void *from,
-        size_t flen, const void *to, size_t tlen)
+s_iter (odc_store_t *self, odc_cf_t cf, rocksdb_readoptions_t **ro, const void *from, size_t flen,
+        const void *to, size_t tlen)
 {
     *ro = rocksdb_readoptions_create ();
     if (from)
-        rocksdb_readoptions_set_iterate_lower_bound (*ro, (const char *) from, flen);
+        rocksdb_readoptions_set_iterate_lower_bound (*ro, (const char *)from, flen);
     if (to)
-        rocksdb_readoptions_set_iterate_upper_bound (*ro, (const char *) to, tlen);
+        rocksdb_readoptions_set_iterate_upper_bound (*ro, (const char *)to, tlen);
     return rocksdb_create_iterator_cf (self->db, *ro, self->cf[cf]);
 }
 
@@ -485,7 +483,7 @@ odc_store_each (odc_store_t *self, odc_cf_t cf, const void *from, size_t flen, c
     rocksdb_iterator_t *it = s_iter (self, cf, &ro, from, flen, to, tlen);
     long visited = 0;
     if (from)
-        rocksdb_iter_seek (it, (const char *) from, flen);
+        rocksdb_iter_seek (it, (const char *)from, flen);
     else
         rocksdb_iter_seek_to_first (it);
     for (; rocksdb_iter_valid (it); rocksdb_iter_next (it)) {
@@ -500,8 +498,8 @@ odc_store_each (odc_store_t *self, odc_cf_t cf, const void *from, size_t flen, c
 }
 
 int
-odc_store_last_key (odc_store_t *self, odc_cf_t cf, const void *from, size_t flen,
-                    const void *to, size_t tlen, void *key, size_t *klen)
+odc_store_last_key (odc_store_t *self, odc_cf_t cf, const void *from, size_t flen, const void *to,
+                    size_t tlen, void *key, size_t *klen)
 {
     rocksdb_readoptions_t *ro;
     rocksdb_iterator_t *it = s_iter (self, cf, &ro, from, flen, to, tlen);

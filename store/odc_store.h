@@ -41,10 +41,10 @@ typedef enum {
 } odc_cf_t;
 
 typedef struct {
-    bool sync;                /* fsync the WAL on each write (default true) */
-    size_t cache_bytes;       /* shared block cache (default 16 MiB) */
+    bool sync;                 /* fsync the WAL on each write (default true) */
+    size_t cache_bytes;        /* shared block cache (default 16 MiB) */
     size_t write_buffer_bytes; /* per family memtable (default 4 MiB) */
-    int max_open_files;       /* default 256 */
+    int max_open_files;        /* default 256 */
 } odc_store_options_t;
 
 typedef struct _odc_store_t odc_store_t;
@@ -56,22 +56,20 @@ void odc_store_options_default (odc_store_options_t *options);
 /*  Open (creating when missing) the database in folder path. options may be
     NULL for the defaults. On failure returns NULL and, when err is not NULL,
     a message the caller frees with free(). */
-odc_store_t *odc_store_open (const char *path, const odc_store_options_t *options,
-                             char **err);
+odc_store_t *odc_store_open (const char *path, const odc_store_options_t *options, char **err);
 void odc_store_close (odc_store_t **self_p);
 
 const char *odc_store_cf_name (odc_cf_t cf);
 bool odc_store_sync (odc_store_t *self);
 
 /*  Single-key operations (each its own atomic write). 0 / -1. */
-int odc_store_put (odc_store_t *self, odc_cf_t cf, const void *key, size_t klen,
-                   const void *value, size_t vlen);
+int odc_store_put (odc_store_t *self, odc_cf_t cf, const void *key, size_t klen, const void *value,
+                   size_t vlen);
 int odc_store_delete (odc_store_t *self, odc_cf_t cf, const void *key, size_t klen);
 
 /*  Returns a copy of the value the caller frees with free(), NULL when the
     key is absent (*vlen = 0) or on error (logged). */
-void *odc_store_get (odc_store_t *self, odc_cf_t cf, const void *key, size_t klen,
-                     size_t *vlen);
+void *odc_store_get (odc_store_t *self, odc_cf_t cf, const void *key, size_t klen, size_t *vlen);
 
 /*  Batches. */
 odc_batch_t *odc_batch_new (void);
@@ -80,8 +78,8 @@ void odc_batch_put (odc_batch_t *self, odc_store_t *store, odc_cf_t cf, const vo
                     size_t klen, const void *value, size_t vlen);
 void odc_batch_delete (odc_batch_t *self, odc_store_t *store, odc_cf_t cf, const void *key,
                        size_t klen);
-void odc_batch_delete_range (odc_batch_t *self, odc_store_t *store, odc_cf_t cf,
-                             const void *from, size_t flen, const void *to, size_t tlen);
+void odc_batch_delete_range (odc_batch_t *self, odc_store_t *store, odc_cf_t cf, const void *from,
+                             size_t flen, const void *to, size_t tlen);
 size_t odc_batch_count (odc_batch_t *self);
 void odc_batch_clear (odc_batch_t *self);
 
@@ -92,10 +90,10 @@ int odc_store_write (odc_store_t *self, odc_batch_t *batch);
 /*  Iteration over [from, to) in one family (to may be NULL: to the end).
     The callback returns 0 to go on, non-zero to stop. Returns the number of
     entries visited, -1 on error. */
-typedef int(odc_store_each_fn) (const void *key, size_t klen, const void *value,
-                                size_t vlen, void *arg);
-long odc_store_each (odc_store_t *self, odc_cf_t cf, const void *from, size_t flen,
-                     const void *to, size_t tlen, odc_store_each_fn *fn, void *arg);
+typedef int (odc_store_each_fn) (const void *key, size_t klen, const void *value, size_t vlen,
+                                 void *arg);
+long odc_store_each (odc_store_t *self, odc_cf_t cf, const void *from, size_t flen, const void *to,
+                     size_t tlen, odc_store_each_fn *fn, void *arg);
 
 /*  The last key in [from, to) of a family, copied into key (up to *klen
     bytes; *klen is set to the length). 1 when found, 0 when the range is

@@ -11,40 +11,40 @@
 
 static int s_test_passed __attribute__ ((unused)), s_test_failed __attribute__ ((unused));
 
-#define CHECK(cond)                                                                            \
-    do {                                                                                       \
-        if (cond)                                                                              \
-            s_test_passed++;                                                                   \
-        else {                                                                                 \
-            s_test_failed++;                                                                   \
-            fprintf (stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                  \
-        }                                                                                      \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (cond)                                                                                  \
+            s_test_passed++;                                                                       \
+        else {                                                                                     \
+            s_test_failed++;                                                                       \
+            fprintf (stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                       \
+        }                                                                                          \
     } while (0)
 
-#define CHECKF(cond, ...)                                                                      \
-    do {                                                                                       \
-        if (cond)                                                                              \
-            s_test_passed++;                                                                   \
-        else {                                                                                 \
-            s_test_failed++;                                                                   \
-            fprintf (stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                   \
-            fprintf (stderr, __VA_ARGS__);                                                     \
-            fputc ('\n', stderr);                                                              \
-        }                                                                                      \
+#define CHECKF(cond, ...)                                                                          \
+    do {                                                                                           \
+        if (cond)                                                                                  \
+            s_test_passed++;                                                                       \
+        else {                                                                                     \
+            s_test_failed++;                                                                       \
+            fprintf (stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                       \
+            fprintf (stderr, __VA_ARGS__);                                                         \
+            fputc ('\n', stderr);                                                                  \
+        }                                                                                          \
     } while (0)
 
-#define RUN(fn)                                                                                \
-    do {                                                                                       \
-        int before = s_test_failed;                                                            \
-        fn ();                                                                                 \
-        printf ("%s %s\n", s_test_failed == before ? "ok  " : "FAIL", #fn);                    \
-        fflush (stdout);                                                                       \
+#define RUN(fn)                                                                                    \
+    do {                                                                                           \
+        int before = s_test_failed;                                                                \
+        fn ();                                                                                     \
+        printf ("%s %s\n", s_test_failed == before ? "ok  " : "FAIL", #fn);                        \
+        fflush (stdout);                                                                           \
     } while (0)
 
-#define TEST_END()                                                                             \
-    do {                                                                                       \
-        printf ("%d passed, %d failed\n", s_test_passed, s_test_failed);                       \
-        return s_test_failed ? 1 : 0;                                                          \
+#define TEST_END()                                                                                 \
+    do {                                                                                           \
+        printf ("%d passed, %d failed\n", s_test_passed, s_test_failed);                           \
+        return s_test_failed ? 1 : 0;                                                              \
     } while (0)
 
 /*  A fresh temporary folder; the caller removes it with s_rmtree. */
@@ -67,7 +67,7 @@ s_tempdir (const char *tag)
 static inline int
 s_rm_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-    (void) st, (void) flag, (void) ftw;
+    (void)st, (void)flag, (void)ftw;
     return remove (path);
 }
 

@@ -40,11 +40,11 @@ s_meter_init (s_meter_t *m, Odc__Envelope *env, uint32_t total)
                             "1.3.6.1.4.1.11.2.3.9.4.2.1.4.1.2.6.0"};
     static char *names[3] = {"total", "mono", "colour"};
     for (int i = 0; i < 3; i++) {
-        uint32_t v = total / (uint32_t) (i + 1);
-        m->raw_value[i][0] = (uint8_t) (v >> 24);
-        m->raw_value[i][1] = (uint8_t) (v >> 16);
-        m->raw_value[i][2] = (uint8_t) (v >> 8);
-        m->raw_value[i][3] = (uint8_t) v;
+        uint32_t v = total / (uint32_t)(i + 1);
+        m->raw_value[i][0] = (uint8_t)(v >> 24);
+        m->raw_value[i][1] = (uint8_t)(v >> 16);
+        m->raw_value[i][2] = (uint8_t)(v >> 8);
+        m->raw_value[i][3] = (uint8_t)v;
         odc__varbind__init (&m->raw[i]);
         m->raw[i].oid = oids[i];
         m->raw[i].type = 0x41; /* Counter32 */
@@ -80,14 +80,14 @@ s_on_meters (const Odc__Envelope *env, void *arg)
     s_seen_t *seen = arg;
     const Odc__MeterReading *m = env->meters;
     seen->meters++;
-    if (!m->header || strcmp (m->header->address, "127.20.0.42") != 0 || m->n_counters != 3
-        || m->header->n_raw != 3 || m->header->raw[0]->type != 0x41
-        || m->header->raw[0]->raw.len != 4 || strcmp (m->counters[2]->name, "colour") != 0
-        || env->version != ODC_ENVELOPE_VERSION || env->sent_ms == 0)
+    if (!m->header || strcmp (m->header->address, "127.20.0.42") != 0 || m->n_counters != 3 ||
+        m->header->n_raw != 3 || m->header->raw[0]->type != 0x41 ||
+        m->header->raw[0]->raw.len != 4 || strcmp (m->counters[2]->name, "colour") != 0 ||
+        env->version != ODC_ENVELOPE_VERSION || env->sent_ms == 0)
         seen->bad++;
     else {
         const uint8_t *r = m->header->raw[0]->raw.data;
-        uint64_t raw_total = (uint64_t) r[0] << 24 | r[1] << 16 | r[2] << 8 | r[3];
+        uint64_t raw_total = (uint64_t)r[0] << 24 | r[1] << 16 | r[2] << 8 | r[3];
         if (raw_total != m->counters[0]->value)
             seen->bad++;
         seen->last_total = m->counters[0]->value;
@@ -161,7 +161,7 @@ s_producer (void *arg)
     s_meter_t meter;
     Odc__Envelope env;
     for (int i = 0; i < p->total; i++) {
-        s_meter_init (&meter, &env, (uint32_t) i);
+        s_meter_init (&meter, &env, (uint32_t)i);
         if (odc_bus_send (p->push, &env) == 0)
             atomic_fetch_add (&p->sent, 1);
     }
@@ -191,7 +191,7 @@ test_back_pressure_blocks_never_drops (void)
     int in_order = 1;
     for (int i = 0; i < total; i++) {
         CHECK (odc_bus_recv (pull, &handlers, &seen) == 0);
-        if (seen.last_total != (uint64_t) i)
+        if (seen.last_total != (uint64_t)i)
             in_order = 0;
     }
     pthread_join (thread, NULL);

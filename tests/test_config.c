@@ -33,8 +33,8 @@ s_expect_error (const char *text, int line, const char *frag1, const char *frag2
     snprintf (prefix, sizeof prefix, "%s:%d:", path, line);
     bool found = false;
     for (char *l = errors ? strtok (errors, "\n") : NULL; l && !found; l = strtok (NULL, "\n"))
-        found = strncmp (l, prefix, strlen (prefix)) == 0 && (!frag1 || strstr (l, frag1))
-                && (!frag2 || strstr (l, frag2));
+        found = strncmp (l, prefix, strlen (prefix)) == 0 && (!frag1 || strstr (l, frag1)) &&
+                (!frag2 || strstr (l, frag2));
     CHECKF (found, "want a line '%s ... %s ... %s' for:\n%s", prefix, frag1 ? frag1 : "",
             frag2 ? frag2 : "", text);
     odc_config_destroy (&config);
@@ -45,12 +45,12 @@ s_expect_error (const char *text, int line, const char *frag1, const char *frag2
 static void
 test_unknown_keys (void)
 {
-    s_expect_error ("collector:\n  id: c1\nsnmp:\n  timout_ms: 100\n", 4,
-                    "key 'snmp.timout_ms'", "did you mean 'timeout_ms'");
+    s_expect_error ("collector:\n  id: c1\nsnmp:\n  timout_ms: 100\n", 4, "key 'snmp.timout_ms'",
+                    "did you mean 'timeout_ms'");
     s_expect_error ("collector:\n  id: c1\nfrobnicate: 1\n", 3, "key 'frobnicate'",
                     "unknown key (known here: collector");
-    s_expect_error ("collector:\n  id: c1\ndevices:\n  - address: 10.0.0.1\n    colour: red\n",
-                    5, "key 'devices[0].colour'", "unknown key");
+    s_expect_error ("collector:\n  id: c1\ndevices:\n  - address: 10.0.0.1\n    colour: red\n", 5,
+                    "key 'devices[0].colour'", "unknown key");
     s_expect_error ("collector:\n  id: c1\n  id: c2\n", 3, "key 'collector.id'", "given twice");
     s_expect_error ("collector:\n  id: c1\n? [a, b]\n: x\n", 3, "plain name", NULL);
 }
@@ -137,8 +137,8 @@ test_credentials_and_references (void)
     s_expect_error (text, 10, "key 'devices[1]'", "no credential named 'nope'");
     s_expect_error ("collector:\n  id: c1\ndevices:\n  - address: 10.0.0.300\n", 4,
                     "key 'devices[0]'", "not an IP address");
-    s_expect_error ("collector:\n  id: c1\nranges:\n  - range: 10.0.0.0/33\n", 4,
-                    "key 'ranges[0]'", "not a range");
+    s_expect_error ("collector:\n  id: c1\nranges:\n  - range: 10.0.0.0/33\n", 4, "key 'ranges[0]'",
+                    "not a range");
     s_expect_error ("collector:\n  id: c1\nranges:\n  - range: 10.0.0.9-10.0.0.1\n", 4,
                     "key 'ranges[0]'", "not a range");
     s_expect_error ("collector:\n  id: c1\nranges:\n  - range: 10.0.0.0/24\n    credentials: [x]\n",
@@ -203,12 +203,12 @@ test_defaults_and_minimal (void)
         CHECK (odc_config_in_hours (config, 0, 8 * 60));
         CHECK (!odc_config_in_hours (config, 0, 18 * 60));
         CHECK (!odc_config_in_hours (config, 5, 12 * 60)); /* Saturday */
-        CHECK (config->portal_port_count == 2 && config->portal_ports[0] == 5222
-               && config->portal_ports[1] == 443);
+        CHECK (config->portal_port_count == 2 && config->portal_ports[0] == 5222 &&
+               config->portal_ports[1] == 443);
         CHECK (config->snmp_timeout_ms == 1500 && config->snmp_retries == 1);
         CHECK (config->store_sync);
-        CHECK (config->credential_count == 1
-               && strcmp (odc_config_credential (config, "public")->community, "public") == 0);
+        CHECK (config->credential_count == 1 &&
+               strcmp (odc_config_credential (config, "public")->community, "public") == 0);
         CHECK (strstr (config->store_path, s_dir) == config->store_path);
     }
     odc_config_destroy (&config);

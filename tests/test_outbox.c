@@ -28,9 +28,8 @@ test_fifo_window_ack (void)
         int n = snprintf (payload, sizeof payload, "r%d", i);
         uint64_t seq = 0;
         CHECK (odc_outbox_enqueue (outbox, ODC__PRIORITY__PRIORITY_NORMAL, "meters", payload,
-                                   (size_t) n, &seq)
-               == 0);
-        CHECK (seq == (uint64_t) i + 1);
+                                   (size_t)n, &seq) == 0);
+        CHECK (seq == (uint64_t)i + 1);
     }
     CHECK (odc_outbox_count (outbox) == 100);
 
@@ -42,8 +41,8 @@ test_fifo_window_ack (void)
         snprintf (want, sizeof want, "r%zu", i);
         CHECK (window[i]->seq == i + 1);
         CHECK (strcmp (window[i]->kind, "meters") == 0);
-        CHECK (window[i]->payload.len == strlen (want)
-               && memcmp (window[i]->payload.data, want, strlen (want)) == 0);
+        CHECK (window[i]->payload.len == strlen (want) &&
+               memcmp (window[i]->payload.data, want, strlen (want)) == 0);
         CHECK (window[i]->created_ms > 0);
     }
     /*  The next window starts after the last record of this one. */
@@ -84,7 +83,7 @@ test_fifo_window_ack (void)
     outbox = odc_outbox_new (store, 0);
     uint64_t seq = 0;
     CHECK (odc_outbox_enqueue (outbox, ODC__PRIORITY__PRIORITY_NORMAL, "alert", "x", 1, &seq) == 0);
-    CHECKF (seq == 101, "seq %llu after an emptied outbox was reopened", (unsigned long long) seq);
+    CHECKF (seq == 101, "seq %llu after an emptied outbox was reopened", (unsigned long long)seq);
     odc_outbox_destroy (&outbox);
     odc_store_close (&store);
     s_rmtree (dir);
@@ -137,20 +136,17 @@ test_bound_sheds_least_urgent_oldest (void)
     outbox = odc_outbox_new (store, bound);
     for (int i = 0; i < 10; i++)
         CHECK (odc_outbox_enqueue (outbox, ODC__PRIORITY__PRIORITY_URGENT, "alert", payload,
-                                   sizeof payload, NULL)
-               == 0);
+                                   sizeof payload, NULL) == 0);
     for (int i = 0; i < 10; i++)
         CHECK (odc_outbox_enqueue (outbox, ODC__PRIORITY__PRIORITY_BULK, "meter", payload,
-                                   sizeof payload, NULL)
-               == 0);
+                                   sizeof payload, NULL) == 0);
     CHECK (odc_outbox_shed (outbox) == 0);
     uint64_t before = odc_outbox_count (outbox);
     CHECK (before == 20);
     /*  Five more alerts: the five oldest meters make room, no alert goes. */
     for (int i = 0; i < 5; i++)
         CHECK (odc_outbox_enqueue (outbox, ODC__PRIORITY__PRIORITY_URGENT, "alert", payload,
-                                   sizeof payload, NULL)
-               == 0);
+                                   sizeof payload, NULL) == 0);
     CHECK (odc_outbox_bytes (outbox) <= bound);
     CHECK (odc_outbox_shed (outbox) == 5);
     CHECK (odc_outbox_count (outbox) == 20);
@@ -166,7 +162,7 @@ test_bound_sheds_least_urgent_oldest (void)
     }
     CHECK (alerts == 15);
     CHECKF (first_meter == 17, "oldest meter left is %llu, want 17 (12-16 shed)",
-            (unsigned long long) first_meter);
+            (unsigned long long)first_meter);
     odc_outbox_records_free (window, n);
 
     /*  A meter cannot push out an alert: fill with alerts, then a meter
@@ -185,14 +181,12 @@ test_bound_sheds_least_urgent_oldest (void)
     CHECK (meters == 0);
     errno = 0;
     CHECK (odc_outbox_enqueue (outbox, ODC__PRIORITY__PRIORITY_BULK, "meter", payload,
-                               sizeof payload, NULL)
-           == -1);
+                               sizeof payload, NULL) == -1);
     CHECK (errno == ENOSPC);
     CHECK (odc_outbox_count (outbox) == count && odc_outbox_bytes (outbox) == bytes);
     /*  ...while an alert still gets in, in place of the oldest alert. */
     CHECK (odc_outbox_enqueue (outbox, ODC__PRIORITY__PRIORITY_URGENT, "alert", payload,
-                               sizeof payload, NULL)
-           == 0);
+                               sizeof payload, NULL) == 0);
     CHECK (odc_outbox_count (outbox) == count);
     n = odc_outbox_peek (outbox, 0, 0, window, 1);
     CHECK (n == 1 && window[0]->seq == 3); /* 2, the oldest alert, made room */
@@ -211,8 +205,8 @@ test_state_and_record_in_one_batch (void)
     odc_outbox_t *outbox = odc_outbox_new (store, 0);
     odc_batch_t *batch = odc_batch_new ();
     odc_batch_put (batch, store, ODC_CF_ALERTS, "dev-1/7", 7, "open", 4);
-    uint64_t seq = odc_outbox_add (outbox, batch, ODC__PRIORITY__PRIORITY_URGENT, "alert",
-                                   "raised", 6);
+    uint64_t seq =
+        odc_outbox_add (outbox, batch, ODC__PRIORITY__PRIORITY_URGENT, "alert", "raised", 6);
     /*  Staged, not counted and not visible until the commit. */
     CHECK (odc_outbox_count (outbox) == 0);
     size_t len;

@@ -29,9 +29,9 @@ test_families_roundtrip (void)
     CHECKF (store != NULL, "%s", err ? err : "");
     for (int cf = 0; cf < ODC_CF_COUNT; cf++) {
         char key[32], value[32];
-        snprintf (key, sizeof key, "k-%s", odc_store_cf_name ((odc_cf_t) cf));
+        snprintf (key, sizeof key, "k-%s", odc_store_cf_name ((odc_cf_t)cf));
         snprintf (value, sizeof value, "v-%d", cf);
-        CHECK (odc_store_put (store, (odc_cf_t) cf, key, strlen (key), value, strlen (value)) == 0);
+        CHECK (odc_store_put (store, (odc_cf_t)cf, key, strlen (key), value, strlen (value)) == 0);
     }
     odc_store_close (&store);
     CHECK (store == NULL);
@@ -41,21 +41,21 @@ test_families_roundtrip (void)
     CHECK (store != NULL);
     for (int cf = 0; cf < ODC_CF_COUNT; cf++) {
         char key[32], want[32];
-        snprintf (key, sizeof key, "k-%s", odc_store_cf_name ((odc_cf_t) cf));
+        snprintf (key, sizeof key, "k-%s", odc_store_cf_name ((odc_cf_t)cf));
         snprintf (want, sizeof want, "v-%d", cf);
         size_t len;
-        char *value = (char *) odc_store_get (store, (odc_cf_t) cf, key, strlen (key), &len);
+        char *value = (char *)odc_store_get (store, (odc_cf_t)cf, key, strlen (key), &len);
         CHECKF (value && len == strlen (want) && memcmp (value, want, len) == 0, "family %s",
-                odc_store_cf_name ((odc_cf_t) cf));
+                odc_store_cf_name ((odc_cf_t)cf));
         free (value);
         /*  A key in one family is not in another. */
-        value = (char *) odc_store_get (store, (odc_cf_t) ((cf + 1) % ODC_CF_COUNT), key,
-                                        strlen (key), &len);
+        value = (char *)odc_store_get (store, (odc_cf_t)((cf + 1) % ODC_CF_COUNT), key,
+                                       strlen (key), &len);
         CHECK (value == NULL && len == 0);
         free (value);
     }
     size_t len;
-    char *version = (char *) odc_store_get (store, ODC_CF_META, "schema_version", 14, &len);
+    char *version = (char *)odc_store_get (store, ODC_CF_META, "schema_version", 14, &len);
     CHECK (version && strcmp (version, "1") == 0);
     free (version);
     CHECK (odc_store_delete (store, ODC_CF_DEVICES, "k-devices", 9) == 0);
@@ -74,8 +74,8 @@ typedef struct {
 static int
 s_walk (const void *key, size_t klen, const void *value, size_t vlen, void *arg)
 {
-    (void) value, (void) vlen;
-    s_walk_t *walk = (s_walk_t *) arg;
+    (void)value, (void)vlen;
+    s_walk_t *walk = (s_walk_t *)arg;
     if (klen != 8 || odc_be64_get (key) != walk->next)
         walk->bad++;
     walk->next++;
@@ -90,7 +90,7 @@ test_batch_atomic_and_iterate (void)
     odc_batch_t *batch = odc_batch_new ();
     for (int i = 0; i < 50; i++) {
         uint8_t key[8];
-        odc_be64_put (key, (uint64_t) i);
+        odc_be64_put (key, (uint64_t)i);
         odc_batch_put (batch, store, ODC_CF_HISTORY, key, 8, "h", 1);
     }
     odc_batch_put (batch, store, ODC_CF_DEVICES, "dev-1", 5, "printer", 7);
@@ -159,7 +159,8 @@ test_schema_checked_at_open (void)
     CHECK (db && !rerr);
     rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create ();
     rocksdb_put (db, wo, "a", 1, "b", 1, &rerr);
-    rocksdb_column_family_handle_t *cf = rocksdb_create_column_family (db, options, "strange", &rerr);
+    rocksdb_column_family_handle_t *cf =
+        rocksdb_create_column_family (db, options, "strange", &rerr);
     rocksdb_column_family_handle_destroy (cf);
     rocksdb_writeoptions_destroy (wo);
     rocksdb_close (db);
@@ -191,7 +192,7 @@ s_writer (const char *dir, int fd, bool sync)
     for (uint32_t i = 0;; i++) {
         char key[32];
         int klen = snprintf (key, sizeof key, "dev-%08u", i);
-        odc_batch_put (batch, store, ODC_CF_DEVICES, key, (size_t) klen, &i, sizeof i);
+        odc_batch_put (batch, store, ODC_CF_DEVICES, key, (size_t)klen, &i, sizeof i);
         odc_outbox_add (outbox, batch, ODC__PRIORITY__PRIORITY_NORMAL, "event", &i, sizeof i);
         if (odc_outbox_commit (outbox, batch) != 0)
             _exit (4);
@@ -208,7 +209,7 @@ typedef struct {
 static int
 s_check_order (const void *key, size_t klen, const void *value, size_t vlen, void *arg)
 {
-    (void) key, (void) klen;
+    (void)key, (void)klen;
     s_order_t *order = arg;
     Odc__OutboxRecord *record = odc__outbox_record__unpack (NULL, vlen, value);
     uint32_t i;
@@ -216,7 +217,7 @@ s_check_order (const void *key, size_t klen, const void *value, size_t vlen, voi
         order->bad++;
     else {
         memcpy (&i, record->payload.data, sizeof i);
-        if (i != order->expect || record->seq != (uint64_t) i + 1)
+        if (i != order->expect || record->seq != (uint64_t)i + 1)
             order->bad++;
     }
     order->expect++;
@@ -231,7 +232,7 @@ s_clock (void)
 {
     struct timespec ts;
     clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void
@@ -296,15 +297,15 @@ s_kill9_round (bool sync, bool early, int round)
         char key[32];
         int klen = snprintf (key, sizeof key, "dev-%08u", k);
         size_t len;
-        void *v = odc_store_get (store, ODC_CF_DEVICES, key, (size_t) klen, &len);
+        void *v = odc_store_get (store, ODC_CF_DEVICES, key, (size_t)klen, &len);
         missing += v == NULL;
         free (v);
     }
     CHECKF (missing == 0, "round %d: %d of %ld acknowledged device writes lost", round, missing,
             acks);
     uint64_t count = odc_outbox_count (outbox);
-    CHECKF (count >= (uint64_t) acks && count <= (uint64_t) acks + 1,
-            "round %d: outbox holds %llu, acknowledged %ld", round, (unsigned long long) count,
+    CHECKF (count >= (uint64_t)acks && count <= (uint64_t)acks + 1,
+            "round %d: outbox holds %llu, acknowledged %ld", round, (unsigned long long)count,
             acks);
     s_order_t order = {0, 0};
     odc_store_each (store, ODC_CF_OUTBOX, NULL, 0, NULL, 0, s_check_order, &order);
@@ -314,7 +315,7 @@ s_kill9_round (bool sync, bool early, int round)
     CHECK (odc_outbox_enqueue (outbox, ODC__PRIORITY__PRIORITY_NORMAL, "event", "x", 1, &seq) == 0);
     CHECK (seq == count + 1);
     printf ("     kill -9 round %d (sync %s%s): %ld acknowledged, %llu in the outbox\n", round,
-            sync ? "on" : "off", early ? ", early" : "", acks, (unsigned long long) count);
+            sync ? "on" : "off", early ? ", early" : "", acks, (unsigned long long)count);
     odc_outbox_destroy (&outbox);
     odc_store_close (&store);
     s_rmtree (dir);
@@ -324,7 +325,7 @@ s_kill9_round (bool sync, bool early, int round)
 static void
 test_kill9_keeps_acknowledged_writes (void)
 {
-    srand ((unsigned) time (NULL));
+    srand ((unsigned)time (NULL));
     for (int round = 0; round < 8; round++)
         s_kill9_round (round % 2 == 0, round >= 6, round);
 }

@@ -59,11 +59,11 @@ test_dependency_order (void)
     s_args_t a = {"a", false, NULL}, b = {"b", false, NULL}, c = {"c", false, NULL},
              d = {"d", false, NULL};
     odc_supervisor_t *sup = odc_supervisor_new ();
-    CHECK (odc_supervisor_add (sup, &(odc_actor_spec_t) {"a", s_actor, &a, {"b", "d"}}) == 0);
-    CHECK (odc_supervisor_add (sup, &(odc_actor_spec_t) {"b", s_actor, &b, {"c"}}) == 0);
-    CHECK (odc_supervisor_add (sup, &(odc_actor_spec_t) {"c", s_actor, &c, {NULL}}) == 0);
-    CHECK (odc_supervisor_add (sup, &(odc_actor_spec_t) {"d", s_actor, &d, {"c"}}) == 0);
-    CHECK (odc_supervisor_add (sup, &(odc_actor_spec_t) {"d", s_actor, &d, {NULL}}) == -1);
+    CHECK (odc_supervisor_add (sup, &(odc_actor_spec_t){"a", s_actor, &a, {"b", "d"}}) == 0);
+    CHECK (odc_supervisor_add (sup, &(odc_actor_spec_t){"b", s_actor, &b, {"c"}}) == 0);
+    CHECK (odc_supervisor_add (sup, &(odc_actor_spec_t){"c", s_actor, &c, {NULL}}) == 0);
+    CHECK (odc_supervisor_add (sup, &(odc_actor_spec_t){"d", s_actor, &d, {"c"}}) == 0);
+    CHECK (odc_supervisor_add (sup, &(odc_actor_spec_t){"d", s_actor, &d, {NULL}}) == -1);
     CHECK (odc_supervisor_start (sup) == 0);
     CHECKF (strcmp (s_events, "+c +b +d +a ") == 0, "started: %s", s_events);
     CHECK (strcmp (odc_supervisor_started (sup, 0), "c") == 0);
@@ -72,8 +72,8 @@ test_dependency_order (void)
     int config = 42;
     odc_supervisor_configure (sup, &config);
     pthread_mutex_lock (&s_lock);
-    CHECK (a.config == &config && b.config == &config && c.config == &config
-           && d.config == &config);
+    CHECK (a.config == &config && b.config == &config && c.config == &config &&
+           d.config == &config);
     pthread_mutex_unlock (&s_lock);
 
     s_events[0] = 0;
@@ -89,22 +89,22 @@ test_bad_graphs_and_failed_setup (void)
 {
     s_args_t a = {"a", false, NULL}, b = {"b", false, NULL}, bad = {"bad", true, NULL};
     odc_supervisor_t *sup = odc_supervisor_new ();
-    odc_supervisor_add (sup, &(odc_actor_spec_t) {"a", s_actor, &a, {"ghost"}});
+    odc_supervisor_add (sup, &(odc_actor_spec_t){"a", s_actor, &a, {"ghost"}});
     CHECK (odc_supervisor_start (sup) == -1);
     CHECK (odc_supervisor_started (sup, 0) == NULL);
     odc_supervisor_destroy (&sup);
 
     sup = odc_supervisor_new ();
-    odc_supervisor_add (sup, &(odc_actor_spec_t) {"a", s_actor, &a, {"b"}});
-    odc_supervisor_add (sup, &(odc_actor_spec_t) {"b", s_actor, &b, {"a"}});
+    odc_supervisor_add (sup, &(odc_actor_spec_t){"a", s_actor, &a, {"b"}});
+    odc_supervisor_add (sup, &(odc_actor_spec_t){"b", s_actor, &b, {"a"}});
     CHECK (odc_supervisor_start (sup) == -1);
     odc_supervisor_destroy (&sup);
 
     /*  "bad" fails after "a" started: "a" is stopped again. */
     s_events[0] = 0;
     sup = odc_supervisor_new ();
-    odc_supervisor_add (sup, &(odc_actor_spec_t) {"a", s_actor, &a, {NULL}});
-    odc_supervisor_add (sup, &(odc_actor_spec_t) {"bad", s_actor, &bad, {"a"}});
+    odc_supervisor_add (sup, &(odc_actor_spec_t){"a", s_actor, &a, {NULL}});
+    odc_supervisor_add (sup, &(odc_actor_spec_t){"bad", s_actor, &bad, {"a"}});
     CHECK (odc_supervisor_start (sup) == -1);
     CHECKF (strcmp (s_events, "+a -a ") == 0, "events: %s", s_events);
     CHECK (odc_supervisor_started (sup, 0) == NULL);
@@ -120,8 +120,8 @@ typedef struct {
 static void
 s_on_reply (const Odc__Envelope *env, void *arg)
 {
-    (void) env;
-    atomic_fetch_add (&((s_sink_t *) arg)->received, 1);
+    (void)env;
+    atomic_fetch_add (&((s_sink_t *)arg)->received, 1);
 }
 
 static void
@@ -150,7 +150,7 @@ s_consumer (zsock_t *pipe, void *args)
 static void
 s_producer (zsock_t *pipe, void *args)
 {
-    (void) args;
+    (void)args;
     zsock_t *push = odc_bus_push_connect ("inproc://test.data", 50);
     odc_actor_ready (pipe, push != NULL);
     Odc__Reply reply = ODC__REPLY__INIT;
@@ -176,8 +176,8 @@ test_data_actors_stop_cleanly (void)
 {
     s_sink_t sink = {0};
     odc_supervisor_t *sup = odc_supervisor_new ();
-    odc_supervisor_add (sup, &(odc_actor_spec_t) {"producer", s_producer, NULL, {"consumer"}});
-    odc_supervisor_add (sup, &(odc_actor_spec_t) {"consumer", s_consumer, &sink, {NULL}});
+    odc_supervisor_add (sup, &(odc_actor_spec_t){"producer", s_producer, NULL, {"consumer"}});
+    odc_supervisor_add (sup, &(odc_actor_spec_t){"consumer", s_consumer, &sink, {NULL}});
     CHECK (odc_supervisor_start (sup) == 0);
     struct timespec ts = {0, 300 * 1000000L};
     nanosleep (&ts, NULL);
@@ -186,7 +186,7 @@ test_data_actors_stop_cleanly (void)
     clock_gettime (CLOCK_MONOTONIC, &t0);
     odc_supervisor_destroy (&sup);
     clock_gettime (CLOCK_MONOTONIC, &t1);
-    double stop = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    double stop = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     CHECKF (stop < 2.0, "stopping took %.2f s", stop);
     printf ("     moved %ld envelopes, stopped in %.3f s\n", atomic_load (&sink.received), stop);
 }
@@ -198,17 +198,17 @@ static int s_reloads, s_releases;
 static void *
 s_reload (void *current, void *arg)
 {
-    (void) arg;
+    (void)arg;
     s_reloads++;
     int *fresh = malloc (sizeof *fresh);
-    *fresh = *(int *) current + 1;
+    *fresh = *(int *)current + 1;
     return fresh;
 }
 
 static void
 s_release (void *config, void *arg)
 {
-    (void) arg;
+    (void)arg;
     s_releases++;
     free (config);
 }
@@ -216,7 +216,7 @@ s_release (void *config, void *arg)
 static void *
 s_signaller (void *arg)
 {
-    (void) arg;
+    (void)arg;
     struct timespec ts = {0, 100 * 1000000L};
     nanosleep (&ts, NULL);
     kill (getpid (), SIGHUP);
@@ -232,7 +232,7 @@ test_signals (void)
 {
     s_args_t a = {"a", false, NULL};
     odc_supervisor_t *sup = odc_supervisor_new ();
-    odc_supervisor_add (sup, &(odc_actor_spec_t) {"a", s_actor, &a, {NULL}});
+    odc_supervisor_add (sup, &(odc_actor_spec_t){"a", s_actor, &a, {NULL}});
     CHECK (odc_supervisor_start (sup) == 0);
     int *config = malloc (sizeof *config);
     *config = 1;
