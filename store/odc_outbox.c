@@ -25,6 +25,11 @@ struct _odc_outbox_t {
     s_stats_t held;   /* durable records */
     s_stats_t staged; /* added, not yet committed */
     uint64_t shed;
+    /*  Per class, a sequence number at or below the oldest record: every
+        key under it is deleted. Peeks start there, so they never walk the
+        tombstones that acked records leave at the head of the queue (that
+        walk would make draining the queue quadratic). */
+    uint64_t head[ODC_OUTBOX_CLASSES];
 };
 
 void
@@ -109,8 +114,11 @@ odc_outbox_add (odc_outbox_t *self, odc_batch_t *batch, Odc__Priority priority, 
                 const void *payload, size_t size)
 {
     assert ((int)priority >= 0 && (int)priority < ODC_OUTBOX_CLASSES);
+    /*  Number and staged count in one step: a peek that finds the class
+        empty must also see that a record is on its way. */
     pthread_mutex_lock (&self->lock);
     uint64_t seq = self->next_seq++;
+    self->staged.count[priority]++;
     pthread_mutex_unlock (&self->lock);
 
     Odc__OutboxRecord record = ODC__OUTBOX_RECORD__INIT;
@@ -136,7 +144,6 @@ odc_outbox_add (odc_outbox_t *self, odc_batch_t *batch, Odc__Priority priority, 
                    sizeof next);
 
     pthread_mutex_lock (&self->lock);
-    self->staged.count[priority]++;
     self->staged.bytes[priority] += s_record_bytes (vlen);
     if ((int)priority < self->staged.most_urgent)
         self->staged.most_urgent = (int)priority;
@@ -249,12 +256,15 @@ typedef struct {
     size_t max;
     size_t found;
     const uint8_t *skip; /* the "after" key itself */
+    uint64_t first;      /* first sequence number seen in the class, 0 none */
 } s_peek_t;
 
 static int
 s_peek_one (const void *key, size_t klen, const void *value, size_t vlen, void *arg)
 {
     s_peek_t *peek = (s_peek_t *)arg;
+    if (!peek->first && klen == ODC_OUTBOX_KEY_SIZE)
+        peek->first = odc_be64_get ((const uint8_t *)key + 1);
     if (peek->skip && klen == ODC_OUTBOX_KEY_SIZE && memcmp (key, peek->skip, klen) == 0)
         return 0;
     Odc__OutboxRecord *record = odc__outbox_record__unpack (NULL, vlen, (const uint8_t *)value);
@@ -272,17 +282,34 @@ size_t
 odc_outbox_peek (odc_outbox_t *self, int after_priority, uint64_t after_seq,
                  Odc__OutboxRecord **records, size_t max)
 {
-    if (max == 0)
-        return 0;
-    uint8_t from[ODC_OUTBOX_KEY_SIZE];
-    s_peek_t peek = {records, max, 0, NULL};
+    s_peek_t peek = {records, max, 0, NULL, 0};
+    uint8_t after[ODC_OUTBOX_KEY_SIZE];
     if (after_seq) {
-        odc_outbox_key (from, after_priority, after_seq);
-        peek.skip = from;
+        odc_outbox_key (after, after_priority, after_seq);
+        peek.skip = after;
     }
-    else
-        memset (from, 0, sizeof from);
-    odc_store_each (self->store, ODC_CF_OUTBOX, from, sizeof from, NULL, 0, s_peek_one, &peek);
+    for (int cls = after_seq ? after_priority : 0; cls < ODC_OUTBOX_CLASSES && peek.found < max;
+         cls++) {
+        pthread_mutex_lock (&self->lock);
+        uint64_t head = self->head[cls];
+        pthread_mutex_unlock (&self->lock);
+        bool from_head = !(after_seq && cls == after_priority && after_seq > head);
+        uint8_t from[ODC_OUTBOX_KEY_SIZE], to[1] = {(uint8_t)(cls + 1)};
+        odc_outbox_key (from, cls, from_head ? head : after_seq);
+        peek.first = 0;
+        odc_store_each (self->store, ODC_CF_OUTBOX, from, sizeof from, to, sizeof to, s_peek_one,
+                        &peek);
+        if (from_head) {
+            /*  Everything below the first key found is gone; when the class
+                is empty, below the next number to be given. */
+            pthread_mutex_lock (&self->lock);
+            bool empty = self->held.count[cls] == 0 && self->staged.count[cls] == 0;
+            uint64_t now = peek.first ? peek.first : empty ? self->next_seq : 0;
+            if (now > self->head[cls])
+                self->head[cls] = now;
+            pthread_mutex_unlock (&self->lock);
+        }
+    }
     return peek.found;
 }
 
@@ -309,7 +336,12 @@ odc_outbox_ack (odc_outbox_t *self, int priority, uint64_t seq)
     void *value = odc_store_get (self->store, ODC_CF_OUTBOX, key, sizeof key, &vlen);
     int rc = 0;
     if (value) {
-        rc = odc_store_delete (self->store, ODC_CF_OUTBOX, key, sizeof key) == 0 ? 1 : -1;
+        /*  Not synced: an ack lost in a power cut only sends the record
+            again, and the portal drops the duplicate by its id. */
+        odc_batch_t *batch = odc_batch_new ();
+        odc_batch_delete (batch, self->store, ODC_CF_OUTBOX, key, sizeof key);
+        rc = odc_store_write_lazy (self->store, batch) == 0 ? 1 : -1;
+        odc_batch_destroy (&batch);
         if (rc == 1) {
             self->held.count[priority]--;
             self->held.bytes[priority] -= s_record_bytes (vlen);

@@ -23,8 +23,13 @@
     shedding cannot make room, the commit fails with errno ENOSPC and nothing
     is written.
 
-    Cost: opening counts the queue (O(n) in the records it holds). Peek is a
-    bounded iterator seek; ack is a point lookup plus a delete. */
+    Acks are written without waiting for the disk: an ack lost in a power
+    cut only sends that record again, and the portal drops the duplicate.
+
+    Cost: opening counts the queue (O(n) in the records it holds). Peek
+    seeks each class from its head (a number below which every key is
+    deleted, kept in memory), so draining never walks the tombstones of
+    acked records again; ack is a point lookup plus a delete. */
 #ifndef ODC_OUTBOX_H
 #define ODC_OUTBOX_H
 

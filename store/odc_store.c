@@ -27,6 +27,7 @@ struct _odc_store_t {
     rocksdb_block_based_table_options_t *table;
     rocksdb_cache_t *cache;
     rocksdb_writeoptions_t *write;
+    rocksdb_writeoptions_t *lazy; /* never synced */
     rocksdb_readoptions_t *read;
     rocksdb_column_family_handle_t *cf[ODC_CF_COUNT + 1]; /* last: default */
     bool sync;
@@ -107,6 +108,8 @@ s_release (odc_store_t *self)
     s_close_db (self);
     if (self->write)
         rocksdb_writeoptions_destroy (self->write);
+    if (self->lazy)
+        rocksdb_writeoptions_destroy (self->lazy);
     if (self->read)
         rocksdb_readoptions_destroy (self->read);
     if (self->options)
@@ -281,6 +284,7 @@ odc_store_open (const char *path, const odc_store_options_t *user_options, char 
 
     self->write = rocksdb_writeoptions_create ();
     rocksdb_writeoptions_set_sync (self->write, opts.sync ? 1 : 0);
+    self->lazy = rocksdb_writeoptions_create ();
     self->read = rocksdb_readoptions_create ();
 
     int exists = s_check_families (self->options, path, err);
@@ -433,17 +437,29 @@ odc_batch_clear (odc_batch_t *self)
     rocksdb_writebatch_clear (self->wb);
 }
 
-int
-odc_store_write (odc_store_t *self, odc_batch_t *batch)
+static int
+s_write (odc_store_t *self, odc_batch_t *batch, rocksdb_writeoptions_t *options)
 {
     char *err = NULL;
-    rocksdb_write (self->db, self->write, batch->wb, &err);
+    rocksdb_write (self->db, options, batch->wb, &err);
     if (err) {
         odc_error (NULL, "%s: write batch of %zu: %s", self->path, odc_batch_count (batch), err);
         rocksdb_free (err);
         return -1;
     }
     return 0;
+}
+
+int
+odc_store_write (odc_store_t *self, odc_batch_t *batch)
+{
+    return s_write (self, batch, self->write);
+}
+
+int
+odc_store_write_lazy (odc_store_t *self, odc_batch_t *batch)
+{
+    return s_write (self, batch, self->lazy);
 }
 
 /*  An iterator bounded to [from, to): the bound buffers are the caller's and

@@ -87,6 +87,11 @@ void odc_batch_clear (odc_batch_t *self);
     batch stays the caller's; clear or destroy it after. */
 int odc_store_write (odc_store_t *self, odc_batch_t *batch);
 
+/*  The same without waiting for the disk, whatever the store's setting: for
+    writes whose loss in a power cut is harmless (the outbox's acks: a lost
+    ack only sends a record again, and the portal drops the duplicate). */
+int odc_store_write_lazy (odc_store_t *self, odc_batch_t *batch);
+
 /*  Iteration over [from, to) in one family (to may be NULL: to the end).
     The callback returns 0 to go on, non-zero to stop. Returns the number of
     entries visited, -1 on error. */

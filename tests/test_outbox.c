@@ -228,6 +228,47 @@ test_state_and_record_in_one_batch (void)
     free (dir);
 }
 
+/*  Peeks remember where each class starts; records added after a class was
+    drained, or staged while a peek runs, must still be found. */
+static void
+test_drain_then_refill (void)
+{
+    char *dir = s_tempdir ("drain");
+    odc_store_t *store = s_open (dir);
+    odc_outbox_t *outbox = odc_outbox_new (store, 0);
+    Odc__OutboxRecord *window[16];
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 40; i++)
+            odc_outbox_enqueue (outbox, ODC__PRIORITY__PRIORITY_BULK, "meter", "m", 1, NULL);
+        long drained = 0;
+        size_t n;
+        while ((n = odc_outbox_peek (outbox, 0, 0, window, 16)) > 0) {
+            for (size_t i = 0; i < n; i++)
+                drained += odc_outbox_ack (outbox, window[i]->priority, window[i]->seq);
+            odc_outbox_records_free (window, n);
+        }
+        CHECK (drained == 40 && odc_outbox_count (outbox) == 0);
+        /*  Empty peeks, then a record staged but not committed: it is
+            found once committed. */
+        CHECK (odc_outbox_peek (outbox, 0, 0, window, 16) == 0);
+        odc_batch_t *batch = odc_batch_new ();
+        uint64_t seq =
+            odc_outbox_add (outbox, batch, ODC__PRIORITY__PRIORITY_BULK, "meter", "late", 4);
+        CHECK (odc_outbox_peek (outbox, 0, 0, window, 16) == 0);
+        CHECK (odc_outbox_commit (outbox, batch) == 0);
+        odc_batch_destroy (&batch);
+        n = odc_outbox_peek (outbox, 0, 0, window, 16);
+        CHECKF (n == 1 && window[0]->seq == seq, "round %d: staged record not found", round);
+        for (size_t i = 0; i < n; i++)
+            odc_outbox_ack (outbox, window[i]->priority, window[i]->seq);
+        odc_outbox_records_free (window, n);
+    }
+    odc_outbox_destroy (&outbox);
+    odc_store_close (&store);
+    s_rmtree (dir);
+    free (dir);
+}
+
 int
 main (void)
 {
@@ -235,5 +276,6 @@ main (void)
     RUN (test_priorities);
     RUN (test_bound_sheds_least_urgent_oldest);
     RUN (test_state_and_record_in_one_batch);
+    RUN (test_drain_then_refill);
     TEST_END ();
 }
