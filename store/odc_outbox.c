@@ -185,9 +185,11 @@ s_make_room (odc_outbox_t *self, odc_batch_t *batch, uint64_t freed[], uint64_t 
     for (int cls = ODC_OUTBOX_CLASSES - 1; cls >= self->staged.most_urgent && need > 0; cls--) {
         if (self->held.count[cls] == 0)
             continue;
-        uint8_t from[1] = {(uint8_t)cls}, to[1] = {(uint8_t)(cls + 1)};
+        uint8_t from[ODC_OUTBOX_KEY_SIZE], to[1] = {(uint8_t)(cls + 1)};
+        odc_outbox_key (from, cls, self->head[cls]);
         s_shed_t state = {self, batch, cls, need, 0, 0};
-        if (odc_store_each (self->store, ODC_CF_OUTBOX, from, 1, to, 1, s_shed_one, &state) == -1)
+        if (odc_store_each (self->store, ODC_CF_OUTBOX, from, sizeof from, to, 1, s_shed_one,
+                            &state) == -1)
             return -1;
         freed[cls] = state.freed;
         shed[cls] = state.records;
