@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "odc_bus.h"
+#include "odc_log.h"
 #include "odc_supervisor.h"
 
 #define MAX_RAW   64
@@ -135,7 +136,7 @@ s_producer (zsock_t *pipe, void *args)
         odc_bus_send (push, &r->env);
     }
     free (r);
-    while (!odc_actor_pipe (pipe, NULL))
+    while (!odc_actor_pipe (pipe, NULL, NULL))
         ;
     zsock_destroy (&push);
 }
@@ -156,14 +157,6 @@ s_on_supplies (const Odc__Envelope *env, void *arg)
     (void)arg;
     s_received++;
     s_items += (long)env->supplies->n_supplies;
-}
-
-static double
-s_now (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static double
@@ -206,13 +199,13 @@ main (int argc, char **argv)
         free (sample);
         s_args_t args = {count, kind};
         s_received = 0;
-        double t0 = s_now (), c0 = s_cpu ();
+        double t0 = odc_clock_s (), c0 = s_cpu ();
         zactor_t *producer = zactor_new (s_producer, &args);
         char *ready = zstr_recv (producer);
         zstr_free (&ready);
         while (s_received < count)
             odc_bus_recv (pull, &handlers, NULL);
-        double elapsed = s_now () - t0, cpu = s_cpu () - c0;
+        double elapsed = odc_clock_s () - t0, cpu = s_cpu () - c0;
         zactor_destroy (&producer);
         printf ("bus: %-30s %8ld envelopes in %.2f s: %9.0f envelopes/s, %4zu bytes each, "
                 "%.2f us CPU each (both threads)\n",

@@ -14,15 +14,8 @@
 #include <time.h>
 
 #include "odc_outbox.h"
+#include "odc_log.h"
 #include "odc_test.h"
-
-static double
-s_now (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 s_run (const char *base, bool sync, long count, long batch_size, size_t size)
@@ -41,33 +34,33 @@ s_run (const char *base, bool sync, long count, long batch_size, size_t size)
 
     /*  One record per commit: an alert going out at once. */
     long single = sync ? count / 10 : count;
-    double t0 = s_now ();
+    double t0 = odc_clock_s ();
     for (long i = 0; i < single; i++)
         odc_outbox_enqueue (outbox, ODC__PRIORITY__PRIORITY_URGENT, "alert", payload, size, NULL);
-    double t_single = s_now () - t0;
+    double t_single = odc_clock_s () - t0;
 
     /*  Batches: a pass of readings landing together. */
     odc_batch_t *batch = odc_batch_new ();
-    t0 = s_now ();
+    t0 = odc_clock_s ();
     for (long i = 0; i < count; i++) {
         odc_outbox_add (outbox, batch, ODC__PRIORITY__PRIORITY_NORMAL, "supply", payload, size);
         if ((i + 1) % batch_size == 0 || i + 1 == count)
             odc_outbox_commit (outbox, batch);
     }
-    double t_batch = s_now () - t0;
+    double t_batch = odc_clock_s () - t0;
     odc_batch_destroy (&batch);
 
     /*  Drain: windows of 64, ack each record. */
     long acked = 0;
     Odc__OutboxRecord *window[64];
-    t0 = s_now ();
+    t0 = odc_clock_s ();
     size_t n;
     while ((n = odc_outbox_peek (outbox, 0, 0, window, 64)) > 0) {
         for (size_t i = 0; i < n; i++)
             acked += odc_outbox_ack (outbox, window[i]->priority, window[i]->seq) == 1;
         odc_outbox_records_free (window, n);
     }
-    double t_ack = s_now () - t0;
+    double t_ack = odc_clock_s () - t0;
 
     printf ("outbox sync=%-3s %zu-byte records: enqueue %8.0f/s one per commit (%ld), "
             "%8.0f/s in commits of %ld (%ld); peek+ack %8.0f/s (%ld)\n",

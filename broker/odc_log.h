@@ -36,6 +36,9 @@ void odc_log_write (odc_log_level_t level, const char *func, const char *device,
 /*  Milliseconds since the epoch (wall clock). */
 uint64_t odc_now_ms (void);
 
+/*  Seconds on the monotonic clock, for measuring durations. */
+double odc_clock_s (void);
+
 #define odc_debug(dev, ...) odc_log_write (ODC_LOG_DEBUG, __func__, (dev), __VA_ARGS__)
 #define odc_info(dev, ...)  odc_log_write (ODC_LOG_INFO, __func__, (dev), __VA_ARGS__)
 #define odc_warn(dev, ...)  odc_log_write (ODC_LOG_WARN, __func__, (dev), __VA_ARGS__)

@@ -215,7 +215,7 @@ odc_actor_ready (zsock_t *pipe, bool ok)
 }
 
 int
-odc_actor_pipe (zsock_t *pipe, void **config)
+odc_actor_pipe (zsock_t *pipe, odc_actor_config_fn *on_config, void *arg)
 {
     char *command = NULL;
     void *ptr = NULL;
@@ -226,8 +226,8 @@ odc_actor_pipe (zsock_t *pipe, void **config)
         rc = 1;
     else if (streq (command, "CONFIG")) {
         ODC_TSAN_ACQUIRE (ptr);
-        if (config)
-            *config = ptr;
+        if (on_config)
+            on_config (ptr, arg);
         zsock_signal (pipe, 0);
     }
     else {

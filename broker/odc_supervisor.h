@@ -13,7 +13,7 @@
     The actor protocol (CZMQ zactor, "a thread plus a pipe"): the actor sets
     itself up, then calls odc_actor_ready (pipe, ok). On the pipe it then
     receives "$TERM" (exit at once) and "CONFIG" with a pointer to the new,
-    immutable configuration, which it must answer with odc_actor_ack. */
+    immutable configuration; odc_actor_pipe handles both. */
 #ifndef ODC_SUPERVISOR_H
 #define ODC_SUPERVISOR_H
 
@@ -77,9 +77,14 @@ const char *odc_supervisor_started (odc_supervisor_t *self, size_t index);
 /*  For actors: report set-up done (ok) or failed. */
 void odc_actor_ready (zsock_t *pipe, bool ok);
 
+/*  For actors: take a new configuration. Called before the supervisor is
+    told the actor has it, so once odc_supervisor_configure returns, every
+    actor runs with the new one. */
+typedef void (odc_actor_config_fn) (void *config, void *arg);
+
 /*  For actors: handle one command from the pipe. Returns 1 on "$TERM" (the
-    actor must return), 0 otherwise. On "CONFIG" stores the pointer in
-    *config (when config is not NULL) and acknowledges. */
-int odc_actor_pipe (zsock_t *pipe, void **config);
+    actor must return), 0 otherwise. On "CONFIG" calls on_config (when not
+    NULL) with the new configuration and arg, then acknowledges. */
+int odc_actor_pipe (zsock_t *pipe, odc_actor_config_fn *on_config, void *arg);
 
 #endif

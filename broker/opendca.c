@@ -48,16 +48,25 @@ s_usage (FILE *out)
                   "Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.\n");
 }
 
-static int
-s_config_check (const char *file)
+/*  Load a configuration; on errors print them all to stderr. */
+static odc_config_t *
+s_load (const char *file)
 {
     char *errors = NULL;
     odc_config_t *config = odc_config_load (file, &errors);
     if (!config) {
         fputs (errors, stderr);
         free (errors);
-        return 2;
     }
+    return config;
+}
+
+static int
+s_config_check (const char *file)
+{
+    odc_config_t *config = s_load (file);
+    if (!config)
+        return 2;
     printf ("%s: ok (collector %s, %zu credentials, %zu devices, %zu ranges)\n", file,
             config->collector_id, config->credential_count, config->device_count,
             config->range_count);
@@ -125,13 +134,9 @@ s_release (void *config, void *arg)
 static int
 s_run (const char *file)
 {
-    char *errors = NULL;
-    odc_config_t *config = odc_config_load (file, &errors);
-    if (!config) {
-        fputs (errors, stderr);
-        free (errors);
+    odc_config_t *config = s_load (file);
+    if (!config)
         return 2;
-    }
     s_apply_log_level (config);
     odc_info (NULL, "opendca %s starting: collector %s, configuration %s", ODC_VERSION,
               config->collector_id, file);

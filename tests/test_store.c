@@ -16,6 +16,7 @@
 
 #include "odc_outbox.h"
 #include "odc_store.h"
+#include "odc_log.h"
 #include "odc_test.h"
 
 extern char **environ;
@@ -227,14 +228,6 @@ s_check_order (const void *key, size_t klen, const void *value, size_t vlen, voi
 
 static char *s_self; /* this program, run again as the writer */
 
-static double
-s_clock (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void
 s_kill9_round (bool sync, bool early, int round)
 {
@@ -256,16 +249,16 @@ s_kill9_round (bool sync, bool early, int round)
         300 ms more. */
     uint32_t acked = 0, i;
     long acks = 0;
-    double deadline = s_clock () + (early ? (rand () % 40) / 1000.0 : 10.0);
+    double deadline = odc_clock_s () + (early ? (rand () % 40) / 1000.0 : 10.0);
     bool writing = false;
-    while (s_clock () < deadline) {
+    while (odc_clock_s () < deadline) {
         struct pollfd pfd = {fds[0], POLLIN, 0};
         if (poll (&pfd, 1, 5) == 1 && read (fds[0], &i, sizeof i) == sizeof i) {
             acked = i;
             acks++;
             if (!writing) {
                 writing = true;
-                deadline = s_clock () + (20 + rand () % 280) / 1000.0;
+                deadline = odc_clock_s () + (20 + rand () % 280) / 1000.0;
             }
         }
     }

@@ -32,23 +32,28 @@ typedef struct {
 } s_args_t;
 
 static void
+s_take_config (void *config, void *arg)
+{
+    s_args_t *self = arg;
+    pthread_mutex_lock (&s_lock);
+    self->config = config;
+    pthread_mutex_unlock (&s_lock);
+}
+
+static void
 s_actor (zsock_t *pipe, void *args)
 {
     s_args_t *self = args;
     if (self->fail) {
         odc_actor_ready (pipe, false);
-        while (!odc_actor_pipe (pipe, NULL))
+        while (!odc_actor_pipe (pipe, NULL, NULL))
             ;
         return;
     }
     s_event ("+", self->name);
     odc_actor_ready (pipe, true);
-    void *config = NULL;
-    while (!odc_actor_pipe (pipe, &config)) {
-        pthread_mutex_lock (&s_lock);
-        self->config = config;
-        pthread_mutex_unlock (&s_lock);
-    }
+    while (!odc_actor_pipe (pipe, s_take_config, self))
+        ;
     s_event ("-", self->name);
 }
 
@@ -135,7 +140,7 @@ s_consumer (zsock_t *pipe, void *args)
     while (true) {
         void *which = zpoller_wait (poller, -1);
         if (which == pipe) {
-            if (odc_actor_pipe (pipe, NULL))
+            if (odc_actor_pipe (pipe, NULL, NULL))
                 break;
         }
         else if (which == pull)
@@ -162,7 +167,7 @@ s_producer (zsock_t *pipe, void *args)
     zpoller_t *poller = zpoller_new (pipe, NULL);
     while (true) {
         /*  Look at the pipe between sends, then send a burst. */
-        if (zpoller_wait (poller, 0) == pipe && odc_actor_pipe (pipe, NULL))
+        if (zpoller_wait (poller, 0) == pipe && odc_actor_pipe (pipe, NULL, NULL))
             break;
         for (int i = 0; i < 100; i++)
             odc_bus_send (push, &env);
