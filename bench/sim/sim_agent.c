@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
@@ -81,6 +82,11 @@ sim_agent_init_library (void)
     netsnmp_ds_set_boolean (NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_SAVE, 1);
     netsnmp_ds_set_boolean (NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_CHECK_RANGE, 1);
     netsnmp_ds_set_boolean (NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_QUICK_PRINT, 1);
+    /*  init_snmp still makes a folder for TLS certificate indexes: keep it
+        out of /var/lib. */
+    static char dir[64];
+    snprintf (dir, sizeof dir, "/tmp/opendca-sim-%u", (unsigned)getuid ());
+    netsnmp_ds_set_string (NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_PERSISTENT_DIR, dir);
     /*  ODC_SIM_DEBUG=usm,snmpv3 shows net-snmp's own debugging output. */
     const char *debug = getenv ("ODC_SIM_DEBUG");
     if (debug && *debug) {
@@ -175,12 +181,15 @@ s_limit (sim_agent_t *self, const netsnmp_pdu *pdu)
 /* ------------------------------------------------------------------------
    The device's view */
 
+/*  A value found for a reply: data points at the model's bytes for a
+    recorded value (any length), or at buf for a computed one. */
 typedef struct {
     uint32_t oid[SIM_OID_MAX];
     size_t len;
     uint8_t type;
-    uint8_t value[SIM_VALUE_MAX];
+    const uint8_t *data;
     int vlen;
+    uint8_t buf[SIM_VALUE_MAX];
 } s_found_t;
 
 static bool
@@ -198,12 +207,14 @@ s_fill (sim_agent_t *self, const sim_device_t *d, const sim_var_t *var, s_found_
 {
     memcpy (f->oid, var->oid, var->oid_len * sizeof (uint32_t));
     f->len = var->oid_len;
-    if (self->fleet->opt.behaviour && var->role)
-        f->vlen = sim_fleet_value (self->fleet, d, var, &f->type, f->value);
+    if (self->fleet->opt.behaviour && var->role) {
+        f->vlen = sim_fleet_value (self->fleet, d, var, &f->type, f->buf);
+        f->data = f->buf;
+    }
     else {
         f->type = var->type;
-        f->vlen = (int)(var->len < SIM_VALUE_MAX ? var->len : SIM_VALUE_MAX);
-        memcpy (f->value, var->value, (size_t)f->vlen);
+        f->vlen = (int)var->len;
+        f->data = var->value;
     }
 }
 
@@ -225,9 +236,11 @@ s_get (sim_agent_t *self, const sim_device_t *d, const uint32_t *o, size_t len, 
         before[len - 1]--;
         if (o[len - 1] > 0
             && sim_fleet_alert_next (self->fleet, d, before, len, f->oid, &f->len, &f->type,
-                                     f->value, &f->vlen)
-            && sim_oid_compare (f->oid, f->len, o, len) == 0)
+                                     f->buf, &f->vlen)
+            && sim_oid_compare (f->oid, f->len, o, len) == 0) {
+            f->data = f->buf;
             return 0;
+        }
     }
     /*  An instance is missing where the object exists: some variable shares
         all but the last sub-identifier. */
@@ -255,9 +268,10 @@ s_next (sim_agent_t *self, const sim_device_t *d, const uint32_t *o, size_t len,
     s_found_t alert;
     bool have_alert = self->fleet->opt.behaviour
                       && sim_fleet_alert_next (self->fleet, d, o, len, alert.oid, &alert.len,
-                                               &alert.type, alert.value, &alert.vlen);
+                                               &alert.type, alert.buf, &alert.vlen);
     if (have_alert && (!var || sim_oid_compare (alert.oid, alert.len, var->oid, var->oid_len) < 0)) {
         *f = alert;
+        f->data = f->buf;
         return 0;
     }
     if (!var)
@@ -282,17 +296,17 @@ s_add (netsnmp_pdu *resp, const uint32_t *o, size_t len, const s_found_t *f, int
     case ASN_GAUGE:
     case ASN_TIMETICKS: {
         int64_t v;
-        memcpy (&v, f->value, sizeof v);
+        memcpy (&v, f->data, sizeof v);
         long l = f->type == ASN_INTEGER ? (long)(int32_t)v : (long)(uint32_t)v;
         return snmp_pdu_add_variable (resp, name, len, f->type, &l, sizeof l);
     }
     case ASN_COUNTER64: {
         int64_t v;
-        memcpy (&v, f->value, sizeof v);
+        memcpy (&v, f->data, sizeof v);
         struct counter64 c = {(u_long)((uint64_t)v >> 32), (u_long)((uint64_t)v & 0xffffffffu)};
         return snmp_pdu_add_variable (resp, name, len, f->type, &c, sizeof c);
     }
-    default: return snmp_pdu_add_variable (resp, name, len, f->type, f->value, (size_t)f->vlen);
+    default: return snmp_pdu_add_variable (resp, name, len, f->type, f->data, (size_t)f->vlen);
     }
 }
 

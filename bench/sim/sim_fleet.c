@@ -167,7 +167,7 @@ s_directives (sim_model_t *model, const char *text)
             else if (!strncmp (kv, "yield.", 6)) {
                 int row = atoi (kv + 6);
                 for (int s = 0; s < model->supplies; s++)
-                    if (model->mib->vars[model->supply[s].var].oid[model->mib->vars[model->supply[s].var].oid_len - 1] == (uint32_t)row)
+                    if (model->supply[s].row == (uint32_t)row)
                         model->supply[s].yield = (uint32_t)atol (eq);
             }
         }
@@ -256,6 +256,7 @@ s_analyse (sim_model_t *model, const char *text)
                 continue; /* sentinels stay as recorded: realistic */
             sim_supply_t *s = &model->supply[model->supplies];
             s->var = (int)i;
+            s->row = row;
             s->max = (int32_t)maxv;
             k[LEN (s_prt_supplies)] = 4;
             mi = sim_mib_find (mib, k, LEN (s_prt_supplies) + 3);
@@ -306,6 +307,7 @@ s_analyse (sim_model_t *model, const char *text)
                 continue;
             sim_tray_t *t = &model->tray[model->trays];
             t->var = (int)i;
+            t->row = o[n - 1];
             t->max = (int32_t)maxv;
             k[LEN (s_prt_input)] = 13;
             mi = sim_mib_find (mib, k, LEN (s_prt_input) + 3);
@@ -577,11 +579,13 @@ s_truth (sim_fleet_t *self, const sim_device_t *d, int64_t t, const char *fmt, .
     struct tm tm;
     gmtime_r (&tt, &tm);
     strftime (when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    char serial[32];
+    char serial[32], address[INET_ADDRSTRLEN];
     sim_fleet_serial (self, d, serial, sizeof serial);
     struct in_addr a = {htonl (sim_fleet_address (self, d))};
-    fprintf (self->truth, "{\"t\":\"%s\",\"sim_s\":%lld,\"device\":\"%s\",\"index\":%ld,\"serial\":\"%s\",",
-             when, (long long)t, inet_ntoa (a), (long)(d - self->devices), serial);
+    inet_ntop (AF_INET, &a, address, sizeof address);
+    fprintf (self->truth,
+             "{\"t\":\"%s\",\"sim_s\":%lld,\"device\":\"%s\",\"index\":%ld,\"serial\":\"%s\",",
+             when, (long long)t, address, (long)(d - self->devices), serial);
     va_list ap;
     va_start (ap, fmt);
     vfprintf (self->truth, fmt, ap);
@@ -741,8 +745,8 @@ s_replace_supply (sim_fleet_t *self, sim_device_t *d, int64_t t, int s)
         s_clear (self, d, t, i);
     while ((i = s_alert_find (d, SIM_ALERT_SUPPLY_LOW, s)) >= 0)
         s_clear (self, d, t, i);
-    s_truth (self, d, t, "\"event\":\"supply_replaced\",\"supply\":%d,\"text\":\"%s\"", s + 1,
-             m->supply[s].description);
+    s_truth (self, d, t, "\"event\":\"supply_replaced\",\"supply\":%u,\"text\":\"%s\"",
+             m->supply[s].row, m->supply[s].description);
 }
 
 static void
@@ -754,8 +758,8 @@ s_refill_tray (sim_fleet_t *self, sim_device_t *d, int64_t t, int k)
     int i;
     while ((i = s_alert_find (d, SIM_ALERT_TRAY_EMPTY, k)) >= 0)
         s_clear (self, d, t, i);
-    s_truth (self, d, t, "\"event\":\"tray_refilled\",\"tray\":%d,\"text\":\"%s\"", k + 1,
-             m->tray[k].name);
+    s_truth (self, d, t, "\"event\":\"tray_refilled\",\"tray\":%u,\"text\":\"%s\"",
+             m->tray[k].row, m->tray[k].name);
 }
 
 /*  Use up to `pages` of a supply; raise its low / empty alerts. */
@@ -919,7 +923,9 @@ s_change (sim_fleet_t *self, sim_device_t *d, int64_t t, const char *what, uint3
         self->slots[slot] = (int32_t)index;
         d->slot = slot;
         struct in_addr a = {htonl (from)};
-        s_truth (self, d, t, "\"event\":\"moved\",\"from\":\"%s\"", inet_ntoa (a));
+        char old[INET_ADDRSTRLEN];
+        inet_ntop (AF_INET, &a, old, sizeof old);
+        s_truth (self, d, t, "\"event\":\"moved\",\"from\":\"%s\"", old);
     }
     else if (!strcmp (what, "replace")) {
         char old[32];
@@ -975,9 +981,13 @@ sim_fleet_inject (sim_fleet_t *self, uint32_t address, const char *event)
         s_raise (self, d, t, SIM_ALERT_SERVICE, 0, t + 4 * 3600);
     else if (!strcmp (name, "supply_low") || !strcmp (name, "supply_empty")
              || !strcmp (name, "replace_supply")) {
-        if (arg < 1 || arg > m->supplies)
-            return "no such supply (the model's dynamic supplies are numbered from 1)";
-        int k = arg - 1;
+        int k = -1;
+        for (int s = 0; s < m->supplies; s++)
+            if (m->supply[s].row == (uint32_t)arg)
+                k = s;
+        if (k < 0)
+            return "no such supply: give the prtMarkerSuppliesIndex of a supply whose level "
+                   "the model simulates (see dump)";
         if (!strcmp (name, "replace_supply"))
             s_replace_supply (self, d, t, k);
         else if (!strcmp (name, "supply_empty")) {
@@ -991,11 +1001,16 @@ sim_fleet_inject (sim_fleet_t *self, uint32_t address, const char *event)
         }
     }
     else if (!strcmp (name, "tray_empty")) {
-        if (arg < 1 || arg > m->trays)
-            return "no such tray";
-        d->tray[arg - 1] = 0;
-        s_raise (self, d, t, SIM_ALERT_TRAY_EMPTY, arg - 1, 0);
-        d->tray_due[arg - 1] = t + 1800;
+        int k = -1;
+        for (int r = 0; r < m->trays; r++)
+            if (m->tray[r].row == (uint32_t)arg)
+                k = r;
+        if (k < 0)
+            return "no such tray: give the prtInputIndex of a tray whose level the model "
+                   "simulates (see dump)";
+        d->tray[k] = 0;
+        s_raise (self, d, t, SIM_ALERT_TRAY_EMPTY, k, 0);
+        d->tray_due[k] = t + 1800;
     }
     else if (!strcmp (name, "clear")) {
         while (d->alert_count)
@@ -1062,12 +1077,12 @@ sim_fleet_dump (sim_fleet_t *self, uint32_t address, FILE *out)
              d->base + d->pages - d->colour, d->large, d->error_state, d->all_events,
              d->critical_events);
     for (int s = 0; s < m->supplies; s++)
-        fprintf (out, "%s{\"supply\":%d,\"text\":\"%s\",\"level\":%u,\"max\":%d}", s ? "," : "",
-                 s + 1, m->supply[s].description, d->supply[s], m->supply[s].max);
+        fprintf (out, "%s{\"supply\":%u,\"text\":\"%s\",\"level\":%u,\"max\":%d}", s ? "," : "",
+                 m->supply[s].row, m->supply[s].description, d->supply[s], m->supply[s].max);
     fprintf (out, "],\"trays\":[");
     for (int k = 0; k < m->trays; k++)
-        fprintf (out, "%s{\"tray\":%d,\"text\":\"%s\",\"level\":%u,\"max\":%d}", k ? "," : "",
-                 k + 1, m->tray[k].name, d->tray[k], m->tray[k].max);
+        fprintf (out, "%s{\"tray\":%u,\"text\":\"%s\",\"level\":%u,\"max\":%d}", k ? "," : "",
+                 m->tray[k].row, m->tray[k].name, d->tray[k], m->tray[k].max);
     fprintf (out, "],\"alerts\":[");
     for (int i = 0; i < d->alert_count; i++) {
         char text[96];

@@ -66,6 +66,7 @@ extern const char *const sim_role_names[SIM_ROLE_COUNT];
 
 typedef struct {
     int var;         /* index of the level in the mib */
+    uint32_t row;    /* prtMarkerSuppliesIndex: the number truth and ctl use */
     int32_t max;
     int cls;         /* 3 consumed, 4 receptacle */
     int type;        /* prtMarkerSuppliesType */
@@ -77,6 +78,7 @@ typedef struct {
 
 typedef struct {
     int var;
+    uint32_t row;    /* prtInputIndex */
     int32_t max;
     char name[32];
 } sim_tray_t;
@@ -204,8 +206,9 @@ int sim_fleet_alert_next (sim_fleet_t *self, const sim_device_t *device, const u
                           size_t len, uint32_t *out, size_t *out_len, uint8_t *type,
                           uint8_t *buf, int *vlen);
 
-/*  Inject a named event ("jam", "door", "service", "supply_low N",
-    "supply_empty N", "replace_supply N", "tray_empty N", "clear", "move
+/*  Inject a named event ("jam", "door", "service", "supply_low ROW",
+    "supply_empty ROW", "replace_supply ROW", "tray_empty ROW" (rows as in
+    prtMarkerSuppliesTable / prtInputTable), "clear", "move
     [ADDRESS]", "replace", "reset", "away", "back", "sleep", "wake").
     Returns NULL or an error text (static). */
 const char *sim_fleet_inject (sim_fleet_t *self, uint32_t address, const char *event);

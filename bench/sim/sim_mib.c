@@ -264,14 +264,22 @@ sim_mib_parse (const char *name, const char *text, size_t size, char **error)
             line[--l] = 0;
         if (!l || line[0] == '#')
             continue;
-        char *why = s_parse_line (self, line, &self->vars[self->count]);
+        /*  Trailing blanks go, as snmpsim drops them. */
+        while (l && (line[l - 1] == ' ' || line[l - 1] == '\t'))
+            line[--l] = 0;
+        size_t pool_mark = self->pool_used;
+        sim_var_t *var = &self->vars[self->count];
+        memset (var, 0, sizeof *var);
+        char *why = s_parse_line (self, line, var);
         if (why) {
-            if (error)
-                *error = s_error ("%s:%d: %s", name, lineno, why);
+            /*  Real recordings hold broken lines (a counter of "6git3159",
+                an OID value of one arc): skip the line, say which and why,
+                serve the rest. */
+            fprintf (stderr, "opendca-sim: %s:%d: %s: line skipped\n", name, lineno, why);
             free (why);
-            free (copy);
-            sim_mib_destroy (&self);
-            return NULL;
+            self->pool_used = pool_mark;
+            self->skipped++;
+            continue;
         }
         self->count++;
     }

@@ -33,10 +33,13 @@ typedef struct {
     size_t count;
     uint8_t *pool;
     size_t pool_used, pool_size;
+    size_t skipped; /* broken lines left out (each reported on stderr) */
 } sim_mib_t;
 
-/*  Load an snmprec file. On failure NULL, with *error (free()) naming the
-    file, the line and the reason. */
+/*  Load an snmprec file. A line that does not parse is skipped with a
+    warning on stderr naming the file, the line and the reason; a file with
+    no usable line, or that cannot be read, is an error: NULL, with *error
+    (free()) saying why. */
 sim_mib_t *sim_mib_load (const char *path, char **error);
 /*  The same from text in memory; name is used in messages. */
 sim_mib_t *sim_mib_parse (const char *name, const char *text, size_t size, char **error);
