@@ -46,8 +46,9 @@ rss_kb=$(awk '/VmRSS/ {print $2}' /proc/$big/status)
 echo "     100,000 devices up in $ms ms, RSS $((rss_kb / 1024)) MiB ($((rss_kb * 1024 / 100000)) bytes per device in all)"
 check "100,000 devices up within 10 s (took $ms ms)" [ $ms -lt 10000 ]
 # 127.20.0.1 + 99,999 = 127.21.134.160
-check "the first device answers" snmpget -v2c -c public $snmp -Oqv 127.20.0.1:$port 1.3.6.1.2.1.1.1.0
-check "the 100,000th device answers" snmpget -v2c -c public $snmp -Oqv 127.21.134.160:$port 1.3.6.1.2.1.1.1.0
+quiet() { "$@" >/dev/null 2>&1; }
+check "the first device answers" quiet snmpget -v2c -c public $snmp -Oqv 127.20.0.1:$port 1.3.6.1.2.1.1.1.0
+check "the 100,000th device answers" quiet snmpget -v2c -c public $snmp -Oqv 127.21.134.160:$port 1.3.6.1.2.1.1.1.0
 check "the address past the fleet times out" bash -c "! snmpget -v2c -c public $snmp 127.21.134.161:$port 1.3.6.1.2.1.1.1.0 >/dev/null 2>&1"
 check "a wrong community gets no answer" bash -c "! snmpget -v2c -c private $snmp 127.20.0.1:$port 1.3.6.1.2.1.1.1.0 >/dev/null 2>&1"
 s1=$(snmpget -v2c -c public $snmp -Oqv 127.20.0.1:$port 1.3.6.1.2.1.43.5.1.1.17.1)
@@ -60,9 +61,9 @@ port=$((base + 2))
 start_sim "$tmp/v3.log" --devices 10 --first 127.22.0.1 --port $port \
     --user opendca:authPriv:SHA-256:authpass123:AES:privpass123 --user legacy:authPriv:SHA:authpass456:DES:privpass456
 check "v3 authPriv SHA-256/AES with the configured user" \
-    snmpget -v3 -l authPriv -u opendca -a SHA-256 -A authpass123 -x AES -X privpass123 $snmp 127.22.0.3:$port 1.3.6.1.2.1.1.5.0
+    quiet snmpget -v3 -l authPriv -u opendca -a SHA-256 -A authpass123 -x AES -X privpass123 $snmp 127.22.0.3:$port 1.3.6.1.2.1.1.5.0
 check "v3 authPriv SHA/DES" \
-    snmpget -v3 -l authPriv -u legacy -a SHA -A authpass456 -x DES -X privpass456 $snmp 127.22.0.3:$port 1.3.6.1.2.1.1.5.0
+    quiet snmpget -v3 -l authPriv -u legacy -a SHA -A authpass456 -x DES -X privpass456 $snmp 127.22.0.3:$port 1.3.6.1.2.1.1.5.0
 snmpget -v3 -l authPriv -u opendca -a SHA-256 -A wrongpass123 -x AES -X privpass123 $snmp 127.22.0.3:$port 1.3.6.1.2.1.1.5.0 >"$tmp/out" 2>&1; rc=$?
 check "v3 with a wrong auth key fails" [ $rc -ne 0 ]
 check "and says authentication failure" grep -q "Authentication failure" "$tmp/out"
@@ -85,7 +86,7 @@ check "noSuchInstance where the object exists" grep -q "^.1.3.6.1.2.1.1.5.1 = No
 check "noSuchObject where it does not" grep -q "^.1.3.6.1.2.1.99.1.0 = No Such Object" "$tmp/nosuch"
 snmpget -v1 -c public $snmp $dev 1.3.6.1.2.1.1.5.0 1.3.6.1.2.1.99.1.0 >"$tmp/v1" 2>&1
 check "v1: noSuchName at index 2" bash -c "grep -q 'noSuchName' '$tmp/v1' && grep -q 'Failed object: .*99.1.0' '$tmp/v1'"
-check "v1 GET works" snmpget -v1 -c public $snmp $dev 1.3.6.1.2.1.1.5.0
+check "v1 GET works" quiet snmpget -v1 -c public $snmp $dev 1.3.6.1.2.1.1.5.0
 # tooBig: the same long GET against a device with a 484-byte limit.
 port4=$((base + 4))
 start_sim "$tmp/small.log" --devices 2 --first 127.24.0.1 --port $port4 --model colour-a3-mfp --max-msg-size 484

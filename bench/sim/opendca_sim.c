@@ -83,7 +83,8 @@ s_usage (FILE *out)
              "Access:\n"
              "  --community NAME       v1/v2c community; repeat for more (default public)\n"
              "  --user NAME:LEVEL[:AUTH:PASS[:PRIV:PASS]]\n"
-             "                         SNMPv3 user, e.g. opendca:authPriv:SHA-256:pass1234:AES:pass5678\n"
+             "                         SNMPv3 user, e.g. "
+             "opendca:authPriv:SHA-256:pass1234:AES:pass5678\n"
              "\n"
              "Control:\n"
              "  --control PATH         listen for commands on a Unix socket at PATH\n"
@@ -192,8 +193,8 @@ s_control (int listener, sim_fleet_t *fleet, sim_agent_t *agent)
     }
     else if (n >= 1 && !strcmp (cmd, "stats"))
         s_stats_json (fleet, agent, out);
-    else if (n == 2 && (!strcmp (cmd, "dump") || !strcmp (cmd, "inject"))
-             && inet_pton (AF_INET, addr_text, &a) == 1) {
+    else if (n == 2 && (!strcmp (cmd, "dump") || !strcmp (cmd, "inject")) &&
+             inet_pton (AF_INET, addr_text, &a) == 1) {
         if (!strcmp (cmd, "dump"))
             sim_fleet_dump (fleet, ntohl (a.s_addr), out);
         else {
@@ -205,8 +206,9 @@ s_control (int listener, sim_fleet_t *fleet, sim_agent_t *agent)
         }
     }
     else
-        fprintf (out, "error: unknown command '%s' (inject ADDRESS EVENT, dump ADDRESS, time, "
-                      "stats)\n",
+        fprintf (out,
+                 "error: unknown command '%s' (inject ADDRESS EVENT, dump ADDRESS, time, "
+                 "stats)\n",
                  line);
     fclose (out);
     if (write (fd, reply, size) < 0)
@@ -232,8 +234,8 @@ main (int argc, char **argv)
     if (argc > 1 && !strcmp (argv[1], "ctl"))
         return s_ctl (argc, argv);
 
-    sim_fleet_options_t fo = {.devices = 100, .seed = 1, .speed = 1, .sleeper_pct = 10,
-                              .behaviour = true};
+    sim_fleet_options_t fo = {
+        .devices = 100, .seed = 1, .speed = 1, .sleeper_pct = 10, .behaviour = true};
     struct in_addr first;
     inet_pton (AF_INET, "127.20.0.1", &first);
     fo.first = ntohl (first.s_addr);
@@ -246,23 +248,51 @@ main (int argc, char **argv)
     int stats_every = 0;
 
     enum {
-        O_DEVICES = 256, O_FIRST, O_PORT, O_MODEL, O_MODELS_DIR, O_SEED, O_SPEED, O_START,
-        O_STATIC, O_SLEEPERS, O_SLEEP_DELAY, O_CHANGES, O_TRUTH, O_OFFLINE, O_LATENCY, O_LOSS,
-        O_MAXMSG, O_COMMUNITY, O_USER, O_CONTROL, O_STATS
+        O_DEVICES = 256,
+        O_FIRST,
+        O_PORT,
+        O_MODEL,
+        O_MODELS_DIR,
+        O_SEED,
+        O_SPEED,
+        O_START,
+        O_STATIC,
+        O_SLEEPERS,
+        O_SLEEP_DELAY,
+        O_CHANGES,
+        O_TRUTH,
+        O_OFFLINE,
+        O_LATENCY,
+        O_LOSS,
+        O_MAXMSG,
+        O_COMMUNITY,
+        O_USER,
+        O_CONTROL,
+        O_STATS
     };
-    static const struct option options[] = {
-        {"devices", 1, 0, O_DEVICES},   {"first", 1, 0, O_FIRST},
-        {"port", 1, 0, O_PORT},         {"model", 1, 0, O_MODEL},
-        {"models-dir", 1, 0, O_MODELS_DIR}, {"seed", 1, 0, O_SEED},
-        {"speed", 1, 0, O_SPEED},       {"start", 1, 0, O_START},
-        {"static", 0, 0, O_STATIC},     {"sleepers", 1, 0, O_SLEEPERS},
-        {"sleep-delay", 1, 0, O_SLEEP_DELAY}, {"changes", 1, 0, O_CHANGES},
-        {"truth", 1, 0, O_TRUTH},       {"offline", 1, 0, O_OFFLINE},
-        {"latency", 1, 0, O_LATENCY},   {"loss", 1, 0, O_LOSS},
-        {"max-msg-size", 1, 0, O_MAXMSG}, {"community", 1, 0, O_COMMUNITY},
-        {"user", 1, 0, O_USER},         {"control", 1, 0, O_CONTROL},
-        {"stats", 1, 0, O_STATS},       {"help", 0, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option options[] = {{"devices", 1, 0, O_DEVICES},
+                                            {"first", 1, 0, O_FIRST},
+                                            {"port", 1, 0, O_PORT},
+                                            {"model", 1, 0, O_MODEL},
+                                            {"models-dir", 1, 0, O_MODELS_DIR},
+                                            {"seed", 1, 0, O_SEED},
+                                            {"speed", 1, 0, O_SPEED},
+                                            {"start", 1, 0, O_START},
+                                            {"static", 0, 0, O_STATIC},
+                                            {"sleepers", 1, 0, O_SLEEPERS},
+                                            {"sleep-delay", 1, 0, O_SLEEP_DELAY},
+                                            {"changes", 1, 0, O_CHANGES},
+                                            {"truth", 1, 0, O_TRUTH},
+                                            {"offline", 1, 0, O_OFFLINE},
+                                            {"latency", 1, 0, O_LATENCY},
+                                            {"loss", 1, 0, O_LOSS},
+                                            {"max-msg-size", 1, 0, O_MAXMSG},
+                                            {"community", 1, 0, O_COMMUNITY},
+                                            {"user", 1, 0, O_USER},
+                                            {"control", 1, 0, O_CONTROL},
+                                            {"stats", 1, 0, O_STATS},
+                                            {"help", 0, 0, 'h'},
+                                            {0, 0, 0, 0}};
     int opt;
     char *end;
     while ((opt = getopt_long (argc, argv, "h", options, NULL)) != -1) {
@@ -314,8 +344,8 @@ main (int argc, char **argv)
         case O_TRUTH: fo.truth_path = optarg; break;
         case O_OFFLINE: fo.offline_pct = atof (optarg); break;
         case O_LATENCY:
-            if (sscanf (optarg, "%d-%d", &ao.latency_min_ms, &ao.latency_max_ms) != 2
-                || ao.latency_min_ms < 0 || ao.latency_max_ms < ao.latency_min_ms) {
+            if (sscanf (optarg, "%d-%d", &ao.latency_min_ms, &ao.latency_max_ms) != 2 ||
+                ao.latency_min_ms < 0 || ao.latency_max_ms < ao.latency_min_ms) {
                 fprintf (stderr, "opendca-sim: --latency %s: MIN-MAX in ms\n", optarg);
                 return 2;
             }
@@ -377,7 +407,8 @@ main (int argc, char **argv)
         struct sockaddr_un addr = {.sun_family = AF_UNIX};
         snprintf (addr.sun_path, sizeof addr.sun_path, "%s", control);
         unlink (control);
-        if (bind (listener, (struct sockaddr *)&addr, sizeof addr) != 0 || listen (listener, 16) != 0) {
+        if (bind (listener, (struct sockaddr *)&addr, sizeof addr) != 0 ||
+            listen (listener, 16) != 0) {
             fprintf (stderr, "opendca-sim: --control %s: %s\n", control, strerror (errno));
             return 1;
         }
@@ -391,8 +422,8 @@ main (int argc, char **argv)
     char first_text[32];
     snprintf (first_text, sizeof first_text, "%s", inet_ntoa (a0));
     printf ("opendca-sim: %u devices at %s-%s port %d, %d model%s, speed %g, %s; ready\n",
-            fo.devices, first_text, inet_ntoa (a1), ao.port, model_count, model_count > 1 ? "s" : "",
-            fo.speed, fo.behaviour ? "behaviour on" : "static");
+            fo.devices, first_text, inet_ntoa (a1), ao.port, model_count,
+            model_count > 1 ? "s" : "", fo.speed, fo.behaviour ? "behaviour on" : "static");
     fflush (stdout);
 
     struct timespec last_stats;

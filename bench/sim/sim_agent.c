@@ -162,8 +162,8 @@ s_overhead (const netsnmp_pdu *pdu)
 {
     size_t n = 3 /* version */ + 6 + 3 + 3 /* reqid, status, index */ + 4 /* list */ + 4 + 4;
     if (pdu->version == SNMP_VERSION_3)
-        n += 80 + pdu->securityNameLen + pdu->contextNameLen + 2 * pdu->contextEngineIDLen + 48
-             + 16;
+        n +=
+            80 + pdu->securityNameLen + pdu->contextNameLen + 2 * pdu->contextEngineIDLen + 48 + 16;
     else
         n += 2 + pdu->community_len;
     return n;
@@ -234,10 +234,10 @@ s_get (sim_agent_t *self, const sim_device_t *d, const uint32_t *o, size_t len, 
         uint32_t before[SIM_OID_MAX];
         memcpy (before, o, len * sizeof (uint32_t));
         before[len - 1]--;
-        if (o[len - 1] > 0
-            && sim_fleet_alert_next (self->fleet, d, before, len, f->oid, &f->len, &f->type,
-                                     f->buf, &f->vlen)
-            && sim_oid_compare (f->oid, f->len, o, len) == 0) {
+        if (o[len - 1] > 0 &&
+            sim_fleet_alert_next (self->fleet, d, before, len, f->oid, &f->len, &f->type, f->buf,
+                                  &f->vlen) &&
+            sim_oid_compare (f->oid, f->len, o, len) == 0) {
             f->data = f->buf;
             return 0;
         }
@@ -246,7 +246,8 @@ s_get (sim_agent_t *self, const sim_device_t *d, const uint32_t *o, size_t len, 
         all but the last sub-identifier. */
     if (len > 1) {
         size_t n = sim_mib_next (mib, o, len - 1);
-        if (n < mib->count && sim_oid_has_prefix (mib->vars[n].oid, mib->vars[n].oid_len, o, len - 1))
+        if (n < mib->count &&
+            sim_oid_has_prefix (mib->vars[n].oid, mib->vars[n].oid_len, o, len - 1))
             return SNMP_NOSUCHINSTANCE;
     }
     return SNMP_NOSUCHOBJECT;
@@ -266,10 +267,11 @@ s_next (sim_agent_t *self, const sim_device_t *d, const uint32_t *o, size_t len,
         break;
     }
     s_found_t alert;
-    bool have_alert = self->fleet->opt.behaviour
-                      && sim_fleet_alert_next (self->fleet, d, o, len, alert.oid, &alert.len,
-                                               &alert.type, alert.buf, &alert.vlen);
-    if (have_alert && (!var || sim_oid_compare (alert.oid, alert.len, var->oid, var->oid_len) < 0)) {
+    bool have_alert = self->fleet->opt.behaviour &&
+                      sim_fleet_alert_next (self->fleet, d, o, len, alert.oid, &alert.len,
+                                            &alert.type, alert.buf, &alert.vlen);
+    if (have_alert &&
+        (!var || sim_oid_compare (alert.oid, alert.len, var->oid, var->oid_len) < 0)) {
         *f = alert;
         f->data = f->buf;
         return 0;
@@ -397,7 +399,8 @@ s_answer (sim_agent_t *self, const sim_device_t *d, netsnmp_pdu *pdu)
             return resp;
         }
         /*  Repeaters in lock-step: row r holds the successor of row r-1. */
-        uint32_t(*last)[SIM_OID_MAX] = repeaters ? malloc ((size_t)repeaters * sizeof *last) : NULL;
+        uint32_t (*last)[SIM_OID_MAX] =
+            repeaters ? malloc ((size_t)repeaters * sizeof *last) : NULL;
         size_t *last_len = repeaters ? malloc ((size_t)repeaters * sizeof *last_len) : NULL;
         bool *ended = repeaters ? calloc ((size_t)repeaters, sizeof *ended) : NULL;
         netsnmp_variable_list *rep = v;
@@ -407,8 +410,8 @@ s_answer (sim_agent_t *self, const sim_device_t *d, netsnmp_pdu *pdu)
         for (long r = 0; r < max_rep && !full; r++) {
             int ended_count = 0;
             for (int k = 0; k < repeaters; k++) {
-                int ex = ended[k] ? (int)SNMP_ENDOFMIBVIEW
-                                  : s_next (self, d, last[k], last_len[k], &f);
+                int ex =
+                    ended[k] ? (int)SNMP_ENDOFMIBVIEW : s_next (self, d, last[k], last_len[k], &f);
                 netsnmp_variable_list *added;
                 if (ex) {
                     ended[k] = true;
@@ -509,8 +512,8 @@ s_allowed (sim_agent_t *self, const netsnmp_pdu *pdu)
         return false;
     }
     for (int i = 0; i < self->opt.community_count; i++)
-        if (pdu->community_len == strlen (self->opt.communities[i])
-            && memcmp (pdu->community, self->opt.communities[i], pdu->community_len) == 0)
+        if (pdu->community_len == strlen (self->opt.communities[i]) &&
+            memcmp (pdu->community, self->opt.communities[i], pdu->community_len) == 0)
             return true;
     return false;
 }
@@ -524,8 +527,8 @@ s_on_message (int op, netsnmp_session *session, int reqid, netsnmp_pdu *pdu, voi
         return 1;
     self->stats.requests++;
     const netsnmp_indexed_addr_pair *pair = pdu->transport_data;
-    if (!pair || pdu->transport_data_length < (int)sizeof (netsnmp_indexed_addr_pair)
-        || pair->local_addr.sa.sa_family != AF_INET) {
+    if (!pair || pdu->transport_data_length < (int)sizeof (netsnmp_indexed_addr_pair) ||
+        pair->local_addr.sa.sa_family != AF_INET) {
         self->stats.dropped_unknown++;
         return 1;
     }
@@ -548,8 +551,8 @@ s_on_message (int op, netsnmp_session *session, int reqid, netsnmp_pdu *pdu, voi
         return 1;
     double delay_ms = 0;
     if (self->opt.latency_max_ms > 0)
-        delay_ms = self->opt.latency_min_ms
-                   + s_uniform (self) * (self->opt.latency_max_ms - self->opt.latency_min_ms);
+        delay_ms = self->opt.latency_min_ms +
+                   s_uniform (self) * (self->opt.latency_max_ms - self->opt.latency_min_ms);
     if (sim_fleet_asleep (self->fleet, d))
         delay_ms += self->opt.sleep_delay_ms;
     if (delay_ms > 0)

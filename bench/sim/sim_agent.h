@@ -25,7 +25,7 @@ typedef struct {
     int community_count;
     const char **users; /* NAME:LEVEL:AUTH:AUTHPASS[:PRIV:PRIVPASS] */
     int user_count;
-    int max_msg_size;   /* bytes; the limit for v1/v2c replies */
+    int max_msg_size; /* bytes; the limit for v1/v2c replies */
     int latency_min_ms, latency_max_ms;
     int sleep_delay_ms;
     double loss_pct;
@@ -33,8 +33,7 @@ typedef struct {
 } sim_agent_options_t;
 
 typedef struct {
-    uint64_t requests, answered, dropped_unknown, dropped_loss, dropped_auth, too_big,
-        truncated;
+    uint64_t requests, answered, dropped_unknown, dropped_loss, dropped_auth, too_big, truncated;
 } sim_agent_stats_t;
 
 typedef struct _sim_agent_t sim_agent_t;
@@ -42,8 +41,7 @@ typedef struct _sim_agent_t sim_agent_t;
 /*  Call once, before anything else of net-snmp. */
 void sim_agent_init_library (void);
 
-sim_agent_t *sim_agent_new (sim_fleet_t *fleet, const sim_agent_options_t *options,
-                            char **error);
+sim_agent_t *sim_agent_new (sim_fleet_t *fleet, const sim_agent_options_t *options, char **error);
 void sim_agent_destroy (sim_agent_t **self_p);
 
 /*  The socket to poll for input. */

@@ -107,8 +107,7 @@ s_error (const char *fmt, ...)
 }
 
 static const sim_var_t *
-s_var (const sim_mib_t *mib, const uint32_t *prefix, size_t plen, uint32_t a, uint32_t b,
-       int parts)
+s_var (const sim_mib_t *mib, const uint32_t *prefix, size_t plen, uint32_t a, uint32_t b, int parts)
 {
     uint32_t oid[SIM_OID_MAX];
     memcpy (oid, prefix, plen * sizeof (uint32_t));
@@ -182,9 +181,9 @@ s_analyse (sim_model_t *model, const char *text)
     model->printer_index = 1;
     for (size_t i = 0; i < mib->count; i++) {
         sim_var_t *v = &mib->vars[i];
-        if (v->oid_len == LEN (s_hr_device_type) + 1
-            && sim_oid_has_prefix (v->oid, v->oid_len, s_hr_device_type, LEN (s_hr_device_type))
-            && v->type == ASN_OBJECT_ID && v->len == LEN (s_hr_printer_type) * sizeof (oid)) {
+        if (v->oid_len == LEN (s_hr_device_type) + 1 &&
+            sim_oid_has_prefix (v->oid, v->oid_len, s_hr_device_type, LEN (s_hr_device_type)) &&
+            v->type == ASN_OBJECT_ID && v->len == LEN (s_hr_printer_type) * sizeof (oid)) {
             bool printer = true;
             for (size_t k = 0; k < LEN (s_hr_printer_type); k++)
                 printer &= ((oid *)v->value)[k] == s_hr_printer_type[k];
@@ -206,24 +205,24 @@ s_analyse (sim_model_t *model, const char *text)
             v->role = SIM_ROLE_UPTIME;
         else if (!sim_oid_compare (o, n, s_sys_name, LEN (s_sys_name)))
             v->role = SIM_ROLE_SYSNAME;
-        else if (n == LEN (s_if_phys) + 1 && sim_oid_has_prefix (o, n, s_if_phys, LEN (s_if_phys))
-                 && v->len == 6 && memcmp (v->value, "\0\0\0\0\0\0", 6) != 0)
+        else if (n == LEN (s_if_phys) + 1 &&
+                 sim_oid_has_prefix (o, n, s_if_phys, LEN (s_if_phys)) && v->len == 6 &&
+                 memcmp (v->value, "\0\0\0\0\0\0", 6) != 0)
             v->role = SIM_ROLE_MAC;
-        else if (n == LEN (s_hr_device_status) + 1
-                 && sim_oid_has_prefix (o, n, s_hr_device_status, LEN (s_hr_device_status))
-                 && o[n - 1] == px)
+        else if (n == LEN (s_hr_device_status) + 1 &&
+                 sim_oid_has_prefix (o, n, s_hr_device_status, LEN (s_hr_device_status)) &&
+                 o[n - 1] == px)
             v->role = SIM_ROLE_DEVICE_STATUS;
-        else if (n == LEN (s_hr_printer_status) + 1
-                 && sim_oid_has_prefix (o, n, s_hr_printer_status, LEN (s_hr_printer_status))
-                 && o[n - 1] == px)
+        else if (n == LEN (s_hr_printer_status) + 1 &&
+                 sim_oid_has_prefix (o, n, s_hr_printer_status, LEN (s_hr_printer_status)) &&
+                 o[n - 1] == px)
             v->role = SIM_ROLE_PRINTER_STATUS;
-        else if (n == LEN (s_hr_error_state) + 1
-                 && sim_oid_has_prefix (o, n, s_hr_error_state, LEN (s_hr_error_state))
-                 && o[n - 1] == px)
+        else if (n == LEN (s_hr_error_state) + 1 &&
+                 sim_oid_has_prefix (o, n, s_hr_error_state, LEN (s_hr_error_state)) &&
+                 o[n - 1] == px)
             v->role = SIM_ROLE_ERROR_STATE;
-        else if (n == LEN (s_prt_general) + 2
-                 && sim_oid_has_prefix (o, n, s_prt_general, LEN (s_prt_general))
-                 && o[n - 1] == px) {
+        else if (n == LEN (s_prt_general) + 2 &&
+                 sim_oid_has_prefix (o, n, s_prt_general, LEN (s_prt_general)) && o[n - 1] == px) {
             if (o[n - 2] == 17)
                 v->role = SIM_ROLE_SERIAL;
             else if (o[n - 2] == 18)
@@ -231,16 +230,15 @@ s_analyse (sim_model_t *model, const char *text)
             else if (o[n - 2] == 19)
                 v->role = SIM_ROLE_ALL_EVENTS;
         }
-        else if (n == LEN (s_prt_life_count) + 2
-                 && sim_oid_has_prefix (o, n, s_prt_life_count, LEN (s_prt_life_count))
-                 && o[n - 2] == px && o[n - 1] == 1 && v->type == ASN_COUNTER)
+        else if (n == LEN (s_prt_life_count) + 2 &&
+                 sim_oid_has_prefix (o, n, s_prt_life_count, LEN (s_prt_life_count)) &&
+                 o[n - 2] == px && o[n - 1] == 1 && v->type == ASN_COUNTER)
             v->role = SIM_ROLE_TOTAL;
         else if (sim_oid_has_prefix (o, n, s_prt_alert, LEN (s_prt_alert)))
             v->role = SIM_ROLE_ALERT;
-        else if (n == LEN (s_prt_supplies) + 3
-                 && sim_oid_has_prefix (o, n, s_prt_supplies, LEN (s_prt_supplies))
-                 && o[n - 3] == 9 && o[n - 2] == px && v->type == ASN_INTEGER
-                 && model->supplies < SIM_MAX_SUPPLIES) {
+        else if (n == LEN (s_prt_supplies) + 3 &&
+                 sim_oid_has_prefix (o, n, s_prt_supplies, LEN (s_prt_supplies)) && o[n - 3] == 9 &&
+                 o[n - 2] == px && v->type == ASN_INTEGER && model->supplies < SIM_MAX_SUPPLIES) {
             const sim_var_t *max = s_var (mib, s_prt_supplies, LEN (s_prt_supplies), 8, px, 2);
             uint32_t row = o[n - 1];
             uint32_t k[SIM_OID_MAX];
@@ -282,8 +280,8 @@ s_analyse (sim_model_t *model, const char *text)
             snprintf (both, sizeof both, "%s %s", colorant, s->description);
             for (char *p = both; *p; p++)
                 *p = (char)tolower ((unsigned char)*p);
-            s->colour = strstr (both, "cyan") || strstr (both, "magenta")
-                        || strstr (both, "yellow");
+            s->colour =
+                strstr (both, "cyan") || strstr (both, "magenta") || strstr (both, "yellow");
             any_colour |= s->colour;
             s->ink = s->type == 5 || s->type == 6 || strstr (both, "ink");
             bool toner = s->type == 3 || s->type == 5 || s->type == 6 || s->type == 21;
@@ -291,9 +289,9 @@ s_analyse (sim_model_t *model, const char *text)
             v->role = SIM_ROLE_SUPPLY_LEVEL;
             v->arg = (uint16_t)model->supplies++;
         }
-        else if (n == LEN (s_prt_input) + 3
-                 && sim_oid_has_prefix (o, n, s_prt_input, LEN (s_prt_input)) && o[n - 3] == 10
-                 && o[n - 2] == px && v->type == ASN_INTEGER && model->trays < SIM_MAX_TRAYS) {
+        else if (n == LEN (s_prt_input) + 3 &&
+                 sim_oid_has_prefix (o, n, s_prt_input, LEN (s_prt_input)) && o[n - 3] == 10 &&
+                 o[n - 2] == px && v->type == ASN_INTEGER && model->trays < SIM_MAX_TRAYS) {
             const sim_var_t *max = s_var (mib, s_prt_input, LEN (s_prt_input), 9, px, 2);
             uint32_t k[SIM_OID_MAX];
             memcpy (k, s_prt_input, sizeof s_prt_input);
@@ -424,8 +422,9 @@ s_device_init (sim_fleet_t *self, sim_device_t *d, uint32_t index, int64_t now)
     d->boot_s = now - s_between (&d->rng, 600, 30 * 86400);
     d->last_print_s = now - s_between (&d->rng, 0, 3600);
     d->alert_next = (uint32_t)s_between (&d->rng, 1, 200);
+    /*  A fleet holds supplies at every stage, some already low. */
     for (int s = 0; s < m->supplies; s++)
-        d->supply[s] = (uint16_t)s_between (&d->rng, m->supply[s].max / 5, m->supply[s].max);
+        d->supply[s] = (uint16_t)s_between (&d->rng, m->supply[s].max / 30 + 1, m->supply[s].max);
     for (int t = 0; t < m->trays; t++)
         d->tray[t] = (uint16_t)s_between (&d->rng, m->tray[t].max / 4, m->tray[t].max);
     (void)life;
@@ -533,8 +532,8 @@ sim_fleet_device_at (sim_fleet_t *self, uint32_t address)
 bool
 sim_fleet_asleep (sim_fleet_t *self, const sim_device_t *device)
 {
-    return self->opt.behaviour && (device->flags & SIM_DEV_SLEEPER)
-           && self->sim_s - device->last_print_s > 1800;
+    return self->opt.behaviour && (device->flags & SIM_DEV_SLEEPER) &&
+           self->sim_s - device->last_print_s > 1800;
 }
 
 /* ------------------------------------------------------------------------
@@ -544,8 +543,8 @@ void
 sim_fleet_serial (sim_fleet_t *self, const sim_device_t *d, char *out, size_t size)
 {
     static const char digits[] = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ";
-    uint64_t h = s_mix (self->opt.seed ^ s_mix ((uint64_t)(d - self->devices) + 1)
-                        ^ ((uint64_t)d->generation << 40));
+    uint64_t h = s_mix (self->opt.seed ^ s_mix ((uint64_t)(d - self->devices) + 1) ^
+                        ((uint64_t)d->generation << 40));
     char tail[9];
     for (int i = 0; i < 8; i++) {
         tail[i] = digits[h % 34];
@@ -558,8 +557,8 @@ sim_fleet_serial (sim_fleet_t *self, const sim_device_t *d, char *out, size_t si
 static void
 s_mac (sim_fleet_t *self, const sim_device_t *d, uint8_t mac[6])
 {
-    uint64_t h = s_mix (self->opt.seed + 77 + s_mix ((uint64_t)(d - self->devices))
-                        + ((uint64_t)d->generation << 32));
+    uint64_t h = s_mix (self->opt.seed + 77 + s_mix ((uint64_t)(d - self->devices)) +
+                        ((uint64_t)d->generation << 32));
     mac[0] = 0x00;
     mac[1] = 0x1b;
     for (int i = 2; i < 6; i++)
@@ -605,7 +604,9 @@ s_alert_text (sim_fleet_t *self, const sim_device_t *d, const sim_alert_t *a, ch
     switch (a->kind) {
     case SIM_ALERT_JAM: snprintf (out, size, "Paper jam"); break;
     case SIM_ALERT_DOOR: snprintf (out, size, "Front door open"); break;
-    case SIM_ALERT_SERVICE: snprintf (out, size, "Service call: fuser error C%u", 5000 + a->slot); break;
+    case SIM_ALERT_SERVICE:
+        snprintf (out, size, "Service call: fuser error C%u", 5000 + a->slot);
+        break;
     case SIM_ALERT_SUPPLY_LOW:
         snprintf (out, size, m->supply[a->slot].cls == 4 ? "%s almost full" : "%s low",
                   m->supply[a->slot].description);
@@ -758,8 +759,8 @@ s_refill_tray (sim_fleet_t *self, sim_device_t *d, int64_t t, int k)
     int i;
     while ((i = s_alert_find (d, SIM_ALERT_TRAY_EMPTY, k)) >= 0)
         s_clear (self, d, t, i);
-    s_truth (self, d, t, "\"event\":\"tray_refilled\",\"tray\":%u,\"text\":\"%s\"",
-             m->tray[k].row, m->tray[k].name);
+    s_truth (self, d, t, "\"event\":\"tray_refilled\",\"tray\":%u,\"text\":\"%s\"", m->tray[k].row,
+             m->tray[k].name);
 }
 
 /*  Use up to `pages` of a supply; raise its low / empty alerts. */
@@ -771,8 +772,14 @@ s_use_supply (sim_fleet_t *self, sim_device_t *d, int64_t t, int s, uint32_t pag
         return;
     uint32_t used = s_round (&d->rng, (double)pages * sup->max / sup->yield);
     d->supply[s] = used >= d->supply[s] ? 0 : (uint16_t)(d->supply[s] - used);
-    if (d->supply[s] * 10 <= sup->max)
+    if (d->supply[s] * 10 <= sup->max && s_alert_find (d, SIM_ALERT_SUPPLY_LOW, s) < 0 &&
+        s_alert_find (d, SIM_ALERT_SUPPLY_EMPTY, s) < 0) {
         s_raise (self, d, t, SIM_ALERT_SUPPLY_LOW, s, 0);
+        /*  Half the customers change a supply once it says low, within
+            hours or days; the others wait until it is empty. */
+        if (!d->supply_due[s] && s_uniform (&d->rng) < 0.5)
+            d->supply_due[s] = t + s_between (&d->rng, 2 * 3600, 3 * 86400);
+    }
     if (d->supply[s] == 0) {
         int i = s_alert_find (d, SIM_ALERT_SUPPLY_LOW, s);
         if (i >= 0)
@@ -783,8 +790,7 @@ s_use_supply (sim_fleet_t *self, sim_device_t *d, int64_t t, int s, uint32_t pag
     }
 }
 
-static void s_change (sim_fleet_t *self, sim_device_t *d, int64_t t, const char *what,
-                      uint32_t to);
+static void s_change (sim_fleet_t *self, sim_device_t *d, int64_t t, const char *what, uint32_t to);
 
 static void
 s_step (sim_fleet_t *self, sim_device_t *d, int64_t t)
@@ -796,14 +802,17 @@ s_step (sim_fleet_t *self, sim_device_t *d, int64_t t)
     const sim_model_t *m = &self->models[d->model];
     /*  Pages: most in working hours. The device's own volume is its
         model's mean times a factor between 0.2 and 3 fixed by its seed. */
-    double factor = 0.2 + 2.8 * (double)(s_mix ((uint64_t)(d - self->devices) ^ self->opt.seed) % 1000) / 1000.0;
+    double factor =
+        0.2 +
+        2.8 * (double)(s_mix ((uint64_t)(d - self->devices) ^ self->opt.seed) % 1000) / 1000.0;
     double per_day = m->volume * factor;
     double rate = s_working (t) ? per_day * 0.9 / 36000.0 : per_day * 0.1 / 126000.0;
     d->acc += (float)(rate * SIM_TICK_S * (0.5 + s_uniform (&d->rng)));
     uint32_t pages = (uint32_t)d->acc;
     d->acc -= (float)pages;
-    bool jammed = s_alert_find (d, SIM_ALERT_JAM, -1) >= 0 || s_alert_find (d, SIM_ALERT_DOOR, -1) >= 0
-                  || s_alert_find (d, SIM_ALERT_SERVICE, -1) >= 0;
+    bool jammed = s_alert_find (d, SIM_ALERT_JAM, -1) >= 0 ||
+                  s_alert_find (d, SIM_ALERT_DOOR, -1) >= 0 ||
+                  s_alert_find (d, SIM_ALERT_SERVICE, -1) >= 0;
     if (jammed)
         pages = 0; /* stopped */
     if (pages) {
@@ -850,8 +859,8 @@ s_step (sim_fleet_t *self, sim_device_t *d, int64_t t)
     for (int k = 0; k < m->trays; k++)
         if (d->tray_due[k] && t >= d->tray_due[k])
             s_refill_tray (self, d, t, k);
-    if (self->opt.change_pct > 0
-        && s_uniform (&d->rng) < self->opt.change_pct / 100.0 * SIM_TICK_S / 86400.0) {
+    if (self->opt.change_pct > 0 &&
+        s_uniform (&d->rng) < self->opt.change_pct / 100.0 * SIM_TICK_S / 86400.0) {
         static const char *const changes[] = {"move", "replace", "reset", "away"};
         s_change (self, d, t, changes[s_next (&d->rng) % 4], 0);
     }
@@ -903,8 +912,8 @@ s_change (sim_fleet_t *self, sim_device_t *d, int64_t t, const char *what, uint3
         uint32_t from = sim_fleet_address (self, d);
         int32_t slot = -1;
         if (to) {
-            if (to >= self->opt.first && to - self->opt.first < self->slot_count
-                && self->slots[to - self->opt.first] < 0)
+            if (to >= self->opt.first && to - self->opt.first < self->slot_count &&
+                self->slots[to - self->opt.first] < 0)
                 slot = (int32_t)(to - self->opt.first);
         }
         else {
@@ -959,8 +968,8 @@ s_change (sim_fleet_t *self, sim_device_t *d, int64_t t, const char *what, uint3
 const char *
 sim_fleet_inject (sim_fleet_t *self, uint32_t address, const char *event)
 {
-    if (address < self->opt.first || address - self->opt.first >= self->slot_count
-        || self->slots[address - self->opt.first] < 0)
+    if (address < self->opt.first || address - self->opt.first >= self->slot_count ||
+        self->slots[address - self->opt.first] < 0)
         return "no device at that address";
     sim_device_t *d = &self->devices[self->slots[address - self->opt.first]];
     const sim_model_t *m = &self->models[d->model];
@@ -979,8 +988,8 @@ sim_fleet_inject (sim_fleet_t *self, uint32_t address, const char *event)
         s_raise (self, d, t, SIM_ALERT_DOOR, 0, t + 300);
     else if (!strcmp (name, "service"))
         s_raise (self, d, t, SIM_ALERT_SERVICE, 0, t + 4 * 3600);
-    else if (!strcmp (name, "supply_low") || !strcmp (name, "supply_empty")
-             || !strcmp (name, "replace_supply")) {
+    else if (!strcmp (name, "supply_low") || !strcmp (name, "supply_empty") ||
+             !strcmp (name, "replace_supply")) {
         int k = -1;
         for (int s = 0; s < m->supplies; s++)
             if (m->supply[s].row == (uint32_t)arg)
@@ -1023,8 +1032,8 @@ sim_fleet_inject (sim_fleet_t *self, uint32_t address, const char *event)
             if (inet_pton (AF_INET, rest, &a) != 1)
                 return "move: not an address";
             to = ntohl (a.s_addr);
-            if (to < self->opt.first || to - self->opt.first >= self->slot_count
-                || self->slots[to - self->opt.first] >= 0)
+            if (to < self->opt.first || to - self->opt.first >= self->slot_count ||
+                self->slots[to - self->opt.first] >= 0)
                 return "move: address taken or outside the fleet's range";
         }
         s_change (self, d, t, "move", to);
@@ -1053,8 +1062,8 @@ sim_fleet_inject (sim_fleet_t *self, uint32_t address, const char *event)
 void
 sim_fleet_dump (sim_fleet_t *self, uint32_t address, FILE *out)
 {
-    if (address < self->opt.first || address - self->opt.first >= self->slot_count
-        || self->slots[address - self->opt.first] < 0) {
+    if (address < self->opt.first || address - self->opt.first >= self->slot_count ||
+        self->slots[address - self->opt.first] < 0) {
         fprintf (out, "{\"error\":\"no device at that address\"}\n");
         return;
     }
@@ -1203,7 +1212,10 @@ sim_fleet_alert_next (sim_fleet_t *self, const sim_device_t *d, const uint32_t *
                 memcpy (buf, text, (size_t)*vlen);
                 return 1;
             }
-            case 9: *type = ASN_TIMETICKS; v = a->time_cs; break;
+            case 9:
+                *type = ASN_TIMETICKS;
+                v = a->time_cs;
+                break;
             }
             *vlen = s_put_int (v, buf);
             return 1;

@@ -22,10 +22,10 @@
 
 #include "sim_mib.h"
 
-#define SIM_TICK_S 60
+#define SIM_TICK_S       60
 #define SIM_MAX_SUPPLIES 8
-#define SIM_MAX_TRAYS 4
-#define SIM_MAX_ALERTS 8
+#define SIM_MAX_TRAYS    4
+#define SIM_MAX_ALERTS   8
 
 /*  What a variable's value follows. The names are the ones our model files
     use after "odc=" (NULL: found by OID only). */
@@ -65,20 +65,20 @@ typedef enum {
 extern const char *const sim_role_names[SIM_ROLE_COUNT];
 
 typedef struct {
-    int var;         /* index of the level in the mib */
-    uint32_t row;    /* prtMarkerSuppliesIndex: the number truth and ctl use */
+    int var;      /* index of the level in the mib */
+    uint32_t row; /* prtMarkerSuppliesIndex: the number truth and ctl use */
     int32_t max;
-    int cls;         /* 3 consumed, 4 receptacle */
-    int type;        /* prtMarkerSuppliesType */
-    bool colour;     /* used by colour pages only */
+    int cls;     /* 3 consumed, 4 receptacle */
+    int type;    /* prtMarkerSuppliesType */
+    bool colour; /* used by colour pages only */
     bool ink;
-    uint32_t yield;  /* pages from full to empty */
+    uint32_t yield; /* pages from full to empty */
     char description[48];
 } sim_supply_t;
 
 typedef struct {
     int var;
-    uint32_t row;    /* prtInputIndex */
+    uint32_t row; /* prtInputIndex */
     int32_t max;
     char name[32];
 } sim_tray_t;
@@ -89,7 +89,7 @@ typedef struct {
     double weight;
     uint32_t printer_index; /* hrDeviceIndex of the printer */
     double colour_share, large_share, duplex_share, copy_share;
-    uint32_t volume;        /* mean pages per working day */
+    uint32_t volume; /* mean pages per working day */
     char serial_prefix[8];
     int supplies;
     sim_supply_t supply[SIM_MAX_SUPPLIES];
@@ -107,32 +107,32 @@ typedef enum {
 } sim_alert_kind_t;
 
 typedef struct {
-    uint32_t index;    /* prtAlertIndex */
-    uint32_t time_cs;  /* sysUpTime when raised */
+    uint32_t index;   /* prtAlertIndex */
+    uint32_t time_cs; /* sysUpTime when raised */
     int64_t raised_s;
-    int64_t clear_at;  /* 0: held by its condition */
+    int64_t clear_at; /* 0: held by its condition */
     uint16_t code;
     uint8_t group, group_index, severity, training, kind, slot;
-    uint8_t repeat;    /* raise once more shortly after clearing */
+    uint8_t repeat; /* raise once more shortly after clearing */
 } sim_alert_t;
 
 enum {
-    SIM_DEV_OFFLINE = 1,      /* never answers (--offline) */
-    SIM_DEV_AWAY = 2,         /* taken off the network for a while */
-    SIM_DEV_SLEEPER = 4,      /* sleeps when idle */
+    SIM_DEV_OFFLINE = 1, /* never answers (--offline) */
+    SIM_DEV_AWAY = 2,    /* taken off the network for a while */
+    SIM_DEV_SLEEPER = 4, /* sleeps when idle */
 };
 
 typedef struct {
     uint64_t rng;
     uint16_t model;
-    uint16_t generation;  /* replaced this many times */
+    uint16_t generation; /* replaced this many times */
     uint8_t flags;
     uint8_t alert_count;
     uint16_t error_state;
-    int32_t slot;         /* address slot */
-    uint32_t base;        /* total counter when the simulation started */
+    int32_t slot;  /* address slot */
+    uint32_t base; /* total counter when the simulation started */
     uint32_t pages, colour, large, duplex, copy;
-    float acc;            /* pages not yet printed */
+    float acc; /* pages not yet printed */
     int64_t boot_s;
     int64_t last_print_s;
     int64_t away_until;
@@ -147,13 +147,13 @@ typedef struct {
 
 typedef struct {
     uint32_t devices;
-    uint32_t first;          /* first address, host order */
+    uint32_t first; /* first address, host order */
     uint64_t seed;
     double speed;
-    int64_t start_s;         /* simulated time at start */
+    int64_t start_s; /* simulated time at start */
     double offline_pct;
     double sleeper_pct;
-    double change_pct;       /* devices changed per simulated day, percent */
+    double change_pct; /* devices changed per simulated day, percent */
     bool behaviour;
     const char *truth_path;
 } sim_fleet_options_t;
@@ -164,9 +164,9 @@ typedef struct {
     int model_count;
     double weight_sum;
     sim_device_t *devices;
-    int32_t *slots;          /* address slot -> device, -1 empty */
-    uint32_t slot_count;     /* devices plus spare addresses for moves */
-    int64_t sim_s;           /* stepped up to here */
+    int32_t *slots;      /* address slot -> device, -1 empty */
+    uint32_t slot_count; /* devices plus spare addresses for moves */
+    int64_t sim_s;       /* stepped up to here */
     double real_start;
     FILE *truth;
     uint64_t truth_lines;
@@ -174,8 +174,7 @@ typedef struct {
 
 /*  Models. A path ending in .snmprec is loaded as it is; a plain name is
     one of the built-in models (bench/models). NULL with *error. */
-int sim_fleet_add_model (sim_fleet_t *self, const char *spec, const char *models_dir,
-                         char **error);
+int sim_fleet_add_model (sim_fleet_t *self, const char *spec, const char *models_dir, char **error);
 
 sim_fleet_t *sim_fleet_new (const sim_fleet_options_t *options);
 /*  After the models: create the devices. -1 with *error. */
@@ -203,8 +202,8 @@ int sim_fleet_value (sim_fleet_t *self, const sim_device_t *device, const sim_va
 /*  The simulated alert table: the first row OID > oid (len), written to
     out (SIM_OID_MAX), with its value. 0 when there is none. */
 int sim_fleet_alert_next (sim_fleet_t *self, const sim_device_t *device, const uint32_t *oid,
-                          size_t len, uint32_t *out, size_t *out_len, uint8_t *type,
-                          uint8_t *buf, int *vlen);
+                          size_t len, uint32_t *out, size_t *out_len, uint8_t *type, uint8_t *buf,
+                          int *vlen);
 
 /*  Inject a named event ("jam", "door", "service", "supply_low ROW",
     "supply_empty ROW", "replace_supply ROW", "tray_empty ROW" (rows as in

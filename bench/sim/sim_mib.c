@@ -288,10 +288,8 @@ sim_mib_parse (const char *name, const char *text, size_t size, char **error)
     /*  Drop later duplicates. */
     size_t out = 0;
     for (size_t i = 0; i < self->count; i++)
-        if (out == 0
-            || sim_oid_compare (self->vars[out - 1].oid, self->vars[out - 1].oid_len,
-                                self->vars[i].oid, self->vars[i].oid_len)
-                   != 0)
+        if (out == 0 || sim_oid_compare (self->vars[out - 1].oid, self->vars[out - 1].oid_len,
+                                         self->vars[i].oid, self->vars[i].oid_len) != 0)
             self->vars[out++] = self->vars[i];
     self->count = out;
     if (self->count == 0) {
@@ -357,8 +355,7 @@ long
 sim_mib_find (const sim_mib_t *self, const uint32_t *oid, size_t len)
 {
     size_t i = sim_mib_next (self, oid, len);
-    if (i > 0
-        && sim_oid_compare (self->vars[i - 1].oid, self->vars[i - 1].oid_len, oid, len) == 0)
+    if (i > 0 && sim_oid_compare (self->vars[i - 1].oid, self->vars[i - 1].oid_len, oid, len) == 0)
         return (long)(i - 1);
     return -1;
 }

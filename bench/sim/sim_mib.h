@@ -20,15 +20,15 @@
 typedef struct {
     uint32_t *oid; /* into the mib's pool */
     uint16_t oid_len;
-    uint8_t type;    /* ASN_* of net-snmp */
-    uint8_t role;    /* SIM_ROLE_*, 0 for static */
-    uint16_t arg;    /* role argument (e.g. supply row) */
-    uint32_t len;    /* value bytes */
-    uint8_t *value;  /* into the pool; integers as int64_t, counter64 as uint64_t */
+    uint8_t type;   /* ASN_* of net-snmp */
+    uint8_t role;   /* SIM_ROLE_*, 0 for static */
+    uint16_t arg;   /* role argument (e.g. supply row) */
+    uint32_t len;   /* value bytes */
+    uint8_t *value; /* into the pool; integers as int64_t, counter64 as uint64_t */
 } sim_var_t;
 
 typedef struct {
-    char *name;      /* file name without folder and .snmprec */
+    char *name; /* file name without folder and .snmprec */
     sim_var_t *vars;
     size_t count;
     uint8_t *pool;
