@@ -131,8 +131,10 @@ main (int argc, char **argv)
 {
     int devices = 10000, window = 256;
     double seconds = 5;
-    static const struct option options[] = {{"devices", 1, 0, 'n'}, {"seconds", 1, 0, 's'},
-                                            {"window", 1, 0, 'w'},  {"help", 0, 0, 'h'},
+    static const struct option options[] = {{"devices", 1, 0, 'n'},
+                                            {"seconds", 1, 0, 's'},
+                                            {"window", 1, 0, 'w'},
+                                            {"help", 0, 0, 'h'},
                                             {0, 0, 0, 0}};
     int opt;
     while ((opt = getopt_long (argc, argv, "n:s:w:h", options, NULL)) != -1) {
@@ -159,8 +161,8 @@ main (int argc, char **argv)
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init (&actions);
     posix_spawn_file_actions_adddup2 (&actions, out[1], 1);
-    char *args[] = {argv[optind], "--devices", devices_text, "--first", "127.30.0.1", "--port",
-                    port_text, "--sleepers", "0", NULL};
+    char *args[] = {argv[optind], "--devices", devices_text, "--first", "127.30.0.1",
+                    "--port",     port_text,   "--sleepers", "0",       NULL};
     pid_t sim;
     if (posix_spawn (&sim, argv[optind], &actions, NULL, args, environ) != 0) {
         perror ("bench_sim: spawn");
@@ -182,12 +184,11 @@ main (int argc, char **argv)
     init_snmp ("bench_sim");
     uint8_t get[1500], bulk[1500];
     netsnmp_pdu *pdu = snmp_pdu_create (SNMP_MSG_GET);
-    static const oid scalars[5][13] = {
-        {1, 3, 6, 1, 2, 1, 1, 3, 0},
-        {1, 3, 6, 1, 2, 1, 25, 3, 2, 1, 5, 1},
-        {1, 3, 6, 1, 2, 1, 25, 3, 5, 1, 1, 1},
-        {1, 3, 6, 1, 2, 1, 25, 3, 5, 1, 2, 1},
-        {1, 3, 6, 1, 2, 1, 43, 5, 1, 1, 19, 1}};
+    static const oid scalars[5][13] = {{1, 3, 6, 1, 2, 1, 1, 3, 0},
+                                       {1, 3, 6, 1, 2, 1, 25, 3, 2, 1, 5, 1},
+                                       {1, 3, 6, 1, 2, 1, 25, 3, 5, 1, 1, 1},
+                                       {1, 3, 6, 1, 2, 1, 25, 3, 5, 1, 2, 1},
+                                       {1, 3, 6, 1, 2, 1, 43, 5, 1, 1, 19, 1}};
     static const size_t scalar_len[5] = {9, 12, 12, 12, 12};
     for (int i = 0; i < 5; i++)
         snmp_add_null_var (pdu, scalars[i], scalar_len[i]);

@@ -35,24 +35,24 @@
 
 extern char **environ;
 
-#define DEVICES 200
-#define START "2026-11-23T06:00:00"
-#define START_S 1795413600LL /* the same, in seconds */
+#define DEVICES  200
+#define START    "2026-11-23T06:00:00"
+#define START_S  1795413600LL /* the same, in seconds */
 #define MAX_ROWS 16
 
 typedef struct {
     bool seen;
     uint32_t total;
-    int32_t level[MAX_ROWS + 1];  /* by supply row, -100 unknown */
-    uint32_t alerts[MAX_ROWS];    /* alert indexes seen last poll */
+    int32_t level[MAX_ROWS + 1]; /* by supply row, -100 unknown */
+    uint32_t alerts[MAX_ROWS];   /* alert indexes seen last poll */
     uint32_t codes[MAX_ROWS];
     int alert_count;
 } s_device_t;
 
 typedef struct {
-    char kind;        /* 'R' raised, 'C' cleared, 'S' supply replaced */
+    char kind; /* 'R' raised, 'C' cleared, 'S' supply replaced */
     int device;
-    uint32_t index;   /* alert index or supply row */
+    uint32_t index; /* alert index or supply row */
     uint32_t code;
     long long after, before; /* seen between these simulated times */
 } s_seen_t;
@@ -130,11 +130,11 @@ s_poll (void *sessp, int device, long long t0, long long t1)
     for (netsnmp_variable_list *v = resp->variables; v; v = v->next_variable) {
         if (v->type == SNMP_ENDOFMIBVIEW || v->type == SNMP_NOSUCHINSTANCE)
             continue;
-        if (v->name_length == 13 && snmp_oid_compare (v->name, 12, s_life, 12) == 0
-            && v->name[12] == 1 && v->type == ASN_COUNTER) {
+        if (v->name_length == 13 && snmp_oid_compare (v->name, 12, s_life, 12) == 0 &&
+            v->name[12] == 1 && v->type == ASN_COUNTER) {
             uint32_t total = (uint32_t)*v->val.integer;
-            CHECKF (!d->seen || total >= d->total, "device %d: counter went back %u -> %u",
-                    device, d->total, total);
+            CHECKF (!d->seen || total >= d->total, "device %d: counter went back %u -> %u", device,
+                    d->total, total);
             d->total = total;
         }
         else if (s_under (v, s_level, 12) && v->type == ASN_INTEGER) {
@@ -220,9 +220,10 @@ main (int argc, char **argv)
     posix_spawn_file_actions_adddup2 (&actions, out[1], 1);
     char devices[16];
     snprintf (devices, sizeof devices, "%d", DEVICES);
-    char *args[] = {argv[1], "--devices", devices, "--first", "127.27.0.1", "--port", port_text,
-                    "--speed", "2400", "--start", START, "--seed", "7", "--sleepers", "0",
-                    "--truth", truth, "--control", s_control, NULL};
+    char *args[] = {argv[1],   "--devices", devices,     "--first",    "127.27.0.1",
+                    "--port",  port_text,   "--speed",   "2400",       "--start",
+                    START,     "--seed",    "7",         "--sleepers", "0",
+                    "--truth", truth,       "--control", s_control,    NULL};
     pid_t pid;
     if (posix_spawn (&pid, argv[1], &actions, NULL, args, environ) != 0) {
         perror ("spawn opendca-sim");
@@ -310,17 +311,19 @@ main (int argc, char **argv)
             fell++;
             continue;
         }
-        const char *event = e->kind == 'R' ? "alert_raised" : e->kind == 'C' ? "alert_cleared"
-                                                                             : "supply_replaced";
+        const char *event = e->kind == 'R'   ? "alert_raised"
+                            : e->kind == 'C' ? "alert_cleared"
+                                             : "supply_replaced";
         const char *key = e->kind == 'S' ? "supply" : "alert_index";
         bool found = false;
         for (size_t l = 0; l < count && !found; l++)
-            found = s_is (lines[l], event, e->device) && s_int (lines[l], key) == e->index
-                    && (e->kind != 'R' || s_int (lines[l], "code") == e->code)
-                    && s_int (lines[l], "sim_s") <= e->before;
+            found = s_is (lines[l], event, e->device) && s_int (lines[l], key) == e->index &&
+                    (e->kind != 'R' || s_int (lines[l], "code") == e->code) &&
+                    s_int (lines[l], "sim_s") <= e->before;
         if (!found) {
             unexplained++;
-            fprintf (stderr, "FAIL: seen %s on device %d (%s %u, code %u) by %lld: not in the truth\n",
+            fprintf (stderr,
+                     "FAIL: seen %s on device %d (%s %u, code %u) by %lld: not in the truth\n",
                      event, e->device, key, e->index, e->code, e->before);
         }
         raised += e->kind == 'R';
@@ -335,7 +338,8 @@ main (int argc, char **argv)
         if (strstr (lines[l], "\"event\":\"counters\"")) {
             counters++;
             long long index = s_int (lines[l], "index");
-            if (index >= 0 && index < DEVICES && s_int (lines[l], "total") > (long long)s_devices[index].total)
+            if (index >= 0 && index < DEVICES &&
+                s_int (lines[l], "total") > (long long)s_devices[index].total)
                 counter_bad++;
         }
     printf ("     seen: %d alerts raised, %d cleared, %d supply levels falling, %d replacements; "
@@ -344,7 +348,8 @@ main (int argc, char **argv)
     CHECK (unexplained == 0);
     CHECK (raised > 0 && cleared > 0 && fell > 0 && replaced > 0);
     CHECKF (counters == DEVICES, "%d end-of-day counts for %d devices", counters, DEVICES);
-    CHECKF (counter_bad == 0, "%d end-of-day counts above what was read after midnight", counter_bad);
+    CHECKF (counter_bad == 0, "%d end-of-day counts above what was read after midnight",
+            counter_bad);
     for (size_t l = 0; l < count; l++)
         free (lines[l]);
     free (lines);
