@@ -168,6 +168,7 @@ main (int argc, char **argv)
         perror ("bench_sim: spawn");
         return 1;
     }
+    posix_spawn_file_actions_destroy (&actions);
     close (out[1]);
     char line[512] = "";
     FILE *sim_out = fdopen (out[0], "r");

@@ -150,6 +150,28 @@ printf '# nothing\n' >"$tmp/empty.snmprec"
 "$sim" --model "$tmp/empty.snmprec" --port $((base + 10)) >"$tmp/bad" 2>&1; rc=$?
 check "a recording with nothing to serve is refused" bash -c "[ $rc -eq 2 ] && grep -q 'empty.snmprec: holds no varbind' '$tmp/bad'"
 
+# ---------------------------------------------------------------- faults
+port=$((base + 11))
+start_sim "$tmp/faults.log" --devices 100 --first 127.28.0.1 --port $port --offline 20 --seed 3
+answered=0
+for i in $(seq 1 100); do
+    snmpget -v2c -c public -t 0.2 -r 0 127.28.0.$i:$port 1.3.6.1.2.1.1.5.0 >/dev/null 2>&1 && answered=$((answered + 1))
+done
+check "--offline 20: about a fifth never answer ($((100 - answered)) of 100)" [ $answered -ge 65 -a $answered -le 92 ]
+port=$((base + 12))
+start_sim "$tmp/latency.log" --devices 5 --first 127.29.0.1 --port $port --latency 150-200 --sleepers 0
+t0=$(date +%s%N)
+quiet snmpget -v2c -c public -t 2 -r 0 127.29.0.1:$port 1.3.6.1.2.1.1.5.0
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "--latency 150-200: the answer takes that long ($ms ms)" [ $ms -ge 150 -a $ms -lt 1500 ]
+port=$((base + 13))
+start_sim "$tmp/loss.log" --devices 5 --first 127.29.1.1 --port $port --loss 50 --seed 5
+answered=0
+for i in $(seq 1 40); do
+    snmpget -v2c -c public -t 0.2 -r 0 127.29.1.1:$port 1.3.6.1.2.1.1.5.0 >/dev/null 2>&1 && answered=$((answered + 1))
+done
+check "--loss 50: about half the requests get no answer ($answered of 40 answered)" [ $answered -ge 8 -a $answered -le 32 ]
+
 # ---------------------------------------------------------------- real recordings vs snmpsimd
 if [ ! -d "$fixtures/librenms" ]; then
     echo "SKIP: recordings vs snmpsimd: $fixtures not found (set ODC_FIXTURES)"

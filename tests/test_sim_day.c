@@ -229,6 +229,7 @@ main (int argc, char **argv)
         perror ("spawn opendca-sim");
         return 2;
     }
+    posix_spawn_file_actions_destroy (&actions);
     close (out[1]);
     char line[512] = "";
     FILE *sim_out = fdopen (out[0], "r");

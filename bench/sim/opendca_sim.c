@@ -387,19 +387,21 @@ main (int argc, char **argv)
     sim_agent_init_library ();
     sim_fleet_t *fleet = sim_fleet_new (&fo);
     char *error = NULL;
-    for (int i = 0; i < model_count; i++)
-        if (sim_fleet_add_model (fleet, models[i], models_dir, &error) == -1) {
-            fprintf (stderr, "opendca-sim: %s\n", error);
-            return 2;
-        }
-    if (sim_fleet_populate (fleet, &error) == -1) {
-        fprintf (stderr, "opendca-sim: %s\n", error);
-        return 2;
-    }
-    sim_agent_t *agent = sim_agent_new (fleet, &ao, &error);
-    if (!agent) {
-        fprintf (stderr, "opendca-sim: %s\n", error);
-        return 1;
+    int rc = 0;
+    for (int i = 0; i < model_count && !rc; i++)
+        if (sim_fleet_add_model (fleet, models[i], models_dir, &error) == -1)
+            rc = 2;
+    if (!rc && sim_fleet_populate (fleet, &error) == -1)
+        rc = 2;
+    sim_agent_t *agent = rc ? NULL : sim_agent_new (fleet, &ao, &error);
+    if (!rc && !agent)
+        rc = 1;
+    if (rc) {
+        fprintf (stderr, "opendca-sim: %s\n", error ? error : "out of memory");
+        free (error);
+        sim_fleet_destroy (&fleet);
+        snmp_shutdown ("opendca-sim");
+        return rc;
     }
     int listener = -1;
     if (control) {
