@@ -32,8 +32,7 @@
 #include <net-snmp/net-snmp-includes.h>
 
 #include "odc_test.h"
-
-extern char **environ;
+#include "odc_testsim.h"
 
 #define DEVICES  200
 #define START    "2026-11-23T06:00:00"
@@ -212,32 +211,14 @@ main (int argc, char **argv)
     snprintf (s_control, sizeof s_control, "%s/ctl.sock", dir);
     int port = 30000 + getpid () % 20000;
     snprintf (port_text, sizeof port_text, "%d", port);
-    int out[2];
-    if (pipe (out) != 0)
-        return 2;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init (&actions);
-    posix_spawn_file_actions_adddup2 (&actions, out[1], 1);
     char devices[16];
     snprintf (devices, sizeof devices, "%d", DEVICES);
-    char *args[] = {argv[1],   "--devices", devices,     "--first",    "127.27.0.1",
-                    "--port",  port_text,   "--speed",   "2400",       "--start",
-                    START,     "--seed",    "7",         "--sleepers", "0",
-                    "--truth", truth,       "--control", s_control,    NULL};
-    pid_t pid;
-    if (posix_spawn (&pid, argv[1], &actions, NULL, args, environ) != 0) {
-        perror ("spawn opendca-sim");
+    pid_t pid = odc_testsim_start (
+        argv[1], (char *[]){"--devices", devices, "--first", "127.27.0.1", "--port", port_text,
+                            "--speed", "2400", "--start", START, "--seed", "7", "--sleepers", "0",
+                            "--truth", truth, "--control", s_control, NULL});
+    if (pid < 0)
         return 2;
-    }
-    posix_spawn_file_actions_destroy (&actions);
-    close (out[1]);
-    char line[512] = "";
-    FILE *sim_out = fdopen (out[0], "r");
-    if (!fgets (line, sizeof line, sim_out) || !strstr (line, "ready")) {
-        fprintf (stderr, "opendca-sim did not start: %s\n", line);
-        kill (pid, SIGTERM);
-        return 2;
-    }
 
     setenv ("MIBS", "", 1);
     netsnmp_ds_set_boolean (NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_READ_CONFIGS, 1);
@@ -282,8 +263,7 @@ main (int argc, char **argv)
             failures);
     CHECKF (rounds > 50, "only %lld rounds", rounds);
     CHECK (failures == 0);
-    kill (pid, SIGTERM);
-    waitpid (pid, NULL, 0);
+    odc_testsim_stop (pid);
     for (int i = 0; i < DEVICES; i++)
         snmp_sess_close (sessions[i]);
 

@@ -1,0 +1,1080 @@
+/*  odc_snmp: see odc_snmp.h.
+
+    A job in flight is a "flight": its session, the walk's state (where each
+    column stands, which are done, whether the scalars are in), and its place
+    in the deadline list. All jobs of an engine share one timeout, so the
+    deadline list stays in order by appending: the head is always the next
+    deadline (O(1) per request, no heap). */
+#include "odc_snmp.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <net-snmp/library/keytools.h>
+#include <net-snmp/library/large_fd_set.h>
+#include <net-snmp/library/snmp_transport.h>
+#include <net-snmp/library/snmpusm.h>
+#include <net-snmp/library/transform_oids.h>
+
+#include "odc_log.h"
+
+/*  net-snmp's process-wide state (session list set-up, USM users). */
+static pthread_mutex_t s_global = PTHREAD_MUTEX_INITIALIZER;
+
+/*  net-snmp keeps one SNMPv3 user per (engine ID, user name) for the whole
+    process, and never replaces one that exists. Two credentials with the
+    same user name for the same device (discovery trying passphrases, a
+    changed configuration) would silently share the first one's keys. This
+    table, under s_global, remembers which credential each user was made
+    from, so a different one replaces it (see s_prepare_user). Replacing
+    unlinks the old user (never frees it while the engines run): a session
+    of another thread using the same user name on the same engine with
+    another credential at that moment gets an authentication failure and
+    is read again on its next pass. */
+typedef struct {
+    u_char engine[32];
+    size_t engine_len;
+    char user[64];
+    const odc_credential_t *credential;
+} s_user_t;
+static s_user_t *s_users;
+static size_t s_user_count;
+static struct usmUser *s_removed;
+
+typedef struct s_flight s_flight_t;
+struct s_flight {
+    odc_snmp_job_t *job;
+    odc_snmp_t *engine;
+    void *sessp;
+    int fd;
+    bool bulk;
+    bool scalars_done;
+    int max_rep;
+    odc_oid_t *cur; /* per column: the last OID seen (the prefix at first) */
+    bool *active;
+    bool *missing; /* per scalar: the device has no such instance (v1) */
+    size_t *rows;
+    size_t values_cap;
+    int reqid;         /* request outstanding, 0 none */
+    int response;      /* set by the callback: 1 answer, 2 timed out */
+    bool resend;       /* the round must be sent again (tooBig, fallback) */
+    bool probing;      /* SNMPv3: asking the device for its engine ID */
+    u_char probed[32]; /* the engine ID the probe found */
+    size_t probed_len;
+    uint64_t sent_us;
+    uint64_t deadline_us;
+    uint32_t bytes_at_send;  /* bytes in when the request left */
+    s_flight_t *prev, *next; /* deadline list */
+};
+
+typedef struct {
+    const odc_credential_t *credential;
+    u_char auth[USM_AUTH_KU_LEN], priv[USM_PRIV_KU_LEN];
+    size_t auth_len, priv_len;
+} s_keys_t;
+
+typedef struct {
+    char address[64];
+    int port;
+    u_char id[32];
+    size_t len;
+} s_engine_id_t;
+
+struct _odc_snmp_t {
+    odc_snmp_options_t opt;
+    int epfd;
+    odc_snmp_job_t **queue; /* waiting to start: a ring */
+    size_t queue_head, queue_count, queue_size;
+    size_t in_flight;
+    s_flight_t *first, *last; /* deadline order */
+    netsnmp_large_fd_set fds;
+    int fds_size;
+    s_keys_t *keys; /* Ku per v3 credential: expensive to derive */
+    size_t key_count;
+    s_engine_id_t *engine_ids; /* per v3 device, learnt by the first probe */
+    size_t engine_id_count;
+};
+
+/*  The flight being worked on in this thread, for the byte counters that
+    the transport hooks keep. */
+static _Thread_local s_flight_t *s_current;
+static int (*s_udp_send) (netsnmp_transport *, const void *, int, void **, int *);
+static int (*s_udp_recv) (netsnmp_transport *, void *, int, void **, int *);
+
+static uint64_t
+s_now_us (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static int
+s_count_send (netsnmp_transport *t, const void *buf, int size, void **opaque, int *olength)
+{
+    if (s_current && size > 0) {
+        s_current->job->bytes_out += (uint32_t)size;
+        s_current->job->requests++;
+    }
+    return s_udp_send (t, buf, size, opaque, olength);
+}
+
+static int
+s_count_recv (netsnmp_transport *t, void *buf, int size, void **opaque, int *olength)
+{
+    int n = s_udp_recv (t, buf, size, opaque, olength);
+    if (s_current && n > 0)
+        s_current->job->bytes_in += (uint32_t)n;
+    return n;
+}
+
+void
+odc_snmp_init (int max_open_files)
+{
+    setenv ("MIBS", "", 1);
+    setenv ("MIBDIRS", "", 1);
+    netsnmp_ds_set_boolean (NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_READ_CONFIGS, 1);
+    netsnmp_ds_set_boolean (NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_LOAD, 1);
+    netsnmp_ds_set_boolean (NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_SAVE, 1);
+    netsnmp_ds_set_boolean (NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_CHECK_RANGE, 1);
+    static char dir[64];
+    snprintf (dir, sizeof dir, "/tmp/opendca-snmp-%u", (unsigned)getuid ());
+    netsnmp_ds_set_string (NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_PERSISTENT_DIR, dir);
+    /*  ODC_SNMP_DEBUG=usm,snmpv3 shows net-snmp's own debugging output. */
+    const char *debug = getenv ("ODC_SNMP_DEBUG");
+    if (debug && *debug) {
+        debug_register_tokens (debug);
+        snmp_set_do_debugging (1);
+        snmp_enable_stderrlog ();
+    }
+    else
+        snmp_disable_log ();
+    init_snmp ("opendca");
+    struct rlimit rl;
+    if (getrlimit (RLIMIT_NOFILE, &rl) == 0) {
+        rlim_t want = (rlim_t)max_open_files;
+        if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max)
+            want = rl.rlim_max;
+        if (rl.rlim_cur < want) {
+            rl.rlim_cur = want;
+            setrlimit (RLIMIT_NOFILE, &rl);
+        }
+    }
+}
+
+void
+odc_snmp_shutdown (void)
+{
+    pthread_mutex_lock (&s_global);
+    while (s_removed) {
+        struct usmUser *next = s_removed->next;
+        s_removed->next = s_removed->prev = NULL;
+        usm_free_user (s_removed);
+        s_removed = next;
+    }
+    free (s_users);
+    s_users = NULL;
+    s_user_count = 0;
+    pthread_mutex_unlock (&s_global);
+    snmp_shutdown ("opendca");
+}
+
+int
+odc_oid_parse (const char *text, odc_oid_t *out)
+{
+    out->len = 0;
+    const char *p = text;
+    if (*p == '.')
+        p++;
+    while (*p) {
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul (p, &end, 10);
+        if (end == p || errno || v > 0xffffffffUL || out->len == ODC_OID_MAX)
+            return -1;
+        out->name[out->len++] = v;
+        p = end;
+        if (*p == '.')
+            p++;
+        else if (*p)
+            return -1;
+    }
+    return out->len >= 2 ? 0 : -1;
+}
+
+long
+odc_snmp_value_int (const odc_snmp_value_t *v)
+{
+    if (v->len == sizeof (long) && v->value)
+        return *(const long *)v->value;
+    return 0;
+}
+
+uint64_t
+odc_snmp_value_u64 (const odc_snmp_value_t *v)
+{
+    if (v->type == ASN_COUNTER64 && v->len == sizeof (struct counter64)) {
+        const struct counter64 *c = (const struct counter64 *)v->value;
+        return ((uint64_t)c->high << 32) | (uint64_t)(c->low & 0xffffffffu);
+    }
+    return (uint64_t)(unsigned long)odc_snmp_value_int (v) & 0xffffffffu;
+}
+
+odc_snmp_t *
+odc_snmp_new (const odc_snmp_options_t *options)
+{
+    odc_snmp_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    odc_snmp_options_t defaults = {256, 1500, 1, 16};
+    self->opt = options ? *options : defaults;
+    if (self->opt.window < 1)
+        self->opt.window = defaults.window;
+    if (self->opt.timeout_ms < 1)
+        self->opt.timeout_ms = defaults.timeout_ms;
+    if (self->opt.max_repetitions < 1)
+        self->opt.max_repetitions = defaults.max_repetitions;
+    self->epfd = epoll_create1 (EPOLL_CLOEXEC);
+    self->fds_size = 1024;
+    netsnmp_large_fd_set_init (&self->fds, self->fds_size);
+    if (self->epfd < 0) {
+        odc_snmp_destroy (&self);
+        return NULL;
+    }
+    return self;
+}
+
+static void s_finish (s_flight_t *f, odc_snmp_status_t status, const char *why);
+
+void
+odc_snmp_destroy (odc_snmp_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    odc_snmp_t *self = *self_p;
+    while (self->first)
+        s_finish (self->first, ODC_SNMP_ERROR, "engine stopped");
+    free (self->queue);
+    if (self->epfd >= 0)
+        close (self->epfd);
+    netsnmp_large_fd_set_cleanup (&self->fds);
+    free (self->keys);
+    free (self->engine_ids);
+    free (self);
+    *self_p = NULL;
+}
+
+size_t
+odc_snmp_pending (odc_snmp_t *self)
+{
+    return self->queue_count + self->in_flight;
+}
+
+void
+odc_snmp_set_window (odc_snmp_t *self, int window)
+{
+    self->opt.window = window < 1 ? 1 : window;
+}
+
+int
+odc_snmp_window (odc_snmp_t *self)
+{
+    return self->opt.window;
+}
+
+void
+odc_snmp_job_clear (odc_snmp_job_t *job)
+{
+    for (size_t i = 0; i < job->n_values; i++)
+        free (job->values[i].value);
+    free (job->values);
+    job->values = NULL;
+    job->n_values = 0;
+}
+
+/* ------------------------------------------------------------------------
+   Deadlines */
+
+static void
+s_unlink (odc_snmp_t *self, s_flight_t *f)
+{
+    if (f->prev)
+        f->prev->next = f->next;
+    else if (self->first == f)
+        self->first = f->next;
+    if (f->next)
+        f->next->prev = f->prev;
+    else if (self->last == f)
+        self->last = f->prev;
+    f->prev = f->next = NULL;
+}
+
+static void
+s_append (odc_snmp_t *self, s_flight_t *f)
+{
+    s_unlink (self, f);
+    f->prev = self->last;
+    if (self->last)
+        self->last->next = f;
+    else
+        self->first = f;
+    self->last = f;
+}
+
+/* ------------------------------------------------------------------------
+   Sessions */
+
+static const oid *
+s_auth_oid (int protocol, size_t *len)
+{
+    static const oid *list[] = {usmHMACMD5AuthProtocol,       usmHMACSHA1AuthProtocol,
+                                usmHMAC128SHA224AuthProtocol, usmHMAC192SHA256AuthProtocol,
+                                usmHMAC256SHA384AuthProtocol, usmHMAC384SHA512AuthProtocol};
+    *len = 10;
+    return list[protocol >= 0 && protocol < 6 ? protocol : 1];
+}
+
+static const oid *
+s_priv_oid (int protocol, size_t *len)
+{
+    switch (protocol) {
+    case 0: *len = 10; return usmDESPrivProtocol;
+    case 2: *len = 9; return usmAES192PrivProtocol;
+    case 3: *len = 9; return usmAES256PrivProtocol;
+    default: *len = 10; return usmAESPrivProtocol;
+    }
+}
+
+/*  Ku of a credential's passphrases, derived once per engine. */
+static s_keys_t *
+s_keys (odc_snmp_t *self, const odc_credential_t *c, char *error, size_t size)
+{
+    for (size_t i = 0; i < self->key_count; i++)
+        if (self->keys[i].credential == c)
+            return &self->keys[i];
+    s_keys_t k = {c, {0}, {0}, 0, 0};
+    size_t alen;
+    const oid *auth = s_auth_oid (c->auth_protocol, &alen);
+    if (c->level >= 1) {
+        k.auth_len = sizeof k.auth;
+        if (generate_Ku (auth, (u_int)alen, (const u_char *)c->auth_passphrase,
+                         strlen (c->auth_passphrase), k.auth, &k.auth_len) != SNMPERR_SUCCESS) {
+            snprintf (error, size, "credential %s: cannot derive the auth key", c->name);
+            return NULL;
+        }
+    }
+    if (c->level >= 2) {
+        k.priv_len = sizeof k.priv;
+        if (generate_Ku (auth, (u_int)alen, (const u_char *)c->priv_passphrase,
+                         strlen (c->priv_passphrase), k.priv, &k.priv_len) != SNMPERR_SUCCESS) {
+            snprintf (error, size, "credential %s: cannot derive the privacy key", c->name);
+            return NULL;
+        }
+    }
+    self->keys = realloc (self->keys, (self->key_count + 1) * sizeof *self->keys);
+    self->keys[self->key_count] = k;
+    return &self->keys[self->key_count++];
+}
+
+static s_engine_id_t *
+s_engine_id (odc_snmp_t *self, const odc_snmp_job_t *job)
+{
+    for (size_t i = 0; i < self->engine_id_count; i++)
+        if (self->engine_ids[i].port == job->port &&
+            strcmp (self->engine_ids[i].address, job->address) == 0)
+            return &self->engine_ids[i];
+    return NULL;
+}
+
+static int s_callback (int op, netsnmp_session *session, int reqid, netsnmp_pdu *pdu, void *magic);
+
+/*  Before opening a v3 session to a known engine: when the USM user for
+    (engine, user name) was made from another credential, remove it, so that
+    opening the session makes it again from this one (net-snmp makes the
+    user when the session opens, and never replaces one). Then remember
+    which credential it is made from. Called with s_global held. */
+static void
+s_prepare_user (const u_char *engine, size_t engine_len, const odc_credential_t *c)
+{
+    s_user_t *entry = NULL;
+    for (size_t i = 0; i < s_user_count && !entry; i++)
+        if (s_users[i].engine_len == engine_len &&
+            memcmp (s_users[i].engine, engine, engine_len) == 0 &&
+            strcmp (s_users[i].user, c->user) == 0)
+            entry = &s_users[i];
+    if (entry && entry->credential == c)
+        return;
+    struct usmUser *old = usm_get_user ((u_char *)engine, engine_len, (char *)c->user);
+    if (old) {
+        /*  Unlinked, not freed: a message of another thread may be using
+            it right now. Kept until odc_snmp_shutdown. */
+        usm_remove_user (old);
+        old->next = s_removed;
+        s_removed = old;
+    }
+    if (!entry) {
+        s_users = realloc (s_users, (s_user_count + 1) * sizeof *s_users);
+        entry = &s_users[s_user_count++];
+        memcpy (entry->engine, engine, engine_len);
+        entry->engine_len = engine_len;
+        snprintf (entry->user, sizeof entry->user, "%s", c->user);
+    }
+    entry->credential = c;
+}
+
+static int
+s_open (s_flight_t *f, char *error, size_t size)
+{
+    odc_snmp_t *self = f->engine;
+    odc_snmp_job_t *job = f->job;
+    const odc_credential_t *c = job->credential;
+    netsnmp_session s;
+    snmp_sess_init (&s);
+    char peer[96];
+    snprintf (peer, sizeof peer, "udp:%s:%d", job->address, job->port ? job->port : 161);
+    s.peername = peer;
+    s.timeout = (long)self->opt.timeout_ms * 1000L;
+    s.retries = self->opt.retries;
+    s.callback = s_callback;
+    s.callback_magic = f;
+    s_engine_id_t *known = NULL;
+    if (!c || c->version == 2 || c->version == 1) {
+        s.version = c && c->version == 1 ? SNMP_VERSION_1 : SNMP_VERSION_2c;
+        const char *community = c && c->community ? c->community : "public";
+        s.community = (u_char *)community;
+        s.community_len = strlen (community);
+    }
+    else {
+        s.version = SNMP_VERSION_3;
+        s.securityName = c->user;
+        s.securityNameLen = strlen (c->user);
+        s.securityLevel = c->level == 2   ? SNMP_SEC_LEVEL_AUTHPRIV
+                          : c->level == 1 ? SNMP_SEC_LEVEL_AUTHNOPRIV
+                                          : SNMP_SEC_LEVEL_NOAUTH;
+        if (c->context) {
+            s.contextName = c->context;
+            s.contextNameLen = strlen (c->context);
+        }
+        s_keys_t *k = s_keys (self, c, error, size);
+        if (!k)
+            return -1;
+        size_t len;
+        const oid *auth = s_auth_oid (c->auth_protocol, &len);
+        s.securityAuthProto = (oid *)auth;
+        s.securityAuthProtoLen = len;
+        memcpy (s.securityAuthKey, k->auth, k->auth_len);
+        s.securityAuthKeyLen = k->auth_len;
+        const oid *priv = s_priv_oid (c->priv_protocol, &len);
+        s.securityPrivProto = (oid *)priv;
+        s.securityPrivProtoLen = len;
+        memcpy (s.securityPrivKey, k->priv, k->priv_len);
+        s.securityPrivKeyLen = k->priv_len;
+        /*  The device's engine ID, once learnt, spares the probe. */
+        known = s_engine_id (self, job);
+        if (known) {
+            s.securityEngineID = known->id;
+            s.securityEngineIDLen = known->len;
+            s.flags |= SNMP_FLAGS_DONT_PROBE;
+        }
+    }
+    if (s.version == SNMP_VERSION_3 && !known) {
+        /*  First contact: ask for the engine ID without waiting (a probe
+            from a session of its own), and open the real session when the
+            answer is in (s_advance). */
+        s.securityName = (char *)"";
+        s.securityNameLen = 0;
+        s.securityLevel = SNMP_SEC_LEVEL_NOAUTH;
+        s.securityAuthKeyLen = s.securityPrivKeyLen = 0;
+        s.flags |= SNMP_FLAGS_DONT_PROBE;
+        f->probing = true;
+    }
+    pthread_mutex_lock (&s_global);
+    if (f->probing && !usm_get_user (NULL, 0, (char *)"")) {
+        /*  Discovery goes out as the empty user, which USM must know. */
+        struct usmUser *empty = calloc (1, sizeof *empty);
+        empty->name = strdup ("");
+        empty->secName = strdup ("");
+        empty->authProtocolLen = sizeof usmNoAuthProtocol / sizeof (oid);
+        empty->authProtocol = snmp_duplicate_objid (usmNoAuthProtocol, empty->authProtocolLen);
+        empty->privProtocolLen = sizeof usmNoPrivProtocol / sizeof (oid);
+        empty->privProtocol = snmp_duplicate_objid (usmNoPrivProtocol, empty->privProtocolLen);
+        usm_add_user (empty);
+    }
+    if (s.version == SNMP_VERSION_3 && !f->probing)
+        s_prepare_user (known->id, known->len, c);
+    f->sessp = snmp_sess_open (&s);
+    pthread_mutex_unlock (&s_global);
+    if (!f->sessp) {
+        int liberr, syserr;
+        char *text = NULL;
+        snmp_error (&s, &liberr, &syserr, &text);
+        snprintf (error, size, "cannot open a session to %s: %s", peer,
+                  text && *text ? text : "SNMPv3 user set-up failed");
+        free (text);
+        return -1;
+    }
+    netsnmp_transport *t = snmp_sess_transport (f->sessp);
+    if (!s_udp_send) {
+        s_udp_send = t->f_send;
+        s_udp_recv = t->f_recv;
+    }
+    if (t->f_send == s_udp_send)
+        t->f_send = s_count_send;
+    if (t->f_recv == s_udp_recv)
+        t->f_recv = s_count_recv;
+    f->fd = t->sock;
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = f};
+    epoll_ctl (self->epfd, EPOLL_CTL_ADD, f->fd, &ev);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+   Requests */
+
+/*  The OID just before an instance: GETNEXT of it is the instance. */
+static void
+s_before (const odc_oid_t *in, oid *out, size_t *len)
+{
+    memcpy (out, in->name, in->len * sizeof (oid));
+    *len = in->len;
+    if (in->name[in->len - 1] == 0) {
+        (*len)--;
+        return;
+    }
+    out[*len - 1]--;
+    out[(*len)++] = 0xffffffffUL;
+}
+
+static size_t
+s_active_count (const s_flight_t *f)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < f->job->n_columns; i++)
+        n += f->active[i];
+    return n;
+}
+
+/*  Scalars still asked for (not known missing). */
+static size_t
+s_asked (const s_flight_t *f)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < f->job->n_scalars; i++)
+        n += !f->missing[i];
+    return n;
+}
+
+static odc_snmp_value_t *s_add_value (s_flight_t *f, const netsnmp_variable_list *v, int column,
+                                      uint8_t type);
+
+/*  Record the scalars from the first varbinds of a reply (exact: the OID
+    must be the instance asked for), in the job's order, missing ones as
+    noSuchInstance. Returns the varbind after them. */
+static netsnmp_variable_list *
+s_take_scalars (s_flight_t *f, netsnmp_variable_list *v)
+{
+    odc_snmp_job_t *job = f->job;
+    for (size_t i = 0; i < job->n_scalars; i++) {
+        netsnmp_variable_list none = {0};
+        netsnmp_variable_list *got = f->missing[i] ? &none : v;
+        if (!f->missing[i] && v)
+            v = v->next_variable;
+        bool found = got && got != &none &&
+                     snmp_oid_compare (got->name, got->name_length, job->scalars[i].name,
+                                       job->scalars[i].len) == 0 &&
+                     got->type != SNMP_NOSUCHOBJECT && got->type != SNMP_NOSUCHINSTANCE &&
+                     got->type != SNMP_ENDOFMIBVIEW;
+        odc_snmp_value_t *out =
+            s_add_value (f, found ? got : &none, -1, found ? got->type : SNMP_NOSUCHINSTANCE);
+        if (!found) {
+            memcpy (out->name, job->scalars[i].name, job->scalars[i].len * sizeof (oid));
+            out->name_len = job->scalars[i].len;
+        }
+    }
+    f->scalars_done = true;
+    return v;
+}
+
+static int
+s_send (s_flight_t *f)
+{
+    odc_snmp_job_t *job = f->job;
+    size_t active = s_active_count (f);
+    bool scalars = !f->scalars_done && job->n_scalars;
+    netsnmp_pdu *pdu;
+    if (f->probing) {
+        /*  RFC 3414 discovery: an empty, unauthenticated, reportable GET;
+            the device answers with a report that carries its engine ID. */
+        pdu = snmp_pdu_create (SNMP_MSG_GET);
+        pdu->version = SNMP_VERSION_3;
+        pdu->securityModel = SNMP_SEC_MODEL_USM;
+        pdu->securityLevel = SNMP_SEC_LEVEL_NOAUTH;
+        pdu->securityName = strdup ("");
+        pdu->securityNameLen = 0;
+    }
+    else if (!active) {
+        /*  Only scalars left: a plain GET. */
+        pdu = snmp_pdu_create (SNMP_MSG_GET);
+        for (size_t i = 0; i < job->n_scalars; i++)
+            if (!f->missing[i])
+                snmp_add_null_var (pdu, job->scalars[i].name, job->scalars[i].len);
+    }
+    else {
+        pdu = snmp_pdu_create (f->bulk ? SNMP_MSG_GETBULK : SNMP_MSG_GETNEXT);
+        if (f->bulk) {
+            pdu->non_repeaters = scalars ? (long)s_asked (f) : 0;
+            pdu->max_repetitions = f->max_rep;
+        }
+        if (scalars)
+            for (size_t i = 0; i < job->n_scalars; i++) {
+                if (f->missing[i])
+                    continue;
+                oid before[ODC_OID_MAX + 1];
+                size_t len;
+                s_before (&job->scalars[i], before, &len);
+                snmp_add_null_var (pdu, before, len);
+            }
+        for (size_t c = 0; c < job->n_columns; c++)
+            if (f->active[c])
+                snmp_add_null_var (pdu, f->cur[c].name, f->cur[c].len);
+    }
+    f->response = 0;
+    f->resend = false;
+    f->bytes_at_send = job->bytes_in;
+    s_current = f;
+    f->sent_us = s_now_us ();
+    f->reqid = snmp_sess_async_send (f->sessp, pdu, s_callback, f);
+    s_current = NULL;
+    if (f->reqid == 0) {
+        snmp_free_pdu (pdu);
+        snprintf (job->error, sizeof job->error, "cannot send: %s",
+                  snmp_api_errstring (snmp_sess_session (f->sessp)->s_snmp_errno));
+        return -1;
+    }
+    f->deadline_us = f->sent_us + (uint64_t)f->engine->opt.timeout_ms * 1000u + 1000u;
+    s_append (f->engine, f);
+    return 0;
+}
+
+static odc_snmp_value_t *
+s_add_value (s_flight_t *f, const netsnmp_variable_list *v, int column, uint8_t type)
+{
+    odc_snmp_job_t *job = f->job;
+    if (job->n_values == f->values_cap) {
+        f->values_cap = f->values_cap ? f->values_cap * 2 : 32;
+        job->values = realloc (job->values, f->values_cap * sizeof *job->values);
+    }
+    odc_snmp_value_t *out = &job->values[job->n_values++];
+    memset (out, 0, sizeof *out);
+    size_t n = v->name_length < ODC_OID_MAX ? v->name_length : ODC_OID_MAX;
+    memcpy (out->name, v->name, n * sizeof (oid));
+    out->name_len = n;
+    out->type = type;
+    out->column = column;
+    if (type == v->type && v->val_len && v->val.string) {
+        out->value = malloc (v->val_len + 1);
+        memcpy (out->value, v->val.string, v->val_len);
+        out->value[v->val_len] = 0;
+        out->len = v->val_len;
+    }
+    return out;
+}
+
+static bool
+s_under (const netsnmp_variable_list *v, const odc_oid_t *prefix)
+{
+    return v->name_length > prefix->len &&
+           snmp_oid_compare (v->name, prefix->len, prefix->name, prefix->len) == 0;
+}
+
+static void
+s_fall_back (s_flight_t *f, const char *why)
+{
+    if (!f->bulk)
+        return;
+    f->bulk = false;
+    f->job->fell_back = true;
+    f->resend = true;
+    odc_debug (f->job->address, "falling back to GETNEXT: %s", why);
+}
+
+/*  Take what a reply holds. Runs in the callback: records only. */
+static void
+s_absorb (s_flight_t *f, netsnmp_pdu *pdu)
+{
+    odc_snmp_job_t *job = f->job;
+    size_t active = s_active_count (f);
+    bool scalars = !f->scalars_done && job->n_scalars;
+    if (pdu->errstat == SNMP_ERR_TOOBIG) {
+        if (f->bulk && f->max_rep > 1) {
+            f->max_rep /= 2;
+            f->resend = true;
+        }
+        else
+            s_finish (f, ODC_SNMP_ERROR, "tooBig even for one row");
+        return;
+    }
+    if (pdu->errstat == SNMP_ERR_NOSUCHNAME && pdu->errindex > 0) {
+        /*  v1: the varbind at errindex has no instance (GET) or nothing
+            after it (GETNEXT): drop it and ask again for the rest. */
+        long k = pdu->errindex - 1;
+        if (scalars || !active)
+            for (size_t i = 0; i < job->n_scalars; i++)
+                if (!f->missing[i] && k-- == 0) {
+                    f->missing[i] = true;
+                    f->resend = true;
+                    return;
+                }
+        for (size_t c = 0; c < job->n_columns; c++)
+            if (f->active[c] && k-- == 0)
+                f->active[c] = false;
+        f->resend = true;
+        return;
+    }
+    if (pdu->errstat != SNMP_ERR_NOERROR) {
+        if (f->bulk && active) {
+            s_fall_back (f, snmp_errstring ((int)pdu->errstat));
+            return;
+        }
+        snprintf (job->error, sizeof job->error, "%s (index %ld)",
+                  snmp_errstring ((int)pdu->errstat), pdu->errindex);
+        s_finish (f, ODC_SNMP_ERROR, NULL);
+        return;
+    }
+    netsnmp_variable_list *v = pdu->variables;
+    if (!active) {
+        s_take_scalars (f, v);
+        return;
+    }
+    if (scalars)
+        v = s_take_scalars (f, v);
+    /*  Rows: the columns active when the request left, in order. */
+    size_t order[ODC_OID_MAX], n = 0;
+    for (size_t c = 0; c < job->n_columns && n < ODC_OID_MAX; c++)
+        if (f->active[c])
+            order[n++] = c;
+    bool done_now[ODC_OID_MAX] = {false};
+    for (size_t k = 0; v; v = v->next_variable, k++) {
+        size_t c = order[k % n];
+        if (done_now[k % n])
+            continue;
+        if (v->type == SNMP_ENDOFMIBVIEW || v->type == SNMP_NOSUCHOBJECT ||
+            v->type == SNMP_NOSUCHINSTANCE || !s_under (v, &job->columns[c])) {
+            done_now[k % n] = true;
+            f->active[c] = false;
+            continue;
+        }
+        if (snmp_oid_compare (v->name, v->name_length, f->cur[c].name, f->cur[c].len) <= 0) {
+            if (f->bulk) {
+                s_fall_back (f, "OIDs out of order");
+                return;
+            }
+            /*  Even GETNEXT goes backwards: stop this column here. */
+            snprintf (job->error, sizeof job->error, "OIDs out of order in column %zu", c);
+            done_now[k % n] = true;
+            f->active[c] = false;
+            continue;
+        }
+        s_add_value (f, v, (int)c, v->type);
+        size_t len = v->name_length < ODC_OID_MAX ? v->name_length : ODC_OID_MAX;
+        memcpy (f->cur[c].name, v->name, len * sizeof (oid));
+        f->cur[c].len = len;
+        if (job->max_rows && ++f->rows[c] >= job->max_rows) {
+            done_now[k % n] = true;
+            f->active[c] = false;
+        }
+    }
+}
+
+static int
+s_callback (int op, netsnmp_session *session, int reqid, netsnmp_pdu *pdu, void *magic)
+{
+    (void)session;
+    s_flight_t *f = magic;
+    if (reqid != f->reqid || f->response)
+        return 1; /* a late answer to a request we gave up on */
+    if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE && f->probing) {
+        f->response = 1;
+        if (pdu->securityEngineIDLen && pdu->securityEngineIDLen <= sizeof f->probed) {
+            memcpy (f->probed, pdu->securityEngineID, pdu->securityEngineIDLen);
+            f->probed_len = pdu->securityEngineIDLen;
+        }
+    }
+    else if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE && pdu->command == SNMP_MSG_REPORT) {
+        /*  SNMPv3 said no: wrong key, unknown user, level not allowed. */
+        f->response = 1;
+        s_finish (f, ODC_SNMP_ERROR, snmp_api_errstring (snmpv3_get_report_type (pdu)));
+    }
+    else if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE) {
+        f->response = 1;
+        f->job->rtt_us += s_now_us () - f->sent_us;
+        s_absorb (f, pdu);
+    }
+    else if (op == NETSNMP_CALLBACK_OP_TIMED_OUT)
+        f->response = 2;
+    else if (op == NETSNMP_CALLBACK_OP_SEND_FAILED) {
+        f->response = 1;
+        s_finish (f, ODC_SNMP_ERROR, "send failed");
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------------------
+   Jobs */
+
+static void
+s_remember_engine (s_flight_t *f)
+{
+    odc_snmp_t *self = f->engine;
+    s_engine_id_t *e = s_engine_id (self, f->job);
+    if (!e) {
+        self->engine_ids =
+            realloc (self->engine_ids, (self->engine_id_count + 1) * sizeof *self->engine_ids);
+        e = &self->engine_ids[self->engine_id_count++];
+        snprintf (e->address, sizeof e->address, "%s", f->job->address);
+        e->port = f->job->port;
+    }
+    memcpy (e->id, f->probed, f->probed_len);
+    e->len = f->probed_len;
+}
+
+static void
+s_close_session (s_flight_t *f)
+{
+    if (!f->sessp)
+        return;
+    epoll_ctl (f->engine->epfd, EPOLL_CTL_DEL, f->fd, NULL);
+    pthread_mutex_lock (&s_global);
+    snmp_sess_close (f->sessp);
+    pthread_mutex_unlock (&s_global);
+    f->sessp = NULL;
+}
+
+static void
+s_finish (s_flight_t *f, odc_snmp_status_t status, const char *why)
+{
+    odc_snmp_job_t *job = f->job;
+    if (job->status != ODC_SNMP_PENDING)
+        return;
+    job->status = status;
+    if (why && !job->error[0])
+        snprintf (job->error, sizeof job->error, "%s", why);
+    job->finished_us = s_now_us ();
+    f->response = 3; /* finished: nothing more to do */
+}
+
+static void
+s_release (s_flight_t *f)
+{
+    odc_snmp_t *self = f->engine;
+    s_unlink (self, f);
+    s_close_session (f);
+    free (f->cur);
+    free (f->active);
+    free (f->missing);
+    free (f->rows);
+    f->job->priv = NULL;
+    free (f);
+    self->in_flight--;
+}
+
+static void
+s_complete (s_flight_t *f)
+{
+    odc_snmp_job_t *job = f->job;
+    s_release (f);
+    if (job->done)
+        job->done (job, job->arg);
+}
+
+static void
+s_start (odc_snmp_t *self, odc_snmp_job_t *job)
+{
+    s_flight_t *f = calloc (1, sizeof *f);
+    f->job = job;
+    f->engine = self;
+    f->bulk = !job->getnext_only && !(job->credential && job->credential->version == 1);
+    f->max_rep = self->opt.max_repetitions;
+    size_t n = job->n_columns;
+    f->cur = calloc (n ? n : 1, sizeof *f->cur);
+    f->active = calloc (n ? n : 1, sizeof *f->active);
+    f->missing = calloc (job->n_scalars ? job->n_scalars : 1, sizeof *f->missing);
+    f->rows = calloc (n ? n : 1, sizeof *f->rows);
+    for (size_t c = 0; c < n; c++) {
+        f->cur[c] = job->columns[c];
+        f->active[c] = true;
+    }
+    f->scalars_done = job->n_scalars == 0;
+    job->priv = f;
+    self->in_flight++;
+    job->started_us = s_now_us ();
+    char error[160];
+    if (s_open (f, error, sizeof error) == -1) {
+        snprintf (job->error, sizeof job->error, "%s", error);
+        job->status = ODC_SNMP_ERROR;
+        job->finished_us = s_now_us ();
+        s_complete (f);
+        return;
+    }
+    if (s_send (f) == -1) {
+        s_finish (f, ODC_SNMP_ERROR, "cannot send");
+        s_complete (f);
+    }
+}
+
+int
+odc_snmp_submit (odc_snmp_t *self, odc_snmp_job_t *job)
+{
+    if (!job || (!job->n_scalars && !job->n_columns) || job->n_columns > ODC_OID_MAX)
+        return -1;
+    job->status = ODC_SNMP_PENDING;
+    job->error[0] = 0;
+    job->values = NULL;
+    job->n_values = 0;
+    job->fell_back = false;
+    job->requests = job->bytes_out = job->bytes_in = job->timeouts = 0;
+    job->rtt_us = 0;
+    if (self->queue_count == self->queue_size) {
+        size_t size = self->queue_size ? self->queue_size * 2 : 256;
+        odc_snmp_job_t **queue = malloc (size * sizeof *queue);
+        for (size_t i = 0; i < self->queue_count; i++)
+            queue[i] = self->queue[(self->queue_head + i) % self->queue_size];
+        free (self->queue);
+        self->queue = queue;
+        self->queue_head = 0;
+        self->queue_size = size;
+    }
+    self->queue[(self->queue_head + self->queue_count++) % self->queue_size] = job;
+    return 0;
+}
+
+/*  After a reply or a timeout: the next request, or the end. */
+static int
+s_advance (s_flight_t *f)
+{
+    odc_snmp_job_t *job = f->job;
+    if (f->response == 3) {
+        s_complete (f);
+        return 1;
+    }
+    if (f->response == 2) {
+        job->timeouts++;
+        s_finish (f, ODC_SNMP_TIMEOUT, "no answer");
+        s_complete (f);
+        return 1;
+    }
+    if (f->probing) {
+        if (!f->probed_len) {
+            s_finish (f, ODC_SNMP_ERROR, "the SNMPv3 probe's answer has no engine ID");
+            s_complete (f);
+            return 1;
+        }
+        s_remember_engine (f);
+        s_close_session (f);
+        f->probing = false;
+        char error[160];
+        if (s_open (f, error, sizeof error) == -1) {
+            s_finish (f, ODC_SNMP_ERROR, error);
+            s_complete (f);
+            return 1;
+        }
+    }
+    if (!f->scalars_done && s_asked (f) == 0)
+        s_take_scalars (f, NULL); /* every scalar turned out missing */
+    bool more = f->resend || s_active_count (f) > 0 || !f->scalars_done;
+    if (!more) {
+        s_finish (f, ODC_SNMP_OK, NULL);
+        s_complete (f);
+        return 1;
+    }
+    if (s_send (f) == -1) {
+        s_finish (f, ODC_SNMP_ERROR, "cannot send");
+        s_complete (f);
+        return 1;
+    }
+    return 0;
+}
+
+static void
+s_fill_window (odc_snmp_t *self)
+{
+    while (self->queue_count && self->in_flight < (size_t)self->opt.window) {
+        odc_snmp_job_t *job = self->queue[self->queue_head];
+        self->queue_head = (self->queue_head + 1) % self->queue_size;
+        self->queue_count--;
+        s_start (self, job);
+    }
+}
+
+int
+odc_snmp_run (odc_snmp_t *self, int timeout_ms)
+{
+    int finished = 0;
+    s_fill_window (self);
+    uint64_t now = s_now_us ();
+    if (self->first) {
+        int until = self->first->deadline_us > now
+                        ? (int)((self->first->deadline_us - now) / 1000u) + 1
+                        : 0;
+        if (until < timeout_ms || timeout_ms < 0)
+            timeout_ms = until;
+    }
+    struct epoll_event events[256];
+    int n = epoll_wait (self->epfd, events, 256, timeout_ms);
+    for (int i = 0; i < n; i++) {
+        s_flight_t *f = events[i].data.ptr;
+        if (f->fd >= self->fds_size) {
+            self->fds_size = f->fd + 1024;
+            netsnmp_large_fd_set_resize (&self->fds, self->fds_size);
+        }
+        netsnmp_large_fd_setfd (f->fd, &self->fds);
+        s_current = f;
+        snmp_sess_read2 (f->sessp, &self->fds);
+        s_current = NULL;
+        netsnmp_large_fd_clr (f->fd, &self->fds);
+        if (f->response)
+            finished += s_advance (f);
+    }
+    /*  Deadlines: net-snmp resends (retries) or gives up (callback). */
+    now = s_now_us ();
+    while (self->first && self->first->deadline_us <= now) {
+        s_flight_t *f = self->first;
+        s_current = f;
+        uint32_t before = f->job->requests;
+        snmp_sess_timeout (f->sessp);
+        s_current = NULL;
+        if (f->response) {
+            finished += s_advance (f);
+            continue;
+        }
+        if (f->job->requests == before) {
+            /*  net-snmp neither resent nor gave up: it dropped the request
+                itself (an SNMPv3 report it handled, such as a wrong key). */
+            int why = snmp_sess_session (f->sessp)->s_snmp_errno;
+            f->job->timeouts++;
+            if (why)
+                s_finish (f, ODC_SNMP_ERROR, snmp_api_errstring (why));
+            else if (f->bytes_at_send != f->job->bytes_in)
+                /*  Something came back, and nothing of it was good. */
+                s_finish (f, ODC_SNMP_ERROR,
+                          "answers did not authenticate (wrong SNMPv3 key or passphrase?)");
+            else
+                s_finish (f, ODC_SNMP_TIMEOUT, "no answer");
+            finished += s_advance (f);
+            continue;
+        }
+        f->job->timeouts++; /* a request was lost and sent again */
+        f->sent_us = now;
+        f->deadline_us = now + (uint64_t)self->opt.timeout_ms * 1000u + 1000u;
+        s_append (self, f);
+    }
+    s_fill_window (self);
+    return finished;
+}

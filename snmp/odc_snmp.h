@@ -1,0 +1,134 @@
+/*  odc_snmp: the asynchronous SNMP engine.
+
+    One engine per thread (each monitoring loop has its own). It runs jobs: a
+    job reads one device, a list of scalar instances and a list of table
+    columns, and calls its done function once with everything it found or
+    the reason it found nothing. The engine keeps at most `window` jobs in
+    flight; more wait in a queue.
+
+    On the wire, a job costs as few requests as the device allows: the
+    scalars go as non-repeaters and the columns as repeaters of one GETBULK,
+    walked in lock-step (one row of every column per repetition) until each
+    column leaves its subtree; a reply that is too big halves
+    max-repetitions. An agent without GETBULK (v1, or one that answers
+    GETBULK with an error) or one that returns OIDs out of order is read with
+    GETNEXT instead, and the job says so (fell_back) so the caller can
+    remember it for the device.
+
+    Built on net-snmp's single-session API: one session (one UDP socket) per
+    job in flight, epoll for readiness (never select(): descriptors go past
+    1024), our own deadlines for timeouts and retries, snmp_sess_read2 with a
+    large fd set. Every request is accounted: requests, bytes out and in,
+    round-trip time, timeouts.
+
+    net-snmp is not fully thread-safe: odc_snmp_init must run once before any
+    thread starts, and session open/close and SNMPv3 user creation are
+    serialised behind one process-wide lock inside this module. */
+#ifndef ODC_SNMP_H
+#define ODC_SNMP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <net-snmp/net-snmp-config.h>
+#include <net-snmp/net-snmp-includes.h>
+
+#include "odc_config.h"
+
+#define ODC_OID_MAX 64
+
+typedef struct {
+    oid name[ODC_OID_MAX];
+    size_t len;
+} odc_oid_t;
+
+typedef struct {
+    oid name[ODC_OID_MAX];
+    size_t name_len;
+    uint8_t type; /* ASN_*, or SNMP_NOSUCHOBJECT / SNMP_NOSUCHINSTANCE for a scalar */
+    size_t len;
+    uint8_t *value; /* as received; integers as long, counter64 as struct counter64 */
+    int column;     /* index in job->columns, -1 for a scalar */
+} odc_snmp_value_t;
+
+typedef enum {
+    ODC_SNMP_PENDING = 0,
+    ODC_SNMP_OK,
+    ODC_SNMP_TIMEOUT, /* the device did not answer */
+    ODC_SNMP_ERROR,   /* it answered with an error we cannot get past; see error */
+} odc_snmp_status_t;
+
+typedef struct {
+    int window;          /* jobs in flight at most (default 256) */
+    int timeout_ms;      /* per request (default 1500) */
+    int retries;         /* further tries per request (default 1) */
+    int max_repetitions; /* rows per GETBULK at first (default 16) */
+} odc_snmp_options_t;
+
+typedef struct _odc_snmp_t odc_snmp_t;
+typedef struct odc_snmp_job odc_snmp_job_t;
+typedef void (odc_snmp_done_fn) (odc_snmp_job_t *job, void *arg);
+
+struct odc_snmp_job {
+    /* in */
+    char address[64];
+    int port; /* 161 when 0 */
+    const odc_credential_t *credential;
+    bool getnext_only;        /* known not to do GETBULK well */
+    const odc_oid_t *scalars; /* exact instances */
+    size_t n_scalars;
+    const odc_oid_t *columns; /* subtrees, walked */
+    size_t n_columns;
+    size_t max_rows; /* stop a column after this many rows (0: no limit) */
+    odc_snmp_done_fn *done;
+    void *arg;
+    /* out */
+    odc_snmp_status_t status;
+    char error[160];
+    odc_snmp_value_t *values; /* scalars first (in order), then rows as they came */
+    size_t n_values;
+    bool fell_back; /* had to use GETNEXT */
+    uint32_t requests, bytes_out, bytes_in, timeouts;
+    uint64_t started_us, finished_us, rtt_us;
+    /* the engine's own */
+    void *priv;
+};
+
+/*  Once per process, before any thread: quiet net-snmp (no MIBs, no
+    configuration or persistent files), raise the descriptor limit. */
+void odc_snmp_init (int max_open_files);
+
+/*  At the very end, after every engine is gone: free what net-snmp holds. */
+void odc_snmp_shutdown (void);
+
+odc_snmp_t *odc_snmp_new (const odc_snmp_options_t *options);
+void odc_snmp_destroy (odc_snmp_t **self_p);
+
+/*  Queue a job. The engine owns nothing of it: the caller keeps the job
+    (and what it points to) alive until done is called. 0, or -1 when the
+    job cannot start at all (done is then not called). */
+int odc_snmp_submit (odc_snmp_t *self, odc_snmp_job_t *job);
+
+/*  Wait up to timeout_ms for answers and deadlines, and act on them
+    (done functions run here). Returns the number of jobs finished. */
+int odc_snmp_run (odc_snmp_t *self, int timeout_ms);
+
+/*  Jobs queued plus in flight. */
+size_t odc_snmp_pending (odc_snmp_t *self);
+/*  Change the window (the loops adapt it to what they observe). */
+void odc_snmp_set_window (odc_snmp_t *self, int window);
+int odc_snmp_window (odc_snmp_t *self);
+
+/*  Free a finished job's values (the job itself is the caller's). */
+void odc_snmp_job_clear (odc_snmp_job_t *job);
+
+/*  Parse a dotted OID into out; -1 when it is not one. */
+int odc_oid_parse (const char *text, odc_oid_t *out);
+
+/*  The value of a job as an integer, a string (copied, NUL-terminated,
+    into buf), ... Helpers for decoders. */
+long odc_snmp_value_int (const odc_snmp_value_t *value);
+uint64_t odc_snmp_value_u64 (const odc_snmp_value_t *value);
+
+#endif
