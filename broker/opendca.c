@@ -22,6 +22,8 @@
 #include "odc_store.h"
 #include "odc_supervisor.h"
 
+int odc_poll_main (int argc, char **argv);
+
 #ifndef ODC_VERSION
 #define ODC_VERSION "0.0.0"
 #endif
@@ -213,6 +215,8 @@ main (int argc, char **argv)
         return 2;
     }
     const char *command = argv[optind++];
+    if (strcmp (command, "poll") == 0)
+        return odc_poll_main (argc - optind + 1, argv + optind - 1);
     /*  Options may also follow the command: "opendca run -c FILE". */
     while ((opt = getopt_long (argc, argv, "c:hV", long_options, NULL)) != -1) {
         switch (opt) {

@@ -674,7 +674,8 @@ s_add_value (s_flight_t *f, const netsnmp_variable_list *v, int column, uint8_t 
     odc_snmp_value_t *out = &job->values[job->n_values++];
     memset (out, 0, sizeof *out);
     size_t n = v->name_length < ODC_OID_MAX ? v->name_length : ODC_OID_MAX;
-    memcpy (out->name, v->name, n * sizeof (oid));
+    if (n)
+        memcpy (out->name, v->name, n * sizeof (oid));
     out->name_len = n;
     out->type = type;
     out->column = column;
@@ -867,6 +868,7 @@ s_finish (s_flight_t *f, odc_snmp_status_t status, const char *why)
     if (why && !job->error[0])
         snprintf (job->error, sizeof job->error, "%s", why);
     job->finished_us = s_now_us ();
+    job->finished_ms = odc_now_ms ();
     f->response = 3; /* finished: nothing more to do */
 }
 
@@ -915,11 +917,13 @@ s_start (odc_snmp_t *self, odc_snmp_job_t *job)
     job->priv = f;
     self->in_flight++;
     job->started_us = s_now_us ();
+    job->started_ms = odc_now_ms ();
     char error[160];
     if (s_open (f, error, sizeof error) == -1) {
         snprintf (job->error, sizeof job->error, "%s", error);
         job->status = ODC_SNMP_ERROR;
         job->finished_us = s_now_us ();
+        job->finished_ms = odc_now_ms ();
         s_complete (f);
         return;
     }

@@ -90,7 +90,8 @@ struct odc_snmp_job {
     size_t n_values;
     bool fell_back; /* had to use GETNEXT */
     uint32_t requests, bytes_out, bytes_in, timeouts;
-    uint64_t started_us, finished_us, rtt_us;
+    uint64_t started_us, finished_us, rtt_us; /* monotonic clock */
+    uint64_t started_ms, finished_ms;         /* wall clock, for readings */
     /* the engine's own */
     void *priv;
 };

@@ -419,6 +419,12 @@ s_device_init (sim_fleet_t *self, sim_device_t *d, uint32_t index, int64_t now)
             life = &m->mib->vars[i];
     /*  Start counters anywhere from new to well used. */
     d->base = (uint32_t)s_between (&d->rng, 500, 400000);
+    /*  A used device has used its colour, large-format, duplex and copy
+        shares all along. */
+    d->colour = (uint32_t)(d->base * m->colour_share);
+    d->large = (uint32_t)(d->base * m->large_share);
+    d->duplex = (uint32_t)(d->base * m->duplex_share);
+    d->copy = (uint32_t)(d->base * m->copy_share);
     d->boot_s = now - s_between (&d->rng, 600, 30 * 86400);
     d->last_print_s = now - s_between (&d->rng, 0, 3600);
     d->alert_next = (uint32_t)s_between (&d->rng, 1, 200);

@@ -1,0 +1,77 @@
+/*  odc_read: what each monitoring loop reads from a printer, and how the
+    answer becomes a reading (proto/opendca.proto).
+
+    Each loop reads only what its job needs (the OIDs are listed in
+    snmp/README.md); all of it in as few requests as the device allows (see
+    odc_snmp.h). X below is the printer's hrDeviceIndex (usually 1; the
+    identity loop finds it).
+
+    Usage, for one device and one loop:
+        odc_read_t *read = odc_read_new (ODC_LOOP_SUPPLY, printer_index, NULL);
+        odc_read_prepare (read, job);            // sets the job's OIDs
+        ... the engine runs the job ...
+        Odc__SupplyReading *r = odc_read_supplies (read, job);   // caller frees
+    The alert loop reads in two steps: the status scalars, and the alert
+    table only when the event counters moved (odc_read_alerts_need_table). */
+#ifndef ODC_READ_H
+#define ODC_READ_H
+
+#include "odc_config.h"
+#include "odc_snmp.h"
+#include "opendca.pb-c.h"
+
+/*  A vendor page counter: data, from snmp/vendor-counters.tsv. */
+typedef struct {
+    uint32_t enterprise; /* the maker's number in sysObjectID */
+    char name[32];       /* "total", "mono", "colour", ... */
+    odc_oid_t oid;
+} odc_vendor_counter_t;
+
+typedef struct {
+    odc_vendor_counter_t *counters;
+    size_t count;
+} odc_vendor_map_t;
+
+/*  Load the vendor counter map (TSV: enterprise, name, OID; # comments).
+    NULL with *error naming the file, the line and the reason. */
+odc_vendor_map_t *odc_vendor_map_load (const char *path, char **error);
+void odc_vendor_map_destroy (odc_vendor_map_t **self_p);
+/*  The enterprise number in a sysObjectID (1.3.6.1.4.1.N...), 0 if none. */
+uint32_t odc_enterprise_of (const char *sys_object_id);
+
+/*  Fill the job's scalars and columns for a loop. For the meter loop,
+    vendor lists the counters to ask for (NULL: the standard counter only).
+    For the alert loop, table selects the second step. The OID arrays live
+    in `storage`, which the caller keeps as long as the job. */
+typedef struct {
+    odc_oid_t scalars[32];
+    odc_oid_t columns[16];
+} odc_read_oids_t;
+
+void odc_read_prepare (odc_loop_t loop, uint32_t printer_index, bool table,
+                       const odc_vendor_counter_t *const *vendor, size_t n_vendor,
+                       odc_read_oids_t *storage, odc_snmp_job_t *job);
+
+/*  The reading's common header, with the raw varbinds. */
+Odc__ReadingHeader *odc_read_header (const odc_snmp_job_t *job, odc_loop_t loop);
+
+/*  Decoders: a new reading (free with odc__*__free_unpacked (r, NULL)), or
+    NULL when the device answered none of what was asked. */
+Odc__IdentityReading *odc_read_identity (const odc_snmp_job_t *job);
+Odc__AlertReading *odc_read_alerts (const odc_snmp_job_t *status_job,
+                                    const odc_snmp_job_t *table_job);
+Odc__MeterReading *odc_read_meters (const odc_snmp_job_t *job,
+                                    const odc_vendor_counter_t *const *vendor, size_t n_vendor);
+Odc__SupplyReading *odc_read_supplies (const odc_snmp_job_t *job);
+Odc__TrayReading *odc_read_trays (const odc_snmp_job_t *job);
+
+/*  The printer's hrDeviceIndex from an identity job (the hrDeviceType row
+    that says printer), 0 when none does. */
+uint32_t odc_read_printer_index (const odc_snmp_job_t *job);
+
+/*  Print any reading (any protobuf message) as JSON on out. Bytes print
+    as hex; text from devices is escaped (control characters, invalid
+    UTF-8). */
+void odc_json_print (const ProtobufCMessage *message, FILE *out, int indent);
+
+#endif
