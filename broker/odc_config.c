@@ -169,6 +169,10 @@ static const s_field_t s_limits[] = {
     {"max_open_files", F_INT, C (max_open_files), 256, 4194304, NULL, NULL, NULL, 0, 0, 0, false},
     END,
 };
+static const s_field_t s_clock[] = {
+    {"speed", F_INT, C (clock_speed), 1, 1000000, NULL, NULL, NULL, 0, 0, 0, false},
+    END,
+};
 static const s_field_t s_root[] = {
     {"collector", F_MAP, 0, 0, 0, NULL, NULL, s_collector, 0, 0, 0, true},
     {"log", F_MAP, 0, 0, 0, NULL, NULL, s_log, 0, 0, 0, false},
@@ -182,6 +186,7 @@ static const s_field_t s_root[] = {
     {"loops", F_MAP, 0, 0, 0, NULL, NULL, s_loops, 0, 0, 0, false},
     {"working_hours", F_MAP, 0, 0, 0, NULL, NULL, s_hours, 0, 0, 0, false},
     {"limits", F_MAP, 0, 0, 0, NULL, NULL, s_limits, 0, 0, 0, false},
+    {"clock", F_MAP, 0, 0, 0, NULL, NULL, s_clock, 0, 0, 0, false},
     END,
 };
 
@@ -595,6 +600,7 @@ s_defaults (odc_config_t *self, const char *dir)
     self->work_days = 0x1f; /* Monday to Friday */
     self->max_devices = 100000;
     self->max_open_files = 65536;
+    self->clock_speed = 1;
 }
 
 static bool
@@ -795,12 +801,22 @@ s_free_strings (char **list, size_t count)
     free (list);
 }
 
+const odc_config_t *
+odc_config_ref (const odc_config_t *self)
+{
+    __atomic_add_fetch (&((odc_config_t *)self)->refs, 1, __ATOMIC_SEQ_CST);
+    return self;
+}
+
 void
 odc_config_destroy (odc_config_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
     odc_config_t *self = *self_p;
+    *self_p = NULL;
+    if (__atomic_sub_fetch (&self->refs, 1, __ATOMIC_ACQ_REL) > 0)
+        return;
     free (self->file);
     free (self->collector_id);
     free (self->log_level);
@@ -835,7 +851,6 @@ odc_config_destroy (odc_config_t **self_p)
     }
     free (self->ranges);
     free (self);
-    *self_p = NULL;
 }
 
 const odc_credential_t *

@@ -103,6 +103,10 @@ typedef struct {
 
     int max_devices;
     int max_open_files;
+
+    int clock_speed; /* the collector's clock runs this many times faster (tests, demo) */
+
+    int refs; /* holders; see odc_config_ref */
 } odc_config_t;
 
 extern const char *const odc_config_loop_names[ODC_LOOP_COUNT];
@@ -112,6 +116,12 @@ extern const char *const odc_config_priv_protocols[];
 /*  Load and validate. On failure returns NULL and, when errors is not NULL,
     the error lines (newline-separated) that the caller frees with free(). */
 odc_config_t *odc_config_load (const char *file, char **errors);
+
+/*  A configuration is shared by the actors that use it: each holder takes
+    a reference and drops it with odc_config_destroy, which frees the
+    configuration when the last holder lets go (and always nulls the
+    caller's pointer). Thread-safe. */
+const odc_config_t *odc_config_ref (const odc_config_t *self);
 void odc_config_destroy (odc_config_t **self_p);
 
 /*  Find a credential by name; NULL when there is none. */

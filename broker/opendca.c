@@ -21,6 +21,13 @@
 #include "odc_outbox.h"
 #include "odc_store.h"
 #include "odc_supervisor.h"
+#include "odc_latest_actor.h"
+#include "odc_loop_actor.h"
+#include "odc_snmp.h"
+
+#ifndef ODC_DATA_DIR
+#define ODC_DATA_DIR "."
+#endif
 
 int odc_poll_main (int argc, char **argv);
 
@@ -143,6 +150,8 @@ s_run (const char *file)
     odc_info (NULL, "opendca %s starting: collector %s, configuration %s", ODC_VERSION,
               config->collector_id, file);
     s_raise_nofile (config->max_open_files);
+    /*  net-snmp's global set-up, before any thread. */
+    odc_snmp_init (config->max_open_files);
 
     odc_store_options_t options;
     odc_store_options_default (&options);
@@ -168,8 +177,19 @@ s_run (const char *file)
               (unsigned long long)odc_outbox_count (outbox),
               (unsigned long long)odc_outbox_bytes (outbox));
 
-    /*  The actors register here as they arrive (see ARCHITECTURE.md). */
+    /*  The actors: readings flow from the five loops to "latest" (where the
+        validator will stand). Started consumers first. */
     odc_supervisor_t *supervisor = odc_supervisor_new ();
+    char vendor_map[1024];
+    snprintf (vendor_map, sizeof vendor_map, "%s/snmp/vendor-counters.tsv", ODC_DATA_DIR);
+    odc_loop_args_t loop_args[ODC_LOOP_COUNT];
+    odc_supervisor_add (supervisor, &(odc_actor_spec_t){"latest", odc_latest_actor, store, {NULL}});
+    for (int l = 0; l < ODC_LOOP_COUNT; l++) {
+        loop_args[l] = (odc_loop_args_t){(odc_loop_t)l, config, vendor_map};
+        odc_supervisor_add (
+            supervisor, &(odc_actor_spec_t){
+                            odc_config_loop_names[l], odc_loop_actor, &loop_args[l], {"latest"}});
+    }
     int rc = 0;
     if (odc_supervisor_start (supervisor) == -1)
         rc = 1;
@@ -182,6 +202,7 @@ s_run (const char *file)
     odc_store_close (&store);
     odc_config_destroy (&config);
     zsys_shutdown ();
+    odc_snmp_shutdown ();
     odc_info (NULL, "stopped");
     return rc;
 }

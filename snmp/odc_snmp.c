@@ -252,6 +252,7 @@ odc_snmp_new (const odc_snmp_options_t *options)
 }
 
 static void s_finish (s_flight_t *f, odc_snmp_status_t status, const char *why);
+static void s_release (s_flight_t *f);
 
 void
 odc_snmp_destroy (odc_snmp_t **self_p)
@@ -259,8 +260,13 @@ odc_snmp_destroy (odc_snmp_t **self_p)
     if (!self_p || !*self_p)
         return;
     odc_snmp_t *self = *self_p;
-    while (self->first)
-        s_finish (self->first, ODC_SNMP_ERROR, "engine stopped");
+    /*  Jobs in flight end here without their done function: the caller is
+        going away too. */
+    while (self->first) {
+        s_flight_t *f = self->first;
+        s_finish (f, ODC_SNMP_ERROR, "engine stopped");
+        s_release (f);
+    }
     free (self->queue);
     if (self->epfd >= 0)
         close (self->epfd);
@@ -269,6 +275,23 @@ odc_snmp_destroy (odc_snmp_t **self_p)
     free (self->engine_ids);
     free (self);
     *self_p = NULL;
+}
+
+int
+odc_snmp_fd (odc_snmp_t *self)
+{
+    return self->epfd;
+}
+
+int
+odc_snmp_next_ms (odc_snmp_t *self)
+{
+    if (self->queue_count && self->in_flight < (size_t)self->opt.window)
+        return 0;
+    if (!self->first)
+        return -1;
+    uint64_t now = s_now_us ();
+    return self->first->deadline_us > now ? (int)((self->first->deadline_us - now) / 1000u) + 1 : 0;
 }
 
 size_t

@@ -104,6 +104,8 @@ void odc_snmp_init (int max_open_files);
 void odc_snmp_shutdown (void);
 
 odc_snmp_t *odc_snmp_new (const odc_snmp_options_t *options);
+/*  Jobs still in flight or queued are dropped without their done
+    function being called. */
 void odc_snmp_destroy (odc_snmp_t **self_p);
 
 /*  Queue a job. The engine owns nothing of it: the caller keeps the job
@@ -114,6 +116,12 @@ int odc_snmp_submit (odc_snmp_t *self, odc_snmp_job_t *job);
 /*  Wait up to timeout_ms for answers and deadlines, and act on them
     (done functions run here). Returns the number of jobs finished. */
 int odc_snmp_run (odc_snmp_t *self, int timeout_ms);
+
+/*  A descriptor that is readable when the engine has something to do,
+    for an outer poll (zmq_poll, epoll); and how long until its next
+    deadline (ms, -1 none). Then call odc_snmp_run (self, 0). */
+int odc_snmp_fd (odc_snmp_t *self);
+int odc_snmp_next_ms (odc_snmp_t *self);
 
 /*  Jobs queued plus in flight. */
 size_t odc_snmp_pending (odc_snmp_t *self);

@@ -1,0 +1,80 @@
+/*  odc_latest_actor: see odc_latest_actor.h. */
+#include "odc_latest_actor.h"
+
+#include "odc_bus.h"
+#include "odc_log.h"
+#include "odc_supervisor.h"
+
+void
+odc_latest_key (char *out, size_t size, const char *address, int loop)
+{
+    snprintf (out, size, "%s/%d", address, loop);
+}
+
+static const Odc__ReadingHeader *
+s_header (const Odc__Envelope *env)
+{
+    switch (env->body_case) {
+    case ODC__ENVELOPE__BODY_IDENTITY: return env->identity->header;
+    case ODC__ENVELOPE__BODY_ALERTS: return env->alerts->header;
+    case ODC__ENVELOPE__BODY_METERS: return env->meters->header;
+    case ODC__ENVELOPE__BODY_SUPPLIES: return env->supplies->header;
+    case ODC__ENVELOPE__BODY_TRAYS: return env->trays->header;
+    default: return NULL;
+    }
+}
+
+typedef struct {
+    odc_store_t *store;
+    uint64_t stored;
+} s_self_t;
+
+static void
+s_on_reading (const Odc__Envelope *env, void *arg)
+{
+    s_self_t *self = arg;
+    const Odc__ReadingHeader *h = s_header (env);
+    assert (h);
+    char key[128];
+    odc_latest_key (key, sizeof key, h->address, h->loop);
+    size_t size = odc__envelope__get_packed_size (env);
+    uint8_t *buffer = malloc (size);
+    odc__envelope__pack (env, buffer);
+    if (odc_store_put (self->store, ODC_CF_LATEST, key, strlen (key), buffer, size) == 0)
+        self->stored++;
+    free (buffer);
+}
+
+void
+odc_latest_actor (zsock_t *pipe, void *args)
+{
+    s_self_t self = {(odc_store_t *)args, 0};
+    zsock_t *pull = odc_bus_pull_bind (ODC_EP_READINGS, 0);
+    odc_actor_ready (pipe, pull != NULL);
+    if (!pull) {
+        while (!odc_actor_pipe (pipe, NULL, NULL))
+            ;
+        return;
+    }
+    odc_bus_handlers_t handlers = {0};
+    handlers.on[ODC__ENVELOPE__BODY_IDENTITY] = s_on_reading;
+    handlers.on[ODC__ENVELOPE__BODY_ALERTS] = s_on_reading;
+    handlers.on[ODC__ENVELOPE__BODY_METERS] = s_on_reading;
+    handlers.on[ODC__ENVELOPE__BODY_SUPPLIES] = s_on_reading;
+    handlers.on[ODC__ENVELOPE__BODY_TRAYS] = s_on_reading;
+    zpoller_t *poller = zpoller_new (pipe, pull, NULL);
+    while (true) {
+        void *which = zpoller_wait (poller, -1);
+        if (which == pipe) {
+            if (odc_actor_pipe (pipe, NULL, NULL))
+                break;
+        }
+        else if (which == pull)
+            odc_bus_recv (pull, &handlers, &self);
+        else
+            break;
+    }
+    odc_info (NULL, "%llu readings stored", (unsigned long long)self.stored);
+    zpoller_destroy (&poller);
+    zsock_destroy (&pull);
+}

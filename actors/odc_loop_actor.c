@@ -1,0 +1,620 @@
+/*  odc_loop_actor: see odc_loop_actor.h.
+
+    State: the device list (small structs), a pool of slots (one per job
+    in flight, up to snmp.window_max), and the OID sets the loop asks for,
+    shared by every device with the same printer index and maker. */
+#include "odc_loop_actor.h"
+
+#include <math.h>
+#include <time.h>
+
+#include "odc_bus.h"
+#include "odc_log.h"
+#include "odc_read.h"
+#include "odc_supervisor.h"
+
+#define S_MAX_BACKOFF 8 /* passes */
+#define S_MAX_VENDOR  32
+
+typedef struct {
+    char address[48];
+    uint16_t port;
+    bool getnext_only;
+    bool have_counters;
+    uint8_t failures;
+    uint32_t skip_until; /* pass number */
+    uint32_t printer_index;
+    uint32_t critical, all; /* alert loop: the event counters last seen */
+    uint32_t enterprise;    /* meter loop: the maker, 0 unknown */
+    uint32_t vendor_mask;   /* meter loop: which of the maker's counters answer */
+    bool vendor_known;
+    const odc_credential_t *credential;
+} s_device_t;
+
+typedef struct {
+    uint32_t x, enterprise, mask;
+    bool table, probe;
+    odc_read_oids_t oids;
+    const odc_vendor_counter_t *vendor[S_MAX_VENDOR];
+    size_t n_vendor;
+    size_t n_scalars, n_columns;
+} s_oidset_t;
+
+typedef struct s_self s_self_t;
+
+typedef struct {
+    s_self_t *self;
+    int device;
+    int stage; /* alert: 0 status, 1 table; meter: 0 maker, 1 counters */
+    bool in_use;
+    odc_snmp_job_t job, table;
+    const s_oidset_t *set;
+} s_slot_t;
+
+struct s_self {
+    odc_loop_t loop;
+    const char *name;
+    const odc_config_t *config;
+    const odc_config_t *pending; /* a new configuration, applied between passes */
+    odc_vendor_map_t *vendors;
+    odc_snmp_t *engine;
+    zsock_t *push;
+    s_device_t *devices;
+    size_t n_devices;
+    s_slot_t *slots;
+    size_t n_slots, slots_used;
+    s_oidset_t **sets;
+    size_t n_sets;
+    double clock_start; /* real seconds when the actor started */
+    /* the pass */
+    uint32_t pass;
+    double pass_start, interval;
+    size_t next;
+    size_t read, failed, skipped;
+    uint64_t requests, bytes_out, bytes_in, timeouts, job_us, jobs;
+    double cpu_start;
+    bool in_pass;
+    double next_pass;
+};
+
+static double
+s_real (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double
+s_cpu (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*  The loop's interval in real seconds now: working hours are judged on
+    the collector's clock (which may run faster, clock.speed). */
+static double
+s_interval (s_self_t *self)
+{
+    const odc_config_t *c = self->config;
+    double now = s_real ();
+    time_t t = (time_t)(self->clock_start + (now - self->clock_start) * c->clock_speed);
+    struct tm tm;
+    localtime_r (&t, &tm);
+    int weekday = (tm.tm_wday + 6) % 7; /* Monday 0 */
+    bool in_hours = odc_config_in_hours (c, weekday, tm.tm_hour * 60 + tm.tm_min);
+    int minutes = in_hours ? c->loops[self->loop].in_hours : c->loops[self->loop].out_of_hours;
+    return minutes * 60.0 / c->clock_speed;
+}
+
+static void
+s_load_devices (s_self_t *self)
+{
+    const odc_config_t *c = self->config;
+    s_device_t *old = self->devices;
+    size_t n_old = self->n_devices;
+    self->devices = calloc (c->device_count ? c->device_count : 1, sizeof *self->devices);
+    self->n_devices = 0;
+    for (size_t i = 0; i < c->device_count; i++) {
+        s_device_t *d = &self->devices[self->n_devices];
+        snprintf (d->address, sizeof d->address, "%s", c->devices[i].address);
+        d->port = (uint16_t)c->devices[i].port;
+        d->credential = odc_config_credential (c, c->devices[i].credential);
+        d->printer_index = 1;
+        /*  Keep what was learnt about a device the new list still has. */
+        for (size_t k = 0; k < n_old; k++)
+            if (old[k].port == d->port && strcmp (old[k].address, d->address) == 0) {
+                const odc_credential_t *credential = d->credential;
+                *d = old[k];
+                d->credential = credential;
+                break;
+            }
+        self->n_devices++;
+    }
+    free (old);
+}
+
+static const s_oidset_t *
+s_oidset (s_self_t *self, const s_device_t *d, bool table, bool probe)
+{
+    uint32_t mask = probe ? 0xffffffffu : d->vendor_mask;
+    uint32_t enterprise = self->loop == ODC_LOOP_METER ? d->enterprise : 0;
+    for (size_t i = 0; i < self->n_sets; i++) {
+        s_oidset_t *s = self->sets[i];
+        if (s->x == d->printer_index && s->enterprise == enterprise && s->mask == mask &&
+            s->table == table && s->probe == probe)
+            return s;
+    }
+    s_oidset_t *s = calloc (1, sizeof *s);
+    s->x = d->printer_index;
+    s->enterprise = enterprise;
+    s->mask = mask;
+    s->table = table;
+    s->probe = probe;
+    size_t k = 0;
+    for (size_t i = 0; self->vendors && enterprise && i < self->vendors->count; i++)
+        if (self->vendors->counters[i].enterprise == enterprise && k < S_MAX_VENDOR) {
+            if (mask & (1u << k))
+                s->vendor[s->n_vendor++] = &self->vendors->counters[i];
+            k++;
+        }
+    odc_snmp_job_t counts = {0};
+    odc_read_prepare (self->loop, s->x, table, s->vendor, s->n_vendor, &s->oids, &counts);
+    s->n_scalars = counts.n_scalars;
+    s->n_columns = counts.n_columns;
+    self->sets = realloc (self->sets, (self->n_sets + 1) * sizeof *self->sets);
+    self->sets[self->n_sets++] = s;
+    return s;
+}
+
+static void s_on_done (odc_snmp_job_t *job, void *arg);
+
+static void
+s_submit (s_self_t *self, s_slot_t *slot, odc_snmp_job_t *job, const s_oidset_t *set)
+{
+    s_device_t *d = &self->devices[slot->device];
+    memset (job, 0, sizeof *job);
+    snprintf (job->address, sizeof job->address, "%s", d->address);
+    job->port = d->port;
+    job->credential = d->credential;
+    job->getnext_only = d->getnext_only;
+    job->done = s_on_done;
+    job->arg = slot;
+    job->scalars = set->n_scalars ? set->oids.scalars : NULL;
+    job->n_scalars = set->n_scalars;
+    job->columns = set->n_columns ? set->oids.columns : NULL;
+    job->n_columns = set->n_columns;
+    slot->set = set;
+    if (odc_snmp_submit (self->engine, job) != 0) {
+        job->status = ODC_SNMP_ERROR;
+        snprintf (job->error, sizeof job->error, "nothing to ask");
+        s_on_done (job, slot);
+    }
+}
+
+/*  The meter loop's first contact: the maker, from sysObjectID. */
+static const odc_oid_t s_sys_object_id = {{1, 3, 6, 1, 2, 1, 1, 2, 0}, 9};
+
+static void
+s_start_device (s_self_t *self, size_t index)
+{
+    s_slot_t *slot = NULL;
+    for (size_t i = 0; i < self->n_slots && !slot; i++)
+        if (!self->slots[i].in_use)
+            slot = &self->slots[i];
+    assert (slot);
+    slot->in_use = true;
+    slot->device = (int)index;
+    slot->stage = 0;
+    self->slots_used++;
+    s_device_t *d = &self->devices[index];
+    if (self->loop == ODC_LOOP_METER && !d->vendor_known && self->vendors) {
+        odc_snmp_job_t *job = &slot->job;
+        memset (job, 0, sizeof *job);
+        snprintf (job->address, sizeof job->address, "%s", d->address);
+        job->port = d->port;
+        job->credential = d->credential;
+        job->scalars = &s_sys_object_id;
+        job->n_scalars = 1;
+        job->done = s_on_done;
+        job->arg = slot;
+        odc_snmp_submit (self->engine, job);
+        return;
+    }
+    slot->stage = 1;
+    s_submit (self, slot, &slot->job, s_oidset (self, d, false, false));
+}
+
+static void
+s_publish (s_self_t *self, ProtobufCMessage *reading, Odc__Envelope__BodyCase body,
+           const s_device_t *d)
+{
+    Odc__Envelope env = ODC__ENVELOPE__INIT;
+    env.source = (char *)self->name;
+    env.body_case = body;
+    Odc__ReadingHeader *h = NULL;
+    switch (body) {
+    case ODC__ENVELOPE__BODY_IDENTITY:
+        env.identity = (Odc__IdentityReading *)reading;
+        h = env.identity->header;
+        break;
+    case ODC__ENVELOPE__BODY_ALERTS:
+        env.alerts = (Odc__AlertReading *)reading;
+        h = env.alerts->header;
+        break;
+    case ODC__ENVELOPE__BODY_METERS:
+        env.meters = (Odc__MeterReading *)reading;
+        h = env.meters->header;
+        break;
+    case ODC__ENVELOPE__BODY_SUPPLIES:
+        env.supplies = (Odc__SupplyReading *)reading;
+        h = env.supplies->header;
+        break;
+    case ODC__ENVELOPE__BODY_TRAYS:
+        env.trays = (Odc__TrayReading *)reading;
+        h = env.trays->header;
+        break;
+    default: break;
+    }
+    if (h) {
+        free (h->device_id);
+        h->device_id = strdup (d->address);
+    }
+    odc_bus_send (self->push, &env);
+    protobuf_c_message_free_unpacked (reading, NULL);
+}
+
+static void
+s_account (s_self_t *self, const odc_snmp_job_t *job)
+{
+    self->requests += job->requests;
+    self->bytes_out += job->bytes_out;
+    self->bytes_in += job->bytes_in;
+    self->timeouts += job->timeouts;
+    self->job_us += job->finished_us - job->started_us;
+    self->jobs++;
+}
+
+static void
+s_release_slot (s_self_t *self, s_slot_t *slot)
+{
+    odc_snmp_job_clear (&slot->job);
+    odc_snmp_job_clear (&slot->table);
+    slot->in_use = false;
+    self->slots_used--;
+}
+
+static void
+s_failed (s_self_t *self, s_slot_t *slot, const odc_snmp_job_t *job)
+{
+    s_device_t *d = &self->devices[slot->device];
+    if (d->failures < 30)
+        d->failures++;
+    self->failed++;
+    int backoff =
+        self->loop == ODC_LOOP_ALERT ? 0 : 1 << (d->failures - 1 < 3 ? d->failures - 1 : 3);
+    if (backoff > S_MAX_BACKOFF)
+        backoff = S_MAX_BACKOFF;
+    d->skip_until = self->pass + (uint32_t)backoff;
+    if (d->failures == 1 || d->failures % 10 == 0)
+        odc_warn (d->address, "%s loop: %s (%u times in a row)%s", self->name,
+                  job->error[0] ? job->error : "no answer", d->failures,
+                  backoff ? "; tried again later with back-off" : "");
+    s_release_slot (self, slot);
+}
+
+static void
+s_on_done (odc_snmp_job_t *job, void *arg)
+{
+    s_slot_t *slot = arg;
+    s_self_t *self = slot->self;
+    s_device_t *d = &self->devices[slot->device];
+    s_account (self, job);
+    if (job->status != ODC_SNMP_OK) {
+        s_failed (self, slot, job);
+        return;
+    }
+    if (job->fell_back && !d->getnext_only) {
+        d->getnext_only = true;
+        odc_info (d->address,
+                  "%s loop: no GETBULK here (or OIDs out of order): GETNEXT from now on",
+                  self->name);
+    }
+    if (d->failures) {
+        odc_info (d->address, "%s loop: answering again after %u failures", self->name,
+                  d->failures);
+        d->failures = 0;
+        d->skip_until = 0;
+    }
+    if (self->loop == ODC_LOOP_METER && slot->stage == 0) {
+        const odc_snmp_value_t *v = job->n_values ? &job->values[0] : NULL;
+        char text[256] = "";
+        if (v && v->type == ASN_OBJECT_ID) {
+            size_t n = 0;
+            for (size_t i = 0; i < v->len / sizeof (oid) && n + 12 < sizeof text; i++)
+                n += (size_t)snprintf (text + n, sizeof text - n, i ? ".%lu" : "%lu",
+                                       ((const oid *)v->value)[i]);
+        }
+        d->enterprise = odc_enterprise_of (text);
+        odc_snmp_job_clear (&slot->job);
+        slot->stage = 1;
+        s_submit (self, slot, &slot->job, s_oidset (self, d, false, true));
+        return;
+    }
+    if (self->loop == ODC_LOOP_ALERT && slot->stage <= 1 && job == &slot->job) {
+        Odc__AlertReading *status = odc_read_alerts (job, NULL);
+        bool moved = !d->have_counters || status->critical_events != d->critical ||
+                     status->all_events != d->all;
+        d->have_counters = true;
+        d->critical = status->critical_events;
+        d->all = status->all_events;
+        if (moved) {
+            /*  Something happened (or this is the first look): the table. */
+            odc__alert_reading__free_unpacked (status, NULL);
+            slot->stage = 2;
+            s_submit (self, slot, &slot->table, s_oidset (self, d, true, false));
+            return;
+        }
+        s_publish (self, (ProtobufCMessage *)status, ODC__ENVELOPE__BODY_ALERTS, d);
+        self->read++;
+        s_release_slot (self, slot);
+        return;
+    }
+    ProtobufCMessage *reading = NULL;
+    Odc__Envelope__BodyCase body = ODC__ENVELOPE__BODY__NOT_SET;
+    switch (self->loop) {
+    case ODC_LOOP_IDENTITY: {
+        Odc__IdentityReading *r = odc_read_identity (job);
+        if (r && r->hr_device_index > 0)
+            d->printer_index = (uint32_t)r->hr_device_index;
+        reading = (ProtobufCMessage *)r;
+        body = ODC__ENVELOPE__BODY_IDENTITY;
+        break;
+    }
+    case ODC_LOOP_ALERT:
+        reading = (ProtobufCMessage *)odc_read_alerts (&slot->job, &slot->table);
+        body = ODC__ENVELOPE__BODY_ALERTS;
+        break;
+    case ODC_LOOP_METER:
+        if (!d->vendor_known && slot->set && slot->set->probe) {
+            /*  Remember which of the maker's counters this device has. */
+            uint32_t mask = 0;
+            for (size_t i = 0; i < slot->set->n_vendor && i < job->n_values; i++)
+                if (job->values[i].type != SNMP_NOSUCHINSTANCE &&
+                    job->values[i].type != SNMP_NOSUCHOBJECT)
+                    mask |= 1u << i;
+            d->vendor_mask = mask;
+            d->vendor_known = true;
+        }
+        reading = (ProtobufCMessage *)odc_read_meters (job, slot->set->vendor, slot->set->n_vendor);
+        body = ODC__ENVELOPE__BODY_METERS;
+        break;
+    case ODC_LOOP_SUPPLY:
+        reading = (ProtobufCMessage *)odc_read_supplies (job);
+        body = ODC__ENVELOPE__BODY_SUPPLIES;
+        break;
+    case ODC_LOOP_TRAY:
+        reading = (ProtobufCMessage *)odc_read_trays (job);
+        body = ODC__ENVELOPE__BODY_TRAYS;
+        break;
+    default: break;
+    }
+    if (reading) {
+        s_publish (self, reading, body, d);
+        self->read++;
+    }
+    s_release_slot (self, slot);
+}
+
+/* ------------------------------------------------------------------------
+   Passes */
+
+static void s_apply_pending (s_self_t *self);
+
+static void
+s_pass_begin (s_self_t *self, double now)
+{
+    s_apply_pending (self);
+    self->pass++;
+    self->pass_start = now;
+    self->interval = s_interval (self);
+    self->next = 0;
+    self->read = self->failed = self->skipped = 0;
+    self->requests = self->bytes_out = self->bytes_in = self->timeouts = 0;
+    self->job_us = self->jobs = 0;
+    self->cpu_start = s_cpu ();
+    self->in_pass = true;
+}
+
+static void
+s_pass_end (s_self_t *self, double now)
+{
+    double took = now - self->pass_start, cpu = s_cpu () - self->cpu_start;
+    size_t polled = self->read + self->failed;
+    odc_info (NULL,
+              "%s pass %u: %zu of %zu devices read, %zu failed, %zu skipped; %.1f s of %.1f s "
+              "(%.0f %%); %llu requests, %llu B out, %llu B in, %llu timeouts; window %d; "
+              "CPU %.3f s (%.1f us per device)",
+              self->name, self->pass, self->read, self->n_devices, self->failed, self->skipped,
+              took, self->interval, 100.0 * took / (self->interval > 0 ? self->interval : 1),
+              (unsigned long long)self->requests, (unsigned long long)self->bytes_out,
+              (unsigned long long)self->bytes_in, (unsigned long long)self->timeouts,
+              odc_snmp_window (self->engine), cpu, polled ? cpu * 1e6 / (double)polled : 0.0);
+    self->in_pass = false;
+    /*  Overrun: the next pass starts at once. */
+    self->next_pass = self->pass_start + self->interval;
+    if (self->next_pass < now)
+        self->next_pass = now;
+    s_apply_pending (self);
+}
+
+/*  Between passes (no job in flight): take a new configuration. */
+static void
+s_apply_pending (s_self_t *self)
+{
+    if (!self->pending || self->slots_used)
+        return;
+    odc_config_t *old = (odc_config_t *)self->config;
+    self->config = self->pending;
+    self->pending = NULL;
+    s_load_devices (self);
+    odc_config_destroy (&old);
+    odc_info (NULL, "%s loop: configuration applied, %zu devices", self->name, self->n_devices);
+}
+
+/*  When device k of the pass is due: the devices are spread over the first
+    80 % of the interval, which leaves the rest for slow and silent ones. */
+#define S_SPREAD 0.8
+
+static double
+s_due (const s_self_t *self, size_t k)
+{
+    return self->pass_start + self->interval * S_SPREAD * (double)k / (double)self->n_devices;
+}
+
+/*  Keep the window at what the pass needs: jobs per second times the time
+    a job takes, with room for stragglers, within the configured bounds. */
+static void
+s_adapt (s_self_t *self, double now)
+{
+    const odc_config_t *c = self->config;
+    double rate = self->interval > 0 ? (double)self->n_devices / (self->interval * S_SPREAD) : 1;
+    double job_s = self->jobs ? (double)self->job_us / 1e6 / (double)self->jobs : 0.05;
+    double need = rate * job_s * 2 + 1;
+    /*  Behind the spread schedule: open up. */
+    if (self->next < self->n_devices && s_due (self, self->next) < now - 1)
+        need = odc_snmp_window (self->engine) * 2.0;
+    int window = (int)ceil (need);
+    if (window < c->snmp_window_min)
+        window = c->snmp_window_min;
+    if (window > c->snmp_window_max)
+        window = c->snmp_window_max;
+    odc_snmp_set_window (self->engine, window);
+}
+
+/*  Start the devices whose time in the pass has come. */
+static void
+s_schedule (s_self_t *self, double now)
+{
+    if (!self->in_pass) {
+        if (now < self->next_pass)
+            return;
+        s_pass_begin (self, now);
+    }
+    int window = odc_snmp_window (self->engine);
+    while (self->next < self->n_devices && self->slots_used < self->n_slots &&
+           (int)self->slots_used < window + 0) {
+        if (s_due (self, self->next) > now)
+            break;
+        s_device_t *d = &self->devices[self->next];
+        if (d->skip_until > self->pass || !d->credential)
+            self->skipped++;
+        else
+            s_start_device (self, self->next);
+        self->next++;
+    }
+    if (self->next == self->n_devices && self->slots_used == 0)
+        s_pass_end (self, now);
+}
+
+/*  A new configuration: hold it (the supervisor lets go of the old one
+    once every actor has the new), apply it between passes. */
+static void
+s_take_config (void *config, void *arg)
+{
+    s_self_t *self = arg;
+    if (self->pending) {
+        odc_config_t *skipped = (odc_config_t *)self->pending;
+        odc_config_destroy (&skipped);
+    }
+    self->pending = odc_config_ref (config);
+}
+
+void
+odc_loop_actor (zsock_t *pipe, void *args)
+{
+    odc_loop_args_t *a = args;
+    s_self_t *self = calloc (1, sizeof *self);
+    self->loop = a->loop;
+    self->name = odc_config_loop_names[a->loop];
+    self->config = odc_config_ref (a->config);
+    self->clock_start = s_real ();
+    char *error = NULL;
+    if (self->loop == ODC_LOOP_METER && a->vendor_map) {
+        self->vendors = odc_vendor_map_load (a->vendor_map, &error);
+        if (!self->vendors) {
+            odc_warn (NULL, "meter loop: %s: vendor counters off", error ? error : a->vendor_map);
+            free (error);
+        }
+    }
+    odc_snmp_options_t eo = {.window = self->config->snmp_window_min,
+                             .timeout_ms = self->config->snmp_timeout_ms,
+                             .retries = self->config->snmp_retries,
+                             .max_repetitions = 16};
+    self->engine = odc_snmp_new (&eo);
+    self->push = odc_bus_push_connect (ODC_EP_READINGS, 0);
+    self->n_slots = (size_t)self->config->snmp_window_max;
+    self->slots = calloc (self->n_slots, sizeof *self->slots);
+    for (size_t i = 0; i < self->n_slots; i++)
+        self->slots[i].self = self;
+    s_load_devices (self);
+    bool ok = self->engine && self->push && self->slots;
+    odc_actor_ready (pipe, ok);
+    odc_info (NULL, "%s loop: %zu devices, every %d / %d minutes (in / out of working hours)",
+              self->name, self->n_devices, self->config->loops[self->loop].in_hours,
+              self->config->loops[self->loop].out_of_hours);
+    self->next_pass = s_real ();
+    while (ok) {
+        double now = s_real ();
+        s_schedule (self, now);
+        if (self->in_pass)
+            s_adapt (self, now);
+        int wait = odc_snmp_next_ms (self->engine);
+        double until;
+        bool room = self->slots_used < self->n_slots &&
+                    (int)self->slots_used < odc_snmp_window (self->engine);
+        if (self->in_pass && self->next < self->n_devices && room)
+            until = s_due (self, self->next) - now;
+        else if (self->in_pass && self->next < self->n_devices)
+            until = 1; /* the window is full: the engine wakes us */
+        else if (!self->in_pass)
+            until = self->next_pass - now;
+        else
+            until = 1;
+        int due = until <= 0 ? 0 : (int)(until * 1000) + 1;
+        if (wait < 0 || due < wait)
+            wait = due;
+        if (wait > 200)
+            wait = 200; /* stay responsive to the pipe */
+        zmq_pollitem_t items[2] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
+                                   {NULL, odc_snmp_fd (self->engine), ZMQ_POLLIN, 0}};
+        int n = zmq_poll (items, 2, wait);
+        if (n < 0 && zmq_errno () != EINTR)
+            break;
+        if (items[0].revents & ZMQ_POLLIN) {
+            if (odc_actor_pipe (pipe, s_take_config, self))
+                break;
+        }
+        odc_snmp_run (self->engine, 0);
+    }
+    if (!ok)
+        while (!odc_actor_pipe (pipe, NULL, NULL))
+            ;
+    odc_snmp_destroy (&self->engine);
+    for (size_t i = 0; i < self->n_slots; i++)
+        if (self->slots[i].in_use)
+            s_release_slot (self, &self->slots[i]);
+    zsock_destroy (&self->push);
+    for (size_t i = 0; i < self->n_sets; i++)
+        free (self->sets[i]);
+    free (self->sets);
+    free (self->slots);
+    free (self->devices);
+    odc_vendor_map_destroy (&self->vendors);
+    odc_config_t *config = (odc_config_t *)self->config, *pending = (odc_config_t *)self->pending;
+    odc_config_destroy (&config);
+    odc_config_destroy (&pending);
+    free (self);
+}
