@@ -66,6 +66,7 @@ struct s_self {
     s_oidset_t **sets;
     size_t n_sets;
     double clock_start; /* real seconds when the actor started */
+    bool in_hours;      /* the current pass's interval is the working-hours one */
     /* the pass */
     uint32_t pass;
     double pass_start, interval;
@@ -105,6 +106,7 @@ s_interval (s_self_t *self)
     localtime_r (&t, &tm);
     int weekday = (tm.tm_wday + 6) % 7; /* Monday 0 */
     bool in_hours = odc_config_in_hours (c, weekday, tm.tm_hour * 60 + tm.tm_min);
+    self->in_hours = in_hours;
     int minutes = in_hours ? c->loops[self->loop].in_hours : c->loops[self->loop].out_of_hours;
     return minutes * 60.0 / c->clock_speed;
 }
@@ -426,6 +428,8 @@ s_pass_begin (s_self_t *self, double now)
     self->job_us = self->jobs = 0;
     self->cpu_start = s_cpu ();
     self->in_pass = true;
+    odc_debug (NULL, "%s pass %u begins: %zu devices over %.1f s (%s working hours)", self->name,
+               self->pass, self->n_devices, self->interval, self->in_hours ? "in" : "outside");
 }
 
 static void
@@ -435,13 +439,14 @@ s_pass_end (s_self_t *self, double now)
     size_t polled = self->read + self->failed;
     odc_info (NULL,
               "%s pass %u: %zu of %zu devices read, %zu failed, %zu skipped; %.1f s of %.1f s "
-              "(%.0f %%); %llu requests, %llu B out, %llu B in, %llu timeouts; window %d; "
-              "CPU %.3f s (%.1f us per device)",
+              "(%.0f %%, %s working hours); %llu requests, %llu B out, %llu B in, %llu timeouts; "
+              "window %d; CPU %.3f s (%.1f us per device)",
               self->name, self->pass, self->read, self->n_devices, self->failed, self->skipped,
               took, self->interval, 100.0 * took / (self->interval > 0 ? self->interval : 1),
-              (unsigned long long)self->requests, (unsigned long long)self->bytes_out,
-              (unsigned long long)self->bytes_in, (unsigned long long)self->timeouts,
-              odc_snmp_window (self->engine), cpu, polled ? cpu * 1e6 / (double)polled : 0.0);
+              self->in_hours ? "in" : "outside", (unsigned long long)self->requests,
+              (unsigned long long)self->bytes_out, (unsigned long long)self->bytes_in,
+              (unsigned long long)self->timeouts, odc_snmp_window (self->engine), cpu,
+              polled ? cpu * 1e6 / (double)polled : 0.0);
     self->in_pass = false;
     /*  Overrun: the next pass starts at once. */
     self->next_pass = self->pass_start + self->interval;

@@ -23,6 +23,7 @@
 #include "odc_supervisor.h"
 #include "odc_latest_actor.h"
 #include "odc_loop_actor.h"
+#include "odc_read.h"
 #include "odc_snmp.h"
 
 #ifndef ODC_DATA_DIR
@@ -30,6 +31,88 @@
 #endif
 
 int odc_poll_main (int argc, char **argv);
+
+/*  "opendca latest ADDRESS --loop NAME (-c FILE | --store DIR) [--json]":
+    the last reading the loop stored for a device (read-only, beside a
+    running collector). */
+static int
+s_latest (int argc, char **argv, const char *config_file)
+{
+    const char *loop_name = NULL, *store_path = NULL, *address = NULL;
+    bool json = false;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp (argv[i], "--loop") && i + 1 < argc)
+            loop_name = argv[++i];
+        else if (!strcmp (argv[i], "--store") && i + 1 < argc)
+            store_path = argv[++i];
+        else if ((!strcmp (argv[i], "-c") || !strcmp (argv[i], "--config")) && i + 1 < argc)
+            config_file = argv[++i];
+        else if (!strcmp (argv[i], "--json"))
+            json = true;
+        else if (!address && argv[i][0] != '-')
+            address = argv[i];
+        else {
+            fprintf (stderr, "opendca latest: unexpected '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    int loop = -1;
+    for (int l = 0; loop_name && l < ODC_LOOP_COUNT; l++)
+        if (!strcmp (loop_name, odc_config_loop_names[l]))
+            loop = l;
+    if (!address || loop < 0 || (!store_path && !config_file)) {
+        fprintf (stderr, "opendca latest: usage: opendca latest ADDRESS --loop "
+                         "alert|identity|meter|supply|tray (-c FILE | --store DIR) [--json]\n");
+        return 2;
+    }
+    odc_config_t *config = NULL;
+    if (!store_path) {
+        char *errors = NULL;
+        config = odc_config_load (config_file, &errors);
+        if (!config) {
+            fputs (errors, stderr);
+            free (errors);
+            return 2;
+        }
+        store_path = config->store_path;
+    }
+    char *err = NULL;
+    odc_store_t *store = odc_store_open_readonly (store_path, &err);
+    int rc = 1;
+    if (!store)
+        fprintf (stderr, "opendca latest: %s\n", err ? err : store_path);
+    else {
+        char key[128];
+        odc_latest_key (key, sizeof key, address, loop + 1);
+        size_t len = 0;
+        uint8_t *value = odc_store_get (store, ODC_CF_LATEST, key, strlen (key), &len);
+        Odc__Envelope *env = value ? odc__envelope__unpack (NULL, len, value) : NULL;
+        if (!env)
+            fprintf (stderr, "opendca latest: no %s reading of %s in %s\n", loop_name, address,
+                     store_path);
+        else {
+            const ProtobufCMessage *body =
+                env->body_case == ODC__ENVELOPE__BODY_IDENTITY   ? &env->identity->base
+                : env->body_case == ODC__ENVELOPE__BODY_ALERTS   ? &env->alerts->base
+                : env->body_case == ODC__ENVELOPE__BODY_METERS   ? &env->meters->base
+                : env->body_case == ODC__ENVELOPE__BODY_SUPPLIES ? &env->supplies->base
+                                                                 : &env->trays->base;
+            if (json) {
+                odc_json_print (body, stdout, 0);
+                putchar ('\n');
+            }
+            else
+                odc_reading_print ((odc_loop_t)loop, body);
+            odc__envelope__free_unpacked (env, NULL);
+            rc = 0;
+        }
+        free (value);
+    }
+    free (err);
+    odc_store_close (&store);
+    odc_config_destroy (&config);
+    return rc;
+}
 
 #ifndef ODC_VERSION
 #define ODC_VERSION "0.0.0"
@@ -238,6 +321,8 @@ main (int argc, char **argv)
     const char *command = argv[optind++];
     if (strcmp (command, "poll") == 0)
         return odc_poll_main (argc - optind + 1, argv + optind - 1);
+    if (strcmp (command, "latest") == 0)
+        return s_latest (argc - optind, argv + optind, config);
     /*  Options may also follow the command: "opendca run -c FILE". */
     while ((opt = getopt_long (argc, argv, "c:hV", long_options, NULL)) != -1) {
         switch (opt) {

@@ -92,8 +92,8 @@ s_table_row (const char *key, const char *value)
     printf ("  %-22s %s\n", key, value);
 }
 
-static void
-s_print_table (odc_loop_t loop, const ProtobufCMessage *m)
+void
+odc_reading_print (odc_loop_t loop, const ProtobufCMessage *m)
 {
     char buf[256];
     switch (loop) {
@@ -351,7 +351,7 @@ odc_poll_main (int argc, char **argv)
                     identity.requests + job.requests + table.requests,
                     identity.bytes_out + job.bytes_out + table.bytes_out,
                     identity.bytes_in + job.bytes_in + table.bytes_in);
-            s_print_table ((odc_loop_t)loop, reading);
+            odc_reading_print ((odc_loop_t)loop, reading);
         }
         protobuf_c_message_free_unpacked (reading, NULL);
     }

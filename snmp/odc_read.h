@@ -74,4 +74,7 @@ uint32_t odc_read_printer_index (const odc_snmp_job_t *job);
     UTF-8). */
 void odc_json_print (const ProtobufCMessage *message, FILE *out, int indent);
 
+/*  Print a reading of a loop as a readable table on stdout. */
+void odc_reading_print (odc_loop_t loop, const ProtobufCMessage *message);
+
 #endif

@@ -323,6 +323,43 @@ odc_store_open (const char *path, const odc_store_options_t *user_options, char 
     return self;
 }
 
+odc_store_t *
+odc_store_open_readonly (const char *path, char **err)
+{
+    odc_store_t *self = (odc_store_t *)calloc (1, sizeof *self);
+    self->path = strdup (path);
+    self->options = rocksdb_options_create ();
+    self->write = rocksdb_writeoptions_create ();
+    self->lazy = rocksdb_writeoptions_create ();
+    self->read = rocksdb_readoptions_create ();
+    if (s_check_families (self->options, path, err) != 1) {
+        if (err && !*err)
+            *err = s_format ("%s: no opendca store here", path);
+        s_release (self);
+        return NULL;
+    }
+    const char *names[ODC_CF_COUNT + 1];
+    const rocksdb_options_t *cf_options[ODC_CF_COUNT + 1];
+    for (int i = 0; i < ODC_CF_COUNT; i++) {
+        names[i] = s_cf_names[i];
+        cf_options[i] = self->options;
+    }
+    names[ODC_CF_COUNT] = "default";
+    cf_options[ODC_CF_COUNT] = self->options;
+    char *rerr = NULL;
+    self->db = rocksdb_open_for_read_only_column_families (self->options, path, ODC_CF_COUNT + 1,
+                                                           names, cf_options, self->cf, 0, &rerr);
+    if (rerr) {
+        s_set_err (err, s_format ("%s: cannot open the store to read: %s", path, rerr));
+        rocksdb_free (rerr);
+        memset (self->cf, 0, sizeof self->cf);
+        self->db = NULL;
+        s_release (self);
+        return NULL;
+    }
+    return self;
+}
+
 void
 odc_store_close (odc_store_t **self_p)
 {

@@ -59,6 +59,10 @@ void odc_store_options_default (odc_store_options_t *options);
 odc_store_t *odc_store_open (const char *path, const odc_store_options_t *options, char **err);
 void odc_store_close (odc_store_t **self_p);
 
+/*  Open an existing store to read only, beside a collector that runs on
+    it (no lock is taken; what is read is what was written last). */
+odc_store_t *odc_store_open_readonly (const char *path, char **err);
+
 const char *odc_store_cf_name (odc_cf_t cf);
 bool odc_store_sync (odc_store_t *self);
 

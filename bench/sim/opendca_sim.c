@@ -145,11 +145,15 @@ static void
 s_stats_json (sim_fleet_t *fleet, sim_agent_t *agent, FILE *out)
 {
     const sim_agent_stats_t *s = sim_agent_stats (agent);
+    uint32_t online = 0;
+    for (uint32_t i = 0; i < fleet->opt.devices; i++)
+        online += !(fleet->devices[i].flags & (SIM_DEV_OFFLINE | SIM_DEV_AWAY));
     fprintf (out,
-             "{\"sim_s\":%lld,\"requests\":%llu,\"answered\":%llu,\"no_device\":%llu,"
+             "{\"sim_s\":%lld,\"devices\":%u,\"online\":%u,\"requests\":%llu,\"answered\":%llu,"
+             "\"no_device\":%llu,"
              "\"lost\":%llu,\"refused\":%llu,\"too_big\":%llu,\"truncated\":%llu,"
              "\"truth_lines\":%llu}\n",
-             (long long)fleet->sim_s, (unsigned long long)s->requests,
+             (long long)fleet->sim_s, fleet->opt.devices, online, (unsigned long long)s->requests,
              (unsigned long long)s->answered, (unsigned long long)s->dropped_unknown,
              (unsigned long long)s->dropped_loss, (unsigned long long)s->dropped_auth,
              (unsigned long long)s->too_big, (unsigned long long)s->truncated,
