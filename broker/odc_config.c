@@ -733,6 +733,7 @@ odc_config_load (const char *file, char **errors)
     free (copy);
 
     odc_config_t *self = (odc_config_t *)calloc (1, sizeof *self);
+    self->refs = 1;
     self->file = strdup (file);
     s_defaults (self, ctx.dir);
 

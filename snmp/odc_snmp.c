@@ -123,13 +123,13 @@ s_count_send (netsnmp_transport *t, const void *buf, int size, void **opaque, in
         s_current->job->bytes_out += (uint32_t)size;
         s_current->job->requests++;
     }
-    return s_udp_send (t, buf, size, opaque, olength);
+    return __atomic_load_n (&s_udp_send, __ATOMIC_ACQUIRE) (t, buf, size, opaque, olength);
 }
 
 static int
 s_count_recv (netsnmp_transport *t, void *buf, int size, void **opaque, int *olength)
 {
-    int n = s_udp_recv (t, buf, size, opaque, olength);
+    int n = __atomic_load_n (&s_udp_recv, __ATOMIC_ACQUIRE) (t, buf, size, opaque, olength);
     if (s_current && n > 0)
         s_current->job->bytes_in += (uint32_t)n;
     return n;
@@ -544,14 +544,19 @@ s_open (s_flight_t *f, char *error, size_t size)
         return -1;
     }
     netsnmp_transport *t = snmp_sess_transport (f->sessp);
+    /*  Count bytes: hook the transport's send and receive (the UDP ones
+        are the same functions for every session; noted once, under the
+        lock, as every engine thread comes here). */
+    pthread_mutex_lock (&s_global);
     if (!s_udp_send) {
-        s_udp_send = t->f_send;
-        s_udp_recv = t->f_recv;
+        __atomic_store_n (&s_udp_recv, t->f_recv, __ATOMIC_RELEASE);
+        __atomic_store_n (&s_udp_send, t->f_send, __ATOMIC_RELEASE);
     }
     if (t->f_send == s_udp_send)
         t->f_send = s_count_send;
     if (t->f_recv == s_udp_recv)
         t->f_recv = s_count_recv;
+    pthread_mutex_unlock (&s_global);
     f->fd = t->sock;
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = f};
     epoll_ctl (self->epfd, EPOLL_CTL_ADD, f->fd, &ev);

@@ -215,6 +215,23 @@ test_defaults_and_minimal (void)
     free (path);
 }
 
+/*  Shared configurations: freed when the last holder lets go. */
+static void
+test_references (void)
+{
+    char *path = s_write ("ref.yaml", "collector:\n  id: c1\n");
+    odc_config_t *config = odc_config_load (path, NULL);
+    CHECK (config && config->refs == 1);
+    odc_config_t *second = (odc_config_t *)odc_config_ref (config);
+    CHECK (second == config && config->refs == 2);
+    odc_config_destroy (&second);
+    CHECK (second == NULL && config->refs == 1);
+    CHECK (strcmp (config->collector_id, "c1") == 0); /* still there */
+    odc_config_destroy (&config);
+    CHECK (config == NULL);
+    free (path);
+}
+
 static void
 test_example_file (void)
 {
@@ -245,6 +262,7 @@ main (void)
     RUN (test_credentials_and_references);
     RUN (test_secrets_from_files);
     RUN (test_defaults_and_minimal);
+    RUN (test_references);
     RUN (test_example_file);
     s_rmtree (s_dir);
     free (s_dir);
