@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_loops.sh OPENDCA SIM: the five monitoring loops of "opendca run"
-# against the simulator: 700 devices, 10 % offline, 5-50 ms latency, 1 %
+# against the simulator: 7,000 devices, 10 % offline, 5-50 ms latency, 1 %
 # loss, the collector's clock 20 times fast.
 #   - every loop finishes passes; each pass accounts for every device (read
 #     or failed, never skipped silently), reads every online device but for
@@ -21,7 +21,8 @@ check() {
     if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $what"; fi
 }
 port=$(( 21000 + ($$ % 20000) ))
-n=700
+# Fewer under ThreadSanitizer, which is many times slower (scripts/test sets it).
+n=${ODC_LOOPS_DEVICES:-7000}
 
 "$sim" --devices $n --first 127.51.0.1 --port $port --offline 10 --latency 5-50 --loss 1 \
     --sleepers 0 --control "$tmp/sim.sock" >"$tmp/sim.log" 2>&1 &
@@ -79,7 +80,7 @@ for loop in alert identity meter supply tray; do
     check "$loop: a pass finished" [ -n "$line" ]
     check "$loop: every device accounted for" [ $((read_ + fail + skip)) -eq $n ]
     check "$loop: every online device read but for a few lost packets ($read_ of $online)" \
-        [ "$read_" -ge $((online - 3)) -a "$read_" -le "$online" ]
+        [ "$read_" -ge $((online - online / 500 - 3)) -a "$read_" -le "$online" ]
 done
 named=$(grep -c "warn  \[alert\] s_failed: device=127.51" "$tmp/run.log")
 check "every device the alert loop could not read is named in the log ($named)" [ "$named" -ge $((n - online)) ]

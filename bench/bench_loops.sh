@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# bench_loops.sh: the five monitoring loops of "opendca run" against the
+# simulator on the same machine, at the default working-hours intervals
+# (3/10/20/60/480 minutes), with the collector's clock running SPEED times
+# fast: SPEED times the real load of a fleet of DEVICES. If it keeps up at
+# SPEED x, it keeps up at 1 x.
+#
+#   bench/bench_loops.sh [DEVICES [SPEED [SECONDS]]]     (default 7000 4 160)
+#
+# The fleet: the four built-in models, 10 % offline, 5-50 ms latency, 1 %
+# loss. Prints, per loop, every finished pass against its interval, devices
+# per second, CPU per device-poll, SNMP bytes per device, timeouts; the
+# collector's peak RSS and CPU; and the baseline: net-snmp's snmpbulkwalk
+# of the supply table, device after device.
+set -u
+cd "$(dirname "$0")/.."
+devices=${1:-7000}
+speed=${2:-4}
+seconds=${3:-160}
+tmp=$(mktemp -d /tmp/odc-bench-loops-XXXXXX)
+pids=()
+trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"' EXIT
+port=$(( 22000 + ($$ % 20000) ))
+
+build/opendca-sim --devices "$devices" --first 127.60.0.1 --port $port --offline 10 \
+    --latency 5-50 --loss 1 --sleepers 0 --control "$tmp/sim.sock" >"$tmp/sim.log" 2>&1 &
+pids+=($!)
+sim=$!
+for _ in $(seq 200); do grep -q ready "$tmp/sim.log" && break; sleep 0.05; done
+online=$(build/opendca-sim ctl --control "$tmp/sim.sock" stats | sed 's/.*"online":\([0-9]*\).*/\1/')
+
+python3 - "$tmp/bench.yaml" "$devices" "$port" "$speed" "$tmp/state" <<'PY'
+import sys
+path, n, port, speed, state = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+with open(path, "w") as f:
+    f.write(f"collector:\n  id: bench\nstore:\n  path: {state}\n  sync: false\n")
+    f.write(f"clock:\n  speed: {speed}\nsnmp:\n  window_max: 4096\n")
+    f.write('working_hours:\n  start: "00:00"\n  end: "24:00"\n  days: [mon, tue, wed, thu, fri, sat, sun]\n')
+    f.write("devices:\n")
+    for i in range(1, n + 1):
+        a = 0x7f3c0000 + i
+        f.write(f"  - address: {a >> 24 & 255}.{a >> 16 & 255}.{a >> 8 & 255}.{a & 255}\n    port: {port}\n")
+PY
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(date -u +%Y-%m-%d)"
+echo "fleet: $devices devices ($online online), clock ${speed}x, ${seconds} s"
+build/opendca run -c "$tmp/bench.yaml" 2>"$tmp/run.log" &
+run=$!
+pids+=($run)
+sleep "$seconds"
+cpu_ticks=$(awk '{print $14 + $15}' /proc/$run/stat)
+sim_ticks=$(awk '{print $14 + $15}' /proc/$sim/stat)
+hwm=$(awk '/VmHWM/ {print $2}' /proc/$run/status)
+kill -TERM $run
+wait $run
+hz=$(getconf CLK_TCK)
+
+python3 - "$tmp/run.log" "$devices" "$cpu_ticks" "$hz" "$hwm" "$speed" "$seconds" "$sim_ticks" <<'PY'
+import re, sys
+log, n, ticks, hz, hwm, speed, seconds, sim_ticks = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6]), float(sys.argv[7]), int(sys.argv[8])
+pat = re.compile(r"\[(\w+)\] s_pass_end: device=- \w+ pass (\d+): (\d+) of (\d+) devices read, (\d+) failed, (\d+) skipped; ([\d.]+) s of ([\d.]+) s \((\d+) %.*?\); (\d+) requests, (\d+) B out, (\d+) B in, (\d+) timeouts; window (\d+); CPU ([\d.]+) s \(([\d.]+) us per device\)")
+polls = 0
+worst = {}
+print(f"{'loop':9} {'pass':>4} {'read':>7} {'failed':>6} {'took s':>8} {'of s':>7} {'%':>4} {'dev/s':>7} {'B/dev':>6} {'timeouts':>8} {'window':>6} {'CPU us/dev':>10}")
+for line in open(log):
+    m = pat.search(line)
+    if not m:
+        continue
+    loop, p, read, total, failed, skipped, took, interval, pct, req, bout, bin_, to, window, cpu, us = m.groups()
+    polls += int(read) + int(failed)
+    worst[loop] = max(worst.get(loop, 0), int(pct))
+    rate = (int(read) + int(failed)) / float(took) if float(took) > 0 else 0
+    print(f"{loop:9} {p:>4} {read:>7} {failed:>6} {float(took):8.1f} {float(interval):7.1f} {pct:>4} {rate:7.0f} {(int(bout) + int(bin_)) / int(total):6.0f} {to:>8} {window:>6} {float(us):10.1f}")
+cpu = ticks / hz
+print(f"passes over their interval: {', '.join(f'{k} {v} %' for k, v in worst.items()) or 'none finished'} (100 % = the whole interval)")
+print(f"collector: CPU {cpu:.1f} s in {seconds:.0f} s for {polls} device-polls in finished passes: {cpu * 1e6 / max(polls, 1):.1f} us per device-poll; peak RSS {hwm / 1024:.1f} MiB")
+print(f"simulator: CPU {sim_ticks / hz:.1f} s")
+need = n * (1/180 + 1/600 + 1/1200 + 1/3600 + 1/28800)
+print(f"load: at 1x the five loops need {need:.0f} device-polls/s; this run asked {need * speed:.0f}/s")
+PY
+
+# The baseline: a naive collector walks each device's supply table with
+# snmpbulkwalk, one device after the other.
+count=100
+t0=$(date +%s%N)
+for i in $(seq 1 $count); do
+    a=$(( 0x7f3c0000 + i ))
+    snmpbulkwalk -v2c -c public -t 1.5 -r 1 $(( a >> 24 & 255 )).$(( a >> 16 & 255 )).$(( a >> 8 & 255 )).$(( a & 255 )):$port 1.3.6.1.2.1.43.11 >/dev/null 2>&1
+done
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+echo "baseline: snmpbulkwalk of the supply table, device after device: $count devices in $ms ms = $(( count * 1000 * 1000 / (ms > 0 ? ms : 1) / 1000 )) devices/s"
