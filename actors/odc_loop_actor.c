@@ -472,6 +472,7 @@ s_apply_pending (s_self_t *self)
 /*  When device k of the pass is due: the devices are spread over the first
     80 % of the interval, which leaves the rest for slow and silent ones. */
 #define S_SPREAD 0.8
+#define S_BATCH  0.010 /* seconds */
 
 static double
 s_due (const s_self_t *self, size_t k)
@@ -511,7 +512,9 @@ s_schedule (s_self_t *self, double now)
     int window = odc_snmp_window (self->engine);
     while (self->next < self->n_devices && self->slots_used < self->n_slots &&
            (int)self->slots_used < window + 0) {
-        if (s_due (self, self->next) > now)
+        /*  Start what falls due in the next few milliseconds together:
+            one wake-up for a handful of devices, not one each. */
+        if (s_due (self, self->next) > now + S_BATCH)
             break;
         s_device_t *d = &self->devices[self->next];
         if (d->skip_until > self->pass || !d->credential)
@@ -588,7 +591,7 @@ odc_loop_actor (zsock_t *pipe, void *args)
             until = self->next_pass - now;
         else
             until = 1;
-        int due = until <= 0 ? 0 : (int)(until * 1000) + 1;
+        int due = until <= S_BATCH ? 0 : (int)(until * 1000) + 1;
         if (wait < 0 || due < wait)
             wait = due;
         if (wait > 200)
