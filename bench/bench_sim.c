@@ -28,6 +28,8 @@
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
 
+#include "odc_netsnmp.h"
+
 extern char **environ;
 
 static double
@@ -178,11 +180,7 @@ main (int argc, char **argv)
         return 1;
     }
 
-    setenv ("MIBS", "", 1);
-    netsnmp_ds_set_boolean (NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_READ_CONFIGS, 1);
-    netsnmp_ds_set_boolean (NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_LOAD, 1);
-    netsnmp_ds_set_boolean (NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_SAVE, 1);
-    init_snmp ("bench_sim");
+    odc_netsnmp_start ("bench_sim", NULL);
     uint8_t get[1500], bulk[1500];
     netsnmp_pdu *pdu = snmp_pdu_create (SNMP_MSG_GET);
     static const oid scalars[5][13] = {{1, 3, 6, 1, 2, 1, 1, 3, 0},

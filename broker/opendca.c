@@ -174,24 +174,19 @@ s_apply_log_level (const odc_config_t *config)
         odc_log_set_level ((odc_log_level_t)level);
 }
 
-/*  Each SNMP session holds a socket: a large fleet needs far more than the
-    usual 1024 descriptors. */
+/*  Each SNMP session holds a socket: odc_snmp_init raised the limit as far
+    as the system allows; say what it is. */
 static void
-s_raise_nofile (int want)
+s_report_nofile (int want)
 {
     struct rlimit rl;
     if (getrlimit (RLIMIT_NOFILE, &rl) != 0)
         return;
-    rlim_t target = (rlim_t)want;
-    if (rl.rlim_max != RLIM_INFINITY && target > rl.rlim_max)
-        target = rl.rlim_max;
-    if (rl.rlim_cur < target) {
-        rl.rlim_cur = target;
-        if (setrlimit (RLIMIT_NOFILE, &rl) != 0)
-            odc_warn (NULL, "cannot raise the descriptor limit to %d: %s", want, strerror (errno));
-    }
-    getrlimit (RLIMIT_NOFILE, &rl);
-    odc_info (NULL, "descriptor limit %llu", (unsigned long long)rl.rlim_cur);
+    if (rl.rlim_cur < (rlim_t)want)
+        odc_warn (NULL, "descriptor limit %llu, below the %d asked for (limits.max_open_files)",
+                  (unsigned long long)rl.rlim_cur, want);
+    else
+        odc_info (NULL, "descriptor limit %llu", (unsigned long long)rl.rlim_cur);
 }
 
 static void *
@@ -232,9 +227,9 @@ s_run (const char *file)
     s_apply_log_level (config);
     odc_info (NULL, "opendca %s starting: collector %s, configuration %s", ODC_VERSION,
               config->collector_id, file);
-    s_raise_nofile (config->max_open_files);
     /*  net-snmp's global set-up, before any thread. */
     odc_snmp_init (config->max_open_files);
+    s_report_nofile (config->max_open_files);
 
     odc_store_options_t options;
     odc_store_options_default (&options);

@@ -24,6 +24,7 @@
 #include <net-snmp/library/transform_oids.h>
 
 #include "odc_log.h"
+#include "odc_netsnmp.h"
 
 /*  net-snmp's process-wide state (session list set-up, USM users). */
 static pthread_mutex_t s_global = PTHREAD_MUTEX_INITIALIZER;
@@ -138,25 +139,8 @@ s_count_recv (netsnmp_transport *t, void *buf, int size, void **opaque, int *ole
 void
 odc_snmp_init (int max_open_files)
 {
-    setenv ("MIBS", "", 1);
-    setenv ("MIBDIRS", "", 1);
-    netsnmp_ds_set_boolean (NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_READ_CONFIGS, 1);
-    netsnmp_ds_set_boolean (NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_LOAD, 1);
-    netsnmp_ds_set_boolean (NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_SAVE, 1);
-    netsnmp_ds_set_boolean (NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_CHECK_RANGE, 1);
-    static char dir[64];
-    snprintf (dir, sizeof dir, "/tmp/opendca-snmp-%u", (unsigned)getuid ());
-    netsnmp_ds_set_string (NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_PERSISTENT_DIR, dir);
-    /*  ODC_SNMP_DEBUG=usm,snmpv3 shows net-snmp's own debugging output. */
-    const char *debug = getenv ("ODC_SNMP_DEBUG");
-    if (debug && *debug) {
-        debug_register_tokens (debug);
-        snmp_set_do_debugging (1);
-        snmp_enable_stderrlog ();
-    }
-    else
-        snmp_disable_log ();
-    init_snmp ("opendca");
+    odc_netsnmp_start ("opendca", "ODC_SNMP_DEBUG");
+    /*  One socket per session in flight: far more than the usual 1024. */
     struct rlimit rl;
     if (getrlimit (RLIMIT_NOFILE, &rl) == 0) {
         rlim_t want = (rlim_t)max_open_files;

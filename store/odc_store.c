@@ -154,18 +154,26 @@ s_check_families (rocksdb_options_t *options, const char *path, char **err)
     return rc;
 }
 
-/*  Open the database in dir with every family of the schema. */
-static int
-s_open_at (odc_store_t *self, const char *dir, char **err)
+/*  The names of every family of the schema ("default" last), each with
+    the store's options. */
+static void
+s_families (odc_store_t *self, const char **names, const rocksdb_options_t **cf_options)
 {
-    const char *names[ODC_CF_COUNT + 1];
-    const rocksdb_options_t *cf_options[ODC_CF_COUNT + 1];
     for (int i = 0; i < ODC_CF_COUNT; i++) {
         names[i] = s_cf_names[i];
         cf_options[i] = self->options;
     }
     names[ODC_CF_COUNT] = "default";
     cf_options[ODC_CF_COUNT] = self->options;
+}
+
+/*  Open the database in dir with every family of the schema. */
+static int
+s_open_at (odc_store_t *self, const char *dir, char **err)
+{
+    const char *names[ODC_CF_COUNT + 1];
+    const rocksdb_options_t *cf_options[ODC_CF_COUNT + 1];
+    s_families (self, names, cf_options);
     char *rerr = NULL;
     self->db = rocksdb_open_column_families (self->options, dir, ODC_CF_COUNT + 1, names,
                                              cf_options, self->cf, &rerr);
@@ -340,12 +348,7 @@ odc_store_open_readonly (const char *path, char **err)
     }
     const char *names[ODC_CF_COUNT + 1];
     const rocksdb_options_t *cf_options[ODC_CF_COUNT + 1];
-    for (int i = 0; i < ODC_CF_COUNT; i++) {
-        names[i] = s_cf_names[i];
-        cf_options[i] = self->options;
-    }
-    names[ODC_CF_COUNT] = "default";
-    cf_options[ODC_CF_COUNT] = self->options;
+    s_families (self, names, cf_options);
     char *rerr = NULL;
     self->db = rocksdb_open_for_read_only_column_families (self->options, path, ODC_CF_COUNT + 1,
                                                            names, cf_options, self->cf, 0, &rerr);

@@ -20,7 +20,8 @@ check() {
     local what=$1; shift
     if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $what"; fi
 }
-port=$(( 21000 + ($$ % 20000) ))
+# Each test has its own range of ports: CTest runs them side by side.
+port=$(( 26000 + ($$ % 4000) ))
 # Fewer under ThreadSanitizer, which is many times slower (scripts/test sets it).
 n=${ODC_LOOPS_DEVICES:-7000}
 

@@ -24,7 +24,7 @@ check() { # check DESCRIPTION COMMAND...
     if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $what"; fi
 }
 # A port of our own: several tests run side by side.
-base=$(( 20000 + ($$ % 20000) ))
+base=$(( 20000 + ($$ % 400) * 15 ))
 snmp="-t 1 -r 0"
 
 start_sim() { # start_sim LOG ARGS... ; waits for "ready"

@@ -31,6 +31,8 @@
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
 
+#include "odc_netsnmp.h"
+
 #include "odc_test.h"
 #include "odc_testsim.h"
 
@@ -209,7 +211,7 @@ main (int argc, char **argv)
     char truth[300], port_text[16];
     snprintf (truth, sizeof truth, "%s/truth.jsonl", dir);
     snprintf (s_control, sizeof s_control, "%s/ctl.sock", dir);
-    int port = 30000 + getpid () % 20000;
+    int port = 30000 + getpid () % 5000; /* ports of its own: tests run side by side */
     snprintf (port_text, sizeof port_text, "%d", port);
     char devices[16];
     snprintf (devices, sizeof devices, "%d", DEVICES);
@@ -220,11 +222,7 @@ main (int argc, char **argv)
     if (pid < 0)
         return 2;
 
-    setenv ("MIBS", "", 1);
-    netsnmp_ds_set_boolean (NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_READ_CONFIGS, 1);
-    netsnmp_ds_set_boolean (NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_LOAD, 1);
-    netsnmp_ds_set_boolean (NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_SAVE, 1);
-    init_snmp ("test_sim_day");
+    odc_netsnmp_start ("test_sim_day", NULL);
     void *sessions[DEVICES];
     for (int i = 0; i < DEVICES; i++) {
         netsnmp_session s;

@@ -297,7 +297,7 @@ main (int argc, char **argv)
         return 2;
     }
     s_sim = argv[1];
-    s_port = 30000 + (int)(getpid () % 15000) * 2;
+    s_port = 36000 + (int)(getpid () % 5000) * 4; /* a range of its own */
     char port_text[16];
     snprintf (port_text, sizeof port_text, "%d", s_port);
     odc_snmp_init (8192);

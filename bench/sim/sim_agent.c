@@ -13,6 +13,8 @@
 
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
+
+#include "odc_netsnmp.h"
 #include <net-snmp/library/snmp_transport.h>
 #include <net-snmp/library/lcd_time.h>
 #include <net-snmp/library/snmpusm.h>
@@ -41,18 +43,6 @@ struct _sim_agent_t {
     sim_agent_stats_t stats;
 };
 
-static char *
-s_error (const char *fmt, ...)
-{
-    va_list ap;
-    va_start (ap, fmt);
-    char *text = NULL;
-    if (vasprintf (&text, fmt, ap) == -1)
-        text = NULL;
-    va_end (ap);
-    return text;
-}
-
 static double
 s_now (void)
 {
@@ -73,30 +63,8 @@ s_uniform (sim_agent_t *self)
 void
 sim_agent_init_library (void)
 {
-    /*  No MIB files, no configuration files, no persistent state
-        (PITFALLS.md): numeric OIDs only, and nothing written to /var. */
-    setenv ("MIBS", "", 1);
-    setenv ("MIBDIRS", "", 1);
-    netsnmp_ds_set_boolean (NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_READ_CONFIGS, 1);
-    netsnmp_ds_set_boolean (NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_LOAD, 1);
-    netsnmp_ds_set_boolean (NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_SAVE, 1);
-    netsnmp_ds_set_boolean (NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_CHECK_RANGE, 1);
+    odc_netsnmp_start ("opendca-sim", "ODC_SIM_DEBUG");
     netsnmp_ds_set_boolean (NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_QUICK_PRINT, 1);
-    /*  init_snmp still makes a folder for TLS certificate indexes: keep it
-        out of /var/lib. */
-    static char dir[64];
-    snprintf (dir, sizeof dir, "/tmp/opendca-sim-%u", (unsigned)getuid ());
-    netsnmp_ds_set_string (NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_PERSISTENT_DIR, dir);
-    /*  ODC_SIM_DEBUG=usm,snmpv3 shows net-snmp's own debugging output. */
-    const char *debug = getenv ("ODC_SIM_DEBUG");
-    if (debug && *debug) {
-        debug_register_tokens (debug);
-        snmp_set_do_debugging (1);
-        snmp_enable_stderrlog ();
-    }
-    else
-        snmp_disable_log ();
-    init_snmp ("opendca-sim");
 }
 
 /* ------------------------------------------------------------------------
@@ -572,7 +540,7 @@ s_add_user (sim_agent_t *self, const char *spec, char **error)
     for (char *p = strtok (copy, ":"); p && n < 6; p = strtok (NULL, ":"))
         part[n++] = p;
     if (n < 2) {
-        *error = s_error ("--user %s: NAME:LEVEL[:AUTH:AUTHPASS[:PRIV:PRIVPASS]]", spec);
+        *error = sim_format ("--user %s: NAME:LEVEL[:AUTH:AUTHPASS[:PRIV:PRIVPASS]]", spec);
         return -1;
     }
     int level = !strcmp (part[1], "noAuthNoPriv") ? SNMP_SEC_LEVEL_NOAUTH
@@ -581,9 +549,9 @@ s_add_user (sim_agent_t *self, const char *spec, char **error)
                                                   : -1;
     int need = level == SNMP_SEC_LEVEL_NOAUTH ? 2 : level == SNMP_SEC_LEVEL_AUTHNOPRIV ? 4 : 6;
     if (level < 0 || n != need) {
-        *error = s_error ("--user %s: NAME:noAuthNoPriv, NAME:authNoPriv:AUTH:PASS or "
-                          "NAME:authPriv:AUTH:PASS:PRIV:PASS",
-                          spec);
+        *error = sim_format ("--user %s: NAME:noAuthNoPriv, NAME:authNoPriv:AUTH:PASS or "
+                             "NAME:authPriv:AUTH:PASS:PRIV:PASS",
+                             spec);
         return -1;
     }
     /*  net-snmp's own createUser line: keys localised to our engine ID. */
@@ -603,9 +571,9 @@ s_add_user (sim_agent_t *self, const char *spec, char **error)
     for (struct usmUser *u = usm_get_userList (); u; u = u->next)
         after++;
     if (after == before) {
-        *error = s_error ("--user %s: net-snmp refused it (protocols: MD5, SHA, SHA-224, "
-                          "SHA-256, SHA-384, SHA-512; DES, AES; passphrases of 8 or more)",
-                          spec);
+        *error = sim_format ("--user %s: net-snmp refused it (protocols: MD5, SHA, SHA-224, "
+                             "SHA-256, SHA-384, SHA-512; DES, AES; passphrases of 8 or more)",
+                             spec);
         return -1;
     }
     self->users = realloc (self->users, (size_t)(self->user_count + 1) * sizeof (s_user_t));
@@ -625,7 +593,7 @@ sim_agent_new (sim_fleet_t *fleet, const sim_agent_options_t *options, char **er
         self->rng = 1;
     const char *engine = options->engine_id ? options->engine_id : "opendca-sim";
     if (setup_engineID (NULL, engine) < 0) {
-        *error = s_error ("cannot set the SNMPv3 engine ID");
+        *error = sim_format ("cannot set the SNMPv3 engine ID");
         sim_agent_destroy (&self);
         return NULL;
     }
@@ -645,7 +613,7 @@ sim_agent_new (sim_fleet_t *fleet, const sim_agent_options_t *options, char **er
     snprintf (spec, sizeof spec, "udp:0.0.0.0:%d", options->port);
     self->transport = netsnmp_transport_open_server ("snmp", spec);
     if (!self->transport) {
-        *error = s_error ("cannot listen on %s (in use? port below 1024 without root?)", spec);
+        *error = sim_format ("cannot listen on %s (in use? port below 1024 without root?)", spec);
         sim_agent_destroy (&self);
         return NULL;
     }
@@ -659,7 +627,7 @@ sim_agent_new (sim_fleet_t *fleet, const sim_agent_options_t *options, char **er
     session.sndMsgMaxSize = 65507;
     self->sessp = snmp_sess_add (&session, self->transport, NULL, NULL);
     if (!self->sessp) {
-        *error = s_error ("net-snmp refused the server session");
+        *error = sim_format ("net-snmp refused the server session");
         self->transport = NULL; /* freed by snmp_sess_add on failure */
         sim_agent_destroy (&self);
         return NULL;

@@ -94,18 +94,6 @@ s_round (uint64_t *state, double x)
 /* ------------------------------------------------------------------------
    Models */
 
-static char *
-s_error (const char *fmt, ...)
-{
-    va_list ap;
-    va_start (ap, fmt);
-    char *text = NULL;
-    if (vasprintf (&text, fmt, ap) == -1)
-        text = NULL;
-    va_end (ap);
-    return text;
-}
-
 static const sim_var_t *
 s_var (const sim_mib_t *mib, const uint32_t *prefix, size_t plen, uint32_t a, uint32_t b, int parts)
 {
@@ -336,7 +324,7 @@ sim_fleet_add_model (sim_fleet_t *self, const char *spec, const char *models_dir
         *colon = 0;
     }
     if (weight <= 0) {
-        *error = s_error ("model %s: weight must be positive", spec);
+        *error = sim_format ("model %s: weight must be positive", spec);
         return -1;
     }
     char path[1024];
@@ -347,8 +335,8 @@ sim_fleet_add_model (sim_fleet_t *self, const char *spec, const char *models_dir
         snprintf (path, sizeof path, "%s/%s.snmprec", models_dir, name);
     FILE *in = fopen (path, "rb");
     if (!in) {
-        *error = s_error ("model %s: cannot read %s (built-in models are in %s)", spec, path,
-                          models_dir);
+        *error = sim_format ("model %s: cannot read %s (built-in models are in %s)", spec, path,
+                             models_dir);
         return -1;
     }
     char *text = NULL;
@@ -440,24 +428,24 @@ int
 sim_fleet_populate (sim_fleet_t *self, char **error)
 {
     if (self->model_count == 0) {
-        *error = s_error ("no model");
+        *error = sim_format ("no model");
         return -1;
     }
     uint32_t n = self->opt.devices;
     if (n == 0 || (uint64_t)self->opt.first + n + n / 10 + 16 > 0x7fffffffull + 0x7f000000ull) {
-        *error = s_error ("--devices %u does not fit in 127.0.0.0/8 from the first address", n);
+        *error = sim_format ("--devices %u does not fit in 127.0.0.0/8 from the first address", n);
         return -1;
     }
     self->slot_count = n + n / 10 + 16;
     if (((self->opt.first + self->slot_count - 1) >> 24) != 127 || (self->opt.first >> 24) != 127) {
-        *error = s_error ("the fleet (%u addresses with room for moves) must lie in 127.0.0.0/8",
-                          self->slot_count);
+        *error = sim_format ("the fleet (%u addresses with room for moves) must lie in 127.0.0.0/8",
+                             self->slot_count);
         return -1;
     }
     self->devices = calloc (n, sizeof (sim_device_t));
     self->slots = malloc (self->slot_count * sizeof (int32_t));
     if (!self->devices || !self->slots) {
-        *error = s_error ("out of memory for %u devices", n);
+        *error = sim_format ("out of memory for %u devices", n);
         return -1;
     }
     self->real_start = s_real_now ();
@@ -485,7 +473,7 @@ sim_fleet_populate (sim_fleet_t *self, char **error)
     if (self->opt.truth_path) {
         self->truth = fopen (self->opt.truth_path, "w");
         if (!self->truth) {
-            *error = s_error ("--truth %s: cannot write", self->opt.truth_path);
+            *error = sim_format ("--truth %s: cannot write", self->opt.truth_path);
             return -1;
         }
     }

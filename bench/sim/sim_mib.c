@@ -14,8 +14,8 @@
 
 #include "sim_fleet.h"
 
-static char *
-s_error (const char *fmt, ...)
+char *
+sim_format (const char *fmt, ...)
 {
     va_list ap;
     va_start (ap, fmt);
@@ -113,13 +113,13 @@ s_parse_line (sim_mib_t *self, char *line, sim_var_t *var)
     char *bar1 = strchr (line, '|');
     char *bar2 = bar1 ? strchr (bar1 + 1, '|') : NULL;
     if (!bar2)
-        return s_error ("not OID|TAG|VALUE");
+        return sim_format ("not OID|TAG|VALUE");
     *bar1 = *bar2 = 0;
     char *tag = bar1 + 1, *value = bar2 + 1;
     uint32_t name[SIM_OID_MAX];
     int len = sim_oid_parse (line, name, SIM_OID_MAX);
     if (len < 0)
-        return s_error ("'%s' is not a numeric OID", line);
+        return sim_format ("'%s' is not a numeric OID", line);
     var->oid = (uint32_t *)s_alloc (self, (size_t)len * sizeof (uint32_t));
     memcpy (var->oid, name, (size_t)len * sizeof (uint32_t));
     var->oid_len = (uint16_t)len;
@@ -131,7 +131,7 @@ s_parse_line (sim_mib_t *self, char *line, sim_var_t *var)
         if (strncmp (module, "odc=", 4) == 0) {
             int role = s_role (module + 4, &var->arg);
             if (role < 0)
-                return s_error ("unknown role '%s'", module + 4);
+                return sim_format ("unknown role '%s'", module + 4);
             var->role = (uint8_t)role;
         }
         /*  snmpsim variation modules are not simulated: the value is served
@@ -144,7 +144,7 @@ s_parse_line (sim_mib_t *self, char *line, sim_var_t *var)
     char *end;
     long code = strtol (tag, &end, 10);
     if (*end || end == tag)
-        return s_error ("tag '%s' is not a number", tag);
+        return sim_format ("tag '%s' is not a number", tag);
     size_t vlen = strlen (value);
     uint8_t *bytes = NULL;
     int n;
@@ -161,11 +161,11 @@ s_parse_line (sim_mib_t *self, char *line, sim_var_t *var)
         else
             v = strtoll (value, &end, 10);
         if (errno || *end || end == value)
-            return s_error ("'%s' is not a number", value);
+            return sim_format ("'%s' is not a number", value);
         if (code == 2 && (v < INT32_MIN || v > INT32_MAX))
-            return s_error ("INTEGER %s out of range", value);
+            return sim_format ("INTEGER %s out of range", value);
         if ((code == 65 || code == 66 || code == 67) && (v < 0 || v > UINT32_MAX))
-            return s_error ("unsigned 32-bit value %s out of range", value);
+            return sim_format ("unsigned 32-bit value %s out of range", value);
         var->type = code == 2    ? ASN_INTEGER
                     : code == 65 ? ASN_COUNTER
                     : code == 66 ? ASN_GAUGE
@@ -182,7 +182,7 @@ s_parse_line (sim_mib_t *self, char *line, sim_var_t *var)
         bytes = (uint8_t *)s_alloc (self, vlen + 1);
         if (hex) {
             if ((n = s_hex (value, vlen, bytes)) < 0)
-                return s_error ("'%s' is not hex", value);
+                return sim_format ("'%s' is not hex", value);
             var->len = (uint32_t)n;
         }
         else {
@@ -198,7 +198,7 @@ s_parse_line (sim_mib_t *self, char *line, sim_var_t *var)
         uint32_t v[SIM_OID_MAX];
         int l = sim_oid_parse (value, v, SIM_OID_MAX);
         if (l < 0)
-            return s_error ("'%s' is not a numeric OID value", value);
+            return sim_format ("'%s' is not a numeric OID value", value);
         var->type = ASN_OBJECT_ID;
         bytes = (uint8_t *)s_alloc (self, (size_t)l * sizeof (oid));
         for (int i = 0; i < l; i++)
@@ -211,13 +211,13 @@ s_parse_line (sim_mib_t *self, char *line, sim_var_t *var)
         bytes = (uint8_t *)s_alloc (self, 4);
         if (hex) {
             if (s_hex (value, vlen, bytes) != 4)
-                return s_error ("'%s' is not a 4-byte hex address", value);
+                return sim_format ("'%s' is not a 4-byte hex address", value);
         }
         else if (inet_pton (AF_INET, value, bytes) != 1)
-            return s_error ("'%s' is not an IPv4 address", value);
+            return sim_format ("'%s' is not an IPv4 address", value);
         var->len = 4;
         break;
-    default: return s_error ("unsupported tag %ld", code);
+    default: return sim_format ("unsupported tag %ld", code);
     }
     var->value = bytes;
     return NULL;
@@ -294,7 +294,7 @@ sim_mib_parse (const char *name, const char *text, size_t size, char **error)
     self->count = out;
     if (self->count == 0) {
         if (error)
-            *error = s_error ("%s: holds no varbind", name);
+            *error = sim_format ("%s: holds no varbind", name);
         sim_mib_destroy (&self);
         return NULL;
     }
@@ -307,7 +307,7 @@ sim_mib_load (const char *path, char **error)
     FILE *in = fopen (path, "rb");
     if (!in) {
         if (error)
-            *error = s_error ("%s: %s", path, strerror (errno));
+            *error = sim_format ("%s: %s", path, strerror (errno));
         return NULL;
     }
     char *text = NULL;

@@ -59,6 +59,9 @@ size_t sim_mib_next (const sim_mib_t *self, const uint32_t *oid, size_t len);
 /*  Index of the variable with exactly this OID, or -1. */
 long sim_mib_find (const sim_mib_t *self, const uint32_t *oid, size_t len);
 
+/*  A new formatted string (free()), for error messages; NULL on no memory. */
+char *sim_format (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+
 /*  Integer value of a variable (INTEGER, Counter, Gauge, TimeTicks). */
 int64_t sim_var_int (const sim_var_t *var);
 
