@@ -34,7 +34,7 @@ online=$("$sim" ctl --control "$tmp/sim.sock" stats | sed 's/.*"online":\([0-9]*
 write_config() { # write_config FILE DAYS
     {
         printf 'collector:\n  id: loops-test\nlog:\n  level: debug\nstore:\n  path: %s\n  sync: false\n' "$tmp/state-$(basename "$1")"
-        printf 'clock:\n  speed: 20\nsnmp:\n  timeout_ms: 400\n  retries: 1\n'
+        printf 'clock:\n  speed: 20\nsnmp:\n  timeout_ms: 1000\n  retries: 2\n'
         printf 'loops:\n  alert: {in_hours: 3, out_of_hours: 15}\n  identity: {in_hours: 3, out_of_hours: 30}\n'
         printf '  meter: {in_hours: 4, out_of_hours: 40}\n  supply: {in_hours: 5, out_of_hours: 50}\n'
         printf '  tray: {in_hours: 6, out_of_hours: 60}\n'
