@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -333,21 +334,13 @@ sim_fleet_add_model (sim_fleet_t *self, const char *spec, const char *models_dir
         snprintf (path, sizeof path, "%s", name);
     else
         snprintf (path, sizeof path, "%s/%s.snmprec", models_dir, name);
-    FILE *in = fopen (path, "rb");
-    if (!in) {
-        *error = sim_format ("model %s: cannot read %s (built-in models are in %s)", spec, path,
-                             models_dir);
+    size_t size = 0;
+    char *text = sim_read_file (path, &size);
+    if (!text) {
+        *error = sim_format ("model %s: cannot read %s: %s (built-in models are in %s)", spec, path,
+                             strerror (errno), models_dir);
         return -1;
     }
-    char *text = NULL;
-    size_t size = 0;
-    FILE *mem = open_memstream (&text, &size);
-    char buffer[65536];
-    size_t n;
-    while ((n = fread (buffer, 1, sizeof buffer, in)) > 0)
-        fwrite (buffer, 1, n, mem);
-    fclose (in);
-    fclose (mem);
     sim_mib_t *mib = sim_mib_parse (path, text, size, error);
     if (!mib) {
         free (text);

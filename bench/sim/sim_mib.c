@@ -301,27 +301,21 @@ sim_mib_parse (const char *name, const char *text, size_t size, char **error)
     return self;
 }
 
-sim_mib_t *
-sim_mib_load (const char *path, char **error)
+char *
+sim_read_file (const char *path, size_t *size)
 {
     FILE *in = fopen (path, "rb");
-    if (!in) {
-        if (error)
-            *error = sim_format ("%s: %s", path, strerror (errno));
+    if (!in)
         return NULL;
-    }
     char *text = NULL;
-    size_t size = 0;
-    FILE *mem = open_memstream (&text, &size);
+    FILE *mem = open_memstream (&text, size);
     char buffer[65536];
     size_t n;
     while ((n = fread (buffer, 1, sizeof buffer, in)) > 0)
         fwrite (buffer, 1, n, mem);
     fclose (in);
     fclose (mem);
-    sim_mib_t *self = sim_mib_parse (path, text, size, error);
-    free (text);
-    return self;
+    return text;
 }
 
 void

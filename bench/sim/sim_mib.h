@@ -36,12 +36,14 @@ typedef struct {
     size_t skipped; /* broken lines left out (each reported on stderr) */
 } sim_mib_t;
 
-/*  Load an snmprec file. A line that does not parse is skipped with a
-    warning on stderr naming the file, the line and the reason; a file with
-    no usable line, or that cannot be read, is an error: NULL, with *error
+/*  A whole file in memory (free()); NULL with errno when it cannot be
+    read. */
+char *sim_read_file (const char *path, size_t *size);
+
+/*  Parse snmprec text; name is used in messages. A line that does not
+    parse is skipped with a warning on stderr naming the file, the line and
+    the reason; text with no usable line is an error: NULL, with *error
     (free()) saying why. */
-sim_mib_t *sim_mib_load (const char *path, char **error);
-/*  The same from text in memory; name is used in messages. */
 sim_mib_t *sim_mib_parse (const char *name, const char *text, size_t size, char **error);
 void sim_mib_destroy (sim_mib_t **self_p);
 
