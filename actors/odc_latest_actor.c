@@ -26,6 +26,7 @@ s_header (const Odc__Envelope *env)
 
 typedef struct {
     odc_store_t *store;
+    odc_batch_t *batch;
     uint64_t stored;
 } s_self_t;
 
@@ -40,15 +41,14 @@ s_on_reading (const Odc__Envelope *env, void *arg)
     size_t size = odc__envelope__get_packed_size (env);
     uint8_t *buffer = malloc (size);
     odc__envelope__pack (env, buffer);
-    if (odc_store_put (self->store, ODC_CF_LATEST, key, strlen (key), buffer, size) == 0)
-        self->stored++;
+    odc_batch_put (self->batch, self->store, ODC_CF_LATEST, key, strlen (key), buffer, size);
     free (buffer);
 }
 
 void
 odc_latest_actor (zsock_t *pipe, void *args)
 {
-    s_self_t self = {(odc_store_t *)args, 0};
+    s_self_t self = {(odc_store_t *)args, odc_batch_new (), 0};
     zsock_t *pull = odc_bus_pull_bind (ODC_EP_READINGS, 0);
     odc_actor_ready (pipe, pull != NULL);
     if (!pull) {
@@ -69,11 +69,23 @@ odc_latest_actor (zsock_t *pipe, void *args)
             if (odc_actor_pipe (pipe, NULL, NULL))
                 break;
         }
-        else if (which == pull)
-            odc_bus_recv (pull, &handlers, &self);
+        else if (which == pull) {
+            /*  Take what is waiting, up to a few hundred, and write it in
+                one batch, without waiting for the disk: a latest reading
+                lost in a crash is read again on the next pass. */
+            int n = 0;
+            do
+                odc_bus_recv (pull, &handlers, &self);
+            while (++n < 512 && (zsock_events (pull) & ZMQ_POLLIN));
+            size_t count = odc_batch_count (self.batch);
+            if (odc_store_write_lazy (self.store, self.batch) == 0)
+                self.stored += count;
+            odc_batch_clear (self.batch);
+        }
         else
             break;
     }
+    odc_batch_destroy (&self.batch);
     odc_info (NULL, "%llu readings stored", (unsigned long long)self.stored);
     zpoller_destroy (&poller);
     zsock_destroy (&pull);

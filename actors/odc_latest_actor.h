@@ -1,7 +1,9 @@
 /*  odc_latest_actor: keeps the last reading of every device and loop.
 
     Binds ODC_EP_READINGS and writes each reading, as its packed envelope,
-    to the store's "latest" family under "ADDRESS/LOOP". It stands where
+    to the store's "latest" family under "ADDRESS/LOOP", in batches of what
+    is waiting, not synced (a latest reading lost in a crash is read again
+    on the next pass). It stands where
     the validator will stand (ARCHITECTURE.md): the readings' first consumer.
     `opendca latest` reads them back. */
 #ifndef ODC_LATEST_ACTOR_H
