@@ -282,8 +282,6 @@ main (int argc, char **argv)
     if (in)
         fclose (in);
     int raised = 0, cleared = 0, fell = 0, replaced = 0, unexplained = 0;
-    long long previous_round = 0;
-    (void)previous_round;
     for (size_t k = 0; k < s_seen_count; k++) {
         s_seen_t *e = &s_seen[k];
         if (e->kind == 'F') {

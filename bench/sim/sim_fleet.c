@@ -95,15 +95,27 @@ s_round (uint64_t *state, double x)
 /* ------------------------------------------------------------------------
    Models */
 
+/*  The variable prefix.a.b[.c] (parts: how many of a, b, c), NULL if none. */
 static const sim_var_t *
-s_var (const sim_mib_t *mib, const uint32_t *prefix, size_t plen, uint32_t a, uint32_t b, int parts)
+s_var (const sim_mib_t *mib, const uint32_t *prefix, size_t plen, uint32_t a, uint32_t b,
+       uint32_t c, int parts)
 {
     uint32_t oid[SIM_OID_MAX];
     memcpy (oid, prefix, plen * sizeof (uint32_t));
     oid[plen] = a;
     oid[plen + 1] = b;
+    oid[plen + 2] = c;
     long i = sim_mib_find (mib, oid, plen + (size_t)parts);
     return i < 0 ? NULL : &mib->vars[i];
+}
+
+/*  An INTEGER cell of a Printer-MIB table (prefix.column.printer.row). */
+static int64_t
+s_cell (const sim_mib_t *mib, const uint32_t *prefix, size_t plen, uint32_t column, uint32_t px,
+        uint32_t row, int64_t otherwise)
+{
+    const sim_var_t *v = s_var (mib, prefix, plen, column, px, row, 3);
+    return v ? sim_var_int (v) : otherwise;
 }
 
 static void
@@ -228,16 +240,10 @@ s_analyse (sim_model_t *model, const char *text)
         else if (n == LEN (s_prt_supplies) + 3 &&
                  sim_oid_has_prefix (o, n, s_prt_supplies, LEN (s_prt_supplies)) && o[n - 3] == 9 &&
                  o[n - 2] == px && v->type == ASN_INTEGER && model->supplies < SIM_MAX_SUPPLIES) {
-            const sim_var_t *max = s_var (mib, s_prt_supplies, LEN (s_prt_supplies), 8, px, 2);
             uint32_t row = o[n - 1];
-            uint32_t k[SIM_OID_MAX];
-            memcpy (k, s_prt_supplies, sizeof s_prt_supplies);
-            k[LEN (s_prt_supplies)] = 8;
-            k[LEN (s_prt_supplies) + 1] = px;
-            k[LEN (s_prt_supplies) + 2] = row;
-            long mi = sim_mib_find (mib, k, LEN (s_prt_supplies) + 3);
-            (void)max;
-            int64_t maxv = mi >= 0 ? sim_var_int (&mib->vars[mi]) : -2;
+            const uint32_t *sp = s_prt_supplies;
+            size_t sl = LEN (s_prt_supplies);
+            int64_t maxv = s_cell (mib, sp, sl, 8, px, row, -2);
             int64_t level = sim_var_int (v);
             if (maxv <= 0 || level < 0 || maxv > 65535)
                 continue; /* sentinels stay as recorded: realistic */
@@ -245,26 +251,18 @@ s_analyse (sim_model_t *model, const char *text)
             s->var = (int)i;
             s->row = row;
             s->max = (int32_t)maxv;
-            k[LEN (s_prt_supplies)] = 4;
-            mi = sim_mib_find (mib, k, LEN (s_prt_supplies) + 3);
-            s->cls = mi >= 0 ? (int)sim_var_int (&mib->vars[mi]) : 3;
-            k[LEN (s_prt_supplies)] = 5;
-            mi = sim_mib_find (mib, k, LEN (s_prt_supplies) + 3);
-            s->type = mi >= 0 ? (int)sim_var_int (&mib->vars[mi]) : 3;
-            k[LEN (s_prt_supplies)] = 6;
-            mi = sim_mib_find (mib, k, LEN (s_prt_supplies) + 3);
-            s_string (mi >= 0 ? &mib->vars[mi] : NULL, s->description, sizeof s->description);
+            s->cls = (int)s_cell (mib, sp, sl, 4, px, row, 3);
+            s->type = (int)s_cell (mib, sp, sl, 5, px, row, 3);
+            s_string (s_var (mib, sp, sl, 6, px, row, 3), s->description, sizeof s->description);
             if (!s->description[0])
                 snprintf (s->description, sizeof s->description, "Supply %u", row);
             /*  Colour from the colorant, else from the name. */
-            k[LEN (s_prt_supplies)] = 3;
-            mi = sim_mib_find (mib, k, LEN (s_prt_supplies) + 3);
             char colorant[48] = "";
-            if (mi >= 0) {
-                const sim_var_t *c = s_var (mib, s_prt_colorant_value, LEN (s_prt_colorant_value),
-                                            px, (uint32_t)sim_var_int (&mib->vars[mi]), 2);
-                s_string (c, colorant, sizeof colorant);
-            }
+            int64_t ci = s_cell (mib, sp, sl, 3, px, row, 0);
+            if (ci > 0)
+                s_string (s_var (mib, s_prt_colorant_value, LEN (s_prt_colorant_value), px,
+                                 (uint32_t)ci, 0, 2),
+                          colorant, sizeof colorant);
             char both[128];
             snprintf (both, sizeof both, "%s %s", colorant, s->description);
             for (char *p = both; *p; p++)
@@ -281,24 +279,15 @@ s_analyse (sim_model_t *model, const char *text)
         else if (n == LEN (s_prt_input) + 3 &&
                  sim_oid_has_prefix (o, n, s_prt_input, LEN (s_prt_input)) && o[n - 3] == 10 &&
                  o[n - 2] == px && v->type == ASN_INTEGER && model->trays < SIM_MAX_TRAYS) {
-            const sim_var_t *max = s_var (mib, s_prt_input, LEN (s_prt_input), 9, px, 2);
-            uint32_t k[SIM_OID_MAX];
-            memcpy (k, s_prt_input, sizeof s_prt_input);
-            k[LEN (s_prt_input)] = 9;
-            k[LEN (s_prt_input) + 1] = px;
-            k[LEN (s_prt_input) + 2] = o[n - 1];
-            long mi = sim_mib_find (mib, k, LEN (s_prt_input) + 3);
-            (void)max;
-            int64_t maxv = mi >= 0 ? sim_var_int (&mib->vars[mi]) : -2;
+            int64_t maxv = s_cell (mib, s_prt_input, LEN (s_prt_input), 9, px, o[n - 1], -2);
             if (maxv <= 0 || maxv > 65535 || sim_var_int (v) < 0)
                 continue;
             sim_tray_t *t = &model->tray[model->trays];
             t->var = (int)i;
             t->row = o[n - 1];
             t->max = (int32_t)maxv;
-            k[LEN (s_prt_input)] = 13;
-            mi = sim_mib_find (mib, k, LEN (s_prt_input) + 3);
-            s_string (mi >= 0 ? &mib->vars[mi] : NULL, t->name, sizeof t->name);
+            s_string (s_var (mib, s_prt_input, LEN (s_prt_input), 13, px, o[n - 1], 3), t->name,
+                      sizeof t->name);
             if (!t->name[0])
                 snprintf (t->name, sizeof t->name, "Tray %u", o[n - 1]);
             v->role = SIM_ROLE_TRAY_LEVEL;
@@ -394,10 +383,6 @@ s_device_init (sim_fleet_t *self, sim_device_t *d, uint32_t index, int64_t now)
     d->model = model_index;
     d->rng = s_mix (self->opt.seed ^ s_mix (index) ^ ((uint64_t)generation << 48));
     const sim_model_t *m = &self->models[d->model];
-    const sim_var_t *life = NULL;
-    for (size_t i = 0; i < m->mib->count && !life; i++)
-        if (m->mib->vars[i].role == SIM_ROLE_TOTAL)
-            life = &m->mib->vars[i];
     /*  Start counters anywhere from new to well used. */
     d->base = (uint32_t)s_between (&d->rng, 500, 400000);
     /*  A used device has used its colour, large-format, duplex and copy
@@ -414,7 +399,6 @@ s_device_init (sim_fleet_t *self, sim_device_t *d, uint32_t index, int64_t now)
         d->supply[s] = (uint16_t)s_between (&d->rng, m->supply[s].max / 30 + 1, m->supply[s].max);
     for (int t = 0; t < m->trays; t++)
         d->tray[t] = (uint16_t)s_between (&d->rng, m->tray[t].max / 4, m->tray[t].max);
-    (void)life;
 }
 
 int
