@@ -11,19 +11,6 @@ odc_latest_key (char *out, size_t size, const char *address, int loop)
     snprintf (out, size, "%s/%d", address, loop);
 }
 
-static const Odc__ReadingHeader *
-s_header (const Odc__Envelope *env)
-{
-    switch (env->body_case) {
-    case ODC__ENVELOPE__BODY_IDENTITY: return env->identity->header;
-    case ODC__ENVELOPE__BODY_ALERTS: return env->alerts->header;
-    case ODC__ENVELOPE__BODY_METERS: return env->meters->header;
-    case ODC__ENVELOPE__BODY_SUPPLIES: return env->supplies->header;
-    case ODC__ENVELOPE__BODY_TRAYS: return env->trays->header;
-    default: return NULL;
-    }
-}
-
 typedef struct {
     odc_store_t *store;
     odc_batch_t *batch;
@@ -34,7 +21,7 @@ static void
 s_on_reading (const Odc__Envelope *env, void *arg)
 {
     s_self_t *self = arg;
-    const Odc__ReadingHeader *h = s_header (env);
+    const Odc__ReadingHeader *h = odc_bus_reading_header (env);
     assert (h);
     char key[128];
     odc_latest_key (key, sizeof key, h->address, h->loop);

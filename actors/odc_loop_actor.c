@@ -235,31 +235,8 @@ s_publish (s_self_t *self, ProtobufCMessage *reading, Odc__Envelope__BodyCase bo
 {
     Odc__Envelope env = ODC__ENVELOPE__INIT;
     env.source = (char *)self->name;
-    env.body_case = body;
-    Odc__ReadingHeader *h = NULL;
-    switch (body) {
-    case ODC__ENVELOPE__BODY_IDENTITY:
-        env.identity = (Odc__IdentityReading *)reading;
-        h = env.identity->header;
-        break;
-    case ODC__ENVELOPE__BODY_ALERTS:
-        env.alerts = (Odc__AlertReading *)reading;
-        h = env.alerts->header;
-        break;
-    case ODC__ENVELOPE__BODY_METERS:
-        env.meters = (Odc__MeterReading *)reading;
-        h = env.meters->header;
-        break;
-    case ODC__ENVELOPE__BODY_SUPPLIES:
-        env.supplies = (Odc__SupplyReading *)reading;
-        h = env.supplies->header;
-        break;
-    case ODC__ENVELOPE__BODY_TRAYS:
-        env.trays = (Odc__TrayReading *)reading;
-        h = env.trays->header;
-        break;
-    default: break;
-    }
+    odc_bus_set_body (&env, body, reading);
+    Odc__ReadingHeader *h = odc_bus_reading_header (&env);
     if (h) {
         free (h->device_id);
         h->device_id = strdup (d->address);

@@ -136,3 +136,44 @@ odc_bus_body_name (Odc__Envelope__BodyCase body)
         protobuf_c_message_descriptor_get_field (&odc__envelope__descriptor, (unsigned)body);
     return field ? field->name : "none";
 }
+
+/*  The oneof's members are pointers at their field's offset: the
+    descriptor says where, so one piece of code serves every body. */
+static ProtobufCMessage **
+s_body_slot (const Odc__Envelope *env, Odc__Envelope__BodyCase body)
+{
+    const ProtobufCFieldDescriptor *field =
+        protobuf_c_message_descriptor_get_field (&odc__envelope__descriptor, (unsigned)body);
+    assert (!field || field->type == PROTOBUF_C_TYPE_MESSAGE);
+    return field ? (ProtobufCMessage **)((char *)env + field->offset) : NULL;
+}
+
+ProtobufCMessage *
+odc_bus_body (const Odc__Envelope *env)
+{
+    ProtobufCMessage **slot = s_body_slot (env, env->body_case);
+    return slot ? *slot : NULL;
+}
+
+void
+odc_bus_set_body (Odc__Envelope *env, Odc__Envelope__BodyCase body, ProtobufCMessage *message)
+{
+    ProtobufCMessage **slot = s_body_slot (env, body);
+    assert (slot);
+    env->body_case = body;
+    *slot = message;
+}
+
+Odc__ReadingHeader *
+odc_bus_reading_header (const Odc__Envelope *env)
+{
+    ProtobufCMessage *body = odc_bus_body (env);
+    if (!body)
+        return NULL;
+    /*  Every reading has its header as a field named "header". */
+    const ProtobufCFieldDescriptor *field =
+        protobuf_c_message_descriptor_get_field_by_name (body->descriptor, "header");
+    if (!field || field->descriptor != &odc__reading_header__descriptor)
+        return NULL;
+    return *(Odc__ReadingHeader **)((char *)body + field->offset);
+}

@@ -71,6 +71,17 @@ Odc__Envelope *odc_bus_recv_envelope (zsock_t *sock);
 /*  Free an envelope from odc_bus_recv_envelope; nulls the pointer. */
 void odc_bus_envelope_free (Odc__Envelope **env_p);
 
+/*  The body of an envelope as a message, NULL when none is set. */
+ProtobufCMessage *odc_bus_body (const Odc__Envelope *env);
+
+/*  Set an envelope's body (the envelope points at message; nothing is
+    copied). */
+void odc_bus_set_body (Odc__Envelope *env, Odc__Envelope__BodyCase body, ProtobufCMessage *message);
+
+/*  The header of a reading (the five loops' bodies), NULL for any other
+    body. */
+Odc__ReadingHeader *odc_bus_reading_header (const Odc__Envelope *env);
+
 /*  Name of a body case, for logs. */
 const char *odc_bus_body_name (Odc__Envelope__BodyCase body);
 

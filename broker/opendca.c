@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "odc_bus.h"
 #include "odc_config.h"
 #include "odc_log.h"
 #include "odc_outbox.h"
@@ -91,12 +92,7 @@ s_latest (int argc, char **argv, const char *config_file)
             fprintf (stderr, "opendca latest: no %s reading of %s in %s\n", loop_name, address,
                      store_path);
         else {
-            const ProtobufCMessage *body =
-                env->body_case == ODC__ENVELOPE__BODY_IDENTITY   ? &env->identity->base
-                : env->body_case == ODC__ENVELOPE__BODY_ALERTS   ? &env->alerts->base
-                : env->body_case == ODC__ENVELOPE__BODY_METERS   ? &env->meters->base
-                : env->body_case == ODC__ENVELOPE__BODY_SUPPLIES ? &env->supplies->base
-                                                                 : &env->trays->base;
+            const ProtobufCMessage *body = odc_bus_body (env);
             if (json) {
                 odc_json_print (body, stdout, 0);
                 putchar ('\n');

@@ -144,6 +144,18 @@ test_roundtrip_and_dispatch (void)
     CHECK (got == NULL);
     odc_bus_envelope_free (&got); /* twice is safe */
     CHECK (strcmp (odc_bus_body_name (ODC__ENVELOPE__BODY_SUPPLIES), "supplies") == 0);
+
+    /*  Bodies and reading headers through the descriptors. */
+    CHECK (odc_bus_body (&env) == &meter.meters.base);
+    CHECK (odc_bus_reading_header (&env) == &meter.header);
+    CHECK (odc_bus_reading_header (&cenv) == NULL); /* a command has no header */
+    Odc__Envelope other = ODC__ENVELOPE__INIT;
+    CHECK (odc_bus_body (&other) == NULL);
+    Odc__SupplyReading supplies = ODC__SUPPLY_READING__INIT;
+    supplies.header = &meter.header;
+    odc_bus_set_body (&other, ODC__ENVELOPE__BODY_SUPPLIES, &supplies.base);
+    CHECK (other.body_case == ODC__ENVELOPE__BODY_SUPPLIES && other.supplies == &supplies);
+    CHECK (odc_bus_reading_header (&other) == &meter.header);
     zsock_destroy (&push);
     zsock_destroy (&pull);
 }
