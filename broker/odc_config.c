@@ -322,8 +322,8 @@ s_parse_long (const char *text, long *value)
     return true;
 }
 
-static int
-s_choice (const char *const *choices, const char *text)
+int
+odc_config_choice (const char *const *choices, const char *text)
 {
     for (int i = 0; choices[i]; i++)
         if (strcasecmp (choices[i], text) == 0)
@@ -365,7 +365,7 @@ s_parse_field (s_ctx_t *ctx, const s_field_t *field, yaml_node_t *node, void *ba
     char choices[256];
     switch (field->type) {
     case F_STR:
-        if (field->choices && s_choice (field->choices, text) < 0) {
+        if (field->choices && odc_config_choice (field->choices, text) < 0) {
             s_choices_text (field->choices, choices, sizeof choices);
             s_error (ctx, line, path, "'%s' is not one of: %s", text, choices);
             return;
@@ -419,7 +419,7 @@ s_parse_field (s_ctx_t *ctx, const s_field_t *field, yaml_node_t *node, void *ba
             s_error (ctx, line, path, "'%s' is not true or false", text);
         return;
     case F_ENUM: {
-        int i = s_choice (field->choices, text);
+        int i = odc_config_choice (field->choices, text);
         if (i < 0) {
             s_choices_text (field->choices, choices, sizeof choices);
             s_error (ctx, line, path, "'%s' is not one of: %s", text, choices);
@@ -450,7 +450,8 @@ s_parse_field (s_ctx_t *ctx, const s_field_t *field, yaml_node_t *node, void *ba
         for (size_t i = 0; i < count; i++) {
             yaml_node_t *item =
                 yaml_document_get_node (ctx->doc, node->data.sequence.items.start[i]);
-            int day = item->type == YAML_SCALAR_NODE ? s_choice (s_days, s_scalar (item)) : -1;
+            int day =
+                item->type == YAML_SCALAR_NODE ? odc_config_choice (s_days, s_scalar (item)) : -1;
             if (day < 0) {
                 s_choices_text (s_days, choices, sizeof choices);
                 s_error (ctx, s_line (item), path, "day %zu is not one of: %s", i + 1, choices);

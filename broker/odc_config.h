@@ -124,6 +124,10 @@ odc_config_t *odc_config_load (const char *file, char **errors);
 const odc_config_t *odc_config_ref (const odc_config_t *self);
 void odc_config_destroy (odc_config_t **self_p);
 
+/*  The index of text in a NULL-terminated list of names (case does not
+    matter), -1 when it is not there. */
+int odc_config_choice (const char *const *choices, const char *text);
+
 /*  Find a credential by name; NULL when there is none. */
 const odc_credential_t *odc_config_credential (const odc_config_t *self, const char *name);
 

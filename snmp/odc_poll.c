@@ -51,15 +51,6 @@ s_usage (FILE *out)
         ODC_DATA_DIR);
 }
 
-static int
-s_index (const char *const *list, const char *name)
-{
-    for (int i = 0; list[i]; i++)
-        if (strcasecmp (list[i], name) == 0)
-            return i;
-    return -1;
-}
-
 typedef struct {
     bool done;
 } s_wait_t;
@@ -195,7 +186,7 @@ odc_poll_main (int argc, char **argv)
         case 't': timeout = atoi (optarg); break;
         case 'r': retries = atoi (optarg); break;
         case 'v':
-            if ((i = s_index (versions, optarg)) < 0) {
+            if ((i = odc_config_choice (versions, optarg)) < 0) {
                 fprintf (stderr, "opendca poll: -v %s: 1, 2c or 3\n", optarg);
                 return 2;
             }
@@ -204,7 +195,7 @@ odc_poll_main (int argc, char **argv)
         case 'c': cred.community = optarg; break;
         case 'u': cred.user = optarg; break;
         case 'l':
-            if ((i = s_index (levels, optarg)) < 0) {
+            if ((i = odc_config_choice (levels, optarg)) < 0) {
                 fprintf (stderr, "opendca poll: -l %s: noAuthNoPriv, authNoPriv or authPriv\n",
                          optarg);
                 return 2;
@@ -212,7 +203,7 @@ odc_poll_main (int argc, char **argv)
             cred.level = i;
             break;
         case 'a':
-            if ((i = s_index (odc_config_auth_protocols, optarg)) < 0) {
+            if ((i = odc_config_choice (odc_config_auth_protocols, optarg)) < 0) {
                 fprintf (stderr,
                          "opendca poll: -a %s: MD5, SHA, SHA-224, SHA-256, SHA-384 or SHA-512\n",
                          optarg);
@@ -222,7 +213,7 @@ odc_poll_main (int argc, char **argv)
             break;
         case 'A': cred.auth_passphrase = optarg; break;
         case 'x':
-            if ((i = s_index (odc_config_priv_protocols, optarg)) < 0) {
+            if ((i = odc_config_choice (odc_config_priv_protocols, optarg)) < 0) {
                 fprintf (stderr, "opendca poll: -x %s: DES, AES, AES-192 or AES-256\n", optarg);
                 return 2;
             }
