@@ -6,9 +6,9 @@
 #include "odc_supervisor.h"
 
 void
-odc_latest_key (char *out, size_t size, const char *address, int loop)
+odc_latest_key (char *out, size_t size, const char *device_id, int loop)
 {
-    snprintf (out, size, "%s/%d", address, loop);
+    snprintf (out, size, "%s/%d", device_id, loop);
 }
 
 typedef struct {
@@ -24,7 +24,8 @@ s_on_reading (const Odc__Envelope *env, void *arg)
     const Odc__ReadingHeader *h = odc_bus_reading_header (env);
     assert (h);
     char key[128];
-    odc_latest_key (key, sizeof key, h->address, h->loop);
+    odc_latest_key (key, sizeof key, h->device_id && *h->device_id ? h->device_id : h->address,
+                    h->loop);
     size_t size = odc__envelope__get_packed_size (env);
     uint8_t *buffer = malloc (size);
     odc__envelope__pack (env, buffer);

@@ -1,7 +1,7 @@
 /*  odc_latest_actor: keeps the last reading of every device and loop.
 
     Binds ODC_EP_READINGS and writes each reading, as its packed envelope,
-    to the store's "latest" family under "ADDRESS/LOOP", in batches of what
+    to the store's "latest" family under "DEVICE-ID/LOOP" (odc_devices.h), in batches of what
     is waiting, not synced (a latest reading lost in a crash is read again
     on the next pass). It stands where
     the validator will stand (ARCHITECTURE.md): the readings' first consumer.
@@ -16,6 +16,6 @@
 void odc_latest_actor (zsock_t *pipe, void *args); /* args: odc_store_t * */
 
 /*  The key of a device's latest reading of a loop (loop as in Odc__Loop). */
-void odc_latest_key (char *out, size_t size, const char *address, int loop);
+void odc_latest_key (char *out, size_t size, const char *device_id, int loop);
 
 #endif

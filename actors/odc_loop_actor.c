@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "odc_bus.h"
+#include "odc_devices.h"
 #include "odc_log.h"
 #include "odc_read.h"
 #include "odc_supervisor.h"
@@ -17,6 +18,7 @@
 #define S_MAX_VENDOR  32
 
 typedef struct {
+    char id[ODC_DEVICE_ID_MAX];
     char address[48];
     uint16_t port;
     bool getnext_only;
@@ -56,6 +58,7 @@ struct s_self {
     const char *name;
     const odc_config_t *config;
     const odc_config_t *pending; /* a new configuration, applied between passes */
+    odc_store_t *store;
     odc_vendor_map_t *vendors;
     odc_snmp_t *engine;
     zsock_t *push;
@@ -111,31 +114,111 @@ s_interval (s_self_t *self)
     return minutes * 60.0 / c->clock_speed;
 }
 
+/*  The meter loop's vendor probe, as kept in the store: "ENTERPRISE" and
+    the names of the maker's counters that answered, comma-separated. */
+#define S_NOTE_METER "meter-vendor-counters"
+
+static void
+s_probe_save (s_self_t *self, const s_device_t *d)
+{
+    char text[1024];
+    size_t n = (size_t)snprintf (text, sizeof text, "%u", d->enterprise);
+    size_t k = 0;
+    const char *sep = " ";
+    for (size_t i = 0; self->vendors && d->enterprise && i < self->vendors->count; i++)
+        if (self->vendors->counters[i].enterprise == d->enterprise && k < S_MAX_VENDOR) {
+            if ((d->vendor_mask & (1u << k)) && n + 40 < sizeof text) {
+                n += (size_t)snprintf (text + n, sizeof text - n, "%s%s", sep,
+                                       self->vendors->counters[i].name);
+                sep = ",";
+            }
+            k++;
+        }
+    odc_devices_note_put (self->store, S_NOTE_METER, d->id, text);
+}
+
+static void
+s_probe_load (s_self_t *self, s_device_t *d)
+{
+    char *text = odc_devices_note_get (self->store, S_NOTE_METER, d->id);
+    if (!text)
+        return;
+    char *names = strchr (text, ' ');
+    d->enterprise = (uint32_t)strtoul (text, NULL, 10);
+    d->vendor_mask = 0;
+    char *save = NULL;
+    for (char *name = names ? strtok_r (names + 1, ",", &save) : NULL; name;
+         name = strtok_r (NULL, ",", &save)) {
+        /*  By name, so that a changed map never misreads an old note. */
+        size_t k = 0;
+        for (size_t i = 0; d->enterprise && i < self->vendors->count && k < S_MAX_VENDOR; i++)
+            if (self->vendors->counters[i].enterprise == d->enterprise) {
+                if (!strcmp (self->vendors->counters[i].name, name))
+                    d->vendor_mask |= 1u << k;
+                k++;
+            }
+    }
+    d->vendor_known = true;
+    free (text);
+}
+
+typedef struct {
+    s_self_t *self;
+    zhashx_t *old; /* id -> what was learnt about it (s_device_t) */
+    size_t cap;
+} s_load_t;
+
+static int
+s_load_one (const Odc__Device *device, void *arg)
+{
+    s_load_t *load = arg;
+    s_self_t *self = load->self;
+    if (self->n_devices == load->cap) {
+        load->cap = load->cap ? load->cap * 2 : 1024;
+        self->devices = realloc (self->devices, load->cap * sizeof *self->devices);
+    }
+    s_device_t *d = &self->devices[self->n_devices++];
+    const char *cred_name = device->credential ? device->credential->name : NULL;
+    const odc_credential_t *credential = odc_config_credential (self->config, cred_name);
+    s_device_t *old = zhashx_lookup (load->old, device->id);
+    if (old && old->port == device->port && !strcmp (old->address, device->address)) {
+        *d = *old; /* keep what was learnt about it */
+        d->credential = credential;
+        return 0;
+    }
+    memset (d, 0, sizeof *d);
+    snprintf (d->id, sizeof d->id, "%s", device->id);
+    snprintf (d->address, sizeof d->address, "%s", device->address);
+    d->port = (uint16_t)(device->port ? device->port : 161);
+    d->credential = credential;
+    d->printer_index = 1;
+    if (self->loop == ODC_LOOP_METER && self->vendors)
+        s_probe_load (self, d);
+    return 0;
+}
+
+/*  The device list, from the store's devices family. */
 static void
 s_load_devices (s_self_t *self)
 {
-    const odc_config_t *c = self->config;
+    s_load_t load = {self, zhashx_new (), 0};
     s_device_t *old = self->devices;
     size_t n_old = self->n_devices;
-    self->devices = calloc (c->device_count ? c->device_count : 1, sizeof *self->devices);
+    for (size_t k = 0; k < n_old; k++)
+        zhashx_insert (load.old, old[k].id, &old[k]);
+    self->devices = NULL;
     self->n_devices = 0;
-    for (size_t i = 0; i < c->device_count; i++) {
-        s_device_t *d = &self->devices[self->n_devices];
-        snprintf (d->address, sizeof d->address, "%s", c->devices[i].address);
-        d->port = (uint16_t)c->devices[i].port;
-        d->credential = odc_config_credential (c, c->devices[i].credential);
-        d->printer_index = 1;
-        /*  Keep what was learnt about a device the new list still has. */
-        for (size_t k = 0; k < n_old; k++)
-            if (old[k].port == d->port && strcmp (old[k].address, d->address) == 0) {
-                const odc_credential_t *credential = d->credential;
-                *d = old[k];
-                d->credential = credential;
-                break;
-            }
-        self->n_devices++;
-    }
+    if (odc_devices_each (self->store, s_load_one, &load) < 0)
+        odc_error (NULL, "%s loop: the device list could not be read from the store", self->name);
+    zhashx_destroy (&load.old);
     free (old);
+    if (self->loop == ODC_LOOP_METER && self->vendors) {
+        size_t known = 0;
+        for (size_t i = 0; i < self->n_devices; i++)
+            known += self->devices[i].vendor_known;
+        odc_info (NULL, "meter loop: vendor counters known for %zu of %zu devices", known,
+                  self->n_devices);
+    }
 }
 
 static const s_oidset_t *
@@ -239,7 +322,7 @@ s_publish (s_self_t *self, ProtobufCMessage *reading, Odc__Envelope__BodyCase bo
     Odc__ReadingHeader *h = odc_bus_reading_header (&env);
     if (h) {
         free (h->device_id);
-        h->device_id = strdup (d->address);
+        h->device_id = strdup (d->id);
     }
     odc_bus_send (self->push, &env);
     protobuf_c_message_free_unpacked (reading, NULL);
@@ -366,6 +449,19 @@ s_on_done (odc_snmp_job_t *job, void *arg)
                     mask |= 1u << i;
             d->vendor_mask = mask;
             d->vendor_known = true;
+            s_probe_save (self, d);
+        }
+        else if (d->vendor_mask && slot->set) {
+            /*  None of the remembered counters answers any more: another
+                model at this address? Probe again next time. */
+            bool any = false;
+            for (size_t i = 0; i < slot->set->n_vendor && i < job->n_values; i++)
+                any |= job->values[i].type != SNMP_NOSUCHINSTANCE &&
+                       job->values[i].type != SNMP_NOSUCHOBJECT;
+            if (!any) {
+                d->vendor_known = false;
+                odc_info (d->id, "meter loop: its vendor counters stopped answering; probed again");
+            }
         }
         reading = (ProtobufCMessage *)odc_read_meters (job, slot->set->vendor, slot->set->n_vendor);
         body = ODC__ENVELOPE__BODY_METERS;
@@ -525,6 +621,7 @@ odc_loop_actor (zsock_t *pipe, void *args)
     self->loop = a->loop;
     self->name = odc_config_loop_names[a->loop];
     self->config = odc_config_ref (a->config);
+    self->store = a->store;
     self->clock_start = s_real ();
     char *error = NULL;
     if (self->loop == ODC_LOOP_METER && a->vendor_map) {

@@ -14,6 +14,11 @@
     needed to finish the pass in time and to the timeouts seen, within
     snmp.window_min and snmp.window_max.
 
+    The devices come from the store's devices family (odc_devices.h), read
+    at start and again when a new configuration is applied; the meter
+    loop's vendor counter probe is kept there too, so a restart does not
+    probe again.
+
     Each reading goes out on the bus (ODC_EP_READINGS) as an envelope. At
     the end of every pass the actor logs what it did: duration against the
     interval, devices read, failed and skipped, requests, bytes, timeouts
@@ -24,10 +29,12 @@
 #include <czmq.h>
 
 #include "odc_config.h"
+#include "odc_store.h"
 
 typedef struct {
     odc_loop_t loop;
     const odc_config_t *config; /* the first configuration; later ones come by CONFIG */
+    odc_store_t *store;         /* the device list (devices family) and what is learnt */
     const char *vendor_map;     /* path of vendor-counters.tsv (meter loop) */
 } odc_loop_args_t;
 

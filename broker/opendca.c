@@ -20,6 +20,7 @@
 #include "odc_config.h"
 #include "odc_log.h"
 #include "odc_outbox.h"
+#include "odc_devices.h"
 #include "odc_store.h"
 #include "odc_supervisor.h"
 #include "odc_latest_actor.h"
@@ -32,6 +33,22 @@
 #endif
 
 int odc_poll_main (int argc, char **argv);
+
+typedef struct {
+    const char *address;
+    char *id;
+    size_t size;
+} s_find_t;
+
+static int
+s_find_address (const Odc__Device *device, void *arg)
+{
+    s_find_t *find = arg;
+    if (strcmp (device->address, find->address) != 0)
+        return 0;
+    snprintf (find->id, find->size, "%s", device->id);
+    return 1;
+}
 
 /*  "opendca latest ADDRESS --loop NAME (-c FILE | --store DIR) [--json]":
     the last reading the loop stored for a device (read-only, beside a
@@ -83,8 +100,19 @@ s_latest (int argc, char **argv, const char *config_file)
     if (!store)
         fprintf (stderr, "opendca latest: %s\n", err ? err : store_path);
     else {
+        /*  ADDRESS is a device id ("ADDRESS" or "ADDRESS:PORT"), or the
+            address of a device on another port. */
+        char id[ODC_DEVICE_ID_MAX];
+        snprintf (id, sizeof id, "%s", address);
+        Odc__Device *device = odc_devices_get (store, id);
+        if (!device) {
+            s_find_t find = {address, id, sizeof id};
+            odc_devices_each (store, s_find_address, &find);
+        }
+        if (device)
+            odc__device__free_unpacked (device, NULL);
         char key[128];
-        odc_latest_key (key, sizeof key, address, loop + 1);
+        odc_latest_key (key, sizeof key, id, loop + 1);
         size_t len = 0;
         uint8_t *value = odc_store_get (store, ODC_CF_LATEST, key, strlen (key), &len);
         Odc__Envelope *env = value ? odc__envelope__unpack (NULL, len, value) : NULL;
@@ -185,10 +213,24 @@ s_report_nofile (int want)
         odc_info (NULL, "descriptor limit %llu", (unsigned long long)rl.rlim_cur);
 }
 
+static long
+s_sync_devices (odc_store_t *store, const odc_config_t *config)
+{
+    size_t added = 0, removed = 0;
+    long n = odc_devices_sync_config (store, config, &added, &removed);
+    if (n < 0)
+        odc_error (NULL, "the device list could not be written to the store %s",
+                   config->store_path);
+    else
+        odc_info (NULL, "devices: %ld from the configuration (%zu new, %zu removed)", n, added,
+                  removed);
+    return n;
+}
+
 static void *
 s_reload (void *current, void *arg)
 {
-    (void)arg;
+    odc_store_t *store = arg;
     odc_config_t *old = (odc_config_t *)current;
     char *errors = NULL;
     odc_config_t *fresh = odc_config_load (old->file, &errors);
@@ -203,6 +245,12 @@ s_reload (void *current, void *arg)
         odc_warn (NULL, "store.path changed to %s: takes effect at the next start",
                   fresh->store_path);
     s_apply_log_level (fresh);
+    /*  The loops read their device list from the store when they apply
+        the new configuration: bring it in step first. */
+    if (s_sync_devices (store, fresh) < 0) {
+        odc_config_destroy (&fresh);
+        return NULL;
+    }
     return fresh;
 }
 
@@ -251,6 +299,13 @@ s_run (const char *file)
               (unsigned long long)odc_outbox_count (outbox),
               (unsigned long long)odc_outbox_bytes (outbox));
 
+    if (s_sync_devices (store, config) < 0) {
+        odc_outbox_destroy (&outbox);
+        odc_store_close (&store);
+        odc_config_destroy (&config);
+        return 1;
+    }
+
     /*  The actors: readings flow from the five loops to "latest" (where the
         validator will stand). Started consumers first. */
     odc_supervisor_t *supervisor = odc_supervisor_new ();
@@ -259,7 +314,7 @@ s_run (const char *file)
     odc_loop_args_t loop_args[ODC_LOOP_COUNT];
     odc_supervisor_add (supervisor, &(odc_actor_spec_t){"latest", odc_latest_actor, store, {NULL}});
     for (int l = 0; l < ODC_LOOP_COUNT; l++) {
-        loop_args[l] = (odc_loop_args_t){(odc_loop_t)l, config, vendor_map};
+        loop_args[l] = (odc_loop_args_t){(odc_loop_t)l, config, store, vendor_map};
         odc_supervisor_add (
             supervisor, &(odc_actor_spec_t){
                             odc_config_loop_names[l], odc_loop_actor, &loop_args[l], {"latest"}});
@@ -269,7 +324,8 @@ s_run (const char *file)
         rc = 1;
     else {
         odc_info (NULL, "running; SIGHUP reloads %s, SIGTERM stops", file);
-        config = (odc_config_t *)odc_supervisor_run (supervisor, config, s_reload, s_release, NULL);
+        config =
+            (odc_config_t *)odc_supervisor_run (supervisor, config, s_reload, s_release, store);
     }
     odc_supervisor_destroy (&supervisor);
     odc_outbox_destroy (&outbox);

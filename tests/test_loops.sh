@@ -88,6 +88,20 @@ check "every device the alert loop could not read is named in the log ($named)" 
 check "no device read by a loop was left without a reading" \
     bash -c "'$opendca' latest 127.51.0.9 --loop supply -c '$tmp/in.yaml' >/dev/null 2>&1 || '$opendca' latest 127.51.0.10 --loop supply -c '$tmp/in.yaml' >/dev/null 2>&1"
 
+# The device list is in the store, and what the meter loop probed is
+# remembered there: a restart on the same store does not probe again.
+check "the configured devices went into the store" grep -q "devices: $n from the configuration ($n new, 0 removed)" "$tmp/run.log"
+meter_read=$(grep "meter pass 1:" "$tmp/run.log" | head -1 | sed 's/.*: \([0-9]*\) of .*/\1/')
+"$opendca" run -c "$tmp/in.yaml" 2>"$tmp/again.log" &
+run=$!
+pids+=($run)
+for _ in $(seq 100); do grep -q "vendor counters known" "$tmp/again.log" && break; sleep 0.1; done
+kill -TERM $run; wait $run
+known=$(grep "vendor counters known" "$tmp/again.log" | sed 's/.*known for \([0-9]*\) of.*/\1/')
+check "after a restart the meter loop knows the vendor counters of every device it read ($known, read ${meter_read:-?})" \
+    [ "${known:-0}" -ge "${meter_read:-1}" -a "${meter_read:-0}" -gt 0 ]
+check "and the store's device list was taken as it was" grep -q "devices: $n from the configuration (0 new, 0 removed)" "$tmp/again.log"
+
 # Outside working hours: no working day at all.
 write_config "$tmp/out.yaml" "[]"
 "$opendca" run -c "$tmp/out.yaml" 2>"$tmp/out.log" &

@@ -1,0 +1,55 @@
+/*  odc_devices: the device list, kept in the store's "devices" family.
+
+    Each device is one packed Odc__Device under its id. The id is the
+    address for the standard port ("192.0.2.7") and "ADDRESS:PORT"
+    otherwise ("192.0.2.7:1161"); readings carry it in their header and the
+    "latest" family is keyed by it.
+
+    For now the devices come from the configuration (devices:), marked with
+    source "config": odc_devices_sync_config brings the family in step with
+    a configuration at start and at every reload (new ones added with their
+    first-seen time, changed ones updated, ones the configuration no longer
+    lists removed), and the loops read their list back with
+    odc_devices_each. Devices from other sources (discovery, imports: issue
+    6) are left alone by the sync.
+
+    What a loop learns about a device and must not ask again after a
+    restart (the meter loop's vendor counter probe) is kept beside it with
+    odc_devices_note_put / _get, in the "meta" family under
+    "note/WHAT/ID". */
+#ifndef ODC_DEVICES_H
+#define ODC_DEVICES_H
+
+#include <stddef.h>
+
+#include "odc_config.h"
+#include "odc_store.h"
+#include "opendca.pb-c.h"
+
+#define ODC_DEVICE_ID_MAX 64
+
+/*  The id of the device at address and port (0 means 161). */
+void odc_device_id (char *out, size_t size, const char *address, int port);
+
+/*  Bring the family in step with config's devices. Returns the number of
+    configured devices stored, or -1 on a store error (logged). *added and
+    *removed (may be NULL) get the counts of what changed. */
+long odc_devices_sync_config (odc_store_t *store, const odc_config_t *config, size_t *added,
+                              size_t *removed);
+
+/*  Call fn for every device, in id order; fn returns 0 to go on. The
+    device is only valid during the call. Returns the number visited, -1 on
+    error. */
+typedef int (odc_devices_fn) (const Odc__Device *device, void *arg);
+long odc_devices_each (odc_store_t *store, odc_devices_fn *fn, void *arg);
+
+/*  One device by id, or NULL; free with odc__device__free_unpacked. */
+Odc__Device *odc_devices_get (odc_store_t *store, const char *id);
+
+/*  A note about a device: a short text under (what, id). put returns 0 / -1
+    (not synced: a lost note is learnt again); get returns a string the
+    caller frees, or NULL. */
+int odc_devices_note_put (odc_store_t *store, const char *what, const char *id, const char *text);
+char *odc_devices_note_get (odc_store_t *store, const char *what, const char *id);
+
+#endif
