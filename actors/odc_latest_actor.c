@@ -11,11 +11,29 @@ odc_latest_key (char *out, size_t size, const char *device_id, int loop)
     snprintf (out, size, "%s/%d", device_id, loop);
 }
 
+#define S_FLUSH_MS  50
+#define S_BATCH_MAX 2048
+
 typedef struct {
     odc_store_t *store;
     odc_batch_t *batch;
     uint64_t stored;
 } s_self_t;
+
+/*  What is waiting, in one batch, not synced: a latest reading lost in a
+    crash of the machine is read again on the next pass. (Through the
+    write-ahead log all the same: "opendca latest", beside the collector,
+    reads the store from the log.) */
+static void
+s_write (s_self_t *self)
+{
+    size_t count = odc_batch_count (self->batch);
+    if (!count)
+        return;
+    if (odc_store_write_lazy (self->store, self->batch) == 0)
+        self->stored += count;
+    odc_batch_clear (self->batch);
+}
 
 static void
 s_on_reading (const Odc__Envelope *env, void *arg)
@@ -51,28 +69,34 @@ odc_latest_actor (zsock_t *pipe, void *args)
     handlers.on[ODC__ENVELOPE__BODY_SUPPLIES] = s_on_reading;
     handlers.on[ODC__ENVELOPE__BODY_TRAYS] = s_on_reading;
     zpoller_t *poller = zpoller_new (pipe, pull, NULL);
+    int64_t first_waiting = 0; /* when the oldest unwritten reading came */
     while (true) {
-        void *which = zpoller_wait (poller, -1);
+        int timeout = -1;
+        if (odc_batch_count (self.batch)) {
+            int64_t left = first_waiting + S_FLUSH_MS - zclock_mono ();
+            timeout = left > 0 ? (int)left : 0;
+        }
+        void *which = zpoller_wait (poller, timeout);
         if (which == pipe) {
             if (odc_actor_pipe (pipe, NULL, NULL))
                 break;
         }
         else if (which == pull) {
-            /*  Take what is waiting, up to a few hundred, and write it in
-                one batch, without waiting for the disk: a latest reading
-                lost in a crash is read again on the next pass. */
+            if (!odc_batch_count (self.batch))
+                first_waiting = zclock_mono ();
             int n = 0;
             do
                 odc_bus_recv (pull, &handlers, &self);
             while (++n < 512 && (zsock_events (pull) & ZMQ_POLLIN));
-            size_t count = odc_batch_count (self.batch);
-            if (odc_store_write_lazy (self.store, self.batch) == 0)
-                self.stored += count;
-            odc_batch_clear (self.batch);
         }
-        else
+        else if (!zpoller_expired (poller))
             break;
+        /*  Write what has waited S_FLUSH_MS, or a full batch, in one go. */
+        size_t count = odc_batch_count (self.batch);
+        if (count && (count >= S_BATCH_MAX || zclock_mono () - first_waiting >= S_FLUSH_MS))
+            s_write (&self);
     }
+    s_write (&self);
     odc_batch_destroy (&self.batch);
     odc_info (NULL, "%llu readings stored", (unsigned long long)self.stored);
     zpoller_destroy (&poller);

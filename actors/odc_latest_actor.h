@@ -1,10 +1,10 @@
 /*  odc_latest_actor: keeps the last reading of every device and loop.
 
     Binds ODC_EP_READINGS and writes each reading, as its packed envelope,
-    to the store's "latest" family under "DEVICE-ID/LOOP" (odc_devices.h), in batches of what
-    is waiting, not synced (a latest reading lost in a crash is read again
-    on the next pass). It stands where
-    the validator will stand (ARCHITECTURE.md): the readings' first consumer.
+    to the store's "latest" family under "DEVICE-ID/LOOP" (odc_devices.h):
+    what arrives within 50 ms goes in one batch, not synced (a latest
+    reading lost in a power cut is read again on the next pass). It stands where the validator will stand
+    (ARCHITECTURE.md): the readings' first consumer.
     `opendca latest` reads them back. */
 #ifndef ODC_LATEST_ACTOR_H
 #define ODC_LATEST_ACTOR_H

@@ -571,10 +571,15 @@ odc_read_supplies (const odc_snmp_job_t *job)
                 s->colorant = s_text (colorants[k].col[0]);
         if (!s->colorant)
             s->colorant = strdup ("");
-        /*  A percentage only when both are real numbers (RFC 3805). */
-        s->percent = s->max_capacity > 0 && s->level >= 0
-                         ? (int32_t)((int64_t)s->level * 100 / s->max_capacity)
-                         : -1;
+        /*  A percentage only when both are real numbers, rounded to the
+            nearest (RFC 3805), or when the unit is percent (19). */
+        if (s->max_capacity > 0 && s->level >= 0)
+            s->percent =
+                (int32_t)(((int64_t)s->level * 200 + s->max_capacity) / (2 * s->max_capacity));
+        else if (s->unit == 19 && s->level >= 0)
+            s->percent = s->level;
+        else
+            s->percent = -1;
         if (s->percent > 100)
             s->percent = 100;
         r->supplies[r->n_supplies++] = s;

@@ -12,7 +12,10 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,11 +53,40 @@ static size_t s_user_count;
 static struct usmUser *s_removed;
 
 typedef struct s_flight s_flight_t;
+
+/*  A session and its socket. Sessions of SNMP v1/v2c jobs to IPv4
+    addresses are pooled: a finished job hands its session back, the next
+    job with the same version and community takes it, and each request goes
+    to the job's device (s_count_send) instead of the address the session
+    was opened for. Opening and closing a socket per job (socket, bind,
+    epoll_ctl twice, close) cost more than the rest of a job. A session goes
+    back to the pool only when its job ended well (every request answered,
+    none left in net-snmp's list); any other ends it. SNMPv3 sessions carry
+    their security parameters: one per job, as before. */
+typedef struct s_sock s_sock_t;
+struct s_sock {
+    void *sessp;
+    int fd;
+    s_flight_t *flight; /* the job using it; NULL while idle in the pool */
+    int pool;           /* index in the engine's pools, -1 not pooled */
+    s_sock_t *next;     /* idle list */
+};
+
+#define S_POOLS 8
+typedef struct {
+    int version;
+    char community[64];
+    s_sock_t *idle;
+} s_pool_t;
+
 struct s_flight {
     odc_snmp_job_t *job;
     odc_snmp_t *engine;
     void *sessp;
     int fd;
+    s_sock_t *sock;
+    struct sockaddr_in dest; /* pooled sessions: where this job's requests go */
+    int pool;                /* the pool this job may use, -1 none */
     bool bulk;
     bool scalars_done;
     int max_rep;
@@ -101,6 +133,9 @@ struct _odc_snmp_t {
     size_t key_count;
     s_engine_id_t *engine_ids; /* per v3 device, learnt by the first probe */
     size_t engine_id_count;
+    s_pool_t pools[S_POOLS];
+    int n_pools;
+    uint64_t sessions_opened;
 };
 
 /*  The flight being worked on in this thread, for the byte counters that
@@ -123,6 +158,12 @@ s_count_send (netsnmp_transport *t, const void *buf, int size, void **opaque, in
     if (s_current && size > 0) {
         s_current->job->bytes_out += (uint32_t)size;
         s_current->job->requests++;
+    }
+    if (s_current && s_current->sock && s_current->sock->pool >= 0) {
+        /*  A pooled session: to this job's device. */
+        ssize_t n = sendto (t->sock, buf, (size_t)size, MSG_NOSIGNAL,
+                            (const struct sockaddr *)&s_current->dest, sizeof s_current->dest);
+        return n < 0 ? -1 : (int)n;
     }
     return __atomic_load_n (&s_udp_send, __ATOMIC_ACQUIRE) (t, buf, size, opaque, olength);
 }
@@ -237,6 +278,7 @@ odc_snmp_new (const odc_snmp_options_t *options)
 
 static void s_finish (s_flight_t *f, odc_snmp_status_t status, const char *why);
 static void s_release (s_flight_t *f);
+static void s_sock_close (odc_snmp_t *self, s_sock_t *k);
 
 void
 odc_snmp_destroy (odc_snmp_t **self_p)
@@ -251,6 +293,12 @@ odc_snmp_destroy (odc_snmp_t **self_p)
         s_finish (f, ODC_SNMP_ERROR, "engine stopped");
         s_release (f);
     }
+    for (int i = 0; i < self->n_pools; i++)
+        while (self->pools[i].idle) {
+            s_sock_t *k = self->pools[i].idle;
+            self->pools[i].idle = k->next;
+            s_sock_close (self, k);
+        }
     free (self->queue);
     if (self->epfd >= 0)
         close (self->epfd);
@@ -276,6 +324,12 @@ odc_snmp_next_ms (odc_snmp_t *self)
         return -1;
     uint64_t now = s_now_us ();
     return self->first->deadline_us > now ? (int)((self->first->deadline_us - now) / 1000u) + 1 : 0;
+}
+
+uint64_t
+odc_snmp_sessions_opened (odc_snmp_t *self)
+{
+    return self->sessions_opened;
 }
 
 size_t
@@ -442,6 +496,16 @@ s_open (s_flight_t *f, char *error, size_t size)
     odc_snmp_t *self = f->engine;
     odc_snmp_job_t *job = f->job;
     const odc_credential_t *c = job->credential;
+    if (f->pool >= 0 && self->pools[f->pool].idle) {
+        s_sock_t *k = self->pools[f->pool].idle;
+        self->pools[f->pool].idle = k->next;
+        k->next = NULL;
+        k->flight = f;
+        f->sock = k;
+        f->sessp = k->sessp;
+        f->fd = k->fd;
+        return 0;
+    }
     netsnmp_session s;
     snmp_sess_init (&s);
     char peer[96];
@@ -450,7 +514,9 @@ s_open (s_flight_t *f, char *error, size_t size)
     s.timeout = (long)self->opt.timeout_ms * 1000L;
     s.retries = self->opt.retries;
     s.callback = s_callback;
-    s.callback_magic = f;
+    /*  Requests carry their flight (snmp_sess_async_send); what comes
+        unasked (or late, to a pooled session) finds no flight here. */
+    s.callback_magic = NULL;
     s_engine_id_t *known = NULL;
     if (!c || c->version == 2 || c->version == 1) {
         s.version = c && c->version == 1 ? SNMP_VERSION_1 : SNMP_VERSION_2c;
@@ -542,7 +608,14 @@ s_open (s_flight_t *f, char *error, size_t size)
         t->f_recv = s_count_recv;
     pthread_mutex_unlock (&s_global);
     f->fd = t->sock;
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = f};
+    self->sessions_opened++;
+    s_sock_t *k = calloc (1, sizeof *k);
+    k->sessp = f->sessp;
+    k->fd = f->fd;
+    k->flight = f;
+    k->pool = f->pool;
+    f->sock = k;
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = k};
     epoll_ctl (self->epfd, EPOLL_CTL_ADD, f->fd, &ev);
     return 0;
 }
@@ -811,7 +884,7 @@ s_callback (int op, netsnmp_session *session, int reqid, netsnmp_pdu *pdu, void 
 {
     (void)session;
     s_flight_t *f = magic;
-    if (reqid != f->reqid || f->response)
+    if (!f || reqid != f->reqid || f->response)
         return 1; /* a late answer to a request we gave up on */
     if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE && f->probing) {
         f->response = 1;
@@ -859,15 +932,61 @@ s_remember_engine (s_flight_t *f)
 }
 
 static void
+s_sock_close (odc_snmp_t *self, s_sock_t *k)
+{
+    epoll_ctl (self->epfd, EPOLL_CTL_DEL, k->fd, NULL);
+    pthread_mutex_lock (&s_global);
+    snmp_sess_close (k->sessp);
+    pthread_mutex_unlock (&s_global);
+    free (k);
+}
+
+/*  The pool for a job: SNMP v1/v2c to an IPv4 address (-1 otherwise). */
+static int
+s_pool_for (odc_snmp_t *self, s_flight_t *f)
+{
+    odc_snmp_job_t *job = f->job;
+    const odc_credential_t *c = job->credential;
+    if (c && c->version == 3)
+        return -1;
+    memset (&f->dest, 0, sizeof f->dest);
+    f->dest.sin_family = AF_INET;
+    f->dest.sin_port = htons ((uint16_t)(job->port ? job->port : 161));
+    if (inet_pton (AF_INET, job->address, &f->dest.sin_addr) != 1)
+        return -1;
+    int version = c && c->version == 1 ? 1 : 2;
+    const char *community = c && c->community ? c->community : "public";
+    if (strlen (community) >= sizeof self->pools[0].community)
+        return -1;
+    for (int i = 0; i < self->n_pools; i++)
+        if (self->pools[i].version == version && !strcmp (self->pools[i].community, community))
+            return i;
+    if (self->n_pools == S_POOLS)
+        return -1;
+    s_pool_t *p = &self->pools[self->n_pools];
+    p->version = version;
+    snprintf (p->community, sizeof p->community, "%s", community);
+    p->idle = NULL;
+    return self->n_pools++;
+}
+
+static void
 s_close_session (s_flight_t *f)
 {
     if (!f->sessp)
         return;
-    epoll_ctl (f->engine->epfd, EPOLL_CTL_DEL, f->fd, NULL);
-    pthread_mutex_lock (&s_global);
-    snmp_sess_close (f->sessp);
-    pthread_mutex_unlock (&s_global);
+    s_sock_t *k = f->sock;
+    f->sock = NULL;
     f->sessp = NULL;
+    if (k->pool >= 0 && f->job->status == ODC_SNMP_OK) {
+        /*  Every request was answered: nothing of this job is left in the
+            session, which goes back to its pool. */
+        k->flight = NULL;
+        k->next = f->engine->pools[k->pool].idle;
+        f->engine->pools[k->pool].idle = k;
+        return;
+    }
+    s_sock_close (f->engine, k);
 }
 
 static void
@@ -926,6 +1045,7 @@ s_start (odc_snmp_t *self, odc_snmp_job_t *job)
         f->active[c] = true;
     }
     f->scalars_done = job->n_scalars == 0;
+    f->pool = s_pool_for (self, f);
     job->priv = f;
     self->in_flight++;
     job->started_us = s_now_us ();
@@ -1045,17 +1165,18 @@ odc_snmp_run (odc_snmp_t *self, int timeout_ms)
     struct epoll_event events[256];
     int n = epoll_wait (self->epfd, events, 256, timeout_ms);
     for (int i = 0; i < n; i++) {
-        s_flight_t *f = events[i].data.ptr;
-        if (f->fd >= self->fds_size) {
-            self->fds_size = f->fd + 1024;
+        s_sock_t *k = events[i].data.ptr;
+        s_flight_t *f = k->flight; /* NULL: a late answer to an idle pooled session */
+        if (k->fd >= self->fds_size) {
+            self->fds_size = k->fd + 1024;
             netsnmp_large_fd_set_resize (&self->fds, self->fds_size);
         }
-        netsnmp_large_fd_setfd (f->fd, &self->fds);
+        netsnmp_large_fd_setfd (k->fd, &self->fds);
         s_current = f;
-        snmp_sess_read2 (f->sessp, &self->fds);
+        snmp_sess_read2 (k->sessp, &self->fds); /* with no request left, it is dropped */
         s_current = NULL;
-        netsnmp_large_fd_clr (f->fd, &self->fds);
-        if (f->response)
+        netsnmp_large_fd_clr (k->fd, &self->fds);
+        if (f && f->response)
             finished += s_advance (f);
     }
     /*  Deadlines: net-snmp resends (retries) or gives up (callback). */

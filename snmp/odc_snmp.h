@@ -125,6 +125,10 @@ int odc_snmp_next_ms (odc_snmp_t *self);
 
 /*  Jobs queued plus in flight. */
 size_t odc_snmp_pending (odc_snmp_t *self);
+
+/*  Sessions (sockets) the engine opened so far: v1/v2c sessions to IPv4
+    devices are reused from job to job, so this stays near the window. */
+uint64_t odc_snmp_sessions_opened (odc_snmp_t *self);
 /*  Change the window (the loops adapt it to what they observe). */
 void odc_snmp_set_window (odc_snmp_t *self, int window);
 int odc_snmp_window (odc_snmp_t *self);

@@ -113,8 +113,34 @@ test_fleet_walk (void)
     CHECK (distinct == N - 1);
     printf ("     %d devices: %u requests, %u bytes out, %u bytes in for the first\n", N,
             jobs[0].requests, jobs[0].bytes_out, jobs[0].bytes_in);
+    /*  Sessions were reused from job to job (the window is 64)... */
+    uint64_t opened = odc_snmp_sessions_opened (engine);
+    CHECKF (opened <= 64 + 8, "%llu sessions opened for %d jobs", (unsigned long long)opened, N);
+    odc_snmp_destroy (&engine);
+    /*  ...and each job still read its own device: the same serials as
+        with one fresh session per job (a window as large as the fleet). */
+    options.window = N;
+    engine = odc_snmp_new (&options);
+    static odc_snmp_job_t fresh[N];
+    s_count_t again = {0};
+    for (int i = 0; i < N; i++) {
+        char address[32];
+        snprintf (address, sizeof address, "127.40.%d.%d", (i + 1) / 256, (i + 1) % 256);
+        s_setup_job (&fresh[i], address, &s_v2c, scalars, 4, columns, 2, &again);
+        odc_snmp_submit (engine, &fresh[i]);
+    }
+    s_run_all (engine, &again, N);
+    CHECK (odc_snmp_sessions_opened (engine) == N);
+    int same = 0;
     for (int i = 0; i < N; i++)
+        same += fresh[i].n_values > 1 && jobs[i].n_values > 1 &&
+                fresh[i].values[1].len == jobs[i].values[1].len &&
+                !memcmp (fresh[i].values[1].value, jobs[i].values[1].value, jobs[i].values[1].len);
+    CHECKF (same == N, "%d of %d devices read the same through reused sessions", same, N);
+    for (int i = 0; i < N; i++) {
         odc_snmp_job_clear (&jobs[i]);
+        odc_snmp_job_clear (&fresh[i]);
+    }
     odc_snmp_destroy (&engine);
 }
 
