@@ -35,6 +35,19 @@ s_write (s_self_t *self)
     odc_batch_clear (self->batch);
 }
 
+static void s_on_reading (const Odc__Envelope *env, void *arg);
+
+/*  Take every reading waiting, writing a batch whenever it is full. */
+static void
+s_drain (zsock_t *pull, odc_bus_handlers_t *handlers, s_self_t *self)
+{
+    while (zsock_events (pull) & ZMQ_POLLIN) {
+        odc_bus_recv (pull, handlers, self);
+        if (odc_batch_count (self->batch) >= S_BATCH_MAX)
+            s_write (self);
+    }
+}
+
 static void
 s_on_reading (const Odc__Envelope *env, void *arg)
 {
@@ -68,37 +81,26 @@ odc_latest_actor (zsock_t *pipe, void *args)
     handlers.on[ODC__ENVELOPE__BODY_METERS] = s_on_reading;
     handlers.on[ODC__ENVELOPE__BODY_SUPPLIES] = s_on_reading;
     handlers.on[ODC__ENVELOPE__BODY_TRAYS] = s_on_reading;
-    zpoller_t *poller = zpoller_new (pipe, pull, NULL);
-    int64_t first_waiting = 0; /* when the oldest unwritten reading came */
-    while (true) {
-        int timeout = -1;
-        if (odc_batch_count (self.batch)) {
-            int64_t left = first_waiting + S_FLUSH_MS - zclock_mono ();
-            timeout = left > 0 ? (int)left : 0;
-        }
-        void *which = zpoller_wait (poller, timeout);
-        if (which == pipe) {
-            if (odc_actor_pipe (pipe, NULL, NULL))
-                break;
-        }
-        else if (which == pull) {
-            if (!odc_batch_count (self.batch))
-                first_waiting = zclock_mono ();
-            int n = 0;
-            do
-                odc_bus_recv (pull, &handlers, &self);
-            while (++n < 512 && (zsock_events (pull) & ZMQ_POLLIN));
-        }
-        else if (!zpoller_expired (poller))
+    /*  Wait for readings; take all that are waiting; then hear only the
+        pipe for S_FLUSH_MS while more gather (no wake-up per reading), take
+        those and write them all in one batch. */
+    zmq_pollitem_t items[2] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
+                               {zsock_resolve (pull), 0, ZMQ_POLLIN, 0}};
+    bool stop = false;
+    while (!stop) {
+        if (zmq_poll (items, 2, -1) < 0 && zmq_errno () != EINTR)
             break;
-        /*  Write what has waited S_FLUSH_MS, or a full batch, in one go. */
-        size_t count = odc_batch_count (self.batch);
-        if (count && (count >= S_BATCH_MAX || zclock_mono () - first_waiting >= S_FLUSH_MS))
-            s_write (&self);
+        if ((items[0].revents & ZMQ_POLLIN) && odc_actor_pipe (pipe, NULL, NULL))
+            stop = true;
+        if (!stop && (items[1].revents & ZMQ_POLLIN)) {
+            s_drain (pull, &handlers, &self);
+            if (zmq_poll (items, 1, S_FLUSH_MS) > 0 && odc_actor_pipe (pipe, NULL, NULL))
+                stop = true;
+        }
+        s_drain (pull, &handlers, &self);
+        s_write (&self);
     }
-    s_write (&self);
     odc_batch_destroy (&self.batch);
     odc_info (NULL, "%llu readings stored", (unsigned long long)self.stored);
-    zpoller_destroy (&poller);
     zsock_destroy (&pull);
 }

@@ -79,6 +79,7 @@ struct s_self {
     double cpu_start;
     bool in_pass;
     double next_pass;
+    double last_wake;
 };
 
 static double
@@ -546,6 +547,7 @@ s_apply_pending (s_self_t *self)
     80 % of the interval, which leaves the rest for slow and silent ones. */
 #define S_SPREAD 0.8
 #define S_BATCH  0.010 /* seconds */
+#define S_TICK   0.005 /* seconds */
 
 static double
 s_due (const s_self_t *self, size_t k)
@@ -672,7 +674,20 @@ odc_loop_actor (zsock_t *pipe, void *args)
             wait = 200; /* stay responsive to the pipe */
         zmq_pollitem_t items[2] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
                                    {NULL, odc_snmp_fd (self->engine), ZMQ_POLLIN, 0}};
+        /*  Let answers gather: at most one wake-up per S_TICK for the
+            engine (a thread woken for every answer spends more on the
+            wake-up than on the answer). The pipe is heard meanwhile. */
+        int tick = (int)((self->last_wake + S_TICK - s_real ()) * 1000);
+        if (tick > 0 && wait != 0) {
+            if (wait > 0 && tick > wait)
+                tick = wait;
+            if (zmq_poll (items, 1, tick) > 0 && odc_actor_pipe (pipe, s_take_config, self))
+                break;
+            if (wait > 0)
+                wait = wait > tick ? wait - tick : 0;
+        }
         int n = zmq_poll (items, 2, wait);
+        self->last_wake = s_real ();
         if (n < 0 && zmq_errno () != EINTR)
             break;
         if (items[0].revents & ZMQ_POLLIN) {
