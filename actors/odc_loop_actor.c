@@ -17,9 +17,10 @@
 #define S_MAX_BACKOFF 8 /* passes */
 #define S_MAX_VENDOR  32
 
+/*  One a device and loop: 100,000 devices make 500,000 of these, so the
+    strings live in the loop's arena (self->strings), not in the struct. */
 typedef struct {
-    char id[ODC_DEVICE_ID_MAX];
-    char address[48];
+    uint32_t id_at, address_at; /* offsets in self->strings */
     uint16_t port;
     bool getnext_only;
     bool have_counters;
@@ -64,6 +65,8 @@ struct s_self {
     zsock_t *push;
     s_device_t *devices;
     size_t n_devices;
+    char *strings; /* the devices' ids and addresses, NUL-terminated */
+    size_t strings_len, strings_cap;
     s_slot_t *slots;
     size_t n_slots, slots_used;
     s_oidset_t **sets;
@@ -80,7 +83,24 @@ struct s_self {
     bool in_pass;
     double next_pass;
     double last_wake;
+    uint64_t polled_total; /* device-polls since the start, passes in progress included */
 };
+
+#define S_ID(self, d)      ((self)->strings + (d)->id_at)
+#define S_ADDRESS(self, d) ((self)->strings + (d)->address_at)
+
+static uint32_t
+s_intern (s_self_t *self, const char *text)
+{
+    size_t len = strlen (text) + 1;
+    if (self->strings_len + len > self->strings_cap) {
+        self->strings_cap = (self->strings_cap + len) * 2;
+        self->strings = realloc (self->strings, self->strings_cap);
+    }
+    memcpy (self->strings + self->strings_len, text, len);
+    self->strings_len += len;
+    return (uint32_t)(self->strings_len - len);
+}
 
 static double
 s_real (void)
@@ -135,13 +155,13 @@ s_probe_save (s_self_t *self, const s_device_t *d)
             }
             k++;
         }
-    odc_devices_note_put (self->store, S_NOTE_METER, d->id, text);
+    odc_devices_note_put (self->store, S_NOTE_METER, S_ID (self, d), text);
 }
 
 static void
 s_probe_load (s_self_t *self, s_device_t *d)
 {
-    char *text = odc_devices_note_get (self->store, S_NOTE_METER, d->id);
+    char *text = odc_devices_note_get (self->store, S_NOTE_METER, S_ID (self, d));
     if (!text)
         return;
     char *names = strchr (text, ' ');
@@ -166,6 +186,7 @@ s_probe_load (s_self_t *self, s_device_t *d)
 typedef struct {
     s_self_t *self;
     zhashx_t *old; /* id -> what was learnt about it (s_device_t) */
+    const char *old_strings;
     size_t cap;
 } s_load_t;
 
@@ -180,20 +201,21 @@ s_load_one (const Odc__Device *device, void *arg)
     }
     s_device_t *d = &self->devices[self->n_devices++];
     const char *cred_name = device->credential ? device->credential->name : NULL;
-    const odc_credential_t *credential = odc_config_credential (self->config, cred_name);
+    uint16_t port = (uint16_t)(device->port ? device->port : 161);
     s_device_t *old = zhashx_lookup (load->old, device->id);
-    if (old && old->port == device->port && !strcmp (old->address, device->address)) {
+    if (old && old->port == port && !strcmp (load->old_strings + old->address_at, device->address))
         *d = *old; /* keep what was learnt about it */
-        d->credential = credential;
-        return 0;
+    else {
+        memset (d, 0, sizeof *d);
+        d->port = port;
+        d->printer_index = 1;
+        old = NULL;
     }
-    memset (d, 0, sizeof *d);
-    snprintf (d->id, sizeof d->id, "%s", device->id);
-    snprintf (d->address, sizeof d->address, "%s", device->address);
-    d->port = (uint16_t)(device->port ? device->port : 161);
-    d->credential = credential;
-    d->printer_index = 1;
-    if (self->loop == ODC_LOOP_METER && self->vendors)
+    d->id_at = s_intern (self, device->id);
+    d->address_at =
+        strcmp (device->id, device->address) ? s_intern (self, device->address) : d->id_at;
+    d->credential = odc_config_credential (self->config, cred_name);
+    if (!old && self->loop == ODC_LOOP_METER && self->vendors)
         s_probe_load (self, d);
     return 0;
 }
@@ -202,17 +224,27 @@ s_load_one (const Odc__Device *device, void *arg)
 static void
 s_load_devices (s_self_t *self)
 {
-    s_load_t load = {self, zhashx_new (), 0};
     s_device_t *old = self->devices;
     size_t n_old = self->n_devices;
+    char *old_strings = self->strings;
+    s_load_t load = {self, zhashx_new (), old_strings, 0};
     for (size_t k = 0; k < n_old; k++)
-        zhashx_insert (load.old, old[k].id, &old[k]);
+        zhashx_insert (load.old, old_strings + old[k].id_at, &old[k]);
     self->devices = NULL;
     self->n_devices = 0;
+    self->strings = NULL;
+    self->strings_len = self->strings_cap = 0;
     if (odc_devices_each (self->store, s_load_one, &load) < 0)
         odc_error (NULL, "%s loop: the device list could not be read from the store", self->name);
     zhashx_destroy (&load.old);
     free (old);
+    free (old_strings);
+    /*  Give back what the doubling left over. */
+    if (self->n_devices)
+        self->devices = realloc (self->devices, self->n_devices * sizeof *self->devices);
+    if (self->strings_len)
+        self->strings = realloc (self->strings, self->strings_len);
+    self->strings_cap = self->strings_len;
     if (self->loop == ODC_LOOP_METER && self->vendors) {
         size_t known = 0;
         for (size_t i = 0; i < self->n_devices; i++)
@@ -262,7 +294,7 @@ s_submit (s_self_t *self, s_slot_t *slot, odc_snmp_job_t *job, const s_oidset_t 
 {
     s_device_t *d = &self->devices[slot->device];
     memset (job, 0, sizeof *job);
-    snprintf (job->address, sizeof job->address, "%s", d->address);
+    snprintf (job->address, sizeof job->address, "%s", S_ADDRESS (self, d));
     job->port = d->port;
     job->credential = d->credential;
     job->getnext_only = d->getnext_only;
@@ -299,7 +331,7 @@ s_start_device (s_self_t *self, size_t index)
     if (self->loop == ODC_LOOP_METER && !d->vendor_known && self->vendors) {
         odc_snmp_job_t *job = &slot->job;
         memset (job, 0, sizeof *job);
-        snprintf (job->address, sizeof job->address, "%s", d->address);
+        snprintf (job->address, sizeof job->address, "%s", S_ADDRESS (self, d));
         job->port = d->port;
         job->credential = d->credential;
         job->scalars = &s_sys_object_id;
@@ -323,7 +355,7 @@ s_publish (s_self_t *self, ProtobufCMessage *reading, Odc__Envelope__BodyCase bo
     Odc__ReadingHeader *h = odc_bus_reading_header (&env);
     if (h) {
         free (h->device_id);
-        h->device_id = strdup (d->id);
+        h->device_id = strdup (S_ID (self, d));
     }
     odc_bus_send (self->push, &env);
     protobuf_c_message_free_unpacked (reading, NULL);
@@ -356,13 +388,14 @@ s_failed (s_self_t *self, s_slot_t *slot, const odc_snmp_job_t *job)
     if (d->failures < 30)
         d->failures++;
     self->failed++;
+    self->polled_total++;
     int backoff =
         self->loop == ODC_LOOP_ALERT ? 0 : 1 << (d->failures - 1 < 3 ? d->failures - 1 : 3);
     if (backoff > S_MAX_BACKOFF)
         backoff = S_MAX_BACKOFF;
     d->skip_until = self->pass + (uint32_t)backoff;
     if (d->failures == 1 || d->failures % 10 == 0)
-        odc_warn (d->address, "%s loop: %s (%u times in a row)%s", self->name,
+        odc_warn (S_ID (self, d), "%s loop: %s (%u times in a row)%s", self->name,
                   job->error[0] ? job->error : "no answer", d->failures,
                   backoff ? "; tried again later with back-off" : "");
     s_release_slot (self, slot);
@@ -381,12 +414,12 @@ s_on_done (odc_snmp_job_t *job, void *arg)
     }
     if (job->fell_back && !d->getnext_only) {
         d->getnext_only = true;
-        odc_info (d->address,
+        odc_info (S_ID (self, d),
                   "%s loop: no GETBULK here (or OIDs out of order): GETNEXT from now on",
                   self->name);
     }
     if (d->failures) {
-        odc_info (d->address, "%s loop: answering again after %u failures", self->name,
+        odc_info (S_ID (self, d), "%s loop: answering again after %u failures", self->name,
                   d->failures);
         d->failures = 0;
         d->skip_until = 0;
@@ -422,6 +455,7 @@ s_on_done (odc_snmp_job_t *job, void *arg)
         }
         s_publish (self, (ProtobufCMessage *)status, ODC__ENVELOPE__BODY_ALERTS, d);
         self->read++;
+        self->polled_total++;
         s_release_slot (self, slot);
         return;
     }
@@ -461,7 +495,8 @@ s_on_done (odc_snmp_job_t *job, void *arg)
                        job->values[i].type != SNMP_NOSUCHOBJECT;
             if (!any) {
                 d->vendor_known = false;
-                odc_info (d->id, "meter loop: its vendor counters stopped answering; probed again");
+                odc_info (S_ID (self, d),
+                          "meter loop: its vendor counters stopped answering; probed again");
             }
         }
         reading = (ProtobufCMessage *)odc_read_meters (job, slot->set->vendor, slot->set->n_vendor);
@@ -480,6 +515,7 @@ s_on_done (odc_snmp_job_t *job, void *arg)
     if (reading) {
         s_publish (self, reading, body, d);
         self->read++;
+        self->polled_total++;
     }
     s_release_slot (self, slot);
 }
@@ -602,6 +638,28 @@ s_schedule (s_self_t *self, double now)
         s_pass_end (self, now);
 }
 
+/*  At the stop: where the pass in progress stands against its schedule
+    (a loop whose interval is longer than the run never logs a finished
+    pass: this says whether it was on time), and the loop's totals. */
+static void
+s_stop_report (s_self_t *self, double now)
+{
+    if (self->in_pass) {
+        double behind = 0;
+        if (self->next < self->n_devices && s_due (self, self->next) < now)
+            behind = now - s_due (self, self->next);
+        odc_info (NULL,
+                  "%s pass %u in progress: %zu of %zu devices started after %.1f s of %.1f s "
+                  "(%zu read, %zu failed); behind its schedule by %.1f s",
+                  self->name, self->pass, self->next, self->n_devices, now - self->pass_start,
+                  self->interval, self->read, self->failed, behind);
+    }
+    double cpu = s_cpu ();
+    odc_info (NULL, "%s loop stops: %llu device-polls in %u passes, CPU %.3f s (%.1f us each)",
+              self->name, (unsigned long long)self->polled_total, self->pass, cpu,
+              self->polled_total ? cpu * 1e6 / (double)self->polled_total : 0.0);
+}
+
 /*  A new configuration: hold it (the supervisor lets go of the old one
     once every actor has the new), apply it between passes. */
 static void
@@ -696,6 +754,8 @@ odc_loop_actor (zsock_t *pipe, void *args)
         }
         odc_snmp_run (self->engine, 0);
     }
+    if (ok)
+        s_stop_report (self, s_real ());
     if (!ok)
         while (!odc_actor_pipe (pipe, NULL, NULL))
             ;
@@ -709,6 +769,7 @@ odc_loop_actor (zsock_t *pipe, void *args)
     free (self->sets);
     free (self->slots);
     free (self->devices);
+    free (self->strings);
     odc_vendor_map_destroy (&self->vendors);
     odc_config_t *config = (odc_config_t *)self->config, *pending = (odc_config_t *)self->pending;
     odc_config_destroy (&config);

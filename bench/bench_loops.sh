@@ -47,8 +47,12 @@ echo "fleet: $devices devices ($online online), clock ${speed}x, ${seconds} s"
 build/opendca run -c "$tmp/bench.yaml" 2>"$tmp/run.log" &
 run=$!
 pids+=($run)
+started=$(date +%s%N)
+for _ in $(seq 600); do grep -q "running;" "$tmp/run.log" && break; sleep 0.1; done
+start_ticks=$(awk '{print $14 + $15}' /proc/$run/stat)
+echo "collector start-up (configuration, store, actors): $(( ($(date +%s%N) - started) / 1000000 )) ms, CPU $start_ticks ticks"
 sleep "$seconds"
-cpu_ticks=$(awk '{print $14 + $15}' /proc/$run/stat)
+cpu_ticks=$(( $(awk '{print $14 + $15}' /proc/$run/stat) - start_ticks ))
 sim_ticks=$(awk '{print $14 + $15}' /proc/$sim/stat)
 hwm=$(awk '/VmHWM/ {print $2}' /proc/$run/status)
 kill -TERM $run
@@ -59,7 +63,6 @@ python3 - "$tmp/run.log" "$devices" "$cpu_ticks" "$hz" "$hwm" "$speed" "$seconds
 import re, sys
 log, n, ticks, hz, hwm, speed, seconds, sim_ticks = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6]), float(sys.argv[7]), int(sys.argv[8])
 pat = re.compile(r"\[(\w+)\] s_pass_end: device=- \w+ pass (\d+): (\d+) of (\d+) devices read, (\d+) failed, (\d+) skipped; ([\d.]+) s of ([\d.]+) s \((\d+) %.*?\); (\d+) requests, (\d+) B out, (\d+) B in, (\d+) timeouts; window (\d+); CPU ([\d.]+) s \(([\d.]+) us per device\)")
-polls = 0
 worst = {}
 print(f"{'loop':9} {'pass':>4} {'read':>7} {'failed':>6} {'took s':>8} {'of s':>7} {'%':>4} {'dev/s':>7} {'B/dev':>6} {'timeouts':>8} {'window':>6} {'CPU us/dev':>10}")
 for line in open(log):
@@ -67,13 +70,25 @@ for line in open(log):
     if not m:
         continue
     loop, p, read, total, failed, skipped, took, interval, pct, req, bout, bin_, to, window, cpu, us = m.groups()
-    polls += int(read) + int(failed)
     worst[loop] = max(worst.get(loop, 0), int(pct))
     rate = (int(read) + int(failed)) / float(took) if float(took) > 0 else 0
     print(f"{loop:9} {p:>4} {read:>7} {failed:>6} {float(took):8.1f} {float(interval):7.1f} {pct:>4} {rate:7.0f} {(int(bout) + int(bin_)) / int(total):6.0f} {to:>8} {window:>6} {float(us):10.1f}")
+progress = re.compile(r"\[(\w+)\] s_stop_report: device=- \w+ pass (\d+) in progress: (\d+) of (\d+) devices started after ([\d.]+) s of ([\d.]+) s \((\d+) read, (\d+) failed\); behind its schedule by ([\d.]+) s")
+stops = re.compile(r"\[(\w+)\] s_stop_report: device=- \w+ loop stops: (\d+) device-polls in (\d+) passes, CPU ([\d.]+) s \(([\d.]+) us each\)")
+all_polls = 0
+for line in open(log):
+    m = progress.search(line)
+    if m:
+        loop, p, started, total, after, interval, read, failed, behind = m.groups()
+        print(f"{loop:9} pass {p} at the stop: {started} of {total} devices started after {float(after):.0f} s of {float(interval):.0f} s, {read} read, {failed} failed; behind its schedule by {float(behind):.1f} s")
+    m = stops.search(line)
+    if m:
+        loop, polls_, passes, lcpu, us = m.groups()
+        all_polls += int(polls_)
+        print(f"{loop:9} in all: {polls_} device-polls, loop thread CPU {float(lcpu):.1f} s ({float(us):.1f} us each)")
 cpu = ticks / hz
 print(f"passes over their interval: {', '.join(f'{k} {v} %' for k, v in worst.items()) or 'none finished'} (100 % = the whole interval)")
-print(f"collector: CPU {cpu:.1f} s in {seconds:.0f} s for {polls} device-polls in finished passes: {cpu * 1e6 / max(polls, 1):.1f} us per device-poll; peak RSS {hwm / 1024:.1f} MiB")
+print(f"collector: CPU {cpu:.1f} s in {seconds:.0f} s after the start-up for {all_polls} device-polls: {cpu * 1e6 / max(all_polls, 1):.1f} us per device-poll; peak RSS {hwm / 1024:.1f} MiB")
 print(f"simulator: CPU {sim_ticks / hz:.1f} s")
 need = n * (1/180 + 1/600 + 1/1200 + 1/3600 + 1/28800)
 print(f"load: at 1x the five loops need {need:.0f} device-polls/s; this run asked {need * speed:.0f}/s")

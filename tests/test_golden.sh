@@ -55,7 +55,7 @@ for f in "${files[@]}"; do
     : >"$out/rendered"
     for loop in identity alert meter supply tray; do
         # Generous timeout: snmpsimd indexes a file the first time it is asked.
-        if "$opendca" poll 127.0.0.1:$port --loop $loop -c "$name" -t 5000 -r 2 --json \
+        if "$opendca" poll 127.0.0.1:$port --loop $loop -c "$name" -t 3000 -r 1 --json \
             >"$out/$loop.json" 2>"$out/$loop.err"; then
             python3 "$here/golden.py" render $loop <"$out/$loop.json" >>"$out/rendered" 2>>"$out/$loop.err"
         else
