@@ -52,6 +52,7 @@ typedef struct {
     bool in_use;
     odc_snmp_job_t job, table;
     const s_oidset_t *set;
+    void *next_free;
 } s_slot_t;
 
 struct s_self {
@@ -67,8 +68,9 @@ struct s_self {
     size_t n_devices;
     char *strings; /* the devices' ids and addresses, NUL-terminated */
     size_t strings_len, strings_cap;
-    s_slot_t *slots;
-    size_t n_slots, slots_used;
+    s_slot_t **slots; /* made as the window first needs them, then kept */
+    size_t n_slots, slots_made, slots_used;
+    s_slot_t *free_slots;
     s_oidset_t **sets;
     size_t n_sets;
     double clock_start; /* real seconds when the actor started */
@@ -220,6 +222,22 @@ s_load_one (const Odc__Device *device, void *arg)
     return 0;
 }
 
+typedef struct {
+    size_t count, bytes; /* devices, and the bytes of their ids */
+} s_measure_t;
+
+static int
+s_measure (const void *key, size_t klen, const void *value, size_t vlen, void *arg)
+{
+    (void)key;
+    (void)value;
+    (void)vlen;
+    s_measure_t *m = arg;
+    m->count++;
+    m->bytes += klen;
+    return 0;
+}
+
 /*  The device list, from the store's devices family. */
 static void
 s_load_devices (s_self_t *self)
@@ -230,10 +248,17 @@ s_load_devices (s_self_t *self)
     s_load_t load = {self, zhashx_new (), old_strings, 0};
     for (size_t k = 0; k < n_old; k++)
         zhashx_insert (load.old, old_strings + old[k].id_at, &old[k]);
-    self->devices = NULL;
+    /*  Room for all at once: 100,000 devices in five loops growing by
+        doubling made a peak of twice what they keep. */
+    s_measure_t m = {0, 0};
+    odc_store_each (self->store, ODC_CF_DEVICES, NULL, 0, NULL, 0, s_measure, &m);
+    size_t count = m.count, bytes = m.bytes;
+    load.cap = count;
+    self->devices = count ? malloc (count * sizeof *self->devices) : NULL;
     self->n_devices = 0;
-    self->strings = NULL;
-    self->strings_len = self->strings_cap = 0;
+    self->strings_cap = 2 * (bytes + count); /* id and address, each NUL-terminated */
+    self->strings = self->strings_cap ? malloc (self->strings_cap) : NULL;
+    self->strings_len = 0;
     if (odc_devices_each (self->store, s_load_one, &load) < 0)
         odc_error (NULL, "%s loop: the device list could not be read from the store", self->name);
     zhashx_destroy (&load.old);
@@ -318,11 +343,15 @@ static const odc_oid_t s_sys_object_id = {{1, 3, 6, 1, 2, 1, 1, 2, 0}, 9};
 static void
 s_start_device (s_self_t *self, size_t index)
 {
-    s_slot_t *slot = NULL;
-    for (size_t i = 0; i < self->n_slots && !slot; i++)
-        if (!self->slots[i].in_use)
-            slot = &self->slots[i];
-    assert (slot);
+    s_slot_t *slot = self->free_slots;
+    if (slot)
+        self->free_slots = slot->next_free;
+    else {
+        assert (self->slots_made < self->n_slots);
+        slot = calloc (1, sizeof *slot);
+        slot->self = self;
+        self->slots[self->slots_made++] = slot;
+    }
     slot->in_use = true;
     slot->device = (int)index;
     slot->stage = 0;
@@ -378,6 +407,8 @@ s_release_slot (s_self_t *self, s_slot_t *slot)
     odc_snmp_job_clear (&slot->job);
     odc_snmp_job_clear (&slot->table);
     slot->in_use = false;
+    slot->next_free = self->free_slots;
+    self->free_slots = slot;
     self->slots_used--;
 }
 
@@ -699,8 +730,6 @@ odc_loop_actor (zsock_t *pipe, void *args)
     self->push = odc_bus_push_connect (ODC_EP_READINGS, 0);
     self->n_slots = (size_t)self->config->snmp_window_max;
     self->slots = calloc (self->n_slots, sizeof *self->slots);
-    for (size_t i = 0; i < self->n_slots; i++)
-        self->slots[i].self = self;
     s_load_devices (self);
     bool ok = self->engine && self->push && self->slots;
     odc_actor_ready (pipe, ok);
@@ -760,9 +789,11 @@ odc_loop_actor (zsock_t *pipe, void *args)
         while (!odc_actor_pipe (pipe, NULL, NULL))
             ;
     odc_snmp_destroy (&self->engine);
-    for (size_t i = 0; i < self->n_slots; i++)
-        if (self->slots[i].in_use)
-            s_release_slot (self, &self->slots[i]);
+    for (size_t i = 0; i < self->slots_made; i++)
+        if (self->slots[i]->in_use)
+            s_release_slot (self, self->slots[i]);
+    for (size_t i = 0; i < self->slots_made; i++)
+        free (self->slots[i]);
     zsock_destroy (&self->push);
     for (size_t i = 0; i < self->n_sets; i++)
         free (self->sets[i]);

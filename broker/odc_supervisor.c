@@ -8,6 +8,8 @@
     blocks on a consumer that is already gone. */
 #include "odc_supervisor.h"
 
+#include <pthread.h>
+
 #include <assert.h>
 #include <errno.h>
 #include <signal.h>
@@ -105,13 +107,17 @@ s_visit (odc_supervisor_t *self, size_t i, int *state, size_t *order, size_t *pl
     return 0;
 }
 
-/*  Runs in the actor's thread: names the thread for the log, then runs the
-    actor itself. */
+/*  Runs in the actor's thread: names the thread for the log (and for top
+    -H, ps -L and perf: "odc-NAME", cut to the kernel's 15 characters),
+    then runs the actor itself. */
 static void
 s_trampoline (zsock_t *pipe, void *args)
 {
     s_entry_t *entry = (s_entry_t *)args;
     odc_log_set_actor (entry->spec.name);
+    char thread[16];
+    snprintf (thread, sizeof thread, "odc-%s", entry->spec.name);
+    pthread_setname_np (pthread_self (), thread);
     entry->spec.fn (pipe, entry->spec.args);
 }
 

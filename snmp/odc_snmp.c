@@ -354,7 +354,7 @@ void
 odc_snmp_job_clear (odc_snmp_job_t *job)
 {
     for (size_t i = 0; i < job->n_values; i++)
-        free (job->values[i].value);
+        free (job->values[i].name);
     free (job->values);
     job->values = NULL;
     job->n_values = 0;
@@ -656,8 +656,8 @@ s_asked (const s_flight_t *f)
     return n;
 }
 
-static odc_snmp_value_t *s_add_value (s_flight_t *f, const netsnmp_variable_list *v, int column,
-                                      uint8_t type);
+static odc_snmp_value_t *s_add_value (s_flight_t *f, const oid *name, size_t name_len,
+                                      const netsnmp_variable_list *v, int column, uint8_t type);
 
 /*  Record the scalars from the first varbinds of a reply (exact: the OID
     must be the instance asked for), in the job's order, missing ones as
@@ -676,12 +676,8 @@ s_take_scalars (s_flight_t *f, netsnmp_variable_list *v)
                                        job->scalars[i].len) == 0 &&
                      got->type != SNMP_NOSUCHOBJECT && got->type != SNMP_NOSUCHINSTANCE &&
                      got->type != SNMP_ENDOFMIBVIEW;
-        odc_snmp_value_t *out =
-            s_add_value (f, found ? got : &none, -1, found ? got->type : SNMP_NOSUCHINSTANCE);
-        if (!found) {
-            memcpy (out->name, job->scalars[i].name, job->scalars[i].len * sizeof (oid));
-            out->name_len = job->scalars[i].len;
-        }
+        s_add_value (f, job->scalars[i].name, job->scalars[i].len, found ? got : NULL, -1,
+                     found ? got->type : SNMP_NOSUCHINSTANCE);
     }
     f->scalars_done = true;
     return v;
@@ -748,27 +744,33 @@ s_send (s_flight_t *f)
     return 0;
 }
 
+/*  One value: its name and its bytes in one allocation, the name exactly
+    as long as it is (values are many: a fixed-size name in each was most of
+    the engine's memory). v NULL: no value (a missing scalar). */
 static odc_snmp_value_t *
-s_add_value (s_flight_t *f, const netsnmp_variable_list *v, int column, uint8_t type)
+s_add_value (s_flight_t *f, const oid *name, size_t name_len, const netsnmp_variable_list *v,
+             int column, uint8_t type)
 {
     odc_snmp_job_t *job = f->job;
     if (job->n_values == f->values_cap) {
-        f->values_cap = f->values_cap ? f->values_cap * 2 : 32;
+        f->values_cap = f->values_cap ? f->values_cap * 2 : 16;
         job->values = realloc (job->values, f->values_cap * sizeof *job->values);
     }
     odc_snmp_value_t *out = &job->values[job->n_values++];
     memset (out, 0, sizeof *out);
-    size_t n = v->name_length < ODC_OID_MAX ? v->name_length : ODC_OID_MAX;
-    if (n)
-        memcpy (out->name, v->name, n * sizeof (oid));
-    out->name_len = n;
+    bool has_value = v && type == v->type && v->val_len && v->val.string;
+    size_t len = has_value ? v->val_len : 0;
+    out->name = malloc (name_len * sizeof (oid) + len + 1);
+    if (name_len)
+        memcpy (out->name, name, name_len * sizeof (oid));
+    out->name_len = name_len;
     out->type = type;
     out->column = column;
-    if (type == v->type && v->val_len && v->val.string) {
-        out->value = malloc (v->val_len + 1);
-        memcpy (out->value, v->val.string, v->val_len);
-        out->value[v->val_len] = 0;
-        out->len = v->val_len;
+    if (has_value) {
+        out->value = (uint8_t *)(out->name + name_len);
+        memcpy (out->value, v->val.string, len);
+        out->value[len] = 0;
+        out->len = len;
     }
     return out;
 }
@@ -868,7 +870,7 @@ s_absorb (s_flight_t *f, netsnmp_pdu *pdu)
             f->active[c] = false;
             continue;
         }
-        s_add_value (f, v, (int)c, v->type);
+        s_add_value (f, v->name, v->name_length, v, (int)c, v->type);
         size_t len = v->name_length < ODC_OID_MAX ? v->name_length : ODC_OID_MAX;
         memcpy (f->cur[c].name, v->name, len * sizeof (oid));
         f->cur[c].len = len;

@@ -44,11 +44,12 @@ typedef struct {
 } odc_oid_t;
 
 typedef struct {
-    oid name[ODC_OID_MAX];
+    oid *name; /* name_len sub-identifiers; one block with value (freed by job_clear) */
     size_t name_len;
     uint8_t type; /* ASN_*, or SNMP_NOSUCHOBJECT / SNMP_NOSUCHINSTANCE for a scalar */
     size_t len;
-    uint8_t *value; /* as received; integers as long, counter64 as struct counter64 */
+    uint8_t *value; /* as received, NUL after; integers as long, counter64 as struct
+                       counter64; NULL when there is none */
     int column;     /* index in job->columns, -1 for a scalar */
 } odc_snmp_value_t;
 
