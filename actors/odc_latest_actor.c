@@ -57,11 +57,10 @@ s_on_reading (const Odc__Envelope *env, void *arg)
     char key[128];
     odc_latest_key (key, sizeof key, h->device_id && *h->device_id ? h->device_id : h->address,
                     h->loop);
-    size_t size = odc__envelope__get_packed_size (env);
-    uint8_t *buffer = malloc (size);
-    odc__envelope__pack (env, buffer);
-    odc_batch_put (self->batch, self->store, ODC_CF_LATEST, key, strlen (key), buffer, size);
-    free (buffer);
+    /*  Stored as it came: no packing again. */
+    size_t size = 0;
+    const void *frame = odc_bus_frame (&size);
+    odc_batch_put (self->batch, self->store, ODC_CF_LATEST, key, strlen (key), frame, size);
 }
 
 void

@@ -613,8 +613,8 @@ s_apply_pending (s_self_t *self)
 /*  When device k of the pass is due: the devices are spread over the first
     80 % of the interval, which leaves the rest for slow and silent ones. */
 #define S_SPREAD 0.8
-#define S_BATCH  0.010 /* seconds */
-#define S_TICK   0.005 /* seconds */
+#define S_BATCH  0.050 /* seconds */
+#define S_TICK   0.050 /* seconds */
 
 static double
 s_due (const s_self_t *self, size_t k)

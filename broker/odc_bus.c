@@ -79,26 +79,44 @@ odc_bus_try_send (zsock_t *sock, Odc__Envelope *env)
     return s_send (sock, env, ZMQ_DONTWAIT);
 }
 
-Odc__Envelope *
-odc_bus_recv_envelope (zsock_t *sock)
+/*  The frame of the envelope being dispatched by odc_bus_recv, for
+    odc_bus_frame. */
+static _Thread_local zmq_msg_t *s_frame;
+
+/*  Receive one frame into msg (the caller closes it) and unpack it. */
+static Odc__Envelope *
+s_recv (zsock_t *sock, zmq_msg_t *msg)
 {
-    zmq_msg_t msg;
-    zmq_msg_init (&msg);
+    zmq_msg_init (msg);
     int rc;
-    while ((rc = zmq_msg_recv (&msg, zsock_resolve (sock), 0)) == -1 && zmq_errno () == EINTR)
+    while ((rc = zmq_msg_recv (msg, zsock_resolve (sock), 0)) == -1 && zmq_errno () == EINTR)
         ;
-    if (rc == -1) {
-        zmq_msg_close (&msg);
+    if (rc == -1)
         return NULL;
-    }
-    ODC_TSAN_ACQUIRE (zmq_msg_data (&msg));
-    Odc__Envelope *env = odc__envelope__unpack (NULL, zmq_msg_size (&msg), zmq_msg_data (&msg));
-    zmq_msg_close (&msg);
+    ODC_TSAN_ACQUIRE (zmq_msg_data (msg));
+    Odc__Envelope *env = odc__envelope__unpack (NULL, zmq_msg_size (msg), zmq_msg_data (msg));
     /*  Only this process writes to the bus: a frame that does not unpack or
         has another version is a bug, not bad input. */
     assert (env);
     assert (env->version == ODC_ENVELOPE_VERSION);
     return env;
+}
+
+Odc__Envelope *
+odc_bus_recv_envelope (zsock_t *sock)
+{
+    zmq_msg_t msg;
+    Odc__Envelope *env = s_recv (sock, &msg);
+    zmq_msg_close (&msg);
+    return env;
+}
+
+const void *
+odc_bus_frame (size_t *size)
+{
+    assert (s_frame);
+    *size = zmq_msg_size (s_frame);
+    return zmq_msg_data (s_frame);
 }
 
 void
@@ -113,9 +131,12 @@ odc_bus_envelope_free (Odc__Envelope **env_p)
 int
 odc_bus_recv (zsock_t *sock, const odc_bus_handlers_t *handlers, void *arg)
 {
-    Odc__Envelope *env = odc_bus_recv_envelope (sock);
-    if (!env)
+    zmq_msg_t msg;
+    Odc__Envelope *env = s_recv (sock, &msg);
+    if (!env) {
+        zmq_msg_close (&msg);
         return -1;
+    }
     size_t body = (size_t)env->body_case;
     odc_bus_handler_fn *fn =
         body < sizeof handlers->on / sizeof handlers->on[0] ? handlers->on[body] : NULL;
@@ -124,8 +145,11 @@ odc_bus_recv (zsock_t *sock, const odc_bus_handlers_t *handlers, void *arg)
                    odc_bus_body_name (env->body_case), env->source);
         assert (!"envelope body without handler");
     }
+    s_frame = &msg;
     fn (env, arg);
+    s_frame = NULL;
     odc_bus_envelope_free (&env);
+    zmq_msg_close (&msg);
     return 0;
 }
 

@@ -68,6 +68,11 @@ int odc_bus_recv (zsock_t *sock, const odc_bus_handlers_t *handlers, void *arg);
     interrupted. */
 Odc__Envelope *odc_bus_recv_envelope (zsock_t *sock);
 
+/*  Inside a handler called by odc_bus_recv: the envelope as it came, packed
+    (valid until the handler returns). For a handler that stores or passes
+    the envelope on unchanged, without packing it again. */
+const void *odc_bus_frame (size_t *size);
+
 /*  Free an envelope from odc_bus_recv_envelope; nulls the pointer. */
 void odc_bus_envelope_free (Odc__Envelope **env_p);
 

@@ -101,6 +101,15 @@ s_on_command (const Odc__Envelope *env, void *arg)
     seen->commands++;
     if (strcmp (env->command->text, "status") != 0)
         seen->bad++;
+    /*  The frame as it came is the envelope, packed. */
+    size_t size = 0;
+    const void *frame = odc_bus_frame (&size);
+    Odc__Envelope *again = odc__envelope__unpack (NULL, size, frame);
+    if (!again || size != odc__envelope__get_packed_size (env) || !again->command ||
+        strcmp (again->command->text, "status") != 0)
+        seen->bad++;
+    if (again)
+        odc__envelope__free_unpacked (again, NULL);
 }
 
 static void

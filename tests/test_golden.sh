@@ -23,16 +23,8 @@ if ! command -v snmpsimd >/dev/null; then
     echo "SKIP: golden files: snmpsimd not installed (scripts/install-deps)"
     exit 0
 fi
-tmp=$(mktemp -d /tmp/odc-golden-XXXXXX)
-chmod 755 "$tmp"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-passed=0 failed=0
-check() {
-    local what=$1; shift
-    if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $what"; fi
-}
+. "$here/lib.sh"
+odc_test_setup golden
 
 # snmpsimd serves a copy (in the temporary folder: the recordings are never
 # copied into the project), one community per file, and refuses to run as root.
@@ -92,5 +84,4 @@ for f in "${files[@]}"; do
             python3 "$here/golden.py" librenms "$golden" "$expected" "$out"
     fi
 done
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ]
+odc_test_end

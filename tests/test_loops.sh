@@ -10,16 +10,8 @@
 set -u
 opendca=$1
 sim=$2
-tmp=$(mktemp -d /tmp/odc-loops-XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-[ -n "${ODC_KEEP:-}" ] && trap "for p in \"\${pids[@]}\"; do kill \$p 2>/dev/null; done; echo kept \$tmp" EXIT
-passed=0 failed=0
-check() {
-    local what=$1; shift
-    if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $what"; fi
-}
+. "$(dirname "$0")/lib.sh"
+odc_test_setup loops
 # Each test has its own range of ports: CTest runs them side by side.
 port=$(( 26000 + ($$ % 4000) ))
 # Fewer under ThreadSanitizer, which is many times slower (scripts/test sets it).
@@ -117,5 +109,4 @@ check "the tray loop outside: 60 minutes (180 s)" \
     grep -q "tray pass 1 begins: $n devices over 180.0 s (outside working hours)" "$tmp/out.log"
 
 [ $failed -eq 0 ] || tail -20 "$tmp/run.log"
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ]
+odc_test_end

@@ -13,16 +13,8 @@
 set -u
 sim=$1
 fixtures=$2
-tmp=$(mktemp -d /tmp/odc-sim-XXXXXX)
-chmod 755 "$tmp"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-passed=0 failed=0
-check() { # check DESCRIPTION COMMAND...
-    local what=$1; shift
-    if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $what"; fi
-}
+. "$(dirname "$0")/lib.sh"
+odc_test_setup sim
 # A port of our own: several tests run side by side.
 base=$(( 20000 + ($$ % 400) * 15 ))
 snmp="-t 1 -r 0"
@@ -222,5 +214,4 @@ else
     check "every recording walks the same as under snmpsimd ($same of ${#files[@]})" [ $same -eq ${#files[@]} ]
 fi
 
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ]
+odc_test_end

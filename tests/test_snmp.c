@@ -70,6 +70,19 @@ s_setup_job (odc_snmp_job_t *job, const char *address, const odc_credential_t *c
     job->arg = count;
 }
 
+/*  One job per device 127.40.0.1 onwards: four scalars, two columns. */
+static void
+s_submit_fleet (odc_snmp_t *engine, odc_snmp_job_t *jobs, int n, const odc_oid_t *scalars,
+                const odc_oid_t *columns, s_count_t *count)
+{
+    for (int i = 0; i < n; i++) {
+        char address[32];
+        snprintf (address, sizeof address, "127.40.%d.%d", (i + 1) / 256, (i + 1) % 256);
+        s_setup_job (&jobs[i], address, &s_v2c, scalars, 4, columns, 2, count);
+        CHECK (odc_snmp_submit (engine, &jobs[i]) == 0);
+    }
+}
+
 static void
 test_fleet_walk (void)
 {
@@ -83,12 +96,7 @@ test_fleet_walk (void)
     odc_snmp_t *engine = odc_snmp_new (&options);
     static odc_snmp_job_t jobs[N];
     s_count_t count = {0};
-    for (int i = 0; i < N; i++) {
-        char address[32];
-        snprintf (address, sizeof address, "127.40.%d.%d", (i + 1) / 256, (i + 1) % 256);
-        s_setup_job (&jobs[i], address, &s_v2c, scalars, 4, columns, 2, &count);
-        CHECK (odc_snmp_submit (engine, &jobs[i]) == 0);
-    }
+    s_submit_fleet (engine, jobs, N, scalars, columns, &count);
     CHECK (odc_snmp_pending (engine) == N);
     s_run_all (engine, &count, N);
     CHECK (count.done == N);
@@ -123,12 +131,7 @@ test_fleet_walk (void)
     engine = odc_snmp_new (&options);
     static odc_snmp_job_t fresh[N];
     s_count_t again = {0};
-    for (int i = 0; i < N; i++) {
-        char address[32];
-        snprintf (address, sizeof address, "127.40.%d.%d", (i + 1) / 256, (i + 1) % 256);
-        s_setup_job (&fresh[i], address, &s_v2c, scalars, 4, columns, 2, &again);
-        odc_snmp_submit (engine, &fresh[i]);
-    }
+    s_submit_fleet (engine, fresh, N, scalars, columns, &again);
     s_run_all (engine, &again, N);
     CHECK (odc_snmp_sessions_opened (engine) == N);
     int same = 0;
