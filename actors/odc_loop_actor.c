@@ -45,15 +45,16 @@ typedef struct {
 
 typedef struct s_self s_self_t;
 
-typedef struct {
+typedef struct s_slot s_slot_t;
+struct s_slot {
     s_self_t *self;
     int device;
     int stage; /* alert: 0 status, 1 table; meter: 0 maker, 1 counters */
     bool in_use;
     odc_snmp_job_t job, table;
     const s_oidset_t *set;
-    void *next_free;
-} s_slot_t;
+    s_slot_t *next_free;
+};
 
 struct s_self {
     odc_loop_t loop;
@@ -85,7 +86,7 @@ struct s_self {
     bool in_pass;
     double next_pass;
     double last_wake;
-    uint64_t polled_total; /* device-polls since the start, passes in progress included */
+    uint64_t polled_before; /* device-polls of the passes before this one */
 };
 
 #define S_ID(self, d)      ((self)->strings + (d)->id_at)
@@ -137,6 +138,20 @@ s_interval (s_self_t *self)
     return minutes * 60.0 / c->clock_speed;
 }
 
+/*  The maker's counters in the vendor map, in map order: bit k of a
+    device's vendor_mask stands for out[k]. Returns how many (at most
+    S_MAX_VENDOR). */
+static size_t
+s_maker_counters (const s_self_t *self, uint32_t enterprise, const odc_vendor_counter_t **out)
+{
+    size_t k = 0;
+    for (size_t i = 0; self->vendors && enterprise && i < self->vendors->count && k < S_MAX_VENDOR;
+         i++)
+        if (self->vendors->counters[i].enterprise == enterprise)
+            out[k++] = &self->vendors->counters[i];
+    return k;
+}
+
 /*  The meter loop's vendor probe, as kept in the store: "ENTERPRISE" and
     the names of the maker's counters that answered, comma-separated. */
 #define S_NOTE_METER "meter-vendor-counters"
@@ -146,16 +161,13 @@ s_probe_save (s_self_t *self, const s_device_t *d)
 {
     char text[1024];
     size_t n = (size_t)snprintf (text, sizeof text, "%u", d->enterprise);
-    size_t k = 0;
+    const odc_vendor_counter_t *counters[S_MAX_VENDOR];
+    size_t count = s_maker_counters (self, d->enterprise, counters);
     const char *sep = " ";
-    for (size_t i = 0; self->vendors && d->enterprise && i < self->vendors->count; i++)
-        if (self->vendors->counters[i].enterprise == d->enterprise && k < S_MAX_VENDOR) {
-            if ((d->vendor_mask & (1u << k)) && n + 40 < sizeof text) {
-                n += (size_t)snprintf (text + n, sizeof text - n, "%s%s", sep,
-                                       self->vendors->counters[i].name);
-                sep = ",";
-            }
-            k++;
+    for (size_t k = 0; k < count; k++)
+        if ((d->vendor_mask & (1u << k)) && n + 40 < sizeof text) {
+            n += (size_t)snprintf (text + n, sizeof text - n, "%s%s", sep, counters[k]->name);
+            sep = ",";
         }
     odc_devices_note_put (self->store, S_NOTE_METER, S_ID (self, d), text);
 }
@@ -169,18 +181,15 @@ s_probe_load (s_self_t *self, s_device_t *d)
     char *names = strchr (text, ' ');
     d->enterprise = (uint32_t)strtoul (text, NULL, 10);
     d->vendor_mask = 0;
+    const odc_vendor_counter_t *counters[S_MAX_VENDOR];
+    size_t count = s_maker_counters (self, d->enterprise, counters);
     char *save = NULL;
     for (char *name = names ? strtok_r (names + 1, ",", &save) : NULL; name;
-         name = strtok_r (NULL, ",", &save)) {
+         name = strtok_r (NULL, ",", &save))
         /*  By name, so that a changed map never misreads an old note. */
-        size_t k = 0;
-        for (size_t i = 0; d->enterprise && i < self->vendors->count && k < S_MAX_VENDOR; i++)
-            if (self->vendors->counters[i].enterprise == d->enterprise) {
-                if (!strcmp (self->vendors->counters[i].name, name))
-                    d->vendor_mask |= 1u << k;
-                k++;
-            }
-    }
+        for (size_t k = 0; k < count; k++)
+            if (!strcmp (counters[k]->name, name))
+                d->vendor_mask |= 1u << k;
     d->vendor_known = true;
     free (text);
 }
@@ -296,13 +305,11 @@ s_oidset (s_self_t *self, const s_device_t *d, bool table, bool probe)
     s->mask = mask;
     s->table = table;
     s->probe = probe;
-    size_t k = 0;
-    for (size_t i = 0; self->vendors && enterprise && i < self->vendors->count; i++)
-        if (self->vendors->counters[i].enterprise == enterprise && k < S_MAX_VENDOR) {
-            if (mask & (1u << k))
-                s->vendor[s->n_vendor++] = &self->vendors->counters[i];
-            k++;
-        }
+    const odc_vendor_counter_t *counters[S_MAX_VENDOR];
+    size_t count = s_maker_counters (self, enterprise, counters);
+    for (size_t k = 0; k < count; k++)
+        if (mask & (1u << k))
+            s->vendor[s->n_vendor++] = counters[k];
     odc_snmp_job_t counts = {0};
     odc_read_prepare (self->loop, s->x, table, s->vendor, s->n_vendor, &s->oids, &counts);
     s->n_scalars = counts.n_scalars;
@@ -419,7 +426,6 @@ s_failed (s_self_t *self, s_slot_t *slot, const odc_snmp_job_t *job)
     if (d->failures < 30)
         d->failures++;
     self->failed++;
-    self->polled_total++;
     int backoff =
         self->loop == ODC_LOOP_ALERT ? 0 : 1 << (d->failures - 1 < 3 ? d->failures - 1 : 3);
     if (backoff > S_MAX_BACKOFF)
@@ -486,7 +492,6 @@ s_on_done (odc_snmp_job_t *job, void *arg)
         }
         s_publish (self, (ProtobufCMessage *)status, ODC__ENVELOPE__BODY_ALERTS, d);
         self->read++;
-        self->polled_total++;
         s_release_slot (self, slot);
         return;
     }
@@ -506,29 +511,24 @@ s_on_done (odc_snmp_job_t *job, void *arg)
         body = ODC__ENVELOPE__BODY_ALERTS;
         break;
     case ODC_LOOP_METER:
+        /*  Which of the counters asked (the first values) answered. */
+        uint32_t answered = 0;
+        for (size_t i = 0; slot->set && i < slot->set->n_vendor && i < job->n_values; i++)
+            if (job->values[i].type != SNMP_NOSUCHINSTANCE &&
+                job->values[i].type != SNMP_NOSUCHOBJECT)
+                answered |= 1u << i;
         if (!d->vendor_known && slot->set && slot->set->probe) {
             /*  Remember which of the maker's counters this device has. */
-            uint32_t mask = 0;
-            for (size_t i = 0; i < slot->set->n_vendor && i < job->n_values; i++)
-                if (job->values[i].type != SNMP_NOSUCHINSTANCE &&
-                    job->values[i].type != SNMP_NOSUCHOBJECT)
-                    mask |= 1u << i;
-            d->vendor_mask = mask;
+            d->vendor_mask = answered;
             d->vendor_known = true;
             s_probe_save (self, d);
         }
-        else if (d->vendor_mask && slot->set) {
+        else if (d->vendor_mask && !answered) {
             /*  None of the remembered counters answers any more: another
                 model at this address? Probe again next time. */
-            bool any = false;
-            for (size_t i = 0; i < slot->set->n_vendor && i < job->n_values; i++)
-                any |= job->values[i].type != SNMP_NOSUCHINSTANCE &&
-                       job->values[i].type != SNMP_NOSUCHOBJECT;
-            if (!any) {
-                d->vendor_known = false;
-                odc_info (S_ID (self, d),
-                          "meter loop: its vendor counters stopped answering; probed again");
-            }
+            d->vendor_known = false;
+            odc_info (S_ID (self, d),
+                      "meter loop: its vendor counters stopped answering; probed again");
         }
         reading = (ProtobufCMessage *)odc_read_meters (job, slot->set->vendor, slot->set->n_vendor);
         body = ODC__ENVELOPE__BODY_METERS;
@@ -546,7 +546,6 @@ s_on_done (odc_snmp_job_t *job, void *arg)
     if (reading) {
         s_publish (self, reading, body, d);
         self->read++;
-        self->polled_total++;
     }
     s_release_slot (self, slot);
 }
@@ -564,6 +563,7 @@ s_pass_begin (s_self_t *self, double now)
     self->pass_start = now;
     self->interval = s_interval (self);
     self->next = 0;
+    self->polled_before += self->read + self->failed;
     self->read = self->failed = self->skipped = 0;
     self->requests = self->bytes_out = self->bytes_in = self->timeouts = 0;
     self->job_us = self->jobs = 0;
@@ -686,9 +686,10 @@ s_stop_report (s_self_t *self, double now)
                   self->interval, self->read, self->failed, behind);
     }
     double cpu = s_cpu ();
+    uint64_t polled = self->polled_before + self->read + self->failed;
     odc_info (NULL, "%s loop stops: %llu device-polls in %u passes, CPU %.3f s (%.1f us each)",
-              self->name, (unsigned long long)self->polled_total, self->pass, cpu,
-              self->polled_total ? cpu * 1e6 / (double)self->polled_total : 0.0);
+              self->name, (unsigned long long)polled, self->pass, cpu,
+              polled ? cpu * 1e6 / (double)polled : 0.0);
 }
 
 /*  A new configuration: hold it (the supervisor lets go of the old one
