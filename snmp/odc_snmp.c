@@ -82,9 +82,7 @@ typedef struct {
 struct s_flight {
     odc_snmp_job_t *job;
     odc_snmp_t *engine;
-    void *sessp;
-    int fd;
-    s_sock_t *sock;
+    s_sock_t *sock;          /* its session, NULL between sessions */
     struct sockaddr_in dest; /* pooled sessions: where this job's requests go */
     int pool;                /* the pool this job may use, -1 none */
     bool bulk;
@@ -502,8 +500,6 @@ s_open (s_flight_t *f, char *error, size_t size)
         k->next = NULL;
         k->flight = f;
         f->sock = k;
-        f->sessp = k->sessp;
-        f->fd = k->fd;
         return 0;
     }
     netsnmp_session s;
@@ -582,9 +578,9 @@ s_open (s_flight_t *f, char *error, size_t size)
     }
     if (s.version == SNMP_VERSION_3 && !f->probing)
         s_prepare_user (known->id, known->len, c);
-    f->sessp = snmp_sess_open (&s);
+    void *sessp = snmp_sess_open (&s);
     pthread_mutex_unlock (&s_global);
-    if (!f->sessp) {
+    if (!sessp) {
         int liberr, syserr;
         char *text = NULL;
         snmp_error (&s, &liberr, &syserr, &text);
@@ -593,7 +589,7 @@ s_open (s_flight_t *f, char *error, size_t size)
         free (text);
         return -1;
     }
-    netsnmp_transport *t = snmp_sess_transport (f->sessp);
+    netsnmp_transport *t = snmp_sess_transport (sessp);
     /*  Count bytes: hook the transport's send and receive (the UDP ones
         are the same functions for every session; noted once, under the
         lock, as every engine thread comes here). */
@@ -607,16 +603,15 @@ s_open (s_flight_t *f, char *error, size_t size)
     if (t->f_recv == s_udp_recv)
         t->f_recv = s_count_recv;
     pthread_mutex_unlock (&s_global);
-    f->fd = t->sock;
     self->sessions_opened++;
     s_sock_t *k = calloc (1, sizeof *k);
-    k->sessp = f->sessp;
-    k->fd = f->fd;
+    k->sessp = sessp;
+    k->fd = t->sock;
     k->flight = f;
     k->pool = f->pool;
     f->sock = k;
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = k};
-    epoll_ctl (self->epfd, EPOLL_CTL_ADD, f->fd, &ev);
+    epoll_ctl (self->epfd, EPOLL_CTL_ADD, k->fd, &ev);
     return 0;
 }
 
@@ -731,12 +726,12 @@ s_send (s_flight_t *f)
     f->bytes_at_send = job->bytes_in;
     s_current = f;
     f->sent_us = s_now_us ();
-    f->reqid = snmp_sess_async_send (f->sessp, pdu, s_callback, f);
+    f->reqid = snmp_sess_async_send (f->sock->sessp, pdu, s_callback, f);
     s_current = NULL;
     if (f->reqid == 0) {
         snmp_free_pdu (pdu);
         snprintf (job->error, sizeof job->error, "cannot send: %s",
-                  snmp_api_errstring (snmp_sess_session (f->sessp)->s_snmp_errno));
+                  snmp_api_errstring (snmp_sess_session (f->sock->sessp)->s_snmp_errno));
         return -1;
     }
     f->deadline_us = f->sent_us + (uint64_t)f->engine->opt.timeout_ms * 1000u + 1000u;
@@ -975,11 +970,10 @@ s_pool_for (odc_snmp_t *self, s_flight_t *f)
 static void
 s_close_session (s_flight_t *f)
 {
-    if (!f->sessp)
-        return;
     s_sock_t *k = f->sock;
+    if (!k)
+        return;
     f->sock = NULL;
-    f->sessp = NULL;
     if (k->pool >= 0 && f->job->status == ODC_SNMP_OK) {
         /*  Every request was answered: nothing of this job is left in the
             session, which goes back to its pool. */
@@ -1187,7 +1181,7 @@ odc_snmp_run (odc_snmp_t *self, int timeout_ms)
         s_flight_t *f = self->first;
         s_current = f;
         uint32_t before = f->job->requests;
-        snmp_sess_timeout (f->sessp);
+        snmp_sess_timeout (f->sock->sessp);
         s_current = NULL;
         if (f->response) {
             finished += s_advance (f);
@@ -1196,7 +1190,7 @@ odc_snmp_run (odc_snmp_t *self, int timeout_ms)
         if (f->job->requests == before) {
             /*  net-snmp neither resent nor gave up: it dropped the request
                 itself (an SNMPv3 report it handled, such as a wrong key). */
-            int why = snmp_sess_session (f->sessp)->s_snmp_errno;
+            int why = snmp_sess_session (f->sock->sessp)->s_snmp_errno;
             f->job->timeouts++;
             if (why)
                 s_finish (f, ODC_SNMP_ERROR, snmp_api_errstring (why));
