@@ -105,13 +105,13 @@ s_latest (int argc, char **argv, const char *config_file)
             address of a device on another port. */
         char id[ODC_DEVICE_ID_MAX];
         snprintf (id, sizeof id, "%s", address);
-        Odc__Device *device = odc_devices_get (store, id);
-        if (!device) {
+        size_t klen = 0;
+        void *known = odc_store_get (store, ODC_CF_DEVICES, id, strlen (id), &klen);
+        if (!known) {
             s_find_t find = {address, id, sizeof id};
             odc_devices_each (store, s_find_address, &find);
         }
-        if (device)
-            odc__device__free_unpacked (device, NULL);
+        free (known);
         char key[128];
         odc_latest_key (key, sizeof key, id, loop + 1);
         size_t len = 0;
