@@ -40,6 +40,7 @@ static pthread_mutex_t s_tsan_write = PTHREAD_MUTEX_INITIALIZER;
 struct _odc_store_t {
     rocksdb_t *db;
     rocksdb_options_t *options;
+    rocksdb_options_t *latest; /* the latest family's: see odc_store_open */
     rocksdb_block_based_table_options_t *table;
     rocksdb_cache_t *cache;
     rocksdb_writeoptions_t *write;
@@ -130,6 +131,8 @@ s_release (odc_store_t *self)
         rocksdb_readoptions_destroy (self->read);
     if (self->options)
         rocksdb_options_destroy (self->options);
+    if (self->latest)
+        rocksdb_options_destroy (self->latest);
     if (self->table)
         rocksdb_block_based_options_destroy (self->table);
     if (self->cache)
@@ -170,14 +173,25 @@ s_check_families (rocksdb_options_t *options, const char *path, char **err)
     return rc;
 }
 
+/*  The latest family's options: the store's, uncompressed. The latest
+    readings are rewritten every pass and their size is bounded by the
+    fleet: compressing them again at every compaction cost more CPU than
+    the disk they save (bench/RESULTS.md). */
+static void
+s_latest_options (odc_store_t *self)
+{
+    self->latest = rocksdb_options_create_copy (self->options);
+    rocksdb_options_set_compression (self->latest, rocksdb_no_compression);
+}
+
 /*  The names of every family of the schema ("default" last), each with
-    the store's options. */
+    its options. */
 static void
 s_families (odc_store_t *self, const char **names, const rocksdb_options_t **cf_options)
 {
     for (int i = 0; i < ODC_CF_COUNT; i++) {
         names[i] = s_cf_names[i];
-        cf_options[i] = self->options;
+        cf_options[i] = i == ODC_CF_LATEST ? self->latest : self->options;
     }
     names[ODC_CF_COUNT] = "default";
     cf_options[ODC_CF_COUNT] = self->options;
@@ -305,6 +319,7 @@ odc_store_open (const char *path, const odc_store_options_t *user_options, char 
     rocksdb_options_set_max_background_jobs (self->options, 2);
     rocksdb_options_set_keep_log_file_num (self->options, 3);
     rocksdb_options_set_max_log_file_size (self->options, 1u << 20);
+    s_latest_options (self);
 
     self->write = rocksdb_writeoptions_create ();
     rocksdb_writeoptions_set_sync (self->write, opts.sync ? 1 : 0);
@@ -353,6 +368,7 @@ odc_store_open_readonly (const char *path, char **err)
     odc_store_t *self = (odc_store_t *)calloc (1, sizeof *self);
     self->path = strdup (path);
     self->options = rocksdb_options_create ();
+    s_latest_options (self);
     self->write = rocksdb_writeoptions_create ();
     self->lazy = rocksdb_writeoptions_create ();
     self->read = rocksdb_readoptions_create ();

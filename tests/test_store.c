@@ -34,6 +34,19 @@ test_families_roundtrip (void)
         snprintf (value, sizeof value, "v-%d", cf);
         CHECK (odc_store_put (store, (odc_cf_t)cf, key, strlen (key), value, strlen (value)) == 0);
     }
+    /*  Beside the writer ("opendca latest" beside the collector), a reader
+        sees every family, the latest one included (options of its own). */
+    odc_store_t *reader = odc_store_open_readonly (dir, &err);
+    CHECKF (reader != NULL, "read-only: %s", err ? err : "");
+    for (int cf = 0; reader && cf < ODC_CF_COUNT; cf++) {
+        char key[32];
+        snprintf (key, sizeof key, "k-%s", odc_store_cf_name ((odc_cf_t)cf));
+        size_t len;
+        char *value = (char *)odc_store_get (reader, (odc_cf_t)cf, key, strlen (key), &len);
+        CHECKF (value && len == 3, "read-only, family %s", odc_store_cf_name ((odc_cf_t)cf));
+        free (value);
+    }
+    odc_store_close (&reader);
     odc_store_close (&store);
     CHECK (store == NULL);
     odc_store_close (&store); /* twice is safe */
