@@ -60,9 +60,12 @@ typedef struct s_flight s_flight_t;
     to the job's device (s_count_send) instead of the address the session
     was opened for. Opening and closing a socket per job (socket, bind,
     epoll_ctl twice, close) cost more than the rest of a job. A session goes
-    back to the pool only when its job ended well (every request answered,
-    none left in net-snmp's list); any other ends it. SNMPv3 sessions carry
-    their security parameters: one per job, as before. */
+    back to the pool when its job ended well or timed out: either way
+    net-snmp holds nothing of the job any more (it took the answer, or gave
+    up and removed the request before telling us), and a late answer to a
+    timed-out request matches no request id of the next job. Any other end
+    closes it. SNMPv3 sessions carry their security parameters: one per
+    job, as before. */
 typedef struct s_sock s_sock_t;
 struct s_sock {
     void *sessp;
@@ -974,9 +977,9 @@ s_close_session (s_flight_t *f)
     if (!k)
         return;
     f->sock = NULL;
-    if (k->pool >= 0 && f->job->status == ODC_SNMP_OK) {
-        /*  Every request was answered: nothing of this job is left in the
-            session, which goes back to its pool. */
+    if (k->pool >= 0 && (f->job->status == ODC_SNMP_OK || f->job->status == ODC_SNMP_TIMEOUT)) {
+        /*  Nothing of this job is left in the session (see s_sock_t),
+            which goes back to its pool. */
         k->flight = NULL;
         k->next = f->engine->pools[k->pool].idle;
         f->engine->pools[k->pool].idle = k;

@@ -185,6 +185,50 @@ test_timeout_and_v1 (void)
     odc_snmp_destroy (&engine);
 }
 
+/*  A timed-out job hands its session back, and the answer that comes
+    after all is not taken for the next job's. */
+static void
+test_timeout_reuses_session (void)
+{
+    int port = s_port + 4;
+    char port_text[16];
+    snprintf (port_text, sizeof port_text, "%d", port);
+    pid_t slow = odc_testsim_start (s_sim, (char *[]){"--devices", "1", "--first", "127.44.0.1",
+                                                      "--port", port_text, "--latency", "150-150",
+                                                      "--sleepers", "0", NULL});
+    CHECK (slow > 0);
+    odc_oid_t scalars[] = {s_oid ("1.3.6.1.2.1.1.5.0")};
+    odc_snmp_options_t options = {
+        .window = 1, .timeout_ms = 100, .retries = 0, .max_repetitions = 16};
+    odc_snmp_t *engine = odc_snmp_new (&options);
+    /*  late: answered at 150 ms, given up at 100; nobody: in flight on the
+        same session when that answer comes; fast: reads its own device. */
+    odc_snmp_job_t late, nobody, fast;
+    s_count_t count = {0};
+    s_setup_job (&late, "127.44.0.1", &s_v2c, scalars, 1, NULL, 0, &count);
+    late.port = port;
+    s_setup_job (&nobody, "127.40.255.251", &s_v2c, scalars, 1, NULL, 0, &count);
+    s_setup_job (&fast, "127.40.0.7", &s_v2c, scalars, 1, NULL, 0, &count);
+    odc_snmp_submit (engine, &late);
+    odc_snmp_submit (engine, &nobody);
+    odc_snmp_submit (engine, &fast);
+    s_run_all (engine, &count, 3);
+    CHECKF (late.status == ODC_SNMP_TIMEOUT, "late: %s", late.error);
+    CHECKF (nobody.status == ODC_SNMP_TIMEOUT && nobody.n_values == 0,
+            "a late answer was taken for another job's (%s, %zu values)", nobody.error,
+            nobody.n_values);
+    CHECKF (fast.status == ODC_SNMP_OK && fast.n_values == 1 &&
+                fast.values[0].type == ASN_OCTET_STR,
+            "fast: %s", fast.error);
+    CHECKF (odc_snmp_sessions_opened (engine) == 1, "%llu sessions for three jobs in turn",
+            (unsigned long long)odc_snmp_sessions_opened (engine));
+    odc_snmp_job_clear (&late);
+    odc_snmp_job_clear (&nobody);
+    odc_snmp_job_clear (&fast);
+    odc_snmp_destroy (&engine);
+    odc_testsim_stop (slow);
+}
+
 static void
 test_small_replies (void)
 {
@@ -326,7 +370,7 @@ main (int argc, char **argv)
         return 2;
     }
     s_sim = argv[1];
-    s_port = 36000 + (int)(getpid () % 5000) * 4; /* a range of its own */
+    s_port = 36000 + (int)(getpid () % 5000) * 5; /* a range of its own */
     char port_text[16];
     snprintf (port_text, sizeof port_text, "%d", s_port);
     odc_snmp_init (8192);
@@ -336,6 +380,7 @@ main (int argc, char **argv)
         return 2;
     RUN (test_fleet_walk);
     RUN (test_timeout_and_v1);
+    RUN (test_timeout_reuses_session);
     RUN (test_small_replies);
     RUN (test_v3);
     RUN (test_past_1024_descriptors);
