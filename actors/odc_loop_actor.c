@@ -330,6 +330,7 @@ s_submit (s_self_t *self, s_slot_t *slot, odc_snmp_job_t *job, const s_oidset_t 
     job->port = d->port;
     job->credential = d->credential;
     job->getnext_only = d->getnext_only;
+    job->keep_raw = self->config->snmp_raw;
     job->done = s_on_done;
     job->arg = slot;
     job->scalars = set->n_scalars ? set->oids.scalars : NULL;

@@ -122,6 +122,7 @@ static const s_field_t s_snmp[] = {
     {"retries", F_INT, C (snmp_retries), 0, 10, NULL, NULL, NULL, 0, 0, 0, false},
     {"window_min", F_INT, C (snmp_window_min), 1, 65536, NULL, NULL, NULL, 0, 0, 0, false},
     {"window_max", F_INT, C (snmp_window_max), 1, 65536, NULL, NULL, NULL, 0, 0, 0, false},
+    {"raw", F_BOOL, C (snmp_raw), 0, 0, NULL, NULL, NULL, 0, 0, 0, false},
     {"credentials", F_LIST, C (credentials), 0, 0, NULL, NULL, s_credential,
      sizeof (odc_credential_t), C (credential_count), CR (line), false},
     END,

@@ -88,6 +88,7 @@ typedef struct {
     int snmp_retries;
     int snmp_window_min;
     int snmp_window_max;
+    bool snmp_raw; /* the loops' readings keep every value as received */
 
     odc_credential_t *credentials;
     size_t credential_count;

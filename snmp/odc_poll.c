@@ -68,6 +68,8 @@ s_run (odc_snmp_t *engine, odc_snmp_job_t *job)
     s_wait_t wait = {false};
     job->done = s_done;
     job->arg = &wait;
+    /*  One device, read to be looked at: every value as received too. */
+    job->keep_raw = true;
     if (odc_snmp_submit (engine, job) != 0) {
         job->status = ODC_SNMP_ERROR;
         snprintf (job->error, sizeof job->error, "nothing to ask");

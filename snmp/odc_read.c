@@ -331,6 +331,8 @@ odc_read_header (const odc_snmp_job_t *job, odc_loop_t loop)
     h->bytes_out = job->bytes_out;
     h->bytes_in = job->bytes_in;
     h->timeouts = job->timeouts;
+    if (!job->keep_raw)
+        return h;
     h->raw = job->n_values ? malloc (job->n_values * sizeof *h->raw) : NULL;
     for (size_t i = 0; i < job->n_values; i++) {
         const odc_snmp_value_t *v = &job->values[i];

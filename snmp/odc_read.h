@@ -7,12 +7,13 @@
     identity loop finds it).
 
     Usage, for one device and one loop:
-        odc_read_t *read = odc_read_new (ODC_LOOP_SUPPLY, printer_index, NULL);
-        odc_read_prepare (read, job);            // sets the job's OIDs
+        odc_read_oids_t oids;                    // kept as long as the job
+        odc_read_prepare (ODC_LOOP_SUPPLY, printer_index, false, NULL, 0, &oids, &job);
+        job.keep_raw = true;                     // if the reading is to keep the varbinds
         ... the engine runs the job ...
-        Odc__SupplyReading *r = odc_read_supplies (read, job);   // caller frees
+        Odc__SupplyReading *r = odc_read_supplies (&job);   // caller frees
     The alert loop reads in two steps: the status scalars, and the alert
-    table only when the event counters moved (odc_read_alerts_need_table). */
+    table only when the event counters moved (the loop actor decides). */
 #ifndef ODC_READ_H
 #define ODC_READ_H
 
@@ -52,7 +53,8 @@ void odc_read_prepare (odc_loop_t loop, uint32_t printer_index, bool table,
                        const odc_vendor_counter_t *const *vendor, size_t n_vendor,
                        odc_read_oids_t *storage, odc_snmp_job_t *job);
 
-/*  The reading's common header, with the raw varbinds. */
+/*  The reading's common header; with the raw varbinds when the job says
+    keep_raw. */
 Odc__ReadingHeader *odc_read_header (const odc_snmp_job_t *job, odc_loop_t loop);
 
 /*  Decoders: a new reading (free with odc__*__free_unpacked (r, NULL)), or

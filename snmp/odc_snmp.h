@@ -82,6 +82,7 @@ struct odc_snmp_job {
     const odc_oid_t *columns; /* subtrees, walked */
     size_t n_columns;
     size_t max_rows; /* stop a column after this many rows (0: no limit) */
+    bool keep_raw;   /* for odc_read: the reading keeps every value as received */
     odc_snmp_done_fn *done;
     void *arg;
     /* out */

@@ -72,6 +72,8 @@ test_wrong_types_and_ranges (void)
                     "snmp.timeout_ms", "not a whole number");
     s_expect_error ("collector:\n  id: c1\nstore:\n  sync: maybe\n", 4, "key 'store.sync'",
                     "not true or false");
+    s_expect_error ("collector:\n  id: c1\nsnmp:\n  raw: all\n", 4, "key 'snmp.raw'",
+                    "not true or false");
     s_expect_error ("collector:\n  id: c1\nlog:\n  level: loud\n", 4, "key 'log.level'",
                     "not one of: debug, info");
     s_expect_error ("collector:\n  id: c1\nloops:\n  meter:\n    in_hours: 0\n", 5,
@@ -206,6 +208,7 @@ test_defaults_and_minimal (void)
         CHECK (config->portal_port_count == 2 && config->portal_ports[0] == 5222 &&
                config->portal_ports[1] == 443);
         CHECK (config->snmp_timeout_ms == 1500 && config->snmp_retries == 1);
+        CHECK (!config->snmp_raw);
         CHECK (config->store_sync);
         CHECK (config->credential_count == 1 &&
                strcmp (odc_config_credential (config, "public")->community, "public") == 0);

@@ -57,6 +57,7 @@ for _ in $(seq 150); do
 done
 check "a jam raised in the simulator is in the next alert reading of $target" [ -n "$seen" ]
 check "and the device reports itself down (5)" grep -q '"hr_device_status": 5' "$tmp/alert.json"
+check "the loops' readings leave out the raw values by default" bash -c "! grep -q '\"raw\": \[' '$tmp/alert.json'"
 
 # Let every loop finish a pass (tray: 6 minutes at 20x = 18 s).
 for _ in $(seq 400); do grep -q "tray pass 1:" "$tmp/run.log" && break; sleep 0.1; done
@@ -82,13 +83,21 @@ check "no device read by a loop was left without a reading" \
 
 # The device list is in the store, and what the meter loop probed is
 # remembered there: a restart on the same store does not probe again.
+# This time with snmp.raw: the readings keep every value as received.
+sed -i 's/^  retries: 2$/  retries: 2\n  raw: true/' "$tmp/in.yaml"
 check "the configured devices went into the store" grep -q "devices: $n from the configuration ($n new, 0 removed)" "$tmp/run.log"
 meter_read=$(grep "meter pass 1:" "$tmp/run.log" | head -1 | sed 's/.*: \([0-9]*\) of .*/\1/')
 "$opendca" run -c "$tmp/in.yaml" 2>"$tmp/again.log" &
 run=$!
 pids+=($run)
 for _ in $(seq 100); do grep -q "vendor counters known" "$tmp/again.log" && break; sleep 0.1; done
+raw=
+for _ in $(seq 150); do
+    "$opendca" latest $target --loop alert -c "$tmp/in.yaml" --json 2>&1 | grep -q '"raw": \[' && { raw=1; break; }
+    sleep 0.1
+done
 kill -TERM $run; wait $run
+check "with snmp.raw the loops' readings keep every value as received" [ -n "$raw" ]
 known=$(grep "vendor counters known" "$tmp/again.log" | sed 's/.*known for \([0-9]*\) of.*/\1/')
 check "after a restart the meter loop knows the vendor counters of every device it read ($known, read ${meter_read:-?})" \
     [ "${known:-0}" -ge "${meter_read:-1}" -a "${meter_read:-0}" -gt 0 ]
