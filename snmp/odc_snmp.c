@@ -60,10 +60,10 @@ typedef struct s_flight s_flight_t;
     to the job's device (s_count_send) instead of the address the session
     was opened for. Opening and closing a socket per job (socket, bind,
     epoll_ctl twice, close) cost more than the rest of a job. A session goes
-    back to the pool when its job ended well or timed out: either way
-    net-snmp holds nothing of the job any more (it took the answer, or gave
-    up and removed the request before telling us), and a late answer to a
-    timed-out request matches no request id of the next job. Any other end
+    back to the pool when its job ended well or net-snmp gave up on it:
+    either way net-snmp holds nothing of the job any more (it took the
+    answer, or removed the request before telling us), and a late answer to
+    a timed-out request matches no request id of the next job. Any other end
     closes it. SNMPv3 sessions carry their security parameters: one per
     job, as before. */
 typedef struct s_sock s_sock_t;
@@ -98,6 +98,7 @@ struct s_flight {
     size_t values_cap;
     int reqid;         /* request outstanding, 0 none */
     int response;      /* set by the callback: 1 answer, 2 timed out */
+    bool pending;      /* a request of ours is in net-snmp's list */
     bool resend;       /* the round must be sent again (tooBig, fallback) */
     bool probing;      /* SNMPv3: asking the device for its engine ID */
     u_char probed[32]; /* the engine ID the probe found */
@@ -725,6 +726,7 @@ s_send (s_flight_t *f)
                 snmp_add_null_var (pdu, f->cur[c].name, f->cur[c].len);
     }
     f->response = 0;
+    f->pending = true;
     f->resend = false;
     f->bytes_at_send = job->bytes_in;
     s_current = f;
@@ -732,6 +734,7 @@ s_send (s_flight_t *f)
     f->reqid = snmp_sess_async_send (f->sock->sessp, pdu, s_callback, f);
     s_current = NULL;
     if (f->reqid == 0) {
+        f->pending = false;
         snmp_free_pdu (pdu);
         snprintf (job->error, sizeof job->error, "cannot send: %s",
                   snmp_api_errstring (snmp_sess_session (f->sock->sessp)->s_snmp_errno));
@@ -886,6 +889,8 @@ s_callback (int op, netsnmp_session *session, int reqid, netsnmp_pdu *pdu, void 
     s_flight_t *f = magic;
     if (!f || reqid != f->reqid || f->response)
         return 1; /* a late answer to a request we gave up on */
+    /*  Answered, timed out or failed: net-snmp removes the request. */
+    f->pending = false;
     if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE && f->probing) {
         f->response = 1;
         if (pdu->securityEngineIDLen && pdu->securityEngineIDLen <= sizeof f->probed) {
@@ -977,7 +982,13 @@ s_close_session (s_flight_t *f)
     if (!k)
         return;
     f->sock = NULL;
-    if (k->pool >= 0 && (f->job->status == ODC_SNMP_OK || f->job->status == ODC_SNMP_TIMEOUT)) {
+    /*  A timeout net-snmp told us of left nothing behind; one we declared
+        ourselves (our deadline came first) may have left the request in
+        net-snmp's list, with this flight as its callback's argument: that
+        session is closed now, while the flight still lives. */
+    bool clean = !f->pending && (f->job->status == ODC_SNMP_OK ||
+                                 f->job->status == ODC_SNMP_TIMEOUT);
+    if (k->pool >= 0 && clean) {
         /*  Nothing of this job is left in the session (see s_sock_t),
             which goes back to its pool. */
         k->flight = NULL;
