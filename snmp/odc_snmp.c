@@ -986,8 +986,8 @@ s_close_session (s_flight_t *f)
         ourselves (our deadline came first) may have left the request in
         net-snmp's list, with this flight as its callback's argument: that
         session is closed now, while the flight still lives. */
-    bool clean = !f->pending && (f->job->status == ODC_SNMP_OK ||
-                                 f->job->status == ODC_SNMP_TIMEOUT);
+    bool clean =
+        !f->pending && (f->job->status == ODC_SNMP_OK || f->job->status == ODC_SNMP_TIMEOUT);
     if (k->pool >= 0 && clean) {
         /*  Nothing of this job is left in the session (see s_sock_t),
             which goes back to its pool. */
