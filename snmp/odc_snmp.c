@@ -889,8 +889,11 @@ s_callback (int op, netsnmp_session *session, int reqid, netsnmp_pdu *pdu, void 
     s_flight_t *f = magic;
     if (!f || reqid != f->reqid || f->response)
         return 1; /* a late answer to a request we gave up on */
-    /*  Answered, timed out or failed: net-snmp removes the request. */
-    f->pending = false;
+    /*  Answered, timed out or not sent: net-snmp removes the request
+        (not after a resend, op 6, which also comes here). */
+    if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE || op == NETSNMP_CALLBACK_OP_TIMED_OUT ||
+        op == NETSNMP_CALLBACK_OP_SEND_FAILED)
+        f->pending = false;
     if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE && f->probing) {
         f->response = 1;
         if (pdu->securityEngineIDLen && pdu->securityEngineIDLen <= sizeof f->probed) {
