@@ -985,15 +985,14 @@ s_close_session (s_flight_t *f)
     if (!k)
         return;
     f->sock = NULL;
-    /*  A timeout net-snmp told us of left nothing behind; one we declared
-        ourselves (our deadline came first) may have left the request in
-        net-snmp's list, with this flight as its callback's argument: that
-        session is closed now, while the flight still lives. */
+    /*  Pooled again only when nothing of this job is left in the session
+        (see s_sock_t). A timeout we declared ourselves (our deadline came
+        before net-snmp's) leaves the request in net-snmp's list with this
+        flight as its callback's argument: that session is closed now,
+        while the flight still lives. */
     bool clean =
         !f->pending && (f->job->status == ODC_SNMP_OK || f->job->status == ODC_SNMP_TIMEOUT);
     if (k->pool >= 0 && clean) {
-        /*  Nothing of this job is left in the session (see s_sock_t),
-            which goes back to its pool. */
         k->flight = NULL;
         k->next = f->engine->pools[k->pool].idle;
         f->engine->pools[k->pool].idle = k;

@@ -40,7 +40,7 @@ static pthread_mutex_t s_tsan_write = PTHREAD_MUTEX_INITIALIZER;
 struct _odc_store_t {
     rocksdb_t *db;
     rocksdb_options_t *options;
-    rocksdb_options_t *latest; /* the latest family's: see odc_store_open */
+    rocksdb_options_t *latest; /* the latest family's: see s_latest_options */
     rocksdb_block_based_table_options_t *table;
     rocksdb_cache_t *cache;
     rocksdb_writeoptions_t *write;
