@@ -54,6 +54,12 @@ static struct usmUser *s_removed;
 
 typedef struct s_flight s_flight_t;
 
+/*  Our deadline for a request comes this long after net-snmp's own, so
+    that net-snmp has resent or given up when we look (and a session it
+    gave up on can be pooled again); a busy machine can take a millisecond
+    between our clock reading and net-snmp's. */
+#define S_DEADLINE_SLACK_US 10000u
+
 /*  A session and its socket. Sessions of SNMP v1/v2c jobs to IPv4
     addresses are pooled: a finished job hands its session back, the next
     job with the same version and community takes it, and each request goes
@@ -740,7 +746,7 @@ s_send (s_flight_t *f)
                   snmp_api_errstring (snmp_sess_session (f->sock->sessp)->s_snmp_errno));
         return -1;
     }
-    f->deadline_us = f->sent_us + (uint64_t)f->engine->opt.timeout_ms * 1000u + 1000u;
+    f->deadline_us = f->sent_us + (uint64_t)f->engine->opt.timeout_ms * 1000u + S_DEADLINE_SLACK_US;
     s_append (f->engine, f);
     return 0;
 }
@@ -1221,7 +1227,7 @@ odc_snmp_run (odc_snmp_t *self, int timeout_ms)
         }
         f->job->timeouts++; /* a request was lost and sent again */
         f->sent_us = now;
-        f->deadline_us = now + (uint64_t)self->opt.timeout_ms * 1000u + 1000u;
+        f->deadline_us = now + (uint64_t)self->opt.timeout_ms * 1000u + S_DEADLINE_SLACK_US;
         s_append (self, f);
     }
     s_fill_window (self);
