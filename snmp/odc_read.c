@@ -666,6 +666,32 @@ s_json_string (const char *text, size_t len, FILE *out)
 static void s_json_value (const ProtobufCFieldDescriptor *f, const void *member, FILE *out,
                           int indent);
 
+size_t
+odc_pb_item_size (const ProtobufCFieldDescriptor *f)
+{
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_MESSAGE:
+    case PROTOBUF_C_TYPE_STRING: return sizeof (void *);
+    case PROTOBUF_C_TYPE_BYTES: return sizeof (ProtobufCBinaryData);
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_DOUBLE: return 8;
+    case PROTOBUF_C_TYPE_BOOL: return sizeof (protobuf_c_boolean);
+    default: return 4;
+    }
+}
+
+/*  A new line and the indent; nothing on one line (indent < 0). */
+static void
+s_json_line (FILE *out, int indent)
+{
+    if (indent >= 0)
+        fprintf (out, "\n%*s", indent, "");
+}
+
 void
 odc_json_print (const ProtobufCMessage *message, FILE *out, int indent)
 {
@@ -684,18 +710,14 @@ odc_json_print (const ProtobufCMessage *message, FILE *out, int indent)
             size_t n = *(const size_t *)(base + f->quantifier_offset);
             if (!n)
                 continue;
-            fprintf (out, "%s\n%*s\"%s\": [", first ? "" : ",", indent + 2, "", f->name);
+            fputs (first ? "" : ",", out);
+            s_json_line (out, indent < 0 ? indent : indent + 2);
+            fprintf (out, "\"%s\": [", f->name);
             const char *items = *(const char *const *)(base + f->offset);
-            size_t size = f->type == PROTOBUF_C_TYPE_MESSAGE || f->type == PROTOBUF_C_TYPE_STRING
-                              ? sizeof (void *)
-                          : f->type == PROTOBUF_C_TYPE_BYTES ? sizeof (ProtobufCBinaryData)
-                          : f->type == PROTOBUF_C_TYPE_UINT64 || f->type == PROTOBUF_C_TYPE_INT64 ||
-                                  f->type == PROTOBUF_C_TYPE_DOUBLE
-                              ? 8
-                              : 4;
+            size_t size = odc_pb_item_size (f);
             for (size_t k = 0; k < n; k++) {
                 fputs (k ? ", " : "", out);
-                s_json_value (f, items + k * size, out, indent + 2);
+                s_json_value (f, items + k * size, out, indent < 0 ? indent : indent + 2);
             }
             fputs ("]", out);
             first = false;
@@ -704,11 +726,14 @@ odc_json_print (const ProtobufCMessage *message, FILE *out, int indent)
         const void *member = base + f->offset;
         if (f->type == PROTOBUF_C_TYPE_MESSAGE && !*(const void *const *)member)
             continue;
-        fprintf (out, "%s\n%*s\"%s\": ", first ? "" : ",", indent + 2, "", f->name);
-        s_json_value (f, member, out, indent + 2);
+        fputs (first ? "" : ",", out);
+        s_json_line (out, indent < 0 ? indent : indent + 2);
+        fprintf (out, "\"%s\": ", f->name);
+        s_json_value (f, member, out, indent < 0 ? indent : indent + 2);
         first = false;
     }
-    fprintf (out, "\n%*s}", indent, "");
+    s_json_line (out, indent);
+    fputs ("}", out);
 }
 
 static void

@@ -73,8 +73,11 @@ uint32_t odc_read_printer_index (const odc_snmp_job_t *job);
 
 /*  Print any reading (any protobuf message) as JSON on out. Bytes print
     as hex; text from devices is escaped (control characters, invalid
-    UTF-8). */
+    UTF-8). indent < 0: all on one line (JSON Lines). */
 void odc_json_print (const ProtobufCMessage *message, FILE *out, int indent);
+
+/*  The size of one item of a repeated field in a protobuf-c message. */
+size_t odc_pb_item_size (const ProtobufCFieldDescriptor *f);
 
 /*  Print a reading of a loop as a readable table on stdout. */
 void odc_reading_print (odc_loop_t loop, const ProtobufCMessage *message);
