@@ -18,6 +18,7 @@ typedef struct {
     odc_store_t *store;
     odc_batch_t *batch;
     uint64_t stored;
+    zsock_t *upload; /* NULL: no portal */
 } s_self_t;
 
 /*  What is waiting, in one batch, not synced: a latest reading lost in a
@@ -61,15 +62,24 @@ s_on_reading (const Odc__Envelope *env, void *arg)
     size_t size = 0;
     const void *frame = odc_bus_frame (&size);
     odc_batch_put (self->batch, self->store, ODC_CF_LATEST, key, strlen (key), frame, size);
+    /*  The uploader gets it as it came too (blocking when it is behind:
+        back-pressure, never a drop). */
+    if (self->upload)
+        zmq_send (zsock_resolve (self->upload), frame, size, 0);
 }
 
 void
 odc_latest_actor (zsock_t *pipe, void *args)
 {
-    s_self_t self = {(odc_store_t *)args, odc_batch_new (), 0};
+    odc_latest_args_t *a = args;
+    s_self_t self = {a->store, odc_batch_new (), 0, NULL};
     zsock_t *pull = odc_bus_pull_bind (ODC_EP_READINGS, 0);
-    odc_actor_ready (pipe, pull != NULL);
-    if (!pull) {
+    if (a->upload)
+        self.upload = odc_bus_push_connect (ODC_EP_UPLOAD, 0);
+    odc_actor_ready (pipe, pull != NULL && (!a->upload || self.upload));
+    if (!pull || (a->upload && !self.upload)) {
+        zsock_destroy (&pull);
+        zsock_destroy (&self.upload);
         while (!odc_actor_pipe (pipe, NULL, NULL))
             ;
         return;
@@ -102,4 +112,5 @@ odc_latest_actor (zsock_t *pipe, void *args)
     odc_batch_destroy (&self.batch);
     odc_info (NULL, "%llu readings stored", (unsigned long long)self.stored);
     zsock_destroy (&pull);
+    zsock_destroy (&self.upload);
 }

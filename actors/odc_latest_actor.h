@@ -5,7 +5,8 @@
     what arrives within 50 ms goes in one batch, not synced (a latest
     reading lost in a power cut is read again on the next pass). It stands where the validator will stand
     (ARCHITECTURE.md): the readings' first consumer.
-    `opendca latest` reads them back. */
+    `opendca latest` reads them back. With upload set, it then hands each
+    reading, as it came, to the uploader (ODC_EP_UPLOAD). */
 #ifndef ODC_LATEST_ACTOR_H
 #define ODC_LATEST_ACTOR_H
 
@@ -13,7 +14,12 @@
 
 #include "odc_store.h"
 
-void odc_latest_actor (zsock_t *pipe, void *args); /* args: odc_store_t * */
+typedef struct {
+    odc_store_t *store;
+    bool upload;
+} odc_latest_args_t;
+
+void odc_latest_actor (zsock_t *pipe, void *args); /* args: odc_latest_args_t * */
 
 /*  The key of a device's latest reading of a loop (loop as in Odc__Loop). */
 void odc_latest_key (char *out, size_t size, const char *device_id, int loop);

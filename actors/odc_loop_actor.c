@@ -11,6 +11,7 @@
 #include "odc_bus.h"
 #include "odc_devices.h"
 #include "odc_log.h"
+#include "odc_status.h"
 #include "odc_read.h"
 #include "odc_supervisor.h"
 
@@ -556,6 +557,26 @@ s_on_done (odc_snmp_job_t *job, void *arg)
 
 static void s_apply_pending (s_self_t *self);
 
+/*  What "status" tells of this loop. */
+static void
+s_publish_status (s_self_t *self, bool ended, double took)
+{
+    odc_loop_status_t st;
+    odc_status_loop_get (self->loop, &st);
+    st.devices = self->n_devices;
+    st.in_pass = !ended;
+    st.interval = self->interval * self->config->clock_speed;
+    st.started = ended ? 0 : self->next;
+    if (ended) {
+        st.passes = self->pass;
+        st.last_end = (double)time (NULL);
+        st.last_took = took * self->config->clock_speed;
+        st.last_read = self->read;
+        st.last_failed = self->failed;
+    }
+    odc_status_loop_set (self->loop, &st);
+}
+
 static void
 s_pass_begin (s_self_t *self, double now)
 {
@@ -570,6 +591,7 @@ s_pass_begin (s_self_t *self, double now)
     self->job_us = self->jobs = 0;
     self->cpu_start = s_cpu ();
     self->in_pass = true;
+    s_publish_status (self, false, 0);
     odc_debug (NULL, "%s pass %u begins: %zu devices over %.1f s (%s working hours)", self->name,
                self->pass, self->n_devices, self->interval, self->in_hours ? "in" : "outside");
 }
@@ -590,6 +612,7 @@ s_pass_end (s_self_t *self, double now)
               (unsigned long long)self->timeouts, odc_snmp_window (self->engine), cpu,
               polled ? cpu * 1e6 / (double)polled : 0.0);
     self->in_pass = false;
+    s_publish_status (self, true, took);
     /*  Overrun: the next pass starts at once. */
     self->next_pass = self->pass_start + self->interval;
     if (self->next_pass < now)

@@ -88,6 +88,7 @@ static const s_field_t s_portal[] = {
     {"password", F_STR, C (portal_password), 0, 0, NULL, NULL, NULL, 0, 0, 0, false},
     {"password_file", F_SECRET_FILE, C (portal_password), 0, 0, NULL, NULL, NULL, 0, 0, 0, false},
     {"portal_jid", F_STR, C (portal_peer), 0, 0, NULL, NULL, NULL, 0, 0, 0, false},
+    {"host", F_STR, C (portal_host), 0, 0, NULL, NULL, NULL, 0, 0, 0, false},
     {"ports", F_INT_LIST, C (portal_ports), 1, 65535, NULL, NULL, NULL, 0, C (portal_port_count), 0,
      false},
     {"ca_file", F_PATH, C (portal_ca_file), 0, 0, NULL, NULL, NULL, 0, 0, 0, false},
@@ -827,6 +828,7 @@ odc_config_destroy (odc_config_t **self_p)
     free (self->portal_jid);
     free (self->portal_password);
     free (self->portal_peer);
+    free (self->portal_host);
     free (self->portal_ports);
     free (self->portal_ca_file);
     s_free_strings (self->portal_trusted, self->portal_trusted_count);

@@ -76,6 +76,7 @@ typedef struct {
     char *portal_jid; /* this collector's JID */
     char *portal_password;
     char *portal_peer; /* the portal's JID */
+    char *portal_host; /* the XMPP server's address; NULL: the JID's domain */
     int *portal_ports;
     size_t portal_port_count;
     char *portal_ca_file;

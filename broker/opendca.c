@@ -2,6 +2,7 @@
 
         opendca run -c FILE          run the collector until SIGINT/SIGTERM
         opendca config check FILE    validate a configuration (exit 0 or 2)
+        opendca imil "COMMAND" -c FILE   a command to the running collector
         opendca --help | --version
 
     "run" loads the configuration, raises the descriptor limit, opens the
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strophe.h>
 #include <sys/resource.h>
 #ifdef ODC_JEMALLOC
 #include <jemalloc/jemalloc.h>
@@ -27,8 +29,12 @@
 #include "odc_devices.h"
 #include "odc_store.h"
 #include "odc_supervisor.h"
+#include "odc_bridge_actor.h"
+#include "odc_imil.h"
 #include "odc_latest_actor.h"
 #include "odc_loop_actor.h"
+#include "odc_status.h"
+#include "odc_uploader_actor.h"
 #include "odc_read.h"
 #include "odc_snmp.h"
 
@@ -180,6 +186,11 @@ s_usage (FILE *out)
                   "                         SIGINT or SIGTERM; SIGHUP reloads FILE\n"
                   "  config check FILE      validate FILE; prints every error as\n"
                   "                         FILE:LINE: key 'KEY': reason; exit 0 or 2\n"
+                  "  poll ADDRESS[:PORT] --loop NAME   read one device once (poll --help)\n"
+                  "  latest ADDRESS --loop NAME -c FILE   the last reading a loop stored\n"
+                  "  imil \"COMMAND\" -c FILE  a command to the collector running with FILE\n"
+                  "                         (imil help lists them); exit 0 done, 1 not\n"
+                  "                         understood, 2 not done, 3 no collector running\n"
                   "\n"
                   "Options:\n"
                   "  -c, --config FILE      configuration file (see opendca.example.yaml)\n"
@@ -287,6 +298,44 @@ s_release (void *config, void *arg)
     odc_config_destroy (&c);
 }
 
+/*  "opendca imil TEXT -c FILE": TEXT to the collector running with FILE,
+    through its control socket in the store folder; its reply on stdout. */
+static int
+s_imil (const char *file, const char *text)
+{
+    odc_config_t *config = s_load (file);
+    if (!config)
+        return 2;
+    char endpoint[1100];
+    odc_imil_endpoint (endpoint, sizeof endpoint, config->store_path);
+    char socket_path[1100];
+    snprintf (socket_path, sizeof socket_path, "%s/control", config->store_path);
+    int rc = 3;
+    if (access (socket_path, F_OK) != 0)
+        fprintf (stderr, "opendca imil: no collector is running with %s (no %s)\n", file,
+                 socket_path);
+    else {
+        zsock_t *req = zsock_new (ZMQ_REQ);
+        zsock_set_rcvtimeo (req, 10000);
+        zsock_set_linger (req, 0);
+        zsock_connect (req, "%s", endpoint);
+        char *code = NULL, *reply = NULL;
+        if (zstr_send (req, text) == 0 && zstr_recvx (req, &code, &reply, NULL) == 2) {
+            puts (reply);
+            rc = atoi (code);
+        }
+        else
+            fprintf (stderr, "opendca imil: the collector running with %s did not answer in 10 s\n",
+                     file);
+        zstr_free (&code);
+        zstr_free (&reply);
+        zsock_destroy (&req);
+    }
+    odc_config_destroy (&config);
+    zsys_shutdown ();
+    return rc;
+}
+
 static int
 s_run (const char *file)
 {
@@ -336,12 +385,30 @@ s_run (const char *file)
     s_heap_give_back ();
 
     /*  The actors: readings flow from the five loops to "latest" (where the
-        validator will stand). Started consumers first. */
+        validator will stand), and from there, when a portal is configured,
+        to the uploader, the outbox and the bridge. Started consumers
+        first. */
+    odc_status_started ((double)time (NULL));
+    bool portal = config->portal_jid != NULL;
     odc_supervisor_t *supervisor = odc_supervisor_new ();
     char vendor_map[1024];
     snprintf (vendor_map, sizeof vendor_map, "%s/snmp/vendor-counters.tsv", ODC_DATA_DIR);
     odc_loop_args_t loop_args[ODC_LOOP_COUNT];
-    odc_supervisor_add (supervisor, &(odc_actor_spec_t){"latest", odc_latest_actor, store, {NULL}});
+    odc_uploader_args_t uploader_args = {config, store, outbox};
+    odc_bridge_args_t bridge_args = {config, store, outbox};
+    odc_imil_t imil_args = {config, store, outbox, NULL};
+    odc_latest_args_t latest_args = {store, portal};
+    if (portal) {
+        xmpp_initialize ();
+        odc_supervisor_add (supervisor, &(odc_actor_spec_t){"uploader", odc_uploader_actor,
+                                                            &uploader_args, {NULL}});
+        odc_supervisor_add (supervisor, &(odc_actor_spec_t){"bridge", odc_bridge_actor,
+                                                            &bridge_args, {"uploader"}});
+    }
+    odc_supervisor_add (supervisor, &(odc_actor_spec_t){"commands", odc_commands_actor, &imil_args,
+                                                        {portal ? "uploader" : NULL}});
+    odc_supervisor_add (supervisor, &(odc_actor_spec_t){"latest", odc_latest_actor, &latest_args,
+                                                        {portal ? "uploader" : NULL}});
     for (int l = 0; l < ODC_LOOP_COUNT; l++) {
         loop_args[l] = (odc_loop_args_t){(odc_loop_t)l, config, store, vendor_map};
         odc_supervisor_add (
@@ -357,6 +424,8 @@ s_run (const char *file)
             (odc_config_t *)odc_supervisor_run (supervisor, config, s_reload, s_release, store);
     }
     odc_supervisor_destroy (&supervisor);
+    if (portal)
+        xmpp_shutdown ();
     odc_outbox_destroy (&outbox);
     odc_store_close (&store);
     odc_config_destroy (&config);
@@ -422,6 +491,13 @@ main (int argc, char **argv)
             return 2;
         }
         return s_run (config);
+    }
+    if (strcmp (command, "imil") == 0) {
+        if (!config || optind + 1 != argc) {
+            fprintf (stderr, "opendca imil: usage: opendca imil \"COMMAND\" -c FILE\n");
+            return 2;
+        }
+        return s_imil (config, argv[optind]);
     }
     if (strcmp (command, "config") == 0) {
         if (optind < argc && strcmp (argv[optind], "check") == 0) {

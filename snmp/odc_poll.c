@@ -80,46 +80,46 @@ s_run (odc_snmp_t *engine, odc_snmp_job_t *job)
 }
 
 static void
-s_table_row (const char *key, const char *value)
+s_table_row (FILE *out, const char *key, const char *value)
 {
-    printf ("  %-22s %s\n", key, value);
+    fprintf (out, "  %-22s %s\n", key, value);
 }
 
 void
-odc_reading_print (odc_loop_t loop, const ProtobufCMessage *m)
+odc_reading_fprint (FILE *out, odc_loop_t loop, const ProtobufCMessage *m)
 {
     char buf[256];
     switch (loop) {
     case ODC_LOOP_IDENTITY: {
         const Odc__IdentityReading *r = (const Odc__IdentityReading *)m;
-        s_table_row ("maker", r->vendor);
-        s_table_row ("model", r->model);
-        s_table_row ("serial", r->serial);
-        s_table_row ("MAC", r->mac);
-        s_table_row ("sysName", r->sys_name);
-        s_table_row ("sysLocation", r->sys_location);
-        s_table_row ("sysObjectID", r->sys_object_id);
-        s_table_row ("sysDescr", r->sys_descr);
+        s_table_row (out, "maker", r->vendor);
+        s_table_row (out, "model", r->model);
+        s_table_row (out, "serial", r->serial);
+        s_table_row (out, "MAC", r->mac);
+        s_table_row (out, "sysName", r->sys_name);
+        s_table_row (out, "sysLocation", r->sys_location);
+        s_table_row (out, "sysObjectID", r->sys_object_id);
+        s_table_row (out, "sysDescr", r->sys_descr);
         snprintf (buf, sizeof buf, "%d", r->hr_device_index);
-        s_table_row ("printer hrDeviceIndex", buf);
+        s_table_row (out, "printer hrDeviceIndex", buf);
         snprintf (buf, sizeof buf, "%llu s", (unsigned long long)r->sys_uptime_cs / 100);
-        s_table_row ("uptime", buf);
+        s_table_row (out, "uptime", buf);
         break;
     }
     case ODC_LOOP_ALERT: {
         const Odc__AlertReading *r = (const Odc__AlertReading *)m;
         snprintf (buf, sizeof buf, "%d (1 unknown, 2 running, 3 warning, 4 testing, 5 down)",
                   r->hr_device_status);
-        s_table_row ("hrDeviceStatus", buf);
+        s_table_row (out, "hrDeviceStatus", buf);
         snprintf (buf, sizeof buf, "%d (3 idle, 4 printing, 5 warmup)", r->hr_printer_status);
-        s_table_row ("hrPrinterStatus", buf);
+        s_table_row (out, "hrPrinterStatus", buf);
         snprintf (buf, sizeof buf, "0x%04x", r->detected_error_state);
-        s_table_row ("detected error state", buf);
+        s_table_row (out, "detected error state", buf);
         snprintf (buf, sizeof buf, "%u critical, %u in all", r->critical_events, r->all_events);
-        s_table_row ("events since power-up", buf);
-        printf ("  %-6s %-8s %-6s %-6s %s\n", "index", "severity", "group", "code", "description");
+        s_table_row (out, "events since power-up", buf);
+        fprintf (out, "  %-6s %-8s %-6s %-6s %s\n", "index", "severity", "group", "code", "description");
         for (size_t i = 0; i < r->n_alerts; i++)
-            printf ("  %-6d %-8d %-6d %-6d %s\n", r->alerts[i]->index, r->alerts[i]->severity,
+            fprintf (out, "  %-6d %-8d %-6d %-6d %s\n", r->alerts[i]->index, r->alerts[i]->severity,
                     r->alerts[i]->group, r->alerts[i]->code, r->alerts[i]->description);
         break;
     }
@@ -128,39 +128,45 @@ odc_reading_print (odc_loop_t loop, const ProtobufCMessage *m)
         for (size_t i = 0; i < r->n_counters; i++) {
             snprintf (buf, sizeof buf, "%llu %s", (unsigned long long)r->counters[i]->value,
                       r->counters[i]->unit);
-            s_table_row (r->counters[i]->name, buf);
+            s_table_row (out, r->counters[i]->name, buf);
         }
         break;
     }
     case ODC_LOOP_SUPPLY: {
         const Odc__SupplyReading *r = (const Odc__SupplyReading *)m;
-        printf ("  %-5s %-34s %-8s %-6s %-6s %-6s %-5s %s\n", "index", "description", "colour",
+        fprintf (out, "  %-5s %-34s %-8s %-6s %-6s %-6s %-5s %s\n", "index", "description", "colour",
                 "class", "max", "level", "unit", "percent");
         for (size_t i = 0; i < r->n_supplies; i++) {
             const Odc__Supply *s = r->supplies[i];
             char pct[16];
             snprintf (pct, sizeof pct, s->percent >= 0 ? "%d %%" : "-", s->percent);
-            printf ("  %-5d %-34.34s %-8.8s %-6d %-6d %-6d %-5d %s\n", s->index, s->description,
+            fprintf (out, "  %-5d %-34.34s %-8.8s %-6d %-6d %-6d %-5d %s\n", s->index, s->description,
                     s->colorant, s->supply_class, s->max_capacity, s->level, s->unit, pct);
         }
         break;
     }
     case ODC_LOOP_TRAY: {
         const Odc__TrayReading *r = (const Odc__TrayReading *)m;
-        printf ("  %-5s %-24s %-5s %-6s %-6s %-6s %s\n", "index", "name", "type", "max", "level",
+        fprintf (out, "  %-5s %-24s %-5s %-6s %-6s %-6s %s\n", "index", "name", "type", "max", "level",
                 "status", "media");
         for (size_t i = 0; i < r->n_trays; i++) {
             const Odc__Tray *t = r->trays[i];
-            printf ("  %-5d %-24.24s %-5d %-6d %-6d %-6d %s\n", t->index, t->name, t->type,
+            fprintf (out, "  %-5d %-24.24s %-5d %-6d %-6d %-6d %s\n", t->index, t->name, t->type,
                     t->max_capacity, t->current_level, t->status, t->media_name);
         }
         for (size_t i = 0; i < r->n_covers; i++)
-            printf ("  cover %d: %s (status %d)\n", r->covers[i]->index, r->covers[i]->description,
+            fprintf (out, "  cover %d: %s (status %d)\n", r->covers[i]->index, r->covers[i]->description,
                     r->covers[i]->status);
         break;
     }
     default: break;
     }
+}
+
+void
+odc_reading_print (odc_loop_t loop, const ProtobufCMessage *m)
+{
+    odc_reading_fprint (stdout, loop, m);
 }
 
 int

@@ -81,5 +81,6 @@ size_t odc_pb_item_size (const ProtobufCFieldDescriptor *f);
 
 /*  Print a reading of a loop as a readable table on stdout. */
 void odc_reading_print (odc_loop_t loop, const ProtobufCMessage *message);
+void odc_reading_fprint (FILE *out, odc_loop_t loop, const ProtobufCMessage *message);
 
 #endif

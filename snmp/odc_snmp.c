@@ -9,6 +9,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -614,6 +615,17 @@ s_open (s_flight_t *f, char *error, size_t size)
         t->f_recv = s_count_recv;
     pthread_mutex_unlock (&s_global);
     self->sessions_opened++;
+    /*  Our sockets live at descriptor ODC_SNMP_FD_FLOOR and above: below it
+        stay free for what uses select(), libstrophe's XMPP socket first
+        (PITFALLS.md). When the limit leaves no room up there, the socket
+        stays where it is. */
+    if (t->sock >= 0 && t->sock < ODC_SNMP_FD_FLOOR) {
+        int high = fcntl (t->sock, F_DUPFD_CLOEXEC, ODC_SNMP_FD_FLOOR);
+        if (high >= 0) {
+            close (t->sock);
+            t->sock = high;
+        }
+    }
     s_sock_t *k = calloc (1, sizeof *k);
     k->sessp = sessp;
     k->fd = t->sock;

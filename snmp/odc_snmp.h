@@ -98,6 +98,10 @@ struct odc_snmp_job {
     void *priv;
 };
 
+/*  The engine's sockets are moved to this descriptor or above, so that the
+    low ones stay for code that uses select() (libstrophe). */
+#define ODC_SNMP_FD_FLOOR 1024
+
 /*  Once per process, before any thread: quiet net-snmp (no MIBs, no
     configuration or persistent files), raise the descriptor limit. */
 void odc_snmp_init (int max_open_files);

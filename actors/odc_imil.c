@@ -1,0 +1,302 @@
+/*  odc_imil: see odc_imil.h. */
+#include "odc_imil.h"
+
+#include <ctype.h>
+#include <time.h>
+
+#include "odc_bus.h"
+#include "odc_devices.h"
+#include "odc_latest_actor.h"
+#include "odc_log.h"
+#include "odc_read.h"
+#include "odc_status.h"
+#include "odc_supervisor.h"
+#include "odc_uploader_actor.h"
+
+static const char s_help[] = "commands:\n"
+                             "  help                             this list\n"
+                             "  status                           uptime, devices, loops, outbox, "
+                             "portal\n"
+                             "  show device ADDRESS|ID|SERIAL    a device and its latest readings\n"
+                             "  get latest counts [ADDRESS|all]  send the latest meters to the "
+                             "portal now\n";
+
+void
+odc_imil_endpoint (char *out, size_t size, const char *store_path)
+{
+    snprintf (out, size, "ipc://%s/control", store_path);
+}
+
+/*  The words of a command, lower-cased, at most 8. */
+static int
+s_words (const char *text, char words[8][128])
+{
+    int n = 0;
+    while (*text && n < 8) {
+        while (isspace ((unsigned char)*text))
+            text++;
+        if (!*text)
+            break;
+        size_t k = 0;
+        while (*text && !isspace ((unsigned char)*text)) {
+            if (k < 127)
+                words[n][k++] = (char)tolower ((unsigned char)*text);
+            text++;
+        }
+        words[n++][k] = 0;
+    }
+    return n;
+}
+
+static void
+s_duration (FILE *out, double s)
+{
+    if (s < 120)
+        fprintf (out, "%.0f s", s);
+    else if (s < 7200)
+        fprintf (out, "%.1f min", s / 60);
+    else
+        fprintf (out, "%.1f h", s / 3600);
+}
+
+static void
+s_status (odc_imil_t *ctx, FILE *out)
+{
+    double now = (double)time (NULL), started = odc_status_start_time ();
+    fprintf (out, "collector %s, up ", ctx->config->collector_id);
+    s_duration (out, started ? now - started : 0);
+    fprintf (out, "\n");
+    for (int l = 0; l < ODC_LOOP_COUNT; l++) {
+        odc_loop_status_t st;
+        odc_status_loop_get ((odc_loop_t)l, &st);
+        fprintf (out, "%-9s %zu devices; ", odc_config_loop_names[l], st.devices);
+        if (st.passes) {
+            fprintf (out, "pass %u done ", st.passes);
+            s_duration (out, now - st.last_end);
+            fprintf (out, " ago (took ");
+            s_duration (out, st.last_took);
+            fprintf (out, " of ");
+            s_duration (out, st.interval);
+            fprintf (out, "; %zu read, %zu failed)", st.last_read, st.last_failed);
+        }
+        else
+            fprintf (out, "no pass done yet");
+        if (st.in_pass)
+            fprintf (out, "; in a pass: %zu of %zu started", st.started, st.devices);
+        fprintf (out, "\n");
+    }
+    fprintf (out, "outbox: %llu records, %llu bytes, %llu shed\n",
+             (unsigned long long)odc_outbox_count (ctx->outbox),
+             (unsigned long long)odc_outbox_bytes (ctx->outbox),
+             (unsigned long long)odc_outbox_shed (ctx->outbox));
+    odc_portal_status_t ps;
+    odc_status_portal_get (&ps);
+    if (!ctx->config->portal_jid)
+        fprintf (out, "portal: none configured\n");
+    else if (ps.connected) {
+        fprintf (out, "portal: connected as %s on port %d for ", ctx->config->portal_jid, ps.port);
+        s_duration (out, now - ps.since);
+        fprintf (out, "; %llu batches sent, %llu acknowledged\n", (unsigned long long)ps.sent,
+                 (unsigned long long)ps.acked);
+    }
+    else
+        fprintf (out, "portal: not connected%s%s\n", ps.last_error[0] ? ": " : "", ps.last_error);
+}
+
+/*  Find a device by id, address or serial (from its latest identity). */
+typedef struct {
+    odc_store_t *store;
+    const char *what;
+    char id[ODC_DEVICE_ID_MAX];
+} s_find_t;
+
+static int
+s_find_one (const Odc__Device *d, void *arg)
+{
+    s_find_t *f = arg;
+    if (!strcasecmp (d->address, f->what) || !strcasecmp (d->id, f->what)) {
+        snprintf (f->id, sizeof f->id, "%s", d->id);
+        return 1;
+    }
+    char key[128];
+    odc_latest_key (key, sizeof key, d->id, ODC__LOOP__LOOP_IDENTITY);
+    size_t len = 0;
+    void *value = odc_store_get (f->store, ODC_CF_LATEST, key, strlen (key), &len);
+    Odc__Envelope *env = value ? odc__envelope__unpack (NULL, len, value) : NULL;
+    free (value);
+    bool match = env && env->body_case == ODC__ENVELOPE__BODY_IDENTITY && env->identity->serial &&
+                 *env->identity->serial && !strcasecmp (env->identity->serial, f->what);
+    if (env)
+        odc__envelope__free_unpacked (env, NULL);
+    if (match)
+        snprintf (f->id, sizeof f->id, "%s", d->id);
+    return match;
+}
+
+static bool
+s_find (odc_imil_t *ctx, const char *what, char *id, size_t size)
+{
+    s_find_t f = {ctx->store, what, ""};
+    odc_devices_each (ctx->store, s_find_one, &f);
+    snprintf (id, size, "%s", f.id);
+    return f.id[0] != 0;
+}
+
+static int
+s_show_device (odc_imil_t *ctx, const char *what, FILE *out)
+{
+    char id[ODC_DEVICE_ID_MAX];
+    if (!s_find (ctx, what, id, sizeof id)) {
+        fprintf (out, "no device '%s' (give an address, a device id or a serial number)\n", what);
+        return 2;
+    }
+    Odc__Device *d = odc_devices_get (ctx->store, id);
+    fprintf (out, "device %s: address %s, port %u, credential %s, from %s\n", id,
+             d ? d->address : "?", d && d->port ? d->port : 161,
+             d && d->credential && d->credential->name && *d->credential->name ? d->credential->name
+                                                                               : "-",
+             d && d->source && *d->source ? d->source : "?");
+    if (d)
+        odc__device__free_unpacked (d, NULL);
+    for (int l = 0; l < ODC_LOOP_COUNT; l++) {
+        int loop = (int)l + 1;
+        char key[128];
+        odc_latest_key (key, sizeof key, id, loop);
+        size_t len = 0;
+        void *value = odc_store_get (ctx->store, ODC_CF_LATEST, key, strlen (key), &len);
+        Odc__Envelope *env = value ? odc__envelope__unpack (NULL, len, value) : NULL;
+        free (value);
+        if (!env) {
+            fprintf (out, "%s: no reading yet\n", odc_config_loop_names[l]);
+            continue;
+        }
+        const Odc__ReadingHeader *h = odc_bus_reading_header (env);
+        time_t at = h ? (time_t)(h->finished_ms / 1000) : 0;
+        struct tm tm;
+        char when[32] = "?";
+        if (at && localtime_r (&at, &tm))
+            strftime (when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+        fprintf (out, "%s (read %s):\n", odc_config_loop_names[l], when);
+        odc_reading_fprint (out, (odc_loop_t)l, odc_bus_body (env));
+        odc__envelope__free_unpacked (env, NULL);
+    }
+    return 0;
+}
+
+static int
+s_get_latest_counts (odc_imil_t *ctx, const char *what, FILE *out)
+{
+    if (!ctx->upload) {
+        fprintf (out, "no portal is configured: nothing to send the counts to\n");
+        return 2;
+    }
+    char id[ODC_DEVICE_ID_MAX];
+    if (what && !s_find (ctx, what, id, sizeof id)) {
+        fprintf (out, "no device '%s' (give an address, a device id or a serial number)\n", what);
+        return 2;
+    }
+    if (odc_uploader_request_meters (ctx->upload, what ? id : NULL) != 0) {
+        fprintf (out, "the uploader did not take the request\n");
+        return 2;
+    }
+    fprintf (out, "sending the latest counts of %s to the portal\n", what ? id : "all devices");
+    return 0;
+}
+
+char *
+odc_imil_run (odc_imil_t *ctx, const char *text, int *status)
+{
+    char *reply = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&reply, &size);
+    char w[8][128];
+    int n = strlen (text) > ODC_IMIL_MAX_TEXT ? -1 : s_words (text, w);
+    *status = 0;
+    if (n < 0) {
+        fprintf (out, "command too long (at most %d characters)\n", ODC_IMIL_MAX_TEXT);
+        *status = 1;
+    }
+    else if (n == 1 && !strcmp (w[0], "help"))
+        fputs (s_help, out);
+    else if (n == 1 && !strcmp (w[0], "status"))
+        s_status (ctx, out);
+    else if (n == 3 && !strcmp (w[0], "show") && !strcmp (w[1], "device"))
+        *status = s_show_device (ctx, w[2], out);
+    else if (n >= 3 && n <= 4 && !strcmp (w[0], "get") && !strcmp (w[1], "latest") &&
+             !strcmp (w[2], "counts"))
+        *status = s_get_latest_counts (ctx, n == 4 && strcmp (w[3], "all") ? w[3] : NULL, out);
+    else {
+        /*  Echo what was not understood, cut, without control characters. */
+        char shown[64];
+        size_t k = 0;
+        for (const char *p = text; *p && k < sizeof shown - 1; p++)
+            shown[k++] = (unsigned char)*p < 0x20 ? '?' : *p;
+        shown[k] = 0;
+        fprintf (out, "unknown command '%s'%s\n%s", shown, strlen (text) > k ? "..." : "", s_help);
+        *status = 1;
+    }
+    fclose (out);
+    /*  Replies go into XML: no trailing newline, text kept. */
+    if (size && reply[size - 1] == '\n')
+        reply[size - 1] = 0;
+    return reply;
+}
+
+/* ------------------------------------------------------------------------
+   The commands actor: `opendca imil` on the control socket */
+
+static void
+s_take_config (void *config, void *arg)
+{
+    odc_imil_t *ctx = arg;
+    odc_config_t *old = (odc_config_t *)ctx->config;
+    ctx->config = odc_config_ref (config);
+    odc_config_destroy (&old);
+}
+
+void
+odc_commands_actor (zsock_t *pipe, void *args)
+{
+    odc_imil_t ctx = *(odc_imil_t *)args;
+    ctx.config = odc_config_ref (ctx.config);
+    ctx.upload = ctx.config->portal_jid ? odc_bus_push_connect (ODC_EP_UPLOAD, 0) : NULL;
+    char endpoint[1100];
+    odc_imil_endpoint (endpoint, sizeof endpoint, ctx.config->store_path);
+    zsock_t *rep = zsock_new (ZMQ_REP);
+    bool ok = rep && zsock_bind (rep, "%s", endpoint) == 0;
+    if (!ok)
+        odc_error (NULL, "commands: cannot listen on %s: %s", endpoint, zmq_strerror (zmq_errno ()));
+    odc_actor_ready (pipe, ok);
+    zpoller_t *poller = ok ? zpoller_new (pipe, rep, NULL) : NULL;
+    while (ok) {
+        zsock_t *which = zpoller_wait (poller, -1);
+        if (which == pipe || !which) {
+            if (!which && zpoller_terminated (poller))
+                break;
+            if (which && odc_actor_pipe (pipe, s_take_config, &ctx))
+                break;
+            continue;
+        }
+        char *text = zstr_recv (rep);
+        if (!text)
+            continue;
+        int status = 0;
+        char *reply = odc_imil_run (&ctx, text, &status);
+        odc_info (NULL, "local command '%.80s': %s", text,
+                  status == 0 ? "done" : status == 1 ? "not understood" : "not done");
+        char code[4];
+        snprintf (code, sizeof code, "%d", status);
+        zstr_sendm (rep, code);
+        zstr_send (rep, reply);
+        free (reply);
+        zstr_free (&text);
+    }
+    if (!ok)
+        while (!odc_actor_pipe (pipe, NULL, NULL))
+            ;
+    zpoller_destroy (&poller);
+    zsock_destroy (&rep);
+    zsock_destroy (&ctx.upload);
+    odc_config_t *config = (odc_config_t *)ctx.config;
+    odc_config_destroy (&config);
+}

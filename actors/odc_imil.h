@@ -1,0 +1,47 @@
+/*  odc_imil: the collector's remote command language, first words.
+
+        help                              what the collector understands
+        status                            uptime, devices, each loop's last
+                                          pass, outbox depth, portal link
+        show device ADDRESS|ID|SERIAL     the device and its latest readings
+        get latest counts [ADDRESS|all]   send the latest meters to the portal
+                                          now (all when no address is given)
+
+    Words are case-insensitive and spaces do not matter. Anything else gets
+    "unknown command" with the list. The same text arrives from the portal
+    (XMPP chat from a trusted JID, in the bridge's thread) or from
+    `opendca imil "..."` on the collector's machine (the commands actor, its
+    control socket in the store folder); each caller runs the commands in
+    its own thread with its own odc_imil_t. */
+#ifndef ODC_IMIL_H
+#define ODC_IMIL_H
+
+#include <czmq.h>
+
+#include "odc_config.h"
+#include "odc_outbox.h"
+#include "odc_store.h"
+
+#define ODC_IMIL_MAX_TEXT 1024
+
+typedef struct {
+    const odc_config_t *config;
+    odc_store_t *store;
+    odc_outbox_t *outbox;
+    zsock_t *upload; /* a PUSH socket of the caller's thread to the uploader, NULL: no portal */
+} odc_imil_t;
+
+/*  Run one command; returns the reply (caller frees) and sets *status: 0
+    done, 1 not understood, 2 understood but not done (unknown device, no
+    portal). */
+char *odc_imil_run (odc_imil_t *ctx, const char *text, int *status);
+
+/*  The commands actor: serves `opendca imil` on ODC_IMIL_ENDPOINT in the
+    store folder. args: odc_imil_t * (its upload member is ignored: the
+    actor makes its own). */
+void odc_commands_actor (zsock_t *pipe, void *args);
+
+/*  The control socket's endpoint for a store folder ("ipc://DIR/control"). */
+void odc_imil_endpoint (char *out, size_t size, const char *store_path);
+
+#endif

@@ -1,0 +1,465 @@
+/*  odc_uploader_actor: see odc_uploader_actor.h. */
+#include "odc_uploader_actor.h"
+
+#include <time.h>
+
+#include "odc_bus.h"
+#include "odc_latest_actor.h"
+#include "odc_log.h"
+#include "odc_supervisor.h"
+
+#define S_ITEMS_MAX    500
+#define S_URGENT_WAIT  1.0  /* s */
+#define S_NORMAL_WAIT  10.0 /* s */
+#define S_DAILY_KEY    "upload/daily"
+
+/*  The kinds, in Odc__Loop order (index = loop - 1). */
+static const struct {
+    const char *kind;
+    Odc__Priority priority;
+    double wait;
+} s_kinds[5] = {
+    {"alert", ODC__PRIORITY__PRIORITY_URGENT, S_URGENT_WAIT},
+    {"asset", ODC__PRIORITY__PRIORITY_NORMAL, S_NORMAL_WAIT},
+    {"meters", ODC__PRIORITY__PRIORITY_BULK, S_NORMAL_WAIT},
+    {"supply", ODC__PRIORITY__PRIORITY_NORMAL, S_NORMAL_WAIT},
+    {"tray", ODC__PRIORITY__PRIORITY_NORMAL, S_NORMAL_WAIT},
+};
+
+/*  A record being gathered: the packed Odc__Batch, built by appending
+    field 1 (items) once per reading. */
+typedef struct {
+    uint8_t *data;
+    size_t len, cap;
+    size_t count;
+    double since; /* first reading, monotonic s */
+} s_pending_t;
+
+/*  What was last sent per device and loop: a hash of the content, in an
+    open-addressed table (16 bytes a device and loop). Key 0 is empty. */
+typedef struct {
+    uint64_t key, value;
+} s_slot_t;
+
+typedef struct {
+    const odc_config_t *config, *pending_config;
+    odc_store_t *store;
+    odc_outbox_t *outbox;
+    s_pending_t pending[5];
+    s_slot_t *sent;
+    size_t sent_cap, sent_used;
+    double clock_start; /* wall clock at the start, for the collector's clock */
+    double next_daily;  /* collector's clock */
+    uint64_t records, readings, unchanged, failed;
+} s_self_t;
+
+static uint64_t
+s_fnv (uint64_t h, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+#define S_FNV_START 0xcbf29ce484222325ull
+
+static double
+s_wall (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*  The collector's clock (clock.speed times faster than the wall's). */
+static double
+s_clock (const s_self_t *self)
+{
+    return self->clock_start + (s_wall () - self->clock_start) * self->config->clock_speed;
+}
+
+/* ------------------------------------------------------------------------
+   What was sent */
+
+static s_slot_t *
+s_find (s_slot_t *table, size_t cap, uint64_t key)
+{
+    size_t i = (size_t)(key * 0x9e3779b97f4a7c15ull) & (cap - 1);
+    while (table[i].key && table[i].key != key)
+        i = (i + 1) & (cap - 1);
+    return &table[i];
+}
+
+/*  True when value is new for key (and remember it). */
+static bool
+s_changed (s_self_t *self, uint64_t key, uint64_t value)
+{
+    key |= 1; /* never 0 */
+    if (self->sent_used * 2 >= self->sent_cap) {
+        size_t cap = self->sent_cap ? self->sent_cap * 2 : 1024;
+        s_slot_t *grown = calloc (cap, sizeof *grown);
+        for (size_t i = 0; i < self->sent_cap; i++)
+            if (self->sent[i].key)
+                *s_find (grown, cap, self->sent[i].key) = self->sent[i];
+        free (self->sent);
+        self->sent = grown;
+        self->sent_cap = cap;
+    }
+    s_slot_t *slot = s_find (self->sent, self->sent_cap, key);
+    if (slot->key && slot->value == value)
+        return false;
+    if (!slot->key)
+        self->sent_used++;
+    slot->key = key;
+    slot->value = value;
+    return true;
+}
+
+/*  The hash of a message packed without its header (and, for identity, its
+    uptime): what "changed" means. */
+static uint64_t
+s_content (const Odc__Envelope *env)
+{
+    uint8_t stack[4096], *buf = stack;
+    size_t len = 0;
+    switch (env->body_case) {
+    case ODC__ENVELOPE__BODY_ALERTS: {
+        const Odc__AlertReading *r = env->alerts;
+        uint32_t v[5] = {(uint32_t)r->hr_device_status, (uint32_t)r->hr_printer_status,
+                         r->detected_error_state, r->critical_events, r->all_events};
+        return s_fnv (S_FNV_START, v, sizeof v);
+    }
+    case ODC__ENVELOPE__BODY_IDENTITY: {
+        Odc__IdentityReading copy = *env->identity;
+        copy.header = NULL;
+        copy.sys_uptime_cs = 0;
+        len = protobuf_c_message_get_packed_size (&copy.base);
+        buf = len > sizeof stack ? malloc (len) : stack;
+        protobuf_c_message_pack (&copy.base, buf);
+        break;
+    }
+    case ODC__ENVELOPE__BODY_SUPPLIES: {
+        Odc__SupplyReading copy = *env->supplies;
+        copy.header = NULL;
+        len = protobuf_c_message_get_packed_size (&copy.base);
+        buf = len > sizeof stack ? malloc (len) : stack;
+        protobuf_c_message_pack (&copy.base, buf);
+        break;
+    }
+    case ODC__ENVELOPE__BODY_TRAYS: {
+        Odc__TrayReading copy = *env->trays;
+        copy.header = NULL;
+        len = protobuf_c_message_get_packed_size (&copy.base);
+        buf = len > sizeof stack ? malloc (len) : stack;
+        protobuf_c_message_pack (&copy.base, buf);
+        break;
+    }
+    default: return 0;
+    }
+    uint64_t h = s_fnv (S_FNV_START, buf, len);
+    if (buf != stack)
+        free (buf);
+    return h;
+}
+
+/* ------------------------------------------------------------------------
+   Records */
+
+/*  Put what kind k gathered in the outbox. */
+static void
+s_flush (s_self_t *self, int k)
+{
+    s_pending_t *p = &self->pending[k];
+    if (!p->count)
+        return;
+    uint64_t seq = 0;
+    if (odc_outbox_enqueue (self->outbox, s_kinds[k].priority, s_kinds[k].kind, p->data, p->len,
+                            &seq) == 0) {
+        self->records++;
+        odc_debug (NULL, "outbox record %llu: %zu %s readings, %zu bytes", (unsigned long long)seq,
+                   p->count, s_kinds[k].kind, p->len);
+    }
+    else {
+        self->failed += p->count;
+        odc_error (NULL, "%zu %s readings not put in the outbox: %s", p->count, s_kinds[k].kind,
+                   errno == ENOSPC ? "the outbox is full of more urgent records"
+                                   : "the store refused the write");
+    }
+    p->len = p->count = 0;
+}
+
+/*  Append one reading (its packed envelope) to kind k's record. */
+static void
+s_add (s_self_t *self, int k, const void *frame, size_t size)
+{
+    s_pending_t *p = &self->pending[k];
+    size_t need = p->len + 1 + 10 + size;
+    if (need > p->cap) {
+        p->cap = need * 2;
+        p->data = realloc (p->data, p->cap);
+    }
+    if (!p->count)
+        p->since = odc_clock_s ();
+    p->data[p->len++] = 0x0a; /* field 1, length-delimited */
+    size_t n = size;
+    do {
+        uint8_t byte = n & 0x7f;
+        n >>= 7;
+        p->data[p->len++] = n ? byte | 0x80 : byte;
+    } while (n);
+    memcpy (p->data + p->len, frame, size);
+    p->len += size;
+    p->count++;
+    self->readings++;
+    if (p->count >= S_ITEMS_MAX)
+        s_flush (self, k);
+}
+
+static int
+s_kind_of (const Odc__Envelope *env)
+{
+    switch (env->body_case) {
+    case ODC__ENVELOPE__BODY_ALERTS: return 0;
+    case ODC__ENVELOPE__BODY_IDENTITY: return 1;
+    case ODC__ENVELOPE__BODY_METERS: return 2;
+    case ODC__ENVELOPE__BODY_SUPPLIES: return 3;
+    case ODC__ENVELOPE__BODY_TRAYS: return 4;
+    default: return -1;
+    }
+}
+
+static void
+s_on_reading (const Odc__Envelope *env, void *arg)
+{
+    s_self_t *self = arg;
+    int k = s_kind_of (env);
+    const Odc__ReadingHeader *h = odc_bus_reading_header (env);
+    if (k < 0 || !h || k == 2) /* meters: daily or on command */
+        return;
+    const char *id = h->device_id && *h->device_id ? h->device_id : h->address;
+    uint64_t key = s_fnv (S_FNV_START, id, strlen (id));
+    key = s_fnv (key, &k, sizeof k);
+    if (!s_changed (self, key, s_content (env))) {
+        self->unchanged++;
+        return;
+    }
+    size_t size = 0;
+    const void *frame = odc_bus_frame (&size);
+    s_add (self, k, frame, size);
+}
+
+/*  Daily and on command: the stored latest readings of loops (bit mask of
+    Odc__Loop values), of one device or all. */
+typedef struct {
+    s_self_t *self;
+    unsigned loops;
+} s_walk_t;
+
+static int
+s_walk_one (const void *key, size_t klen, const void *value, size_t vlen, void *arg)
+{
+    s_walk_t *w = arg;
+    const char *slash = memrchr (key, '/', klen);
+    if (!slash || slash + 2 != (const char *)key + klen)
+        return 0;
+    int loop = slash[1] - '0';
+    if (loop < 1 || loop > 5 || !(w->loops & (1u << loop)))
+        return 0;
+    s_add (w->self, loop - 1, value, vlen);
+    return 0;
+}
+
+static void
+s_send_latest (s_self_t *self, const char *device_id, unsigned loops)
+{
+    s_walk_t w = {self, loops};
+    uint64_t before = self->readings;
+    if (device_id) {
+        for (int loop = 1; loop <= 5; loop++) {
+            if (!(loops & (1u << loop)))
+                continue;
+            char key[128];
+            odc_latest_key (key, sizeof key, device_id, loop);
+            size_t len = 0;
+            void *value = odc_store_get (self->store, ODC_CF_LATEST, key, strlen (key), &len);
+            if (value)
+                s_walk_one (key, strlen (key), value, len, &w);
+            free (value);
+        }
+    }
+    else
+        odc_store_each (self->store, ODC_CF_LATEST, NULL, 0, NULL, 0, s_walk_one, &w);
+    for (int k = 0; k < 5; k++)
+        if (loops & (1u << (k + 1)))
+            s_flush (self, k);
+    odc_info (NULL, "sent the latest %s of %s: %llu readings", loops == (1u << 3) ? "meters" : "meters and supplies",
+              device_id ? device_id : "all devices", (unsigned long long)(self->readings - before));
+}
+
+static void
+s_on_command (const Odc__Envelope *env, void *arg)
+{
+    s_self_t *self = arg;
+    const char *text = env->command->text ? env->command->text : "";
+    if (!strncmp (text, "meters ", 7))
+        s_send_latest (self, strcmp (text + 7, "all") ? text + 7 : NULL, 1u << 3);
+    else
+        odc_warn (NULL, "uploader: unknown request '%.80s'", text);
+}
+
+int
+odc_uploader_request_meters (zsock_t *push, const char *device_id)
+{
+    char text[160];
+    snprintf (text, sizeof text, "meters %s", device_id ? device_id : "all");
+    Odc__Command command = ODC__COMMAND__INIT;
+    command.text = text;
+    Odc__Envelope env = ODC__ENVELOPE__INIT;
+    env.body_case = ODC__ENVELOPE__BODY_COMMAND;
+    env.command = &command;
+    return odc_bus_send (push, &env);
+}
+
+/* ------------------------------------------------------------------------
+   The daily upload */
+
+/*  The next time of day HH:MM after t (collector's clock, local time). */
+static double
+s_next_daily (const odc_config_t *c, double t)
+{
+    int h = 2, m = 0;
+    if (c->portal_meters_at)
+        sscanf (c->portal_meters_at, "%d:%d", &h, &m);
+    time_t now = (time_t)t;
+    struct tm tm;
+    localtime_r (&now, &tm);
+    tm.tm_hour = h;
+    tm.tm_min = m;
+    tm.tm_sec = 0;
+    tm.tm_isdst = -1;
+    time_t at = mktime (&tm);
+    if ((double)at <= t)
+        at += 86400;
+    return (double)at;
+}
+
+/*  The day (YYYYMMDD) of a time on the collector's clock. */
+static int
+s_day (double t)
+{
+    time_t when = (time_t)t;
+    struct tm tm;
+    localtime_r (&when, &tm);
+    return (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
+}
+
+static void
+s_daily (s_self_t *self, double now)
+{
+    s_send_latest (self, NULL, 1u << 3 | 1u << 4);
+    char day[16];
+    snprintf (day, sizeof day, "%d", s_day (now));
+    odc_store_put (self->store, ODC_CF_META, S_DAILY_KEY, strlen (S_DAILY_KEY), day, strlen (day));
+    self->next_daily = s_next_daily (self->config, now + 60);
+}
+
+/*  At the start: when today's upload time has passed and today's upload was
+    not made (the collector was down then), make it now. */
+static void
+s_daily_start (s_self_t *self)
+{
+    double now = s_clock (self);
+    self->next_daily = s_next_daily (self->config, now);
+    size_t len = 0;
+    char *done = odc_store_get (self->store, ODC_CF_META, S_DAILY_KEY, strlen (S_DAILY_KEY), &len);
+    int last = done ? atoi (done) : 0;
+    free (done);
+    if (self->next_daily - now > 60 && self->next_daily - 86400 <= now && last != s_day (now) && last)
+        self->next_daily = now;
+    if (!last) {
+        /*  A new store: today counts as done (nothing read yet). */
+        char day[16];
+        snprintf (day, sizeof day, "%d", s_day (now));
+        odc_store_put (self->store, ODC_CF_META, S_DAILY_KEY, strlen (S_DAILY_KEY), day,
+                       strlen (day));
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void
+s_take_config (void *config, void *arg)
+{
+    s_self_t *self = arg;
+    odc_config_t *old = (odc_config_t *)self->config;
+    self->config = odc_config_ref (config);
+    odc_config_destroy (&old);
+}
+
+void
+odc_uploader_actor (zsock_t *pipe, void *args)
+{
+    odc_uploader_args_t *a = args;
+    s_self_t *self = calloc (1, sizeof *self);
+    self->config = odc_config_ref (a->config);
+    self->store = a->store;
+    self->outbox = a->outbox;
+    self->clock_start = s_wall ();
+    zsock_t *pull = odc_bus_pull_bind (ODC_EP_UPLOAD, 0);
+    odc_actor_ready (pipe, pull != NULL);
+    s_daily_start (self);
+    odc_bus_handlers_t handlers = {0};
+    handlers.on[ODC__ENVELOPE__BODY_IDENTITY] = s_on_reading;
+    handlers.on[ODC__ENVELOPE__BODY_ALERTS] = s_on_reading;
+    handlers.on[ODC__ENVELOPE__BODY_METERS] = s_on_reading;
+    handlers.on[ODC__ENVELOPE__BODY_SUPPLIES] = s_on_reading;
+    handlers.on[ODC__ENVELOPE__BODY_TRAYS] = s_on_reading;
+    handlers.on[ODC__ENVELOPE__BODY_COMMAND] = s_on_command;
+    zmq_pollitem_t items[2] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
+                               {pull ? zsock_resolve (pull) : NULL, 0, ZMQ_POLLIN, 0}};
+    while (pull) {
+        /*  Wake for the oldest gathered record's deadline, at least once a
+            second for the daily upload. */
+        double now = odc_clock_s (), wait = 1.0;
+        for (int k = 0; k < 5; k++)
+            if (self->pending[k].count) {
+                double left = self->pending[k].since + s_kinds[k].wait - now;
+                if (left < wait)
+                    wait = left > 0 ? left : 0;
+            }
+        if (zmq_poll (items, 2, (long)(wait * 1000)) < 0 && zmq_errno () != EINTR)
+            break;
+        if ((items[0].revents & ZMQ_POLLIN) && odc_actor_pipe (pipe, s_take_config, self))
+            break;
+        while (zsock_events (pull) & ZMQ_POLLIN)
+            odc_bus_recv (pull, &handlers, self);
+        now = odc_clock_s ();
+        for (int k = 0; k < 5; k++)
+            if (self->pending[k].count && now - self->pending[k].since >= s_kinds[k].wait)
+                s_flush (self, k);
+        if (s_clock (self) >= self->next_daily)
+            s_daily (self, s_clock (self));
+    }
+    /*  What is gathered goes to the outbox before the stop. */
+    if (pull)
+        while (zsock_events (pull) & ZMQ_POLLIN)
+            odc_bus_recv (pull, &handlers, self);
+    for (int k = 0; k < 5; k++)
+        s_flush (self, k);
+    odc_info (NULL, "uploader stops: %llu readings in %llu outbox records, %llu unchanged not sent, "
+                    "%llu not stored",
+              (unsigned long long)self->readings, (unsigned long long)self->records,
+              (unsigned long long)self->unchanged, (unsigned long long)self->failed);
+    if (!pull)
+        while (!odc_actor_pipe (pipe, NULL, NULL))
+            ;
+    for (int k = 0; k < 5; k++)
+        free (self->pending[k].data);
+    free (self->sent);
+    zsock_destroy (&pull);
+    odc_config_t *config = (odc_config_t *)self->config;
+    odc_config_destroy (&config);
+    free (self);
+}

@@ -1,0 +1,48 @@
+/*  odc_uploader_actor: decides what the portal gets, and when, and puts it in
+    the outbox (store/odc_outbox.h), from where the bridge sends it.
+
+    Binds ODC_EP_UPLOAD. Takes every reading the latest actor stored, and
+    commands ("meters DEVICE-ID|all") from the IMIL commands:
+
+      kind     record   priority  sent
+      alert    alert    urgent    when the status, the error bits or the alert
+                                  counters differ from what was last sent
+                                  (the alert table rides along when read)
+      identity asset    normal    when anything but the uptime changed
+      supply   supply   normal    when a level changed, and all once a day
+      tray     tray     normal    when anything changed
+      meter    meters   bulk      once a day at portal.meters_at (collector's
+                                  clock), and at once on "meters ..."
+
+    Readings of one kind are gathered into one record (an Odc__Batch):
+    alerts for at most 1 s, the others for at most 10 s, at most 500 per
+    record. A record is in the store (synced when store.sync is on) before
+    the reading counts as uploaded. What was last sent is remembered in
+    memory only: after a restart, the first reading of each device is sent
+    again (harmless: the portal keeps the newest).
+
+    Daily uploads walk the store's latest readings, so they send the last
+    reading of every device even when it was taken days ago. */
+#ifndef ODC_UPLOADER_ACTOR_H
+#define ODC_UPLOADER_ACTOR_H
+
+#include <czmq.h>
+
+#include "odc_config.h"
+#include "odc_outbox.h"
+#include "odc_store.h"
+
+typedef struct {
+    const odc_config_t *config;
+    odc_store_t *store;
+    odc_outbox_t *outbox;
+} odc_uploader_args_t;
+
+void odc_uploader_actor (zsock_t *pipe, void *args);
+
+/*  Ask the uploader (from any thread, on a PUSH socket of that thread
+    connected to ODC_EP_UPLOAD) to send the latest meters of one device id,
+    or of all when device_id is NULL. 0 / -1. */
+int odc_uploader_request_meters (zsock_t *push, const char *device_id);
+
+#endif
