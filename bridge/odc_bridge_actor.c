@@ -42,6 +42,7 @@ typedef struct {
     s_flight_t flights[S_WINDOW];
     size_t n_flights;
     char instance[17];
+    char peer[512]; /* the portal's full JID */
     uint64_t bytes_plain, bytes_wire;
     odc_portal_status_t status;
 } s_self_t;
@@ -159,7 +160,7 @@ s_pump (s_self_t *self)
         }
         f->refused_until = 0;
         xmpp_stanza_t *iq = xmpp_iq_new (self->ctx, "set", f->id);
-        xmpp_stanza_set_to (iq, self->config->portal_peer);
+        xmpp_stanza_set_to (iq, self->peer);
         xmpp_stanza_add_child_ex (iq, batch, 0);
         xmpp_send (self->conn, iq);
         xmpp_stanza_release (iq);
@@ -199,11 +200,19 @@ s_on_iq (xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
             s_pump (self);
         }
         else {
+            /*  The condition (service-unavailable: the portal is not
+                online) and the text, when given. */
             xmpp_stanza_t *error = xmpp_stanza_get_child_by_name (stanza, "error");
             xmpp_stanza_t *text = error ? xmpp_stanza_get_child_by_name (error, "text") : NULL;
+            const char *condition = NULL;
+            for (xmpp_stanza_t *c = error ? xmpp_stanza_get_children (error) : NULL; c;
+                 c = xmpp_stanza_get_next (c))
+                if (xmpp_stanza_is_tag (c) && strcmp (xmpp_stanza_get_name (c), "text"))
+                    condition = xmpp_stanza_get_name (c);
             char *reason = text ? xmpp_stanza_get_text (text) : NULL;
-            odc_error (NULL, "the portal refused batch %s: %s; sent again in %.0f s", id,
-                       reason ? reason : "no reason given", S_REJECT_PAUSE);
+            odc_error (NULL, "batch %s not taken by %s: %s%s%s; sent again in %.0f s", id,
+                       self->peer, condition ? condition : "error", reason ? ": " : "",
+                       reason ? reason : "", S_REJECT_PAUSE);
             if (reason)
                 xmpp_free (self->ctx, reason);
             if (f)
@@ -377,6 +386,16 @@ s_instance (s_self_t *self)
     free (known);
 }
 
+/*  Batches go to the portal receiver's full JID: an iq to a bare JID is
+    answered by the server itself. */
+static void
+s_set_peer (s_self_t *self)
+{
+    const char *peer = self->config->portal_peer ? self->config->portal_peer : "";
+    snprintf (self->peer, sizeof self->peer, "%s%s", peer,
+              strchr (peer, '/') ? "" : "/" ODC_PORTAL_RESOURCE);
+}
+
 static void
 s_take_config (void *config, void *arg)
 {
@@ -384,6 +403,7 @@ s_take_config (void *config, void *arg)
     odc_config_t *old = (odc_config_t *)self->config;
     self->config = odc_config_ref (config);
     self->imil.config = self->config;
+    s_set_peer (self);
     if (self->port_index >= self->config->portal_port_count)
         self->port_index = 0;
     odc_config_destroy (&old);
@@ -399,6 +419,7 @@ odc_bridge_actor (zsock_t *pipe, void *args)
     self->store = a->store;
     self->outbox = a->outbox;
     s_instance (self);
+    s_set_peer (self);
     self->imil = (odc_imil_t){self->config, a->store, a->outbox,
                               odc_bus_push_connect (ODC_EP_UPLOAD, 0)};
     self->log = (xmpp_log_t){s_strophe_log, self};

@@ -34,6 +34,10 @@
 
 #define ODC_XML_NS "urn:opendca:portal:1"
 
+/*  The resource the portal receiver binds; collectors send to
+    portal.portal_jid + "/" ODC_PORTAL_RESOURCE when it is a bare JID. */
+#define ODC_PORTAL_RESOURCE "receiver"
+
 /*  Bounds on what is taken from the wire. */
 #define ODC_XML_BATCH_MAX_ITEMS 100000
 #define ODC_XML_INFLATE_MAX     (64u << 20)

@@ -476,6 +476,23 @@ main (int argc, char **argv)
         return odc_poll_main (argc - optind + 1, argv + optind - 1);
     if (strcmp (command, "latest") == 0)
         return s_latest (argc - optind, argv + optind, config);
+    if (strcmp (command, "imil") == 0) {
+        const char *text = NULL;
+        bool bad = false;
+        for (int i = optind; i < argc; i++) {
+            if ((!strcmp (argv[i], "-c") || !strcmp (argv[i], "--config")) && i + 1 < argc)
+                config = argv[++i];
+            else if (!text)
+                text = argv[i];
+            else
+                bad = true;
+        }
+        if (!config || !text || bad) {
+            fprintf (stderr, "opendca imil: usage: opendca imil \"COMMAND\" -c FILE\n");
+            return 2;
+        }
+        return s_imil (config, text);
+    }
     /*  Options may also follow the command: "opendca run -c FILE". */
     while ((opt = getopt_long (argc, argv, "c:hV", long_options, NULL)) != -1) {
         switch (opt) {
@@ -491,13 +508,6 @@ main (int argc, char **argv)
             return 2;
         }
         return s_run (config);
-    }
-    if (strcmp (command, "imil") == 0) {
-        if (!config || optind + 1 != argc) {
-            fprintf (stderr, "opendca imil: usage: opendca imil \"COMMAND\" -c FILE\n");
-            return 2;
-        }
-        return s_imil (config, argv[optind]);
     }
     if (strcmp (command, "config") == 0) {
         if (optind < argc && strcmp (argv[optind], "check") == 0) {

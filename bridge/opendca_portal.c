@@ -1,0 +1,848 @@
+/*  opendca-portal: the reference portal receiver.
+
+        opendca-portal run    --store DIR XMPP-OPTIONS      receive until SIGTERM
+        opendca-portal export --store DIR [--format jsonl|csv]
+        opendca-portal fleet  --store DIR                   per collector: devices,
+                                                            meters, supplies, alerts
+        opendca-portal send   XMPP-OPTIONS JID "COMMAND"    an IMIL command; prints
+                                                            the collector's answer
+        opendca-portal raw    XMPP-OPTIONS FILE             send FILE's XML as it is
+                                                            (for tests)
+    XMPP-OPTIONS: --jid JID (--password PW | --password-file F) [--host H]
+                  [--port N] [--ca-file F]
+
+    "run" logs in as the portal's JID, answers every batch (odc_xml.h) with
+    result once its records are in the store, de-duplicates by (collector,
+    batch id): a batch sent again after a lost ack is answered and not stored
+    twice. A batch that does not parse is answered with an error naming the
+    reason, and nothing of it is stored. Store (RocksDB, store/odc_store.h):
+
+        history  receive number (8 bytes, big-endian) -> collector NUL
+                 packed envelope: every record received, in arrival order
+        latest   collector NUL device NUL kind -> packed envelope
+        meta     "seen/" collector "/" batch id -> "": the batches taken;
+                 "received" -> the next receive number */
+#include <czmq.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strophe.h>
+
+#include "odc_bus.h"
+#include "odc_log.h"
+#include "odc_read.h"
+#include "odc_store.h"
+#include "odc_xml.h"
+
+#define S_RECEIVED_KEY "received"
+
+typedef struct {
+    const char *jid, *password, *host, *ca_file, *store_path, *format;
+    int port;
+} s_options_t;
+
+static volatile sig_atomic_t s_stop;
+
+static void
+s_on_signal (int sig)
+{
+    (void)sig;
+    s_stop = 1;
+}
+
+static void
+s_strophe_log (void *arg, xmpp_log_level_t level, const char *area, const char *msg)
+{
+    (void)arg;
+    if (level >= XMPP_LEVEL_WARN)
+        odc_warn (NULL, "xmpp %s: %s", area, msg);
+}
+
+static int
+s_certfail (const xmpp_tlscert_t *cert, const char *const errormsg)
+{
+    (void)cert;
+    odc_error (NULL, "server certificate refused: %s", errormsg ? errormsg : "not valid");
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+   A connection (run, send, raw) */
+
+typedef struct {
+    xmpp_ctx_t *ctx;
+    xmpp_conn_t *conn;
+    xmpp_log_t log;
+    int state; /* 0 connecting, 1 online, 2 closing, -1 failed or closed */
+    void (*on_online) (void *arg);
+    void *arg;
+} s_link_t;
+
+static void
+s_on_conn (xmpp_conn_t *conn, xmpp_conn_event_t event, int error, xmpp_stream_error_t *stream_error,
+           void *arg)
+{
+    s_link_t *link = arg;
+    (void)conn;
+    if (event == XMPP_CONN_CONNECT) {
+        link->state = 1;
+        if (link->on_online)
+            link->on_online (link->arg);
+    }
+    else if (event != XMPP_CONN_RAW_CONNECT) {
+        if (link->state == 0 || link->state == 1)
+            odc_warn (NULL, "XMPP connection %s: %s", link->state == 1 ? "lost" : "failed",
+                      stream_error && stream_error->text ? stream_error->text
+                      : error                            ? strerror (error)
+                                                         : "closed (TLS or login refused)");
+        link->state = -1;
+    }
+}
+
+static int
+s_link_open (s_link_t *link, const s_options_t *o, const char *resource)
+{
+    link->log = (xmpp_log_t){s_strophe_log, NULL};
+    link->ctx = xmpp_ctx_new (NULL, &link->log);
+    link->conn = xmpp_conn_new (link->ctx);
+    xmpp_conn_set_flags (link->conn, XMPP_CONN_FLAG_MANDATORY_TLS);
+    char jid[512];
+    snprintf (jid, sizeof jid, "%s/%s", o->jid, resource);
+    xmpp_conn_set_jid (link->conn, jid);
+    xmpp_conn_set_pass (link->conn, o->password);
+    if (o->ca_file)
+        xmpp_conn_set_cafile (link->conn, o->ca_file);
+    xmpp_conn_set_certfail_handler (link->conn, s_certfail);
+    link->state = 0;
+    if (xmpp_connect_client (link->conn, o->host, (unsigned short)o->port, s_on_conn, link) !=
+        XMPP_EOK)
+        return -1;
+    for (int i = 0; i < 400 && link->state == 0 && !s_stop; i++)
+        xmpp_run_once (link->ctx, 50);
+    return link->state == 1 ? 0 : -1;
+}
+
+static void
+s_link_close (s_link_t *link)
+{
+    if (link->state == 1) {
+        link->state = 2;
+        xmpp_disconnect (link->conn);
+        for (int i = 0; i < 40 && link->state == 2; i++)
+            xmpp_run_once (link->ctx, 50);
+    }
+    xmpp_conn_release (link->conn);
+    xmpp_ctx_free (link->ctx);
+}
+
+/* ------------------------------------------------------------------------
+   run */
+
+typedef struct {
+    odc_store_t *store;
+    xmpp_ctx_t *ctx;
+    uint64_t next;                      /* receive number */
+    uint64_t batches, records, duplicates, refused;
+} s_portal_t;
+
+static void
+s_reply_error (xmpp_conn_t *conn, xmpp_stanza_t *stanza, const char *type, const char *condition,
+               const char *text)
+{
+    xmpp_stanza_t *reply = xmpp_stanza_reply_error (stanza, type, condition, text);
+    if (reply) {
+        xmpp_send (conn, reply);
+        xmpp_stanza_release (reply);
+    }
+}
+
+static void
+s_be64 (uint8_t out[8], uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        out[i] = (uint8_t)v;
+}
+
+/*  One batch: stored with its seen mark in one write, then answered. */
+static void
+s_take_batch (s_portal_t *p, xmpp_conn_t *conn, xmpp_stanza_t *iq, xmpp_stanza_t *batch,
+              const char *collector, const char *id)
+{
+    char seen[600];
+    snprintf (seen, sizeof seen, "seen/%s/%s", collector, id);
+    size_t len = 0;
+    void *known = odc_store_get (p->store, ODC_CF_META, seen, strlen (seen), &len);
+    if (known) {
+        free (known);
+        p->duplicates++;
+        odc_info (NULL, "batch %s from %s again: answered, not stored twice", id, collector);
+        xmpp_stanza_t *reply = xmpp_stanza_reply (iq);
+        xmpp_stanza_set_type (reply, "result");
+        xmpp_send (conn, reply);
+        xmpp_stanza_release (reply);
+        return;
+    }
+    Odc__Envelope **items = NULL;
+    char *err = NULL;
+    long n = odc_xml_batch_items (p->ctx, batch, &items, &err);
+    if (n < 0) {
+        p->refused++;
+        odc_warn (NULL, "refused batch %s from %s: %s", id, collector, err ? err : "not valid");
+        s_reply_error (conn, iq, "modify", "bad-request", err ? err : "not a valid batch");
+        free (err);
+        return;
+    }
+    odc_batch_t *b = odc_batch_new ();
+    size_t clen = strlen (collector);
+    for (long i = 0; i < n; i++) {
+        size_t size = odc__envelope__get_packed_size (items[i]);
+        uint8_t *value = malloc (clen + 1 + size);
+        memcpy (value, collector, clen + 1);
+        odc__envelope__pack (items[i], value + clen + 1);
+        uint8_t key[8];
+        s_be64 (key, p->next++);
+        odc_batch_put (b, p->store, ODC_CF_HISTORY, key, 8, value, clen + 1 + size);
+        const Odc__ReadingHeader *h = odc_bus_reading_header (items[i]);
+        const char *device = h && h->device_id && *h->device_id ? h->device_id
+                             : h && h->address                  ? h->address
+                                                                : "?";
+        char lkey[600];
+        int klen = snprintf (lkey, sizeof lkey, "%s%c%s%c%s", collector, 0, device, 0,
+                             odc_xml_kind (items[i]));
+        odc_batch_put (b, p->store, ODC_CF_LATEST, lkey, (size_t)klen, value + clen + 1, size);
+        free (value);
+    }
+    char next[24];
+    snprintf (next, sizeof next, "%" PRIu64, p->next);
+    odc_batch_put (b, p->store, ODC_CF_META, S_RECEIVED_KEY, strlen (S_RECEIVED_KEY), next,
+                   strlen (next));
+    odc_batch_put (b, p->store, ODC_CF_META, seen, strlen (seen), "", 0);
+    int rc = odc_store_write (p->store, b);
+    odc_batch_destroy (&b);
+    odc_xml_items_free (items, n);
+    if (rc != 0) {
+        s_reply_error (conn, iq, "wait", "internal-server-error", "the portal's store failed");
+        return;
+    }
+    p->batches++;
+    p->records += (uint64_t)n;
+    odc_debug (NULL, "batch %s from %s: %ld records", id, collector, n);
+    xmpp_stanza_t *reply = xmpp_stanza_reply (iq);
+    xmpp_stanza_set_type (reply, "result");
+    xmpp_send (conn, reply);
+    xmpp_stanza_release (reply);
+}
+
+static int
+s_portal_iq (xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
+{
+    s_portal_t *p = arg;
+    const char *type = xmpp_stanza_get_type (stanza), *id = xmpp_stanza_get_id (stanza);
+    const char *from = xmpp_stanza_get_from (stanza);
+    if (!type || (strcmp (type, "set") && strcmp (type, "get")))
+        return 1;
+    xmpp_stanza_t *batch = xmpp_stanza_get_child_by_name (stanza, "batch");
+    if (!strcmp (type, "get") && xmpp_stanza_get_child_by_ns (stanza, "urn:xmpp:ping")) {
+        xmpp_stanza_t *reply = xmpp_stanza_reply (stanza);
+        xmpp_stanza_set_type (reply, "result");
+        xmpp_send (conn, reply);
+        xmpp_stanza_release (reply);
+    }
+    else if (!strcmp (type, "set") && batch && id && from && strlen (id) < 100) {
+        char *bare = xmpp_jid_bare (p->ctx, from);
+        s_take_batch (p, conn, stanza, batch, bare, id);
+        xmpp_free (p->ctx, bare);
+    }
+    else {
+        odc_warn (NULL, "refused an iq %s from %.80s: not a batch", type, from ? from : "?");
+        s_reply_error (conn, stanza, "cancel", "service-unavailable", NULL);
+    }
+    return 1;
+}
+
+static int
+s_portal_message (xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
+{
+    (void)conn;
+    s_portal_t *p = arg;
+    char *body = xmpp_message_get_body (stanza);
+    if (body) {
+        odc_info (NULL, "message from %s: %.200s", xmpp_stanza_get_from (stanza), body);
+        xmpp_free (p->ctx, body);
+    }
+    return 1;
+}
+
+typedef struct {
+    s_link_t *link;
+    s_portal_t *portal;
+} s_online_t;
+
+static void
+s_portal_online (void *arg)
+{
+    s_online_t *o = arg;
+    xmpp_conn_t *conn = o->link->conn;
+    xmpp_handler_delete (conn, s_portal_iq);
+    xmpp_handler_delete (conn, s_portal_message);
+    xmpp_handler_add (conn, s_portal_iq, NULL, "iq", NULL, o->portal);
+    xmpp_handler_add (conn, s_portal_message, NULL, "message", NULL, o->portal);
+    xmpp_stanza_t *presence = xmpp_presence_new (o->link->ctx);
+    xmpp_send (conn, presence);
+    xmpp_stanza_release (presence);
+    odc_info (NULL, "receiving as %s", xmpp_conn_get_bound_jid (conn));
+}
+
+static odc_store_t *
+s_store_open (const char *path, bool write)
+{
+    char *err = NULL;
+    odc_store_t *store = NULL;
+    if (write) {
+        odc_store_options_t options;
+        odc_store_options_default (&options);
+        store = odc_store_open (path, &options, &err);
+    }
+    else
+        store = odc_store_open_readonly (path, &err);
+    if (!store)
+        fprintf (stderr, "opendca-portal: store %s: %s\n", path, err ? err : "cannot open");
+    free (err);
+    return store;
+}
+
+static int
+s_run (const s_options_t *o)
+{
+    odc_store_t *store = s_store_open (o->store_path, true);
+    if (!store)
+        return 1;
+    s_portal_t portal = {store, NULL, 0, 0, 0, 0, 0};
+    size_t len = 0;
+    char *next = odc_store_get (store, ODC_CF_META, S_RECEIVED_KEY, strlen (S_RECEIVED_KEY), &len);
+    portal.next = next ? strtoull (next, NULL, 10) : 0;
+    free (next);
+    signal (SIGINT, s_on_signal);
+    signal (SIGTERM, s_on_signal);
+    s_link_t link = {0};
+    s_online_t online = {&link, &portal};
+    link.on_online = s_portal_online;
+    link.arg = &online;
+    double backoff = 1;
+    int rc = 0;
+    /*  Reconnect after a loss, until stopped. */
+    link.log = (xmpp_log_t){s_strophe_log, NULL};
+    while (!s_stop) {
+        if (s_link_open (&link, o, ODC_PORTAL_RESOURCE) != 0) {
+            s_link_close (&link);
+            odc_warn (NULL, "cannot log in as %s; again in %.0f s", o->jid, backoff);
+            for (int i = 0; i < backoff * 10 && !s_stop; i++)
+                usleep (100000);
+            backoff = backoff < 30 ? backoff * 2 : 30;
+            continue;
+        }
+        backoff = 1;
+        portal.ctx = link.ctx;
+        while (!s_stop && link.state == 1)
+            xmpp_run_once (link.ctx, 100);
+        s_link_close (&link);
+    }
+    odc_info (NULL, "portal stops: %" PRIu64 " batches (%" PRIu64 " records) stored, %" PRIu64
+                    " duplicates answered, %" PRIu64 " refused",
+              portal.batches, portal.records, portal.duplicates, portal.refused);
+    odc_store_close (&store);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+   send, raw */
+
+typedef struct {
+    xmpp_ctx_t *ctx;
+    const char *to;
+    bool answered;
+    int status;
+} s_ask_t;
+
+static int
+s_ask_message (xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
+{
+    (void)conn;
+    s_ask_t *ask = arg;
+    const char *from = xmpp_stanza_get_from (stanza);
+    char *bare = from ? xmpp_jid_bare (ask->ctx, from) : NULL;
+    char *body = xmpp_message_get_body (stanza);
+    if (bare && body && !strcasecmp (bare, ask->to)) {
+        puts (body);
+        ask->answered = true;
+    }
+    if (bare)
+        xmpp_free (ask->ctx, bare);
+    if (body)
+        xmpp_free (ask->ctx, body);
+    return 1;
+}
+
+static int
+s_send (const s_options_t *o, const char *to, const char *text, bool raw, double timeout)
+{
+    s_link_t link = {0};
+    char resource[32];
+    snprintf (resource, sizeof resource, "send-%d", (int)getpid ());
+    if (s_link_open (&link, o, resource) != 0) {
+        fprintf (stderr, "opendca-portal: cannot log in as %s\n", o->jid);
+        s_link_close (&link);
+        return 1;
+    }
+    s_ask_t ask = {link.ctx, to, false, 0};
+    xmpp_handler_add (link.conn, s_ask_message, NULL, "message", NULL, &ask);
+    xmpp_stanza_t *presence = xmpp_presence_new (link.ctx);
+    xmpp_send (link.conn, presence);
+    xmpp_stanza_release (presence);
+    if (raw)
+        xmpp_send_raw (link.conn, text, strlen (text));
+    else {
+        xmpp_stanza_t *msg = xmpp_message_new (link.ctx, "chat", to, NULL);
+        xmpp_message_set_body (msg, text);
+        xmpp_send (link.conn, msg);
+        xmpp_stanza_release (msg);
+    }
+    for (int i = 0; i < timeout * 20 && !ask.answered && link.state == 1; i++)
+        xmpp_run_once (link.ctx, 50);
+    int rc = 0;
+    if (!raw && !ask.answered) {
+        fprintf (stderr, "opendca-portal: no answer from %s in %.0f s\n", to, timeout);
+        rc = 1;
+    }
+    s_link_close (&link);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+   export, fleet */
+
+typedef struct {
+    const char *format;
+    FILE *out;
+    uint64_t count;
+} s_export_t;
+
+static void s_csv_walk (FILE *out, const char *row, const char *prefix, const ProtobufCMessage *m);
+
+static void
+s_csv_text (FILE *out, const char *text)
+{
+    fputc ('"', out);
+    for (const char *p = text; *p; p++) {
+        if (*p == '"')
+            fputc ('"', out);
+        fputc (*p, out);
+    }
+    fputc ('"', out);
+}
+
+/*  One row per scalar: ROW,FIELD,VALUE where FIELD is the path
+    ("counters.0.value"). */
+static void
+s_csv_scalar (FILE *out, const char *row, const char *path, const ProtobufCFieldDescriptor *f,
+              const void *member)
+{
+    char buf[64];
+    const char *text = buf;
+    char *hex = NULL;
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+    case PROTOBUF_C_TYPE_ENUM: snprintf (buf, sizeof buf, "%d", *(const int32_t *)member); break;
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32: snprintf (buf, sizeof buf, "%u", *(const uint32_t *)member); break;
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+        snprintf (buf, sizeof buf, "%" PRId64, *(const int64_t *)member);
+        break;
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+        snprintf (buf, sizeof buf, "%" PRIu64, *(const uint64_t *)member);
+        break;
+    case PROTOBUF_C_TYPE_BOOL:
+        snprintf (buf, sizeof buf, "%s", *(const protobuf_c_boolean *)member ? "true" : "false");
+        break;
+    case PROTOBUF_C_TYPE_STRING:
+        text = *(const char *const *)member ? *(const char *const *)member : "";
+        break;
+    case PROTOBUF_C_TYPE_BYTES: {
+        const ProtobufCBinaryData *b = member;
+        hex = malloc (b->len * 2 + 1);
+        hex[0] = 0;
+        for (size_t i = 0; i < b->len; i++)
+            sprintf (hex + 2 * i, "%02x", b->data[i]);
+        text = hex;
+        break;
+    }
+    default: snprintf (buf, sizeof buf, "%g", *(const double *)member); break;
+    }
+    fprintf (out, "%s,%s,", row, path);
+    s_csv_text (out, text);
+    fputc ('\n', out);
+    free (hex);
+}
+
+static void
+s_csv_walk (FILE *out, const char *row, const char *prefix, const ProtobufCMessage *m)
+{
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    const char *base = (const char *)m;
+    char path[256];
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(const size_t *)(base + f->quantifier_offset);
+            const char *items = *(const char *const *)(base + f->offset);
+            for (size_t k = 0; k < n; k++) {
+                snprintf (path, sizeof path, "%s%s.%zu", prefix, f->name, k);
+                const void *item = items + k * odc_pb_item_size (f);
+                if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+                    char sub[260];
+                    snprintf (sub, sizeof sub, "%s.", path);
+                    s_csv_walk (out, row, sub, *(const ProtobufCMessage *const *)item);
+                }
+                else
+                    s_csv_scalar (out, row, path, f, item);
+            }
+            continue;
+        }
+        const void *member = base + f->offset;
+        snprintf (path, sizeof path, "%s%s", prefix, f->name);
+        if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+            if (*(const ProtobufCMessage *const *)member) {
+                char sub[260];
+                snprintf (sub, sizeof sub, "%s.", path);
+                s_csv_walk (out, row, sub, *(const ProtobufCMessage *const *)member);
+            }
+        }
+        else
+            s_csv_scalar (out, row, path, f, member);
+    }
+}
+
+static uint64_t
+s_from_be64 (const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static int
+s_export_one (const void *key, size_t klen, const void *value, size_t vlen, void *arg)
+{
+    s_export_t *e = arg;
+    const char *collector = value;
+    size_t clen = strnlen (collector, vlen);
+    if (klen != 8 || clen == vlen)
+        return 0;
+    Odc__Envelope *env =
+        odc__envelope__unpack (NULL, vlen - clen - 1, (const uint8_t *)value + clen + 1);
+    const char *kind = env ? odc_xml_kind (env) : NULL;
+    if (!kind) {
+        if (env)
+            odc__envelope__free_unpacked (env, NULL);
+        return 0;
+    }
+    uint64_t n = s_from_be64 (key);
+    const Odc__ReadingHeader *h = odc_bus_reading_header (env);
+    if (!strcmp (e->format, "jsonl")) {
+        /*  A bare JID has no quote, backslash or control character. */
+        fprintf (e->out, "{\"received\": %" PRIu64 ", \"collector\": \"%s\", \"kind\": \"%s\", "
+                         "\"reading\": ",
+                 n, collector, kind);
+        odc_json_print (odc_bus_body (env), e->out, -1);
+        fputs ("}\n", e->out);
+    }
+    else {
+        char row[512];
+        snprintf (row, sizeof row, "%" PRIu64 ",%s,%s,%s", n, collector, kind,
+                  h && h->device_id ? h->device_id : "");
+        s_csv_walk (e->out, row, "", odc_bus_body (env));
+    }
+    e->count++;
+    odc__envelope__free_unpacked (env, NULL);
+    return 0;
+}
+
+static int
+s_export (const s_options_t *o)
+{
+    if (strcmp (o->format, "jsonl") && strcmp (o->format, "csv")) {
+        fprintf (stderr, "opendca-portal export: --format is jsonl or csv, not '%s'\n", o->format);
+        return 2;
+    }
+    odc_store_t *store = s_store_open (o->store_path, false);
+    if (!store)
+        return 1;
+    s_export_t e = {o->format, stdout, 0};
+    if (!strcmp (o->format, "csv"))
+        puts ("received,collector,kind,device,field,value");
+    odc_store_each (store, ODC_CF_HISTORY, NULL, 0, NULL, 0, s_export_one, &e);
+    fprintf (stderr, "opendca-portal export: %" PRIu64 " records\n", e.count);
+    odc_store_close (&store);
+    return 0;
+}
+
+/*  fleet: one line per device from the latest of each kind. */
+typedef struct {
+    char collector[256], device[128];
+    char address[64], model[64], serial[64], supplies[160], alerts[200];
+    uint64_t pages;
+    bool has_pages;
+    size_t devices, collectors;
+    char last_collector[256];
+} s_fleet_t;
+
+static void
+s_fleet_flush (s_fleet_t *f)
+{
+    if (!f->device[0])
+        return;
+    if (strcmp (f->collector, f->last_collector)) {
+        printf ("\ncollector %s\n", f->collector);
+        printf ("  %-22s %-16s %-22s %-14s %10s  %-30s %s\n", "device", "address", "model", "serial",
+                "pages", "supplies", "alerts");
+        snprintf (f->last_collector, sizeof f->last_collector, "%s", f->collector);
+        f->collectors++;
+    }
+    char pages[24] = "-";
+    if (f->has_pages)
+        snprintf (pages, sizeof pages, "%" PRIu64, f->pages);
+    printf ("  %-22.22s %-16.16s %-22.22s %-14.14s %10s  %-30.30s %s\n", f->device,
+            f->address[0] ? f->address : "-", f->model[0] ? f->model : "-",
+            f->serial[0] ? f->serial : "-", pages, f->supplies[0] ? f->supplies : "-",
+            f->alerts[0] ? f->alerts : "none");
+    f->devices++;
+    f->device[0] = f->address[0] = f->model[0] = f->serial[0] = f->supplies[0] = f->alerts[0] = 0;
+    f->has_pages = false;
+}
+
+static int
+s_fleet_one (const void *key, size_t klen, const void *value, size_t vlen, void *arg)
+{
+    s_fleet_t *f = arg;
+    const char *collector = key;
+    size_t clen = strnlen (collector, klen);
+    if (clen + 1 >= klen)
+        return 0;
+    const char *device = collector + clen + 1;
+    if (strncmp (collector, f->collector, clen) || f->collector[clen] ||
+        strcmp (device, f->device)) {
+        s_fleet_flush (f);
+        snprintf (f->collector, sizeof f->collector, "%.*s", (int)clen, collector);
+        snprintf (f->device, sizeof f->device, "%s", device);
+    }
+    Odc__Envelope *env = odc__envelope__unpack (NULL, vlen, value);
+    if (!env)
+        return 0;
+    const Odc__ReadingHeader *h = odc_bus_reading_header (env);
+    if (h && h->address)
+        snprintf (f->address, sizeof f->address, "%s", h->address);
+    switch (env->body_case) {
+    case ODC__ENVELOPE__BODY_IDENTITY:
+        snprintf (f->model, sizeof f->model, "%s %s", env->identity->vendor ? env->identity->vendor : "",
+                  env->identity->model ? env->identity->model : "");
+        snprintf (f->serial, sizeof f->serial, "%s", env->identity->serial ? env->identity->serial : "");
+        break;
+    case ODC__ENVELOPE__BODY_METERS:
+        for (size_t i = 0; i < env->meters->n_counters; i++)
+            if (!strcmp (env->meters->counters[i]->name, "total")) {
+                f->pages = env->meters->counters[i]->value;
+                f->has_pages = true;
+            }
+        break;
+    case ODC__ENVELOPE__BODY_SUPPLIES: {
+        size_t used = 0;
+        for (size_t i = 0; i < env->supplies->n_supplies && used < sizeof f->supplies - 24; i++) {
+            const Odc__Supply *s = env->supplies->supplies[i];
+            if (s->percent < 0)
+                continue;
+            used += (size_t)snprintf (f->supplies + used, sizeof f->supplies - used, "%s%.8s %d%%",
+                                      used ? " " : "",
+                                      s->colorant && *s->colorant ? s->colorant : "supply",
+                                      s->percent);
+        }
+        break;
+    }
+    case ODC__ENVELOPE__BODY_ALERTS: {
+        const Odc__AlertReading *a = env->alerts;
+        size_t used = 0;
+        for (size_t i = 0; i < a->n_alerts && used < sizeof f->alerts - 40; i++)
+            used += (size_t)snprintf (f->alerts + used, sizeof f->alerts - used, "%s%d %.30s",
+                                      used ? "; " : "", a->alerts[i]->code,
+                                      a->alerts[i]->description ? a->alerts[i]->description : "");
+        if (!a->n_alerts && a->detected_error_state)
+            snprintf (f->alerts, sizeof f->alerts, "error bits 0x%04x", a->detected_error_state);
+        break;
+    }
+    default: break;
+    }
+    odc__envelope__free_unpacked (env, NULL);
+    return 0;
+}
+
+static int
+s_fleet (const s_options_t *o)
+{
+    odc_store_t *store = s_store_open (o->store_path, false);
+    if (!store)
+        return 1;
+    s_fleet_t *f = calloc (1, sizeof *f);
+    odc_store_each (store, ODC_CF_LATEST, NULL, 0, NULL, 0, s_fleet_one, f);
+    s_fleet_flush (f);
+    size_t len = 0;
+    char *next = odc_store_get (store, ODC_CF_META, S_RECEIVED_KEY, strlen (S_RECEIVED_KEY), &len);
+    printf ("\n%zu devices from %zu collectors; %s records received in all\n", f->devices,
+            f->collectors, next ? next : "0");
+    free (next);
+    free (f);
+    odc_store_close (&store);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out,
+             "Usage: opendca-portal COMMAND [OPTIONS]\n"
+             "\n"
+             "The reference portal receiver of opendca collectors.\n"
+             "\n"
+             "Commands:\n"
+             "  run --store DIR XMPP-OPTIONS     receive batches until SIGINT/SIGTERM\n"
+             "  export --store DIR [--format jsonl|csv]   every record received\n"
+             "  fleet --store DIR                per collector: devices, pages, supplies, "
+             "alerts\n"
+             "  send XMPP-OPTIONS JID \"COMMAND\"  an IMIL command to a collector; prints the "
+             "answer\n"
+             "  raw XMPP-OPTIONS FILE            send FILE's XML as it is (tests)\n"
+             "\n"
+             "XMPP options:\n"
+             "  --jid JID                        the portal's account\n"
+             "  --password PW | --password-file F\n"
+             "  --host HOST                      the server (default: the JID's domain)\n"
+             "  --port N                         default 5222\n"
+             "  --ca-file FILE                   CA of the server's certificate (plus the "
+             "system's)\n"
+             "  --timeout S                      send: wait this long for the answer (default "
+             "20)\n"
+             "\n"
+             "Exit codes: 0 success, 1 runtime failure, 2 usage error.\n");
+}
+
+static char *
+s_read_file (const char *path)
+{
+    FILE *f = fopen (path, "rb");
+    if (!f)
+        return NULL;
+    fseek (f, 0, SEEK_END);
+    long size = ftell (f);
+    rewind (f);
+    char *text = malloc ((size_t)size + 1);
+    size_t n = fread (text, 1, (size_t)size, f);
+    text[n] = 0;
+    fclose (f);
+    return text;
+}
+
+int
+main (int argc, char **argv)
+{
+    s_options_t o = {.port = 5222, .format = "jsonl"};
+    double timeout = 20;
+    char *password_file_text = NULL;
+    static const struct option options[] = {
+        {"jid", 1, 0, 'j'},   {"password", 1, 0, 'p'}, {"password-file", 1, 0, 'P'},
+        {"host", 1, 0, 'H'},  {"port", 1, 0, 'o'},     {"ca-file", 1, 0, 'C'},
+        {"store", 1, 0, 's'}, {"format", 1, 0, 'f'},   {"timeout", 1, 0, 't'},
+        {"help", 0, 0, 'h'},  {0, 0, 0, 0},
+    };
+    if (argc < 2 || !strcmp (argv[1], "--help") || !strcmp (argv[1], "-h")) {
+        s_usage (argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *command = argv[1];
+    optind = 2;
+    int opt;
+    while ((opt = getopt_long (argc, argv, "h", options, NULL)) != -1) {
+        switch (opt) {
+        case 'j': o.jid = optarg; break;
+        case 'p': o.password = optarg; break;
+        case 'P':
+            free (password_file_text);
+            password_file_text = s_read_file (optarg);
+            if (!password_file_text) {
+                fprintf (stderr, "opendca-portal: cannot read %s\n", optarg);
+                return 2;
+            }
+            password_file_text[strcspn (password_file_text, "\r\n")] = 0;
+            o.password = password_file_text;
+            break;
+        case 'H': o.host = optarg; break;
+        case 'o': o.port = atoi (optarg); break;
+        case 'C': o.ca_file = optarg; break;
+        case 's': o.store_path = optarg; break;
+        case 'f': o.format = optarg; break;
+        case 't': timeout = atof (optarg); break;
+        case 'h': s_usage (stdout); return 0;
+        default: s_usage (stderr); return 2;
+        }
+    }
+    int rc = 2;
+    bool xmpp = !strcmp (command, "run") || !strcmp (command, "send") || !strcmp (command, "raw");
+    if (xmpp && (!o.jid || !o.password || o.port <= 0 || o.port > 65535))
+        fprintf (stderr, "opendca-portal %s: needs --jid and --password (or --password-file)\n",
+                 command);
+    else if (!strcmp (command, "run")) {
+        if (!o.store_path || optind != argc)
+            fprintf (stderr, "opendca-portal run: needs --store DIR\n");
+        else {
+            xmpp_initialize ();
+            rc = s_run (&o);
+            xmpp_shutdown ();
+        }
+    }
+    else if (!strcmp (command, "send") || !strcmp (command, "raw")) {
+        bool raw = !strcmp (command, "raw");
+        if (optind + (raw ? 1 : 2) != argc)
+            fprintf (stderr, "opendca-portal %s: usage: opendca-portal %s XMPP-OPTIONS %s\n",
+                     command, command, raw ? "FILE" : "JID \"COMMAND\"");
+        else {
+            char *text = raw ? s_read_file (argv[optind]) : strdup (argv[optind + 1]);
+            if (!text)
+                fprintf (stderr, "opendca-portal raw: cannot read %s\n", argv[optind]);
+            else {
+                signal (SIGPIPE, SIG_IGN);
+                xmpp_initialize ();
+                rc = s_send (&o, raw ? "" : argv[optind], text, raw, timeout);
+                xmpp_shutdown ();
+            }
+            free (text);
+        }
+    }
+    else if (!strcmp (command, "export") || !strcmp (command, "fleet")) {
+        if (!o.store_path || optind != argc)
+            fprintf (stderr, "opendca-portal %s: needs --store DIR\n", command);
+        else
+            rc = !strcmp (command, "export") ? s_export (&o) : s_fleet (&o);
+    }
+    else
+        fprintf (stderr, "opendca-portal: unknown command '%s' (see --help)\n", command);
+    free (password_file_text);
+    return rc;
+}
