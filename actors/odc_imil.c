@@ -265,7 +265,8 @@ odc_commands_actor (zsock_t *pipe, void *args)
     zsock_t *rep = zsock_new (ZMQ_REP);
     bool ok = rep && zsock_bind (rep, "%s", endpoint) == 0;
     if (!ok)
-        odc_error (NULL, "commands: cannot listen on %s: %s", endpoint, zmq_strerror (zmq_errno ()));
+        odc_error (NULL, "commands: cannot listen on %s: %s", endpoint,
+                   zmq_strerror (zmq_errno ()));
     odc_actor_ready (pipe, ok);
     zpoller_t *poller = ok ? zpoller_new (pipe, rep, NULL) : NULL;
     while (ok) {
@@ -283,7 +284,9 @@ odc_commands_actor (zsock_t *pipe, void *args)
         int status = 0;
         char *reply = odc_imil_run (&ctx, text, &status);
         odc_info (NULL, "local command '%.80s': %s", text,
-                  status == 0 ? "done" : status == 1 ? "not understood" : "not done");
+                  status == 0   ? "done"
+                  : status == 1 ? "not understood"
+                                : "not done");
         char code[4];
         snprintf (code, sizeof code, "%d", status);
         zstr_sendm (rep, code);

@@ -8,10 +8,10 @@
 #include "odc_log.h"
 #include "odc_supervisor.h"
 
-#define S_ITEMS_MAX    500
-#define S_URGENT_WAIT  1.0  /* s */
-#define S_NORMAL_WAIT  10.0 /* s */
-#define S_DAILY_KEY    "upload/daily"
+#define S_ITEMS_MAX   500
+#define S_URGENT_WAIT 1.0  /* s */
+#define S_NORMAL_WAIT 10.0 /* s */
+#define S_DAILY_KEY   "upload/daily"
 
 /*  The kinds, in Odc__Loop order (index = loop - 1). */
 static const struct {
@@ -178,8 +178,11 @@ s_flush (s_self_t *self, int k)
     if (odc_outbox_enqueue (self->outbox, s_kinds[k].priority, s_kinds[k].kind, p->data, p->len,
                             &seq) == 0) {
         self->records++;
-        odc_debug (NULL, "outbox record %llu: %zu %s readings, %zu bytes", (unsigned long long)seq,
-                   p->count, s_kinds[k].kind, p->len);
+        /*  One line per record: the collector's own account of what it
+            put in the outbox (tests compare it with what the portal got). */
+        odc_info (NULL, "outbox record %d-%llu: %zu %s readings, %zu bytes",
+                  (int)s_kinds[k].priority, (unsigned long long)seq, p->count, s_kinds[k].kind,
+                  p->len);
     }
     else {
         self->failed += p->count;
@@ -294,7 +297,8 @@ s_send_latest (s_self_t *self, const char *device_id, unsigned loops)
     for (int k = 0; k < 5; k++)
         if (loops & (1u << (k + 1)))
             s_flush (self, k);
-    odc_info (NULL, "sent the latest %s of %s: %llu readings", loops == (1u << 3) ? "meters" : "meters and supplies",
+    odc_info (NULL, "sent the latest %s of %s: %llu readings",
+              loops == (1u << 3) ? "meters" : "meters and supplies",
               device_id ? device_id : "all devices", (unsigned long long)(self->readings - before));
 }
 
@@ -376,7 +380,8 @@ s_daily_start (s_self_t *self)
     char *done = odc_store_get (self->store, ODC_CF_META, S_DAILY_KEY, strlen (S_DAILY_KEY), &len);
     int last = done ? atoi (done) : 0;
     free (done);
-    if (self->next_daily - now > 60 && self->next_daily - 86400 <= now && last != s_day (now) && last)
+    if (self->next_daily - now > 60 && self->next_daily - 86400 <= now && last != s_day (now) &&
+        last)
         self->next_daily = now;
     if (!last) {
         /*  A new store: today counts as done (nothing read yet). */
@@ -448,8 +453,9 @@ odc_uploader_actor (zsock_t *pipe, void *args)
             odc_bus_recv (pull, &handlers, self);
     for (int k = 0; k < 5; k++)
         s_flush (self, k);
-    odc_info (NULL, "uploader stops: %llu readings in %llu outbox records, %llu unchanged not sent, "
-                    "%llu not stored",
+    odc_info (NULL,
+              "uploader stops: %llu readings in %llu outbox records, %llu unchanged not sent, "
+              "%llu not stored",
               (unsigned long long)self->readings, (unsigned long long)self->records,
               (unsigned long long)self->unchanged, (unsigned long long)self->failed);
     if (!pull)

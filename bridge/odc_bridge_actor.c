@@ -262,7 +262,9 @@ s_on_message (xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
         int status = 0;
         char *reply = odc_imil_run (&self->imil, body, &status);
         odc_info (NULL, "command from %s: '%.80s': %s", from, body,
-                  status == 0 ? "done" : status == 1 ? "not understood" : "not done");
+                  status == 0   ? "done"
+                  : status == 1 ? "not understood"
+                                : "not done");
         xmpp_stanza_t *msg = xmpp_message_new (self->ctx, "chat", from, NULL);
         xmpp_message_set_body (msg, reply);
         const char *thread_id = xmpp_stanza_get_id (stanza);
@@ -298,8 +300,9 @@ s_on_conn (xmpp_conn_t *conn, xmpp_conn_event_t event, int error, xmpp_stream_er
         self->status.since = s_wall ();
         self->status.last_error[0] = 0;
         s_publish (self);
-        odc_info (NULL, "connected to the portal's server as %s on port %d (TLS %s); %llu records "
-                        "waiting",
+        odc_info (NULL,
+                  "connected to the portal's server as %s on port %d (TLS %s); %llu records "
+                  "waiting",
                   xmpp_conn_get_bound_jid (conn), port, xmpp_conn_is_secured (conn) ? "on" : "OFF",
                   (unsigned long long)odc_outbox_count (self->outbox));
         xmpp_handler_delete (conn, s_on_iq);
@@ -328,7 +331,8 @@ s_on_conn (xmpp_conn_t *conn, xmpp_conn_event_t event, int error, xmpp_stream_er
         snprintf (reason, sizeof reason, "%s", strerror (error));
     else
         snprintf (reason, sizeof reason, "%s",
-                  was_online ? "connection closed" : "refused (TLS or login failed)");
+                  was_online ? "connection closed"
+                             : "no XMPP session (connection refused, TLS or login failed)");
     if (!self->status.last_error[0] || was_online)
         s_set_error (self, "port %d: %s", port, reason);
     if (was_online) {
@@ -367,8 +371,8 @@ static void
 s_instance (s_self_t *self)
 {
     size_t len = 0;
-    char *known = odc_store_get (self->store, ODC_CF_META, S_INSTANCE_KEY, strlen (S_INSTANCE_KEY),
-                                 &len);
+    char *known =
+        odc_store_get (self->store, ODC_CF_META, S_INSTANCE_KEY, strlen (S_INSTANCE_KEY), &len);
     if (known && len == 16) {
         memcpy (self->instance, known, 16);
         self->instance[16] = 0;
@@ -420,8 +424,8 @@ odc_bridge_actor (zsock_t *pipe, void *args)
     self->outbox = a->outbox;
     s_instance (self);
     s_set_peer (self);
-    self->imil = (odc_imil_t){self->config, a->store, a->outbox,
-                              odc_bus_push_connect (ODC_EP_UPLOAD, 0)};
+    self->imil =
+        (odc_imil_t){self->config, a->store, a->outbox, odc_bus_push_connect (ODC_EP_UPLOAD, 0)};
     self->log = (xmpp_log_t){s_strophe_log, self};
     self->ctx = xmpp_ctx_new (NULL, &self->log);
     self->conn = self->ctx ? xmpp_conn_new (self->ctx) : NULL;
@@ -429,8 +433,8 @@ odc_bridge_actor (zsock_t *pipe, void *args)
     if (ok) {
         xmpp_conn_set_flags (self->conn, XMPP_CONN_FLAG_MANDATORY_TLS);
         xmpp_conn_set_jid (self->conn, self->config->portal_jid);
-        xmpp_conn_set_pass (self->conn, self->config->portal_password ? self->config->portal_password
-                                                                      : "");
+        xmpp_conn_set_pass (self->conn,
+                            self->config->portal_password ? self->config->portal_password : "");
         if (self->config->portal_ca_file)
             xmpp_conn_set_cafile (self->conn, self->config->portal_ca_file);
         xmpp_conn_set_certfail_handler (self->conn, s_certfail);
@@ -461,8 +465,9 @@ odc_bridge_actor (zsock_t *pipe, void *args)
     if (!ok)
         while (!odc_actor_pipe (pipe, NULL, NULL))
             ;
-    odc_info (NULL, "bridge stops: %llu batches sent, %llu acknowledged; XML %llu bytes, sent as "
-                    "%llu",
+    odc_info (NULL,
+              "bridge stops: %llu batches sent, %llu acknowledged; XML %llu bytes, sent as "
+              "%llu",
               (unsigned long long)self->status.sent, (unsigned long long)self->status.acked,
               (unsigned long long)self->bytes_plain, (unsigned long long)self->bytes_wire);
     self->status.connected = false;

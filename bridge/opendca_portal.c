@@ -18,7 +18,8 @@
     reason, and nothing of it is stored. Store (RocksDB, store/odc_store.h):
 
         history  receive number (8 bytes, big-endian) -> collector NUL
-                 packed envelope: every record received, in arrival order
+                 batch id NUL packed envelope: every record received, in
+                 arrival order
         latest   collector NUL device NUL kind -> packed envelope
         meta     "seen/" collector "/" batch id -> "": the batches taken;
                  "received" -> the next receive number */
@@ -144,7 +145,7 @@ s_link_close (s_link_t *link)
 typedef struct {
     odc_store_t *store;
     xmpp_ctx_t *ctx;
-    uint64_t next;                      /* receive number */
+    uint64_t next; /* receive number */
     uint64_t batches, records, duplicates, refused;
 } s_portal_t;
 
@@ -196,15 +197,16 @@ s_take_batch (s_portal_t *p, xmpp_conn_t *conn, xmpp_stanza_t *iq, xmpp_stanza_t
         return;
     }
     odc_batch_t *b = odc_batch_new ();
-    size_t clen = strlen (collector);
+    size_t clen = strlen (collector), ilen = strlen (id), head = clen + 1 + ilen + 1;
     for (long i = 0; i < n; i++) {
         size_t size = odc__envelope__get_packed_size (items[i]);
-        uint8_t *value = malloc (clen + 1 + size);
+        uint8_t *value = malloc (head + size);
         memcpy (value, collector, clen + 1);
-        odc__envelope__pack (items[i], value + clen + 1);
+        memcpy (value + clen + 1, id, ilen + 1);
+        odc__envelope__pack (items[i], value + head);
         uint8_t key[8];
         s_be64 (key, p->next++);
-        odc_batch_put (b, p->store, ODC_CF_HISTORY, key, 8, value, clen + 1 + size);
+        odc_batch_put (b, p->store, ODC_CF_HISTORY, key, 8, value, head + size);
         const Odc__ReadingHeader *h = odc_bus_reading_header (items[i]);
         const char *device = h && h->device_id && *h->device_id ? h->device_id
                              : h && h->address                  ? h->address
@@ -212,7 +214,7 @@ s_take_batch (s_portal_t *p, xmpp_conn_t *conn, xmpp_stanza_t *iq, xmpp_stanza_t
         char lkey[600];
         int klen = snprintf (lkey, sizeof lkey, "%s%c%s%c%s", collector, 0, device, 0,
                              odc_xml_kind (items[i]));
-        odc_batch_put (b, p->store, ODC_CF_LATEST, lkey, (size_t)klen, value + clen + 1, size);
+        odc_batch_put (b, p->store, ODC_CF_LATEST, lkey, (size_t)klen, value + head, size);
         free (value);
     }
     char next[24];
@@ -350,8 +352,9 @@ s_run (const s_options_t *o)
             xmpp_run_once (link.ctx, 100);
         s_link_close (&link);
     }
-    odc_info (NULL, "portal stops: %" PRIu64 " batches (%" PRIu64 " records) stored, %" PRIu64
-                    " duplicates answered, %" PRIu64 " refused",
+    odc_info (NULL,
+              "portal stops: %" PRIu64 " batches (%" PRIu64 " records) stored, %" PRIu64
+              " duplicates answered, %" PRIu64 " refused",
               portal.batches, portal.records, portal.duplicates, portal.refused);
     odc_store_close (&store);
     return rc;
@@ -459,7 +462,9 @@ s_csv_scalar (FILE *out, const char *row, const char *path, const ProtobufCField
     case PROTOBUF_C_TYPE_SFIXED32:
     case PROTOBUF_C_TYPE_ENUM: snprintf (buf, sizeof buf, "%d", *(const int32_t *)member); break;
     case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32: snprintf (buf, sizeof buf, "%u", *(const uint32_t *)member); break;
+    case PROTOBUF_C_TYPE_FIXED32:
+        snprintf (buf, sizeof buf, "%u", *(const uint32_t *)member);
+        break;
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_SINT64:
     case PROTOBUF_C_TYPE_SFIXED64:
@@ -547,8 +552,11 @@ s_export_one (const void *key, size_t klen, const void *value, size_t vlen, void
     size_t clen = strnlen (collector, vlen);
     if (klen != 8 || clen == vlen)
         return 0;
-    Odc__Envelope *env =
-        odc__envelope__unpack (NULL, vlen - clen - 1, (const uint8_t *)value + clen + 1);
+    const char *batch = collector + clen + 1;
+    size_t blen = strnlen (batch, vlen - clen - 1), head = clen + 1 + blen + 1;
+    if (head > vlen)
+        return 0;
+    Odc__Envelope *env = odc__envelope__unpack (NULL, vlen - head, (const uint8_t *)value + head);
     const char *kind = env ? odc_xml_kind (env) : NULL;
     if (!kind) {
         if (env)
@@ -559,15 +567,16 @@ s_export_one (const void *key, size_t klen, const void *value, size_t vlen, void
     const Odc__ReadingHeader *h = odc_bus_reading_header (env);
     if (!strcmp (e->format, "jsonl")) {
         /*  A bare JID has no quote, backslash or control character. */
-        fprintf (e->out, "{\"received\": %" PRIu64 ", \"collector\": \"%s\", \"kind\": \"%s\", "
-                         "\"reading\": ",
-                 n, collector, kind);
+        fprintf (e->out,
+                 "{\"received\": %" PRIu64 ", \"collector\": \"%s\", \"batch\": \"%s\", "
+                 "\"kind\": \"%s\", \"reading\": ",
+                 n, collector, batch, kind);
         odc_json_print (odc_bus_body (env), e->out, -1);
         fputs ("}\n", e->out);
     }
     else {
         char row[512];
-        snprintf (row, sizeof row, "%" PRIu64 ",%s,%s,%s", n, collector, kind,
+        snprintf (row, sizeof row, "%" PRIu64 ",%s,%s,%s,%s", n, collector, batch, kind,
                   h && h->device_id ? h->device_id : "");
         s_csv_walk (e->out, row, "", odc_bus_body (env));
     }
@@ -588,7 +597,7 @@ s_export (const s_options_t *o)
         return 1;
     s_export_t e = {o->format, stdout, 0};
     if (!strcmp (o->format, "csv"))
-        puts ("received,collector,kind,device,field,value");
+        puts ("received,collector,batch,kind,device,field,value");
     odc_store_each (store, ODC_CF_HISTORY, NULL, 0, NULL, 0, s_export_one, &e);
     fprintf (stderr, "opendca-portal export: %" PRIu64 " records\n", e.count);
     odc_store_close (&store);
@@ -612,8 +621,8 @@ s_fleet_flush (s_fleet_t *f)
         return;
     if (strcmp (f->collector, f->last_collector)) {
         printf ("\ncollector %s\n", f->collector);
-        printf ("  %-22s %-16s %-22s %-14s %10s  %-30s %s\n", "device", "address", "model", "serial",
-                "pages", "supplies", "alerts");
+        printf ("  %-22s %-16s %-22s %-14s %10s  %-30s %s\n", "device", "address", "model",
+                "serial", "pages", "supplies", "alerts");
         snprintf (f->last_collector, sizeof f->last_collector, "%s", f->collector);
         f->collectors++;
     }
@@ -652,9 +661,11 @@ s_fleet_one (const void *key, size_t klen, const void *value, size_t vlen, void 
         snprintf (f->address, sizeof f->address, "%s", h->address);
     switch (env->body_case) {
     case ODC__ENVELOPE__BODY_IDENTITY:
-        snprintf (f->model, sizeof f->model, "%s %s", env->identity->vendor ? env->identity->vendor : "",
+        snprintf (f->model, sizeof f->model, "%s %s",
+                  env->identity->vendor ? env->identity->vendor : "",
                   env->identity->model ? env->identity->model : "");
-        snprintf (f->serial, sizeof f->serial, "%s", env->identity->serial ? env->identity->serial : "");
+        snprintf (f->serial, sizeof f->serial, "%s",
+                  env->identity->serial ? env->identity->serial : "");
         break;
     case ODC__ENVELOPE__BODY_METERS:
         for (size_t i = 0; i < env->meters->n_counters; i++)
@@ -669,10 +680,9 @@ s_fleet_one (const void *key, size_t klen, const void *value, size_t vlen, void 
             const Odc__Supply *s = env->supplies->supplies[i];
             if (s->percent < 0)
                 continue;
-            used += (size_t)snprintf (f->supplies + used, sizeof f->supplies - used, "%s%.8s %d%%",
-                                      used ? " " : "",
-                                      s->colorant && *s->colorant ? s->colorant : "supply",
-                                      s->percent);
+            used += (size_t)snprintf (
+                f->supplies + used, sizeof f->supplies - used, "%s%.8s %d%%", used ? " " : "",
+                s->colorant && *s->colorant ? s->colorant : "supply", s->percent);
         }
         break;
     }
@@ -717,31 +727,30 @@ s_fleet (const s_options_t *o)
 static void
 s_usage (FILE *out)
 {
-    fprintf (out,
-             "Usage: opendca-portal COMMAND [OPTIONS]\n"
-             "\n"
-             "The reference portal receiver of opendca collectors.\n"
-             "\n"
-             "Commands:\n"
-             "  run --store DIR XMPP-OPTIONS     receive batches until SIGINT/SIGTERM\n"
-             "  export --store DIR [--format jsonl|csv]   every record received\n"
-             "  fleet --store DIR                per collector: devices, pages, supplies, "
-             "alerts\n"
-             "  send XMPP-OPTIONS JID \"COMMAND\"  an IMIL command to a collector; prints the "
-             "answer\n"
-             "  raw XMPP-OPTIONS FILE            send FILE's XML as it is (tests)\n"
-             "\n"
-             "XMPP options:\n"
-             "  --jid JID                        the portal's account\n"
-             "  --password PW | --password-file F\n"
-             "  --host HOST                      the server (default: the JID's domain)\n"
-             "  --port N                         default 5222\n"
-             "  --ca-file FILE                   CA of the server's certificate (plus the "
-             "system's)\n"
-             "  --timeout S                      send: wait this long for the answer (default "
-             "20)\n"
-             "\n"
-             "Exit codes: 0 success, 1 runtime failure, 2 usage error.\n");
+    fprintf (out, "Usage: opendca-portal COMMAND [OPTIONS]\n"
+                  "\n"
+                  "The reference portal receiver of opendca collectors.\n"
+                  "\n"
+                  "Commands:\n"
+                  "  run --store DIR XMPP-OPTIONS     receive batches until SIGINT/SIGTERM\n"
+                  "  export --store DIR [--format jsonl|csv]   every record received\n"
+                  "  fleet --store DIR                per collector: devices, pages, supplies, "
+                  "alerts\n"
+                  "  send XMPP-OPTIONS JID \"COMMAND\"  an IMIL command to a collector; prints the "
+                  "answer\n"
+                  "  raw XMPP-OPTIONS FILE            send FILE's XML as it is (tests)\n"
+                  "\n"
+                  "XMPP options:\n"
+                  "  --jid JID                        the portal's account\n"
+                  "  --password PW | --password-file F\n"
+                  "  --host HOST                      the server (default: the JID's domain)\n"
+                  "  --port N                         default 5222\n"
+                  "  --ca-file FILE                   CA of the server's certificate (plus the "
+                  "system's)\n"
+                  "  --timeout S                      send: wait this long for the answer (default "
+                  "20)\n"
+                  "\n"
+                  "Exit codes: 0 success, 1 runtime failure, 2 usage error.\n");
 }
 
 static char *
@@ -767,10 +776,17 @@ main (int argc, char **argv)
     double timeout = 20;
     char *password_file_text = NULL;
     static const struct option options[] = {
-        {"jid", 1, 0, 'j'},   {"password", 1, 0, 'p'}, {"password-file", 1, 0, 'P'},
-        {"host", 1, 0, 'H'},  {"port", 1, 0, 'o'},     {"ca-file", 1, 0, 'C'},
-        {"store", 1, 0, 's'}, {"format", 1, 0, 'f'},   {"timeout", 1, 0, 't'},
-        {"help", 0, 0, 'h'},  {0, 0, 0, 0},
+        {"jid", 1, 0, 'j'},
+        {"password", 1, 0, 'p'},
+        {"password-file", 1, 0, 'P'},
+        {"host", 1, 0, 'H'},
+        {"port", 1, 0, 'o'},
+        {"ca-file", 1, 0, 'C'},
+        {"store", 1, 0, 's'},
+        {"format", 1, 0, 'f'},
+        {"timeout", 1, 0, 't'},
+        {"help", 0, 0, 'h'},
+        {0, 0, 0, 0},
     };
     if (argc < 2 || !strcmp (argv[1], "--help") || !strcmp (argv[1], "-h")) {
         s_usage (argc < 2 ? stderr : stdout);
@@ -778,6 +794,7 @@ main (int argc, char **argv)
     }
     const char *command = argv[1];
     optind = 2;
+    signal (SIGPIPE, SIG_IGN); /* a server that goes away: EPIPE, not the end */
     int opt;
     while ((opt = getopt_long (argc, argv, "h", options, NULL)) != -1) {
         switch (opt) {
@@ -827,7 +844,6 @@ main (int argc, char **argv)
             if (!text)
                 fprintf (stderr, "opendca-portal raw: cannot read %s\n", argv[optind]);
             else {
-                signal (SIGPIPE, SIG_IGN);
                 xmpp_initialize ();
                 rc = s_send (&o, raw ? "" : argv[optind], text, raw, timeout);
                 xmpp_shutdown ();

@@ -12,21 +12,21 @@
 #include "odc_config.h"
 
 typedef struct {
-    size_t devices;        /* in the loop's device list */
-    unsigned passes;       /* finished */
-    double last_end;       /* wall clock (s since the epoch) of the last finished pass; 0: none */
-    double last_took;      /* its duration, s */
-    double interval;       /* its interval, s */
+    size_t devices;   /* in the loop's device list */
+    unsigned passes;  /* finished */
+    double last_end;  /* wall clock (s since the epoch) of the last finished pass; 0: none */
+    double last_took; /* its duration, s */
+    double interval;  /* its interval, s */
     size_t last_read, last_failed;
     bool in_pass;
-    size_t started;        /* devices started in the pass in progress */
+    size_t started; /* devices started in the pass in progress */
 } odc_loop_status_t;
 
 typedef struct {
     bool connected;
-    int port;              /* the port that works, 0 while not connected */
-    double since;          /* when it connected or lost the connection */
-    uint64_t sent, acked;  /* batches since the start */
+    int port;             /* the port that works, 0 while not connected */
+    double since;         /* when it connected or lost the connection */
+    uint64_t sent, acked; /* batches since the start */
     char last_error[160];
 } odc_portal_status_t;
 

@@ -13,6 +13,7 @@
 #include <czmq.h>
 #include <getopt.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,6 +189,7 @@ s_usage (FILE *out)
                   "                         FILE:LINE: key 'KEY': reason; exit 0 or 2\n"
                   "  poll ADDRESS[:PORT] --loop NAME   read one device once (poll --help)\n"
                   "  latest ADDRESS --loop NAME -c FILE   the last reading a loop stored\n"
+                  "  outbox -c FILE         the readings waiting for the portal, as JSON lines\n"
                   "  imil \"COMMAND\" -c FILE  a command to the collector running with FILE\n"
                   "                         (imil help lists them); exit 0 done, 1 not\n"
                   "                         understood, 2 not done, 3 no collector running\n"
@@ -298,6 +300,61 @@ s_release (void *config, void *arg)
     odc_config_destroy (&c);
 }
 
+/*  "opendca outbox -c FILE": every reading waiting in the outbox, one JSON
+    line each: {"batch": "CLASS-SEQ", "kind": K, "reading": {...}} (read
+    only, beside a running collector). */
+static int
+s_outbox_one (const void *key, size_t klen, const void *value, size_t vlen, void *arg)
+{
+    uint64_t *count = arg;
+    if (klen != ODC_OUTBOX_KEY_SIZE)
+        return 0;
+    const uint8_t *k = key;
+    uint64_t seq = 0;
+    for (int i = 1; i < ODC_OUTBOX_KEY_SIZE; i++)
+        seq = seq << 8 | k[i];
+    Odc__OutboxRecord *r = odc__outbox_record__unpack (NULL, vlen, value);
+    Odc__Batch *b = r ? odc__batch__unpack (NULL, r->payload.len, r->payload.data) : NULL;
+    for (size_t i = 0; b && i < b->n_items; i++) {
+        const ProtobufCMessage *body = odc_bus_body (b->items[i]);
+        if (!body)
+            continue;
+        printf ("{\"batch\": \"%d-%llu\", \"kind\": \"%s\", \"reading\": ", k[0],
+                (unsigned long long)seq, r->kind);
+        odc_json_print (body, stdout, -1);
+        puts ("}");
+        (*count)++;
+    }
+    if (b)
+        odc__batch__free_unpacked (b, NULL);
+    if (r)
+        odc__outbox_record__free_unpacked (r, NULL);
+    return 0;
+}
+
+static int
+s_outbox (const char *file)
+{
+    odc_config_t *config = s_load (file);
+    if (!config)
+        return 2;
+    char *err = NULL;
+    odc_store_t *store = odc_store_open_readonly (config->store_path, &err);
+    int rc = 1;
+    if (!store)
+        fprintf (stderr, "opendca outbox: %s\n", err ? err : config->store_path);
+    else {
+        uint64_t count = 0;
+        odc_store_each (store, ODC_CF_OUTBOX, NULL, 0, NULL, 0, s_outbox_one, &count);
+        fprintf (stderr, "opendca outbox: %llu readings waiting\n", (unsigned long long)count);
+        rc = 0;
+    }
+    free (err);
+    odc_store_close (&store);
+    odc_config_destroy (&config);
+    return rc;
+}
+
 /*  "opendca imil TEXT -c FILE": TEXT to the collector running with FILE,
     through its control socket in the store folder; its reply on stdout. */
 static int
@@ -400,15 +457,19 @@ s_run (const char *file)
     odc_latest_args_t latest_args = {store, portal};
     if (portal) {
         xmpp_initialize ();
-        odc_supervisor_add (supervisor, &(odc_actor_spec_t){"uploader", odc_uploader_actor,
-                                                            &uploader_args, {NULL}});
-        odc_supervisor_add (supervisor, &(odc_actor_spec_t){"bridge", odc_bridge_actor,
-                                                            &bridge_args, {"uploader"}});
+        odc_supervisor_add (
+            supervisor,
+            &(odc_actor_spec_t){"uploader", odc_uploader_actor, &uploader_args, {NULL}});
+        odc_supervisor_add (
+            supervisor,
+            &(odc_actor_spec_t){"bridge", odc_bridge_actor, &bridge_args, {"uploader"}});
     }
-    odc_supervisor_add (supervisor, &(odc_actor_spec_t){"commands", odc_commands_actor, &imil_args,
-                                                        {portal ? "uploader" : NULL}});
-    odc_supervisor_add (supervisor, &(odc_actor_spec_t){"latest", odc_latest_actor, &latest_args,
-                                                        {portal ? "uploader" : NULL}});
+    odc_supervisor_add (
+        supervisor, &(odc_actor_spec_t){
+                        "commands", odc_commands_actor, &imil_args, {portal ? "uploader" : NULL}});
+    odc_supervisor_add (
+        supervisor, &(odc_actor_spec_t){
+                        "latest", odc_latest_actor, &latest_args, {portal ? "uploader" : NULL}});
     for (int l = 0; l < ODC_LOOP_COUNT; l++) {
         loop_args[l] = (odc_loop_args_t){(odc_loop_t)l, config, store, vendor_map};
         odc_supervisor_add (
@@ -441,6 +502,9 @@ main (int argc, char **argv)
     /*  Before any thread exists, so that every thread inherits the mask and
         only the supervisor sees SIGINT, SIGTERM and SIGHUP. */
     odc_supervisor_block_signals ();
+    /*  A peer that goes away (the XMPP server, a command client) must not
+        end the process: writes to it fail with EPIPE instead. */
+    signal (SIGPIPE, SIG_IGN);
     odc_log_set_actor ("supervisor");
 #ifndef ODC_JEMALLOC
     /*  glibc gives each thread that allocates its own arena (up to 8 per
@@ -508,6 +572,13 @@ main (int argc, char **argv)
             return 2;
         }
         return s_run (config);
+    }
+    if (strcmp (command, "outbox") == 0) {
+        if (!config || optind != argc) {
+            fprintf (stderr, "opendca outbox: usage: opendca outbox -c FILE\n");
+            return 2;
+        }
+        return s_outbox (config);
     }
     if (strcmp (command, "config") == 0) {
         if (optind < argc && strcmp (argv[optind], "check") == 0) {

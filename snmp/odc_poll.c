@@ -117,10 +117,11 @@ odc_reading_fprint (FILE *out, odc_loop_t loop, const ProtobufCMessage *m)
         s_table_row (out, "detected error state", buf);
         snprintf (buf, sizeof buf, "%u critical, %u in all", r->critical_events, r->all_events);
         s_table_row (out, "events since power-up", buf);
-        fprintf (out, "  %-6s %-8s %-6s %-6s %s\n", "index", "severity", "group", "code", "description");
+        fprintf (out, "  %-6s %-8s %-6s %-6s %s\n", "index", "severity", "group", "code",
+                 "description");
         for (size_t i = 0; i < r->n_alerts; i++)
             fprintf (out, "  %-6d %-8d %-6d %-6d %s\n", r->alerts[i]->index, r->alerts[i]->severity,
-                    r->alerts[i]->group, r->alerts[i]->code, r->alerts[i]->description);
+                     r->alerts[i]->group, r->alerts[i]->code, r->alerts[i]->description);
         break;
     }
     case ODC_LOOP_METER: {
@@ -134,29 +135,30 @@ odc_reading_fprint (FILE *out, odc_loop_t loop, const ProtobufCMessage *m)
     }
     case ODC_LOOP_SUPPLY: {
         const Odc__SupplyReading *r = (const Odc__SupplyReading *)m;
-        fprintf (out, "  %-5s %-34s %-8s %-6s %-6s %-6s %-5s %s\n", "index", "description", "colour",
-                "class", "max", "level", "unit", "percent");
+        fprintf (out, "  %-5s %-34s %-8s %-6s %-6s %-6s %-5s %s\n", "index", "description",
+                 "colour", "class", "max", "level", "unit", "percent");
         for (size_t i = 0; i < r->n_supplies; i++) {
             const Odc__Supply *s = r->supplies[i];
             char pct[16];
             snprintf (pct, sizeof pct, s->percent >= 0 ? "%d %%" : "-", s->percent);
-            fprintf (out, "  %-5d %-34.34s %-8.8s %-6d %-6d %-6d %-5d %s\n", s->index, s->description,
-                    s->colorant, s->supply_class, s->max_capacity, s->level, s->unit, pct);
+            fprintf (out, "  %-5d %-34.34s %-8.8s %-6d %-6d %-6d %-5d %s\n", s->index,
+                     s->description, s->colorant, s->supply_class, s->max_capacity, s->level,
+                     s->unit, pct);
         }
         break;
     }
     case ODC_LOOP_TRAY: {
         const Odc__TrayReading *r = (const Odc__TrayReading *)m;
-        fprintf (out, "  %-5s %-24s %-5s %-6s %-6s %-6s %s\n", "index", "name", "type", "max", "level",
-                "status", "media");
+        fprintf (out, "  %-5s %-24s %-5s %-6s %-6s %-6s %s\n", "index", "name", "type", "max",
+                 "level", "status", "media");
         for (size_t i = 0; i < r->n_trays; i++) {
             const Odc__Tray *t = r->trays[i];
             fprintf (out, "  %-5d %-24.24s %-5d %-6d %-6d %-6d %s\n", t->index, t->name, t->type,
-                    t->max_capacity, t->current_level, t->status, t->media_name);
+                     t->max_capacity, t->current_level, t->status, t->media_name);
         }
         for (size_t i = 0; i < r->n_covers; i++)
-            fprintf (out, "  cover %d: %s (status %d)\n", r->covers[i]->index, r->covers[i]->description,
-                    r->covers[i]->status);
+            fprintf (out, "  cover %d: %s (status %d)\n", r->covers[i]->index,
+                     r->covers[i]->description, r->covers[i]->status);
         break;
     }
     default: break;
