@@ -431,7 +431,10 @@ odc_bridge_actor (zsock_t *pipe, void *args)
     self->conn = self->ctx ? xmpp_conn_new (self->ctx) : NULL;
     bool ok = self->conn && self->imil.upload;
     if (ok) {
-        xmpp_conn_set_flags (self->conn, XMPP_CONN_FLAG_MANDATORY_TLS);
+        /*  Stream management (XEP-0198) off: delivery is ours (iq + result
+            per batch, resent after a reconnect), and libstrophe 0.12 leaks
+            the stream id when it resumes after a lost connection. */
+        xmpp_conn_set_flags (self->conn, XMPP_CONN_FLAG_MANDATORY_TLS | XMPP_CONN_FLAG_DISABLE_SM);
         xmpp_conn_set_jid (self->conn, self->config->portal_jid);
         xmpp_conn_set_pass (self->conn,
                             self->config->portal_password ? self->config->portal_password : "");

@@ -109,7 +109,7 @@ s_link_open (s_link_t *link, const s_options_t *o, const char *resource)
     link->log = (xmpp_log_t){s_strophe_log, NULL};
     link->ctx = xmpp_ctx_new (NULL, &link->log);
     link->conn = xmpp_conn_new (link->ctx);
-    xmpp_conn_set_flags (link->conn, XMPP_CONN_FLAG_MANDATORY_TLS);
+    xmpp_conn_set_flags (link->conn, XMPP_CONN_FLAG_MANDATORY_TLS | XMPP_CONN_FLAG_DISABLE_SM);
     char jid[512];
     snprintf (jid, sizeof jid, "%s/%s", o->jid, resource);
     xmpp_conn_set_jid (link->conn, jid);

@@ -73,6 +73,12 @@ start_portal() {
     pids+=($portal_pid)
     for _ in $(seq 100); do grep -q "receiving as" "$tmp/portal.log" && break; sleep 0.1; done
 }
+stop_collector() { # SIGTERM; a clean exit (0; under the sanitizers: no error, no leak)
+    kill -TERM $run
+    wait $run
+    local rc=$?
+    check "the collector stops cleanly on SIGTERM (exit $rc)" [ $rc -eq 0 ]
+}
 outbox_count() { "$opendca" imil status -c "$cfg" | sed -n 's/^outbox: \([0-9]*\) records.*/\1/p'; }
 wait_drained() { # until the outbox is empty, at most $1 s
     for _ in $(seq $(($1 * 5))); do [ "$(outbox_count)" = 0 ] && return 0; sleep 0.2; done
@@ -90,7 +96,7 @@ check "the local command 'get latest counts' is taken" grep -q "sending the late
 for _ in $(seq 50); do grep -q "meters readings" "$tmp/run.log" && break; sleep 0.1; done
 check "the bridge fell back from port $dead to $xport" grep -q "on port $xport (TLS on)" "$tmp/run.log"
 check "with the portal away, the refusals say why" grep -q "not taken by portal@localhost/receiver: service-unavailable" "$tmp/run.log"
-kill -TERM $run; wait $run
+stop_collector
 "$opendca" outbox -c "$cfg" >"$tmp/before.jsonl" 2>/dev/null
 for kind in asset alert meters supply tray; do
     check "the outbox holds $kind records while the portal is away" grep -q "\"kind\": \"$kind\"" "$tmp/before.jsonl"
@@ -167,7 +173,7 @@ check "and the outbox holds what was read meanwhile ($held records)" [ "${held:-
 "$src/scripts/prosody" start "$xmpp" $xport || exit 1
 check "once the server is back, the outbox drains" wait_drained 60
 check "the bridge logged the loss and the reconnection" grep -q "lost the portal's server on port $xport" "$tmp/run.log"
-kill -TERM $run; wait $run
+stop_collector
 
 # --- kill -9 twenty times while uploading --------------------------------------
 for i in $(seq 20); do
@@ -179,7 +185,7 @@ start_collector "$cfg" "$tmp/run.log"
 "$opendca" imil "get latest counts" -c "$cfg" >/dev/null
 sleep 2
 check "after 20 kill -9, the outbox drains" wait_drained 60
-kill -TERM $run; wait $run
+stop_collector
 "$portal" export --store "$tmp/portal" --format jsonl >"$tmp/final.jsonl" 2>/dev/null
 # What the stop itself put in the outbox (the readings it had gathered) waits
 # there for the next start.
@@ -220,7 +226,7 @@ for _ in $(seq 50); do grep -q "certificate refused" "$tmp/bad.log" && break; sl
 check "a server certificate from another CA is refused, with the reason" grep -q "portal server's certificate refused: .*certificate" "$tmp/bad.log"
 "$opendca" imil status -c "$tmp/bad.yaml" >"$tmp/bad-status.txt"
 check "and that collector does not connect" grep -q "^portal: not connected: .*certificate refused" "$tmp/bad-status.txt"
-kill -TERM $run; wait $run
+stop_collector
 
 # --- Thousands of SNMP sockets beside the XMPP one ------------------------------------
 big=3000
@@ -242,7 +248,11 @@ check "the loops hold thousands of sockets ($most descriptors)" [ "$most" -gt 20
 check "meanwhile the bridge answers over XMPP" grep -q "^portal: connected" "$tmp/big-status.txt"
 xfd=$(ss -tnp 2>/dev/null | grep ":$xport " | grep "pid=$run," | sed 's/.*fd=\([0-9]*\).*/\1/' | head -1)
 check "its XMPP socket is below 1024 (descriptor ${xfd:-none})" [ "${xfd:-99999}" -lt 1024 ]
-kill -TERM $run; wait $run
+stop_collector
 check "and it sent batches while the sockets were held" grep -q "bridge stops: [1-9][0-9]* batches sent, [1-9]" "$tmp/big-run.log"
 
+kill -TERM $portal_pid
+wait $portal_pid
+prc=$?
+check "the portal stops cleanly on SIGTERM (exit $prc)" [ $prc -eq 0 ]
 odc_test_end

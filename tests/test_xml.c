@@ -54,7 +54,8 @@ s_reading (int kind)
         r->header->raw[0]->oid = strdup ("1.3.6.1.2.1.1.1.0");
         r->header->raw[0]->type = 4;
         r->header->raw[0]->raw.len = 3;
-        r->header->raw[0]->raw.data = (uint8_t *)strdup ("\x00\xff\x10");
+        r->header->raw[0]->raw.data = malloc (3);
+        memcpy (r->header->raw[0]->raw.data, "\x00\xff\x10", 3);
         env->body_case = ODC__ENVELOPE__BODY_IDENTITY;
         env->identity = r;
         break;
@@ -336,11 +337,56 @@ test_bomb (void)
     free (xml);
 }
 
+/*  --examples DIR: one batch of each kind, plain and deflated, as the
+    bridge sends them, for the schema check (tests/test_xml_schema.sh). */
+static int
+s_examples (const char *dir)
+{
+    const char *kinds[5] = {"asset", "alert", "meters", "supply", "tray"};
+    for (int k = 0; k < 5; k++) {
+        Odc__Envelope *env = s_reading (k);
+        Odc__Batch batch = ODC__BATCH__INIT;
+        batch.n_items = 1;
+        batch.items = &env;
+        Odc__OutboxRecord record = ODC__OUTBOX_RECORD__INIT;
+        record.seq = 7;
+        record.created_ms = 1764000000999ull;
+        record.kind = (char *)kinds[k];
+        record.payload.len = odc__batch__get_packed_size (&batch);
+        record.payload.data = malloc (record.payload.len);
+        odc__batch__pack (&batch, record.payload.data);
+        for (int compress = 0; compress < 2; compress++) {
+            size_t plain, wire;
+            xmpp_stanza_t *el = odc_xml_batch (s_ctx, &record, compress, &plain, &wire);
+            char *text = NULL, path[1024];
+            size_t n = 0;
+            xmpp_stanza_to_text (el, &text, &n);
+            snprintf (path, sizeof path, "%s/%s-%s.xml", dir, kinds[k], compress ? "deflate" : "plain");
+            FILE *f = fopen (path, "w");
+            if (!f)
+                return 1;
+            fprintf (f, "%s\n", text);
+            fclose (f);
+            xmpp_free (s_ctx, text);
+            xmpp_stanza_release (el);
+        }
+        free (record.payload.data);
+        odc__envelope__free_unpacked (env, NULL);
+    }
+    return 0;
+}
+
 int
-main (void)
+main (int argc, char **argv)
 {
     xmpp_initialize ();
     s_ctx = xmpp_ctx_new (NULL, NULL);
+    if (argc == 3 && !strcmp (argv[1], "--examples")) {
+        int rc = s_examples (argv[2]);
+        xmpp_ctx_free (s_ctx);
+        xmpp_shutdown ();
+        return rc;
+    }
     RUN (test_clean);
     RUN (test_round_trip);
     RUN (test_hostile);
