@@ -117,51 +117,81 @@ s_changed (s_self_t *self, uint64_t key, uint64_t value)
     return true;
 }
 
-/*  The hash of a message packed without its header (and, for identity, its
-    uptime): what "changed" means. */
+/*  What "changed" means, as a hash of what matters to the portal:
+      alert    hrDeviceStatus, the error bits, the alert counters (not
+               hrPrinterStatus: idle / printing / warming up is no news);
+      asset    everything but the header and the uptime;
+      supply   per supply: what it is, its percent (its level when there is
+               no percent: the sentinels), not every page's worth of toner;
+      tray     per tray: what it holds, its status and its level by quarter
+               (empty, some, ..., full; sentinels as they are); covers. */
+static uint64_t
+s_tray_level (int level, int max)
+{
+    if (level <= 0 || max <= 0)
+        return (uint64_t)(uint32_t)level;
+    return 100 + (uint64_t)(level >= max ? 4 : level * 4 / max);
+}
+
+static uint64_t
+s_text (uint64_t h, const char *text)
+{
+    return text ? s_fnv (h, text, strlen (text) + 1) : s_fnv (h, "", 1);
+}
+
 static uint64_t
 s_content (const Odc__Envelope *env)
 {
-    uint8_t stack[4096], *buf = stack;
-    size_t len = 0;
+    uint64_t h = S_FNV_START;
     switch (env->body_case) {
     case ODC__ENVELOPE__BODY_ALERTS: {
         const Odc__AlertReading *r = env->alerts;
-        uint32_t v[5] = {(uint32_t)r->hr_device_status, (uint32_t)r->hr_printer_status,
-                         r->detected_error_state, r->critical_events, r->all_events};
-        return s_fnv (S_FNV_START, v, sizeof v);
+        uint32_t v[4] = {(uint32_t)r->hr_device_status, r->detected_error_state, r->critical_events,
+                         r->all_events};
+        return s_fnv (h, v, sizeof v);
     }
     case ODC__ENVELOPE__BODY_IDENTITY: {
         Odc__IdentityReading copy = *env->identity;
         copy.header = NULL;
         copy.sys_uptime_cs = 0;
-        len = protobuf_c_message_get_packed_size (&copy.base);
+        uint8_t stack[4096], *buf = stack;
+        size_t len = protobuf_c_message_get_packed_size (&copy.base);
         buf = len > sizeof stack ? malloc (len) : stack;
         protobuf_c_message_pack (&copy.base, buf);
-        break;
+        h = s_fnv (h, buf, len);
+        if (buf != stack)
+            free (buf);
+        return h;
     }
-    case ODC__ENVELOPE__BODY_SUPPLIES: {
-        Odc__SupplyReading copy = *env->supplies;
-        copy.header = NULL;
-        len = protobuf_c_message_get_packed_size (&copy.base);
-        buf = len > sizeof stack ? malloc (len) : stack;
-        protobuf_c_message_pack (&copy.base, buf);
-        break;
-    }
-    case ODC__ENVELOPE__BODY_TRAYS: {
-        Odc__TrayReading copy = *env->trays;
-        copy.header = NULL;
-        len = protobuf_c_message_get_packed_size (&copy.base);
-        buf = len > sizeof stack ? malloc (len) : stack;
-        protobuf_c_message_pack (&copy.base, buf);
-        break;
-    }
+    case ODC__ENVELOPE__BODY_SUPPLIES:
+        for (size_t i = 0; i < env->supplies->n_supplies; i++) {
+            const Odc__Supply *x = env->supplies->supplies[i];
+            int32_t v[5] = {x->index, x->type, x->supply_class, x->max_capacity,
+                            x->percent >= 0 ? x->percent : 1000 + x->level};
+            h = s_fnv (h, v, sizeof v);
+            h = s_text (s_text (h, x->description), x->colorant);
+        }
+        return h;
+    case ODC__ENVELOPE__BODY_TRAYS:
+        for (size_t i = 0; i < env->trays->n_trays; i++) {
+            const Odc__Tray *t = env->trays->trays[i];
+            uint64_t v[6] = {(uint64_t)t->index,
+                             (uint64_t)t->type,
+                             (uint64_t)t->max_capacity,
+                             (uint64_t)t->status,
+                             s_tray_level (t->current_level, t->max_capacity),
+                             (uint64_t)t->media_dimension_feed << 32 ^
+                                 (uint32_t)t->media_dimension_xfeed};
+            h = s_text (s_text (s_fnv (h, v, sizeof v), t->name), t->media_name);
+        }
+        for (size_t i = 0; i < env->trays->n_covers; i++) {
+            const Odc__Cover *c = env->trays->covers[i];
+            int32_t v[2] = {c->index, c->status};
+            h = s_text (s_fnv (h, v, sizeof v), c->description);
+        }
+        return h;
     default: return 0;
     }
-    uint64_t h = s_fnv (S_FNV_START, buf, len);
-    if (buf != stack)
-        free (buf);
-    return h;
 }
 
 /* ------------------------------------------------------------------------

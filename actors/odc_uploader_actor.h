@@ -5,12 +5,15 @@
     commands ("meters DEVICE-ID|all") from the IMIL commands:
 
       kind     record   priority  sent
-      alert    alert    urgent    when the status, the error bits or the alert
-                                  counters differ from what was last sent
-                                  (the alert table rides along when read)
+      alert    alert    urgent    when hrDeviceStatus, the error bits or the
+                                  alert counters differ from what was last
+                                  sent (the alert table rides along when
+                                  read; idle / printing is no news)
       identity asset    normal    when anything but the uptime changed
-      supply   supply   normal    when a level changed, and all once a day
-      tray     tray     normal    when anything changed
+      supply   supply   normal    when a percent changed (a level without
+                                  one: its sentinel), and all once a day
+      tray     tray     normal    when a tray's contents, status or level by
+                                  quarter changed, or a cover's status
       meter    meters   bulk      once a day at portal.meters_at (collector's
                                   clock), and at once on "meters ..."
 

@@ -1,13 +1,17 @@
 /*  odc_bridge_actor: see odc_bridge_actor.h. */
 #include "odc_bridge_actor.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
 #include <openssl/rand.h>
 #include <strophe.h>
+#include <signal.h>
 #include <sys/select.h>
+#include <unistd.h>
 
 #include "odc_bus.h"
+#include "odc_devices.h"
 #include "odc_imil.h"
 #include "odc_log.h"
 #include "odc_status.h"
@@ -176,6 +180,117 @@ s_pump (s_self_t *self)
 /* ------------------------------------------------------------------------
    Receiving */
 
+static bool s_trusted (s_self_t *self, const char *bare);
+
+/*  Whether text is a plausible address: an IPv4/IPv6 literal or a DNS name. */
+static bool
+s_address_ok (const char *a)
+{
+    size_t n = strlen (a);
+    if (!n || n >= ODC_DEVICE_ID_MAX - 8)
+        return false;
+    for (const char *p = a; *p; p++)
+        if (!isalnum ((unsigned char)*p) && !strchr (".-:_", *p))
+            return false;
+    return true;
+}
+
+/*  A device list from the portal: <devices xmlns=ODC_XML_NS><device
+    address= port= credential= asset_number= location=/>...</devices>. The
+    good entries replace the previous list from the portal (store/
+    odc_devices.h, source "portal"), the bad are named in the answer
+    <pushed taken= refused=><refused address= reason=/>...</pushed>; the
+    loops take the new list at their next pass (through a reload, as on
+    SIGHUP). */
+static void
+s_push_devices (s_self_t *self, xmpp_conn_t *conn, xmpp_stanza_t *iq, xmpp_stanza_t *list,
+                const char *from)
+{
+    size_t n = 0;
+    for (xmpp_stanza_t *c = xmpp_stanza_get_children (list); c; c = xmpp_stanza_get_next (c))
+        n += xmpp_stanza_is_tag (c) ? 1 : 0;
+    xmpp_stanza_t *reply = xmpp_stanza_reply (iq);
+    xmpp_stanza_set_type (reply, "result");
+    xmpp_stanza_t *pushed = xmpp_stanza_new (self->ctx);
+    xmpp_stanza_set_name (pushed, "pushed");
+    xmpp_stanza_set_ns (pushed, ODC_XML_NS);
+    if (n > ODC_XML_DEVICES_MAX) {
+        xmpp_stanza_release (pushed);
+        xmpp_stanza_release (reply);
+        reply = xmpp_stanza_reply_error (iq, "modify", "policy-violation",
+                                         "too many devices in one list");
+        xmpp_send (conn, reply);
+        xmpp_stanza_release (reply);
+        return;
+    }
+    odc_device_config_t *devices = calloc (n ? n : 1, sizeof *devices);
+    size_t taken = 0, refused = 0;
+    const char *fallback =
+        self->config->credential_count ? self->config->credentials[0].name : NULL;
+    for (xmpp_stanza_t *c = xmpp_stanza_get_children (list); c; c = xmpp_stanza_get_next (c)) {
+        if (!xmpp_stanza_is_tag (c))
+            continue;
+        const char *address = xmpp_stanza_get_attribute (c, "address");
+        const char *port = xmpp_stanza_get_attribute (c, "port");
+        const char *credential = xmpp_stanza_get_attribute (c, "credential");
+        char *end = NULL;
+        long p = port ? strtol (port, &end, 10) : 0;
+        const char *reason = NULL;
+        if (strcmp (xmpp_stanza_get_name (c), "device"))
+            reason = "not a <device>";
+        else if (!address || !s_address_ok (address))
+            reason = "no valid address";
+        else if (port && (!*port || *end || p < 1 || p > 65535))
+            reason = "port is not a number 1-65535";
+        else if (credential && !odc_config_credential (self->config, credential))
+            reason = "no such credential in the collector's configuration";
+        else if (!credential && !fallback)
+            reason = "no credential given, and the configuration has none";
+        if (reason) {
+            xmpp_stanza_t *r = xmpp_stanza_new (self->ctx);
+            xmpp_stanza_set_name (r, "refused");
+            char *clean = address ? odc_xml_clean (address, strnlen (address, 64)) : strdup ("");
+            xmpp_stanza_set_attribute (r, "address", clean);
+            free (clean);
+            xmpp_stanza_set_attribute (r, "reason", reason);
+            xmpp_stanza_add_child_ex (pushed, r, 0);
+            refused++;
+            continue;
+        }
+        odc_device_config_t *d = &devices[taken++];
+        d->address = (char *)address;
+        d->port = (int)p;
+        d->credential = (char *)(credential ? credential : fallback);
+        d->asset_number = (char *)xmpp_stanza_get_attribute (c, "asset_number");
+        d->location = (char *)xmpp_stanza_get_attribute (c, "location");
+    }
+    size_t added = 0, removed = 0;
+    long rc =
+        odc_devices_sync (self->store, "portal", devices, taken, self->config, &added, &removed);
+    free (devices);
+    char num[24];
+    snprintf (num, sizeof num, "%zu", rc < 0 ? 0 : taken);
+    xmpp_stanza_set_attribute (pushed, "taken", num);
+    snprintf (num, sizeof num, "%zu", refused);
+    xmpp_stanza_set_attribute (pushed, "refused", num);
+    if (rc < 0) {
+        xmpp_stanza_release (pushed);
+        xmpp_stanza_release (reply);
+        reply = xmpp_stanza_reply_error (iq, "wait", "internal-server-error",
+                                         "the store refused the list");
+    }
+    else
+        xmpp_stanza_add_child_ex (reply, pushed, 0);
+    xmpp_send (conn, reply);
+    xmpp_stanza_release (reply);
+    odc_info (NULL, "device list from %s: %zu taken (%zu new, %zu removed), %zu refused%s", from,
+              taken, added, removed, refused, rc < 0 ? "; the store refused it" : "");
+    /*  The loops read the device family when a configuration arrives:
+        the same path as SIGHUP. */
+    if (rc >= 0 && (added || removed))
+        kill (getpid (), SIGHUP);
+}
+
 static int
 s_on_iq (xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
 {
@@ -220,9 +335,23 @@ s_on_iq (xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
         }
         return 1;
     }
-    /*  A request to us: only ping is served. */
+    /*  A request to us: a device list from a trusted JID, and ping. */
     if (!strcmp (type, "get") || !strcmp (type, "set")) {
         xmpp_stanza_t *reply;
+        xmpp_stanza_t *list = xmpp_stanza_get_child_by_name (stanza, "devices");
+        const char *from = xmpp_stanza_get_from (stanza);
+        char *bare = from ? xmpp_jid_bare (self->ctx, from) : NULL;
+        bool trusted = bare && s_trusted (self, bare);
+        if (bare)
+            xmpp_free (self->ctx, bare);
+        if (!strcmp (type, "set") && list && xmpp_stanza_get_ns (list) &&
+            !strcmp (xmpp_stanza_get_ns (list), ODC_XML_NS) && trusted) {
+            s_push_devices (self, conn, stanza, list, from);
+            return 1;
+        }
+        if (list && !trusted)
+            odc_warn (NULL, "ignored a device list from %.80s: not a trusted JID",
+                      from ? from : "?");
         if (!strcmp (type, "get") && xmpp_stanza_get_child_by_ns (stanza, "urn:xmpp:ping"))
             reply = xmpp_stanza_reply (stanza);
         else
@@ -435,7 +564,10 @@ odc_bridge_actor (zsock_t *pipe, void *args)
             per batch, resent after a reconnect), and libstrophe 0.12 leaks
             the stream id when it resumes after a lost connection. */
         xmpp_conn_set_flags (self->conn, XMPP_CONN_FLAG_MANDATORY_TLS | XMPP_CONN_FLAG_DISABLE_SM);
-        xmpp_conn_set_jid (self->conn, self->config->portal_jid);
+        char jid[600];
+        snprintf (jid, sizeof jid, "%s%s", self->config->portal_jid,
+                  strchr (self->config->portal_jid, '/') ? "" : "/" ODC_COLLECTOR_RESOURCE);
+        xmpp_conn_set_jid (self->conn, jid);
         xmpp_conn_set_pass (self->conn,
                             self->config->portal_password ? self->config->portal_password : "");
         if (self->config->portal_ca_file)

@@ -37,6 +37,11 @@
 /*  The resource the portal receiver binds; collectors send to
     portal.portal_jid + "/" ODC_PORTAL_RESOURCE when it is a bare JID. */
 #define ODC_PORTAL_RESOURCE "receiver"
+/*  The resource a collector binds, so that the portal can address iqs to it
+    (a device list) at COLLECTOR-JID "/" ODC_COLLECTOR_RESOURCE. */
+#define ODC_COLLECTOR_RESOURCE "opendca"
+/*  At most this many devices in one pushed list. */
+#define ODC_XML_DEVICES_MAX 200000
 
 /*  Bounds on what is taken from the wire. */
 #define ODC_XML_BATCH_MAX_ITEMS 100000

@@ -6,6 +6,8 @@
                                                             meters, supplies, alerts
         opendca-portal send   XMPP-OPTIONS JID "COMMAND"    an IMIL command; prints
                                                             the collector's answer
+        opendca-portal push-devices XMPP-OPTIONS JID FILE.csv   a device list
+                                                            for a collector
         opendca-portal raw    XMPP-OPTIONS FILE             send FILE's XML as it is
                                                             (for tests)
     XMPP-OPTIONS: --jid JID (--password PW | --password-file F) [--host H]
@@ -425,6 +427,144 @@ s_send (const s_options_t *o, const char *to, const char *text, bool raw, double
 }
 
 /* ------------------------------------------------------------------------
+   push-devices */
+
+typedef struct {
+    xmpp_ctx_t *ctx;
+    bool answered;
+    int rc;
+} s_push_t;
+
+static int
+s_push_answer (xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
+{
+    (void)conn;
+    s_push_t *push = arg;
+    push->answered = true;
+    const char *type = xmpp_stanza_get_type (stanza);
+    xmpp_stanza_t *pushed = xmpp_stanza_get_child_by_name (stanza, "pushed");
+    if (type && !strcmp (type, "result") && pushed) {
+        printf ("the collector took %s devices, refused %s\n",
+                xmpp_stanza_get_attribute (pushed, "taken"),
+                xmpp_stanza_get_attribute (pushed, "refused"));
+        for (xmpp_stanza_t *r = xmpp_stanza_get_children (pushed); r; r = xmpp_stanza_get_next (r))
+            if (xmpp_stanza_is_tag (r))
+                printf ("  refused %s: %s\n", xmpp_stanza_get_attribute (r, "address"),
+                        xmpp_stanza_get_attribute (r, "reason"));
+        push->rc = 0;
+    }
+    else {
+        xmpp_stanza_t *error = xmpp_stanza_get_child_by_name (stanza, "error");
+        xmpp_stanza_t *text = error ? xmpp_stanza_get_child_by_name (error, "text") : NULL;
+        char *reason = text ? xmpp_stanza_get_text (text) : NULL;
+        fprintf (stderr, "opendca-portal push-devices: the collector refused the list: %s\n",
+                 reason ? reason : "no reason given (not trusted, or not online)");
+        if (reason)
+            xmpp_free (push->ctx, reason);
+        push->rc = 1;
+    }
+    return 0;
+}
+
+/*  FILE: one device a line, "address[,port[,credential[,asset number[,
+    location]]]]"; empty lines, "#" comments and a header line starting
+    with "address" are skipped. Bad lines are named with their number and
+    reason; the good ones are sent. */
+static int
+s_push_devices (const s_options_t *o, const char *to, const char *file, double timeout)
+{
+    FILE *f = fopen (file, "r");
+    if (!f) {
+        fprintf (stderr, "opendca-portal push-devices: cannot read %s\n", file);
+        return 2;
+    }
+    xmpp_ctx_t *tmp = xmpp_ctx_new (NULL, NULL);
+    xmpp_stanza_t *list = xmpp_stanza_new (tmp);
+    xmpp_stanza_set_name (list, "devices");
+    xmpp_stanza_set_ns (list, ODC_XML_NS);
+    char line[1024];
+    int number = 0, good = 0, bad = 0;
+    while (fgets (line, sizeof line, f)) {
+        number++;
+        line[strcspn (line, "\r\n")] = 0;
+        char *p = line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (!*p || *p == '#' || !strncasecmp (p, "address", 7))
+            continue;
+        static const char *names[5] = {"address", "port", "credential", "asset_number", "location"};
+        char *fields[5] = {0};
+        int k = 0;
+        for (char *save = NULL, *t = strtok_r (p, ",", &save); t && k < 5;
+             t = strtok_r (NULL, ",", &save)) {
+            while (*t == ' ')
+                t++;
+            size_t n = strlen (t);
+            while (n && t[n - 1] == ' ')
+                t[--n] = 0;
+            fields[k++] = t;
+        }
+        char *end = NULL;
+        long port = fields[1] && *fields[1] ? strtol (fields[1], &end, 10) : 161;
+        if (!fields[0] || !*fields[0]) {
+            fprintf (stderr, "%s:%d: no address\n", file, number);
+            bad++;
+            continue;
+        }
+        if (fields[1] && *fields[1] && (*end || port < 1 || port > 65535)) {
+            fprintf (stderr, "%s:%d: port '%s' is not a number 1-65535\n", file, number, fields[1]);
+            bad++;
+            continue;
+        }
+        xmpp_stanza_t *d = xmpp_stanza_new (tmp);
+        xmpp_stanza_set_name (d, "device");
+        for (int i = 0; i < k; i++)
+            if (fields[i] && *fields[i])
+                xmpp_stanza_set_attribute (d, names[i], fields[i]);
+        xmpp_stanza_add_child_ex (list, d, 0);
+        good++;
+    }
+    fclose (f);
+    fprintf (stderr, "opendca-portal push-devices: %d devices to send, %d bad lines\n", good, bad);
+    s_link_t link = {0};
+    char resource[32];
+    snprintf (resource, sizeof resource, "push-%d", (int)getpid ());
+    int rc = 1;
+    if (s_link_open (&link, o, resource) != 0)
+        fprintf (stderr, "opendca-portal: cannot log in as %s\n", o->jid);
+    else {
+        char full[600];
+        snprintf (full, sizeof full, "%s%s", to,
+                  strchr (to, '/') ? "" : "/" ODC_COLLECTOR_RESOURCE);
+        char id[32];
+        snprintf (id, sizeof id, "push-%d", (int)getpid ());
+        s_push_t push = {link.ctx, false, 1};
+        xmpp_id_handler_add (link.conn, s_push_answer, id, &push);
+        xmpp_stanza_t *iq = xmpp_iq_new (link.ctx, "set", id);
+        xmpp_stanza_set_to (iq, full);
+        /*  Copy the list into this connection's context. */
+        char *text = NULL;
+        size_t n = 0;
+        xmpp_stanza_to_text (list, &text, &n);
+        xmpp_stanza_t *copy = xmpp_stanza_new_from_string (link.ctx, text);
+        xmpp_free (tmp, text);
+        xmpp_stanza_add_child_ex (iq, copy, 0);
+        xmpp_send (link.conn, iq);
+        xmpp_stanza_release (iq);
+        for (int i = 0; i < timeout * 20 && !push.answered && link.state == 1; i++)
+            xmpp_run_once (link.ctx, 50);
+        if (!push.answered)
+            fprintf (stderr, "opendca-portal push-devices: no answer from %s in %.0f s\n", full,
+                     timeout);
+        rc = push.rc;
+    }
+    s_link_close (&link);
+    xmpp_stanza_release (list);
+    xmpp_ctx_free (tmp);
+    return rc ? rc : bad ? 3 : 0;
+}
+
+/* ------------------------------------------------------------------------
    export, fleet */
 
 typedef struct {
@@ -738,6 +878,10 @@ s_usage (FILE *out)
                   "alerts\n"
                   "  send XMPP-OPTIONS JID \"COMMAND\"  an IMIL command to a collector; prints the "
                   "answer\n"
+                  "  push-devices XMPP-OPTIONS JID FILE.csv   a device list for a collector to\n"
+                  "                                   monitor (address[,port[,credential[,asset\n"
+                  "                                   number[,location]]]] a line); exit 3 when\n"
+                  "                                   lines were bad (the good ones are sent)\n"
                   "  raw XMPP-OPTIONS FILE            send FILE's XML as it is (tests)\n"
                   "\n"
                   "XMPP options:\n"
@@ -821,7 +965,8 @@ main (int argc, char **argv)
         }
     }
     int rc = 2;
-    bool xmpp = !strcmp (command, "run") || !strcmp (command, "send") || !strcmp (command, "raw");
+    bool xmpp = !strcmp (command, "run") || !strcmp (command, "send") || !strcmp (command, "raw") ||
+                !strcmp (command, "push-devices");
     if (xmpp && (!o.jid || !o.password || o.port <= 0 || o.port > 65535))
         fprintf (stderr, "opendca-portal %s: needs --jid and --password (or --password-file)\n",
                  command);
@@ -849,6 +994,16 @@ main (int argc, char **argv)
                 xmpp_shutdown ();
             }
             free (text);
+        }
+    }
+    else if (!strcmp (command, "push-devices")) {
+        if (optind + 2 != argc)
+            fprintf (stderr, "opendca-portal push-devices: usage: opendca-portal push-devices "
+                             "XMPP-OPTIONS JID FILE.csv\n");
+        else {
+            xmpp_initialize ();
+            rc = s_push_devices (&o, argv[optind], argv[optind + 1], timeout);
+            xmpp_shutdown ();
         }
     }
     else if (!strcmp (command, "export") || !strcmp (command, "fleet")) {

@@ -48,6 +48,14 @@ long
 odc_devices_sync_config (odc_store_t *store, const odc_config_t *config, size_t *added,
                          size_t *removed)
 {
+    return odc_devices_sync (store, S_SOURCE_CONFIG, config->devices, config->device_count, config,
+                             added, removed);
+}
+
+long
+odc_devices_sync (odc_store_t *store, const char *source, const odc_device_config_t *devices,
+                  size_t device_count, const odc_config_t *config, size_t *added, size_t *removed)
+{
     s_load_t load = {zhashx_new ()};
     zhashx_set_destructor (load.stored, s_chunk_destroy);
     if (odc_store_each (store, ODC_CF_DEVICES, NULL, 0, NULL, 0, s_collect, &load) < 0) {
@@ -58,8 +66,8 @@ odc_devices_sync_config (odc_store_t *store, const odc_config_t *config, size_t 
     odc_batch_t *batch = odc_batch_new ();
     size_t n_added = 0, n_removed = 0;
     zhashx_t *listed = zhashx_new ();
-    for (size_t i = 0; i < config->device_count; i++) {
-        const odc_device_config_t *c = &config->devices[i];
+    for (size_t i = 0; i < device_count; i++) {
+        const odc_device_config_t *c = &devices[i];
         char id[ODC_DEVICE_ID_MAX];
         odc_device_id (id, sizeof id, c->address, c->port);
         zhashx_insert (listed, id, (void *)c);
@@ -83,7 +91,7 @@ odc_devices_sync_config (odc_store_t *store, const odc_config_t *config, size_t 
         d.credential = &ref;
         d.asset_number = c->asset_number ? c->asset_number : (old ? old->asset_number : "");
         d.location = c->location ? c->location : (old ? old->location : "");
-        d.source = S_SOURCE_CONFIG;
+        d.source = (char *)source;
         if (!old) {
             d.first_seen_ms = now;
             n_added++;
@@ -97,15 +105,15 @@ odc_devices_sync_config (odc_store_t *store, const odc_config_t *config, size_t 
         if (old)
             odc__device__free_unpacked (old, NULL);
     }
-    /*  Configured devices the configuration no longer lists. */
+    /*  Devices of this source it no longer lists. */
     for (zchunk_t *chunk = zhashx_first (load.stored); chunk; chunk = zhashx_next (load.stored)) {
         const char *id = zhashx_cursor (load.stored);
         if (zhashx_lookup (listed, id))
             continue;
         Odc__Device *old = odc__device__unpack (NULL, zchunk_size (chunk), zchunk_data (chunk));
-        if (old && old->source && !strcmp (old->source, S_SOURCE_CONFIG)) {
+        if (old && old->source && !strcmp (old->source, source)) {
             odc_batch_delete (batch, store, ODC_CF_DEVICES, id, strlen (id));
-            odc_info (id, "device removed: the configuration no longer lists it");
+            odc_info (id, "device removed: the %s list no longer has it", source);
             n_removed++;
         }
         if (old)

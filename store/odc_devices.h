@@ -37,6 +37,13 @@ void odc_device_id (char *out, size_t size, const char *address, int port);
 long odc_devices_sync_config (odc_store_t *store, const odc_config_t *config, size_t *added,
                               size_t *removed);
 
+/*  The same for the device list of any source ("config", "portal", ...):
+    the family in step with devices for that source, devices of other
+    sources left alone. config gives the credentials' versions. */
+long odc_devices_sync (odc_store_t *store, const char *source, const odc_device_config_t *devices,
+                       size_t device_count, const odc_config_t *config, size_t *added,
+                       size_t *removed);
+
 /*  Call fn for every device, in id order; fn returns 0 to go on. The
     device is only valid during the call. Returns the number visited, -1 on
     error. */

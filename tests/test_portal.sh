@@ -37,7 +37,7 @@ ca=$xmpp/localhost.crt
 xopts=(--host 127.0.0.1 --port $xport --ca-file "$ca" --password pw)
 
 n=60
-"$sim" --devices $n --first 127.53.0.1 --port $simport --offline 10 --latency 5-50 --loss 0 \
+"$sim" --devices $((n + 4)) --first 127.53.0.1 --port $simport --offline 10 --latency 5-50 --loss 0 \
     --sleepers 0 --control "$tmp/sim.sock" >"$tmp/sim.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do grep -q ready "$tmp/sim.log" && break; sleep 0.05; done
@@ -137,6 +137,34 @@ check "a command from an untrusted JID gets no answer" grep -q "no answer from c
 check "and is logged" grep -q "ignored a command from stranger@localhost" "$tmp/run.log"
 "$opendca" imil "show device nosuch" -c "$cfg" >/dev/null
 check "a local command for an unknown device exits 2" [ $? -eq 2 ]
+
+# --- A device list pushed by the portal ------------------------------------------
+cat >"$tmp/push.csv" <<CSV
+address,port,credential,asset number,location
+127.53.0.61,$simport,,A-61,Hall
+127.53.0.62,$simport,public
+127.53.0.63,99999
+127.53.0.64,$simport,nosuchcredential
+CSV
+"$portal" push-devices --jid portal@localhost "${xopts[@]}" collector@localhost "$tmp/push.csv" \
+    >"$tmp/push.out" 2>"$tmp/push.err"
+prc=$?
+check "push-devices names the bad line with its number" grep -q "push.csv:4: port '99999' is not a number" "$tmp/push.err"
+check "and exits 3 for it" [ $prc -eq 3 ]
+check "the collector takes the good devices" grep -q "the collector took 2 devices, refused 1" "$tmp/push.out"
+check "and says why it refused one" grep -q "refused 127.53.0.64: no such credential" "$tmp/push.out"
+seen=
+for _ in $(seq 100); do
+    "$opendca" latest 127.53.0.61:$simport --loop alert -c "$cfg" >/dev/null 2>&1 &&
+        "$opendca" latest 127.53.0.62:$simport --loop identity -c "$cfg" >/dev/null 2>&1 && { seen=1; break; }
+    sleep 0.1
+done
+check "the pushed devices are read from the next pass" [ -n "$seen" ]
+"$opendca" imil "show device 127.53.0.61:$simport" -c "$cfg" >"$tmp/pushed.txt"
+check "and kept with their source" grep -q "from portal" "$tmp/pushed.txt"
+"$portal" push-devices --jid stranger@localhost "${xopts[@]}" --timeout 3 collector@localhost "$tmp/push.csv" \
+    >/dev/null 2>&1
+check "a device list from an untrusted JID is ignored and logged" grep -q "ignored a device list from stranger@localhost" "$tmp/run.log"
 
 # --- Hostile stanzas ----------------------------------------------------------
 hostile() { # hostile NAME XML: sent by the stranger to the portal receiver

@@ -361,7 +361,8 @@ s_examples (const char *dir)
             char *text = NULL, path[1024];
             size_t n = 0;
             xmpp_stanza_to_text (el, &text, &n);
-            snprintf (path, sizeof path, "%s/%s-%s.xml", dir, kinds[k], compress ? "deflate" : "plain");
+            snprintf (path, sizeof path, "%s/%s-%s.xml", dir, kinds[k],
+                      compress ? "deflate" : "plain");
             FILE *f = fopen (path, "w");
             if (!f)
                 return 1;
