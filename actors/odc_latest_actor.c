@@ -85,11 +85,7 @@ odc_latest_actor (zsock_t *pipe, void *args)
         return;
     }
     odc_bus_handlers_t handlers = {0};
-    handlers.on[ODC__ENVELOPE__BODY_IDENTITY] = s_on_reading;
-    handlers.on[ODC__ENVELOPE__BODY_ALERTS] = s_on_reading;
-    handlers.on[ODC__ENVELOPE__BODY_METERS] = s_on_reading;
-    handlers.on[ODC__ENVELOPE__BODY_SUPPLIES] = s_on_reading;
-    handlers.on[ODC__ENVELOPE__BODY_TRAYS] = s_on_reading;
+    odc_bus_on_readings (&handlers, s_on_reading);
     /*  Wait for readings; take all that are waiting; then hear only the
         pipe for S_FLUSH_MS while more gather (no wake-up per reading), take
         those and write them all in one batch. */

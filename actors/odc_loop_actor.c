@@ -107,14 +107,6 @@ s_intern (s_self_t *self, const char *text)
 }
 
 static double
-s_real (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double
 s_cpu (void)
 {
     struct timespec ts;
@@ -128,7 +120,7 @@ static double
 s_interval (s_self_t *self)
 {
     const odc_config_t *c = self->config;
-    double now = s_real ();
+    double now = odc_wall_s ();
     time_t t = (time_t)(self->clock_start + (now - self->clock_start) * c->clock_speed);
     struct tm tm;
     localtime_r (&t, &tm);
@@ -738,7 +730,7 @@ odc_loop_actor (zsock_t *pipe, void *args)
     self->name = odc_config_loop_names[a->loop];
     self->config = odc_config_ref (a->config);
     self->store = a->store;
-    self->clock_start = s_real ();
+    self->clock_start = odc_wall_s ();
     char *error = NULL;
     if (self->loop == ODC_LOOP_METER && a->vendor_map) {
         self->vendors = odc_vendor_map_load (a->vendor_map, &error);
@@ -761,9 +753,9 @@ odc_loop_actor (zsock_t *pipe, void *args)
     odc_info (NULL, "%s loop: %zu devices, every %d / %d minutes (in / out of working hours)",
               self->name, self->n_devices, self->config->loops[self->loop].in_hours,
               self->config->loops[self->loop].out_of_hours);
-    self->next_pass = s_real ();
+    self->next_pass = odc_wall_s ();
     while (ok) {
-        double now = s_real ();
+        double now = odc_wall_s ();
         s_schedule (self, now);
         if (self->in_pass)
             s_adapt (self, now);
@@ -789,7 +781,7 @@ odc_loop_actor (zsock_t *pipe, void *args)
         /*  Let answers gather: at most one wake-up per S_TICK for the
             engine (a thread woken for every answer spends more on the
             wake-up than on the answer). The pipe is heard meanwhile. */
-        int tick = (int)((self->last_wake + S_TICK - s_real ()) * 1000);
+        int tick = (int)((self->last_wake + S_TICK - odc_wall_s ()) * 1000);
         if (tick > 0 && wait != 0) {
             if (wait > 0 && tick > wait)
                 tick = wait;
@@ -799,7 +791,7 @@ odc_loop_actor (zsock_t *pipe, void *args)
                 wait = wait > tick ? wait - tick : 0;
         }
         int n = zmq_poll (items, 2, wait);
-        self->last_wake = s_real ();
+        self->last_wake = odc_wall_s ();
         if (n < 0 && zmq_errno () != EINTR)
             break;
         if (items[0].revents & ZMQ_POLLIN) {
@@ -809,7 +801,7 @@ odc_loop_actor (zsock_t *pipe, void *args)
         odc_snmp_run (self->engine, 0);
     }
     if (ok)
-        s_stop_report (self, s_real ());
+        s_stop_report (self, odc_wall_s ());
     if (!ok)
         while (!odc_actor_pipe (pipe, NULL, NULL))
             ;

@@ -65,19 +65,11 @@ s_fnv (uint64_t h, const void *data, size_t len)
 }
 #define S_FNV_START 0xcbf29ce484222325ull
 
-static double
-s_wall (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /*  The collector's clock (clock.speed times faster than the wall's). */
 static double
 s_clock (const s_self_t *self)
 {
-    return self->clock_start + (s_wall () - self->clock_start) * self->config->clock_speed;
+    return self->clock_start + (odc_wall_s () - self->clock_start) * self->config->clock_speed;
 }
 
 /* ------------------------------------------------------------------------
@@ -441,16 +433,12 @@ odc_uploader_actor (zsock_t *pipe, void *args)
     self->config = odc_config_ref (a->config);
     self->store = a->store;
     self->outbox = a->outbox;
-    self->clock_start = s_wall ();
+    self->clock_start = odc_wall_s ();
     zsock_t *pull = odc_bus_pull_bind (ODC_EP_UPLOAD, 0);
     odc_actor_ready (pipe, pull != NULL);
     s_daily_start (self);
     odc_bus_handlers_t handlers = {0};
-    handlers.on[ODC__ENVELOPE__BODY_IDENTITY] = s_on_reading;
-    handlers.on[ODC__ENVELOPE__BODY_ALERTS] = s_on_reading;
-    handlers.on[ODC__ENVELOPE__BODY_METERS] = s_on_reading;
-    handlers.on[ODC__ENVELOPE__BODY_SUPPLIES] = s_on_reading;
-    handlers.on[ODC__ENVELOPE__BODY_TRAYS] = s_on_reading;
+    odc_bus_on_readings (&handlers, s_on_reading);
     handlers.on[ODC__ENVELOPE__BODY_COMMAND] = s_on_command;
     zmq_pollitem_t items[2] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
                                {pull ? zsock_resolve (pull) : NULL, 0, ZMQ_POLLIN, 0}};

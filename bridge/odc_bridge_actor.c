@@ -22,6 +22,7 @@
 #define S_BACKOFF_MIN  1.0
 #define S_BACKOFF_MAX  300.0
 #define S_REJECT_PAUSE 60.0 /* s before a batch the portal refused is sent again */
+#define S_AWAY_PAUSE   2.0  /* the portal not online: again after 2 s, doubling to S_REJECT_PAUSE */
 #define S_INSTANCE_KEY "outbox/instance"
 
 typedef struct {
@@ -29,6 +30,7 @@ typedef struct {
     uint64_t seq;
     char id[48];
     double refused_until; /* the portal answered an error: not before this */
+    int refusals;         /* in a row */
     bool acked;
 } s_flight_t;
 
@@ -54,14 +56,6 @@ typedef struct {
 /*  The certificate-failure handler has no argument: the bridge's thread
     finds its state here. */
 static __thread s_self_t *s_current;
-
-static double
-s_wall (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 s_publish (s_self_t *self)
@@ -137,7 +131,7 @@ s_pump (s_self_t *self)
 {
     if (self->state != S_ONLINE || self->n_flights >= S_WINDOW)
         return;
-    double now = s_wall ();
+    double now = odc_wall_s ();
     size_t free_slots = S_WINDOW - self->n_flights;
     Odc__OutboxRecord *records[2 * S_WINDOW];
     size_t n = odc_outbox_peek (self->outbox, 0, 0, records, self->n_flights + free_slots);
@@ -331,7 +325,7 @@ s_on_iq (xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
             if (reason)
                 xmpp_free (self->ctx, reason);
             if (f)
-                f->refused_until = s_wall () + S_REJECT_PAUSE;
+                f->refused_until = odc_wall_s () + S_REJECT_PAUSE;
         }
         return 1;
     }
@@ -426,7 +420,7 @@ s_on_conn (xmpp_conn_t *conn, xmpp_conn_event_t event, int error, xmpp_stream_er
         self->n_flights = 0; /* what was not acknowledged goes again */
         self->status.connected = true;
         self->status.port = port;
-        self->status.since = s_wall ();
+        self->status.since = odc_wall_s ();
         self->status.last_error[0] = 0;
         s_publish (self);
         odc_info (NULL,
@@ -450,7 +444,7 @@ s_on_conn (xmpp_conn_t *conn, xmpp_conn_event_t event, int error, xmpp_stream_er
     self->state = S_IDLE;
     self->status.connected = false;
     self->status.port = 0;
-    self->status.since = s_wall ();
+    self->status.since = odc_wall_s ();
     char reason[160];
     if (stream_error && stream_error->text)
         snprintf (reason, sizeof reason, "stream error: %s", stream_error->text);
@@ -466,7 +460,7 @@ s_on_conn (xmpp_conn_t *conn, xmpp_conn_event_t event, int error, xmpp_stream_er
         s_set_error (self, "port %d: %s", port, reason);
     if (was_online) {
         odc_warn (NULL, "lost the portal's server on port %d: %s; reconnecting", port, reason);
-        self->retry_at = s_wall () + S_BACKOFF_MIN;
+        self->retry_at = odc_wall_s () + S_BACKOFF_MIN;
         return;
     }
     odc_warn (NULL, "could not connect to the portal's server %s port %d: %s",
@@ -481,7 +475,7 @@ s_on_conn (xmpp_conn_t *conn, xmpp_conn_event_t event, int error, xmpp_stream_er
     self->port_index = 0;
     self->backoff = self->backoff ? fmin (self->backoff * 2, S_BACKOFF_MAX) : S_BACKOFF_MIN;
     double jitter = 0.75 + 0.5 * (double)random () / (double)RAND_MAX;
-    self->retry_at = s_wall () + self->backoff * jitter;
+    self->retry_at = odc_wall_s () + self->backoff * jitter;
     odc_info (NULL, "next try in %.1f s", self->backoff * jitter);
 }
 
@@ -580,7 +574,7 @@ odc_bridge_actor (zsock_t *pipe, void *args)
     zmq_pollitem_t items[1] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0}};
     double last_pump = 0;
     while (ok) {
-        double now = s_wall ();
+        double now = odc_wall_s ();
         if (self->state == S_IDLE && now >= self->retry_at)
             s_connect (self);
         xmpp_run_once (self->ctx, 50);

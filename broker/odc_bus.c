@@ -201,3 +201,13 @@ odc_bus_reading_header (const Odc__Envelope *env)
         return NULL;
     return *(Odc__ReadingHeader **)((char *)body + field->offset);
 }
+
+void
+odc_bus_on_readings (odc_bus_handlers_t *handlers, odc_bus_handler_fn *fn)
+{
+    handlers->on[ODC__ENVELOPE__BODY_IDENTITY] = fn;
+    handlers->on[ODC__ENVELOPE__BODY_ALERTS] = fn;
+    handlers->on[ODC__ENVELOPE__BODY_METERS] = fn;
+    handlers->on[ODC__ENVELOPE__BODY_SUPPLIES] = fn;
+    handlers->on[ODC__ENVELOPE__BODY_TRAYS] = fn;
+}

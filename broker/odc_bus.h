@@ -62,6 +62,9 @@ typedef struct {
 
 /*  Receive one envelope, dispatch it, free it. Blocks until a frame comes.
     0 when dispatched, -1 when interrupted (socket or context closing). */
+/*  Set fn as the handler of the five kinds of reading. */
+void odc_bus_on_readings (odc_bus_handlers_t *handlers, odc_bus_handler_fn *fn);
+
 int odc_bus_recv (zsock_t *sock, const odc_bus_handlers_t *handlers, void *arg);
 
 /*  Receive and unpack one envelope; the caller owns it. NULL when

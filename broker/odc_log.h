@@ -39,6 +39,9 @@ uint64_t odc_now_ms (void);
 /*  Seconds on the monotonic clock, for measuring durations. */
 double odc_clock_s (void);
 
+/*  Seconds since the epoch on the wall clock, for schedules and times shown. */
+double odc_wall_s (void);
+
 #define odc_debug(dev, ...) odc_log_write (ODC_LOG_DEBUG, __func__, (dev), __VA_ARGS__)
 #define odc_info(dev, ...)  odc_log_write (ODC_LOG_INFO, __func__, (dev), __VA_ARGS__)
 #define odc_warn(dev, ...)  odc_log_write (ODC_LOG_WARN, __func__, (dev), __VA_ARGS__)
