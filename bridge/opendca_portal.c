@@ -495,8 +495,8 @@ s_push_devices (const s_options_t *o, const char *to, const char *file, double t
         static const char *names[5] = {"address", "port", "credential", "asset_number", "location"};
         char *fields[5] = {0};
         int k = 0;
-        for (char *save = NULL, *t = strtok_r (p, ",", &save); t && k < 5;
-             t = strtok_r (NULL, ",", &save)) {
+        /*  strsep, not strtok: an empty field stays a field. */
+        for (char *rest = p, *t; (t = strsep (&rest, ",")) && k < 5;) {
             while (*t == ' ')
                 t++;
             size_t n = strlen (t);
