@@ -28,6 +28,7 @@
 #include <czmq.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,13 +48,20 @@ typedef struct {
     int port;
 } s_options_t;
 
-static volatile sig_atomic_t s_stop;
+/*  SIGINT and SIGTERM are blocked in every thread (main blocks them before
+    any starts) and taken here, from the main loop: a handler could run in
+    any thread, RocksDB's sleeping ones included, and under ThreadSanitizer
+    not at all until that thread wakes. */
+static sigset_t s_stop_signals;
+static bool s_stop;
 
-static void
-s_on_signal (int sig)
+static bool
+s_stopping (void)
 {
-    (void)sig;
-    s_stop = 1;
+    struct timespec zero = {0, 0};
+    if (!s_stop && sigtimedwait (&s_stop_signals, NULL, &zero) > 0)
+        s_stop = true;
+    return s_stop;
 }
 
 static void
@@ -123,7 +131,7 @@ s_link_open (s_link_t *link, const s_options_t *o, const char *resource)
     if (xmpp_connect_client (link->conn, o->host, (unsigned short)o->port, s_on_conn, link) !=
         XMPP_EOK)
         return -1;
-    for (int i = 0; i < 400 && link->state == 0 && !s_stop; i++)
+    for (int i = 0; i < 400 && link->state == 0 && !s_stopping (); i++)
         xmpp_run_once (link->ctx, 50);
     return link->state == 1 ? 0 : -1;
 }
@@ -329,8 +337,6 @@ s_run (const s_options_t *o)
     char *next = odc_store_get (store, ODC_CF_META, S_RECEIVED_KEY, strlen (S_RECEIVED_KEY), &len);
     portal.next = next ? strtoull (next, NULL, 10) : 0;
     free (next);
-    signal (SIGINT, s_on_signal);
-    signal (SIGTERM, s_on_signal);
     s_link_t link = {0};
     s_online_t online = {&link, &portal};
     link.on_online = s_portal_online;
@@ -339,18 +345,18 @@ s_run (const s_options_t *o)
     int rc = 0;
     /*  Reconnect after a loss, until stopped. */
     link.log = (xmpp_log_t){s_strophe_log, NULL};
-    while (!s_stop) {
+    while (!s_stopping ()) {
         if (s_link_open (&link, o, ODC_PORTAL_RESOURCE) != 0) {
             s_link_close (&link);
             odc_warn (NULL, "cannot log in as %s; again in %.0f s", o->jid, backoff);
-            for (int i = 0; i < backoff * 10 && !s_stop; i++)
+            for (int i = 0; i < backoff * 10 && !s_stopping (); i++)
                 usleep (100000);
             backoff = backoff < 30 ? backoff * 2 : 30;
             continue;
         }
         backoff = 1;
         portal.ctx = link.ctx;
-        while (!s_stop && link.state == 1)
+        while (!s_stopping () && link.state == 1)
             xmpp_run_once (link.ctx, 100);
         s_link_close (&link);
     }
@@ -415,7 +421,7 @@ s_send (const s_options_t *o, const char *to, const char *text, bool raw, double
         xmpp_send (link.conn, msg);
         xmpp_stanza_release (msg);
     }
-    for (int i = 0; i < timeout * 20 && !ask.answered && link.state == 1; i++)
+    for (int i = 0; i < timeout * 20 && !ask.answered && link.state == 1 && !s_stopping (); i++)
         xmpp_run_once (link.ctx, 50);
     int rc = 0;
     if (!raw && !ask.answered) {
@@ -551,7 +557,8 @@ s_push_devices (const s_options_t *o, const char *to, const char *file, double t
         xmpp_stanza_add_child_ex (iq, copy, 0);
         xmpp_send (link.conn, iq);
         xmpp_stanza_release (iq);
-        for (int i = 0; i < timeout * 20 && !push.answered && link.state == 1; i++)
+        for (int i = 0; i < timeout * 20 && !push.answered && link.state == 1 && !s_stopping ();
+             i++)
             xmpp_run_once (link.ctx, 50);
         if (!push.answered)
             fprintf (stderr, "opendca-portal push-devices: no answer from %s in %.0f s\n", full,
@@ -939,6 +946,10 @@ main (int argc, char **argv)
     const char *command = argv[1];
     optind = 2;
     signal (SIGPIPE, SIG_IGN); /* a server that goes away: EPIPE, not the end */
+    sigemptyset (&s_stop_signals);
+    sigaddset (&s_stop_signals, SIGINT);
+    sigaddset (&s_stop_signals, SIGTERM);
+    pthread_sigmask (SIG_BLOCK, &s_stop_signals, NULL);
     int opt;
     while ((opt = getopt_long (argc, argv, "h", options, NULL)) != -1) {
         switch (opt) {
