@@ -213,47 +213,43 @@ s_format (const ProtobufCFieldDescriptor *f, const void *member)
     return strdup (buf);
 }
 
+static xmpp_stanza_t *s_element (xmpp_ctx_t *ctx, const char *name, const ProtobufCMessage *m);
+
+typedef struct {
+    xmpp_ctx_t *ctx;
+    xmpp_stanza_t *el;
+} s_build_t;
+
+/*  One field into the element: a message as a child, a scalar as an
+    attribute, an item of repeated scalars as a child with the value in v. */
+static void
+s_element_field (const ProtobufCFieldDescriptor *f, const void *member, long index, void *arg)
+{
+    s_build_t *b = arg;
+    if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+        xmpp_stanza_add_child_ex (
+            b->el, s_element (b->ctx, f->name, *(const ProtobufCMessage *const *)member), 0);
+        return;
+    }
+    char *text = s_format (f, member);
+    if (index >= 0) {
+        xmpp_stanza_t *child = xmpp_stanza_new (b->ctx);
+        xmpp_stanza_set_name (child, f->name);
+        xmpp_stanza_set_attribute (child, "v", text ? text : "");
+        xmpp_stanza_add_child_ex (b->el, child, 0);
+    }
+    else if (text)
+        xmpp_stanza_set_attribute (b->el, f->name, text);
+    free (text);
+}
+
 static xmpp_stanza_t *
 s_element (xmpp_ctx_t *ctx, const char *name, const ProtobufCMessage *m)
 {
-    xmpp_stanza_t *el = xmpp_stanza_new (ctx);
-    xmpp_stanza_set_name (el, name);
-    const ProtobufCMessageDescriptor *d = m->descriptor;
-    const char *base = (const char *)m;
-    for (unsigned i = 0; i < d->n_fields; i++) {
-        const ProtobufCFieldDescriptor *f = &d->fields[i];
-        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-            size_t n = *(const size_t *)(base + f->quantifier_offset);
-            const char *items = *(const char *const *)(base + f->offset);
-            for (size_t k = 0; k < n; k++) {
-                const void *item = items + k * odc_pb_item_size (f);
-                xmpp_stanza_t *child;
-                if (f->type == PROTOBUF_C_TYPE_MESSAGE)
-                    child = s_element (ctx, f->name, *(const ProtobufCMessage *const *)item);
-                else {
-                    child = xmpp_stanza_new (ctx);
-                    xmpp_stanza_set_name (child, f->name);
-                    char *text = s_format (f, item);
-                    xmpp_stanza_set_attribute (child, "v", text ? text : "");
-                    free (text);
-                }
-                xmpp_stanza_add_child_ex (el, child, 0);
-            }
-            continue;
-        }
-        const void *member = base + f->offset;
-        if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
-            const ProtobufCMessage *sub = *(const ProtobufCMessage *const *)member;
-            if (sub)
-                xmpp_stanza_add_child_ex (el, s_element (ctx, f->name, sub), 0);
-            continue;
-        }
-        char *text = s_format (f, member);
-        if (text)
-            xmpp_stanza_set_attribute (el, f->name, text);
-        free (text);
-    }
-    return el;
+    s_build_t b = {ctx, xmpp_stanza_new (ctx)};
+    xmpp_stanza_set_name (b.el, name);
+    odc_pb_each_field (m, s_element_field, &b);
+    return b.el;
 }
 
 xmpp_stanza_t *

@@ -644,42 +644,34 @@ s_csv_scalar (FILE *out, const char *row, const char *path, const ProtobufCField
     free (hex);
 }
 
+typedef struct {
+    FILE *out;
+    const char *row, *prefix;
+} s_csv_t;
+
+static void
+s_csv_field (const ProtobufCFieldDescriptor *f, const void *member, long index, void *arg)
+{
+    s_csv_t *c = arg;
+    char path[256];
+    if (index >= 0)
+        snprintf (path, sizeof path, "%s%s.%ld", c->prefix, f->name, index);
+    else
+        snprintf (path, sizeof path, "%s%s", c->prefix, f->name);
+    if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+        char sub[260];
+        snprintf (sub, sizeof sub, "%s.", path);
+        s_csv_walk (c->out, c->row, sub, *(const ProtobufCMessage *const *)member);
+    }
+    else
+        s_csv_scalar (c->out, c->row, path, f, member);
+}
+
 static void
 s_csv_walk (FILE *out, const char *row, const char *prefix, const ProtobufCMessage *m)
 {
-    const ProtobufCMessageDescriptor *d = m->descriptor;
-    const char *base = (const char *)m;
-    char path[256];
-    for (unsigned i = 0; i < d->n_fields; i++) {
-        const ProtobufCFieldDescriptor *f = &d->fields[i];
-        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-            size_t n = *(const size_t *)(base + f->quantifier_offset);
-            const char *items = *(const char *const *)(base + f->offset);
-            for (size_t k = 0; k < n; k++) {
-                snprintf (path, sizeof path, "%s%s.%zu", prefix, f->name, k);
-                const void *item = items + k * odc_pb_item_size (f);
-                if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
-                    char sub[260];
-                    snprintf (sub, sizeof sub, "%s.", path);
-                    s_csv_walk (out, row, sub, *(const ProtobufCMessage *const *)item);
-                }
-                else
-                    s_csv_scalar (out, row, path, f, item);
-            }
-            continue;
-        }
-        const void *member = base + f->offset;
-        snprintf (path, sizeof path, "%s%s", prefix, f->name);
-        if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
-            if (*(const ProtobufCMessage *const *)member) {
-                char sub[260];
-                snprintf (sub, sizeof sub, "%s.", path);
-                s_csv_walk (out, row, sub, *(const ProtobufCMessage *const *)member);
-            }
-        }
-        else
-            s_csv_scalar (out, row, path, f, member);
-    }
+    s_csv_t c = {out, row, prefix};
+    odc_pb_each_field (m, s_csv_field, &c);
 }
 
 static uint64_t

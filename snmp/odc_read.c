@@ -684,6 +684,27 @@ odc_pb_item_size (const ProtobufCFieldDescriptor *f)
     }
 }
 
+void
+odc_pb_each_field (const ProtobufCMessage *m, odc_pb_field_fn *fn, void *arg)
+{
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    const char *base = (const char *)m;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+            continue;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(const size_t *)(base + f->quantifier_offset);
+            const char *items = *(const char *const *)(base + f->offset);
+            for (size_t k = 0; k < n; k++)
+                fn (f, items + k * odc_pb_item_size (f), (long)k, arg);
+        }
+        else if (f->type != PROTOBUF_C_TYPE_MESSAGE || *(const void *const *)(base + f->offset))
+            fn (f, base + f->offset, -1, arg);
+    }
+}
+
 /*  A new line and the indent; nothing on one line (indent < 0). */
 static void
 s_json_line (FILE *out, int indent)

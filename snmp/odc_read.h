@@ -79,6 +79,14 @@ void odc_json_print (const ProtobufCMessage *message, FILE *out, int indent);
 /*  The size of one item of a repeated field in a protobuf-c message. */
 size_t odc_pb_item_size (const ProtobufCFieldDescriptor *f);
 
+/*  Call fn for every field of m that holds something: once per item of a
+    repeated field (index 0, 1, ...), once for a set message field or any
+    scalar (index -1); unset message fields and unchosen oneof members are
+    skipped. member points at the value (for a message, at its pointer). */
+typedef void (odc_pb_field_fn) (const ProtobufCFieldDescriptor *f, const void *member, long index,
+                                void *arg);
+void odc_pb_each_field (const ProtobufCMessage *m, odc_pb_field_fn *fn, void *arg);
+
 /*  Print a reading of a loop as a readable table on stdout. */
 void odc_reading_print (odc_loop_t loop, const ProtobufCMessage *message);
 void odc_reading_fprint (FILE *out, odc_loop_t loop, const ProtobufCMessage *message);
