@@ -358,6 +358,28 @@ s_on_iq (xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
     return 1;
 }
 
+/*  The portal says it is online (it tells the collectors it knows when it
+    logs in): what it refused while away goes at once. */
+static int
+s_on_presence (xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
+{
+    (void)conn;
+    s_self_t *self = arg;
+    const char *from = xmpp_stanza_get_from (stanza), *type = xmpp_stanza_get_type (stanza);
+    if (!from || type || strcasecmp (from, self->peer))
+        return 1; /* not the portal, or not "available" */
+    size_t waiting = 0;
+    for (size_t i = 0; i < self->n_flights; i++)
+        if (self->flights[i].refused_until) {
+            self->flights[i].refused_until = odc_wall_s ();
+            self->flights[i].refusals = 0;
+            waiting++;
+        }
+    odc_info (NULL, "%s is online; %zu refused batches go again now", from, waiting);
+    s_pump (self);
+    return 1;
+}
+
 static bool
 s_trusted (s_self_t *self, const char *bare)
 {
@@ -430,6 +452,8 @@ s_on_conn (xmpp_conn_t *conn, xmpp_conn_event_t event, int error, xmpp_stream_er
                   (unsigned long long)odc_outbox_count (self->outbox));
         xmpp_handler_delete (conn, s_on_iq);
         xmpp_handler_delete (conn, s_on_message);
+        xmpp_handler_delete (conn, s_on_presence);
+        xmpp_handler_add (conn, s_on_presence, NULL, "presence", NULL, self);
         xmpp_handler_add (conn, s_on_iq, NULL, "iq", NULL, self);
         xmpp_handler_add (conn, s_on_message, NULL, "message", NULL, self);
         xmpp_stanza_t *presence = xmpp_presence_new (self->ctx);

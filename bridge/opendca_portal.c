@@ -232,6 +232,9 @@ s_take_batch (s_portal_t *p, xmpp_conn_t *conn, xmpp_stanza_t *iq, xmpp_stanza_t
     odc_batch_put (b, p->store, ODC_CF_META, S_RECEIVED_KEY, strlen (S_RECEIVED_KEY), next,
                    strlen (next));
     odc_batch_put (b, p->store, ODC_CF_META, seen, strlen (seen), "", 0);
+    char mark[300];
+    snprintf (mark, sizeof mark, "collector/%s", collector);
+    odc_batch_put (b, p->store, ODC_CF_META, mark, strlen (mark), "", 0);
     int rc = odc_store_write (p->store, b);
     odc_batch_destroy (&b);
     odc_xml_items_free (items, n);
@@ -293,6 +296,34 @@ typedef struct {
     s_portal_t *portal;
 } s_online_t;
 
+/*  Tell every collector that ever sent here that the portal is back (a
+    directed presence to its resource): those that had batches refused
+    while it was away send them at once instead of at their next try. */
+typedef struct {
+    xmpp_ctx_t *ctx;
+    xmpp_conn_t *conn;
+    int count;
+} s_hello_t;
+
+static int
+s_hello_one (const void *key, size_t klen, const void *value, size_t vlen, void *arg)
+{
+    (void)value;
+    (void)vlen;
+    s_hello_t *h = arg;
+    char to[400];
+    if (klen <= 10 || klen - 10 > 300)
+        return 0;
+    snprintf (to, sizeof to, "%.*s/%s", (int)(klen - 10), (const char *)key + 10,
+              ODC_COLLECTOR_RESOURCE);
+    xmpp_stanza_t *presence = xmpp_presence_new (h->ctx);
+    xmpp_stanza_set_to (presence, to);
+    xmpp_send (h->conn, presence);
+    xmpp_stanza_release (presence);
+    h->count++;
+    return 0;
+}
+
 static void
 s_portal_online (void *arg)
 {
@@ -305,7 +336,11 @@ s_portal_online (void *arg)
     xmpp_stanza_t *presence = xmpp_presence_new (o->link->ctx);
     xmpp_send (conn, presence);
     xmpp_stanza_release (presence);
-    odc_info (NULL, "receiving as %s", xmpp_conn_get_bound_jid (conn));
+    s_hello_t hello = {o->link->ctx, conn, 0};
+    odc_store_each (o->portal->store, ODC_CF_META, "collector/", 10, "collector0", 10, s_hello_one,
+                    &hello);
+    odc_info (NULL, "receiving as %s; told %d known collectors", xmpp_conn_get_bound_jid (conn),
+              hello.count);
 }
 
 static odc_store_t *
@@ -351,7 +386,7 @@ s_run (const s_options_t *o)
             odc_warn (NULL, "cannot log in as %s; again in %.0f s", o->jid, backoff);
             for (int i = 0; i < backoff * 10 && !s_stopping (); i++)
                 usleep (100000);
-            backoff = backoff < 30 ? backoff * 2 : 30;
+            backoff = backoff < 10 ? backoff * 2 : 10;
             continue;
         }
         backoff = 1;
