@@ -48,7 +48,8 @@ typedef struct {
     s_flight_t flights[S_WINDOW];
     size_t n_flights;
     char instance[17];
-    char peer[512]; /* the portal's full JID */
+    char peer[512];  /* the portal's full JID */
+    uint64_t looked; /* the outbox's count and sheds at the last look (s_pump) */
     uint64_t bytes_plain, bytes_wire;
     odc_portal_status_t status;
 } s_self_t;
@@ -132,6 +133,15 @@ s_pump (s_self_t *self)
     if (self->state != S_ONLINE || self->n_flights >= S_WINDOW)
         return;
     double now = odc_wall_s ();
+    /*  Nothing added, acknowledged or shed since the last look, and no
+        refused batch due again: the records need not be read again. */
+    uint64_t state = odc_outbox_count (self->outbox) + (odc_outbox_shed (self->outbox) << 32);
+    bool due = false;
+    for (size_t i = 0; i < self->n_flights; i++)
+        due |= self->flights[i].refused_until > 0 && self->flights[i].refused_until <= now;
+    if (state == self->looked && !due)
+        return;
+    self->looked = state;
     size_t free_slots = S_WINDOW - self->n_flights;
     Odc__OutboxRecord *records[2 * S_WINDOW];
     size_t n = odc_outbox_peek (self->outbox, 0, 0, records, self->n_flights + free_slots);
@@ -319,13 +329,23 @@ s_on_iq (xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
                 if (xmpp_stanza_is_tag (c) && strcmp (xmpp_stanza_get_name (c), "text"))
                     condition = xmpp_stanza_get_name (c);
             char *reason = text ? xmpp_stanza_get_text (text) : NULL;
-            odc_error (NULL, "batch %s not taken by %s: %s%s%s; sent again in %.0f s", id,
-                       self->peer, condition ? condition : "error", reason ? ": " : "",
-                       reason ? reason : "", S_REJECT_PAUSE);
+            /*  The portal away (the server answers for it): soon again,
+                backing off; a refusal by the portal itself: in a minute. */
+            bool away = condition && !strcmp (condition, "service-unavailable");
+            int refusals = f ? ++f->refusals : 1;
+            double pause =
+                away ? fmin (S_AWAY_PAUSE * pow (2, refusals - 1), S_REJECT_PAUSE) : S_REJECT_PAUSE;
+            if (away && refusals > 1)
+                odc_debug (NULL, "batch %s: %s still not online; again in %.0f s", id, self->peer,
+                           pause);
+            else
+                odc_error (NULL, "batch %s not taken by %s: %s%s%s; sent again in %.0f s", id,
+                           self->peer, condition ? condition : "error", reason ? ": " : "",
+                           reason ? reason : "", pause);
             if (reason)
                 xmpp_free (self->ctx, reason);
             if (f)
-                f->refused_until = odc_wall_s () + S_REJECT_PAUSE;
+                f->refused_until = odc_wall_s () + pause;
         }
         return 1;
     }
@@ -440,6 +460,7 @@ s_on_conn (xmpp_conn_t *conn, xmpp_conn_event_t event, int error, xmpp_stream_er
         self->state = S_ONLINE;
         self->backoff = 0;
         self->n_flights = 0; /* what was not acknowledged goes again */
+        self->looked = UINT64_MAX;
         self->status.connected = true;
         self->status.port = port;
         self->status.since = odc_wall_s ();
