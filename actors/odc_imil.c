@@ -136,6 +136,13 @@ s_find_one (const Odc__Device *d, void *arg)
 static bool
 s_find (odc_imil_t *ctx, const char *what, char *id, size_t size)
 {
+    /*  A device id is one lookup; an address or a serial needs the walk. */
+    Odc__Device *known = odc_devices_get (ctx->store, what);
+    if (known) {
+        snprintf (id, size, "%s", known->id);
+        odc__device__free_unpacked (known, NULL);
+        return true;
+    }
     s_find_t f = {ctx->store, what, ""};
     odc_devices_each (ctx->store, s_find_one, &f);
     snprintf (id, size, "%s", f.id);

@@ -442,9 +442,11 @@ odc_xml_envelope (const xmpp_stanza_t *record, char **err)
 /* ------------------------------------------------------------------------
    Batches */
 
-/*  The XML text of every record of the batch, one after the other. */
+/*  The XML text of every record of the batch, one after the other; each
+    record element also goes into holder when one is given (built once,
+    whether it is sent as it is or only measured and deflated). */
 static char *
-s_records_text (xmpp_ctx_t *ctx, const Odc__Batch *batch, size_t *len)
+s_records_text (xmpp_ctx_t *ctx, const Odc__Batch *batch, xmpp_stanza_t *holder, size_t *len)
 {
     size_t cap = 4096, used = 0;
     char *all = malloc (cap);
@@ -465,7 +467,10 @@ s_records_text (xmpp_ctx_t *ctx, const Odc__Batch *batch, size_t *len)
         memcpy (all + used, text, n);
         used += n;
         xmpp_free (ctx, text);
-        xmpp_stanza_release (el);
+        if (holder)
+            xmpp_stanza_add_child_ex (holder, el, 0);
+        else
+            xmpp_stanza_release (el);
     }
     all[used] = 0;
     *len = used;
@@ -491,28 +496,25 @@ odc_xml_batch (xmpp_ctx_t *ctx, const Odc__OutboxRecord *record, bool compress, 
     snprintf (num, sizeof num, "%" PRIu64, record->created_ms);
     xmpp_stanza_set_attribute (el, "created", num);
     size_t len = 0;
-    char *text = s_records_text (ctx, batch, &len);
+    char *text = s_records_text (ctx, batch, compress ? NULL : el, &len);
     *plain = *wire = len;
-    uLongf zlen = compressBound (len);
-    unsigned char *z = compress ? malloc (zlen) : NULL;
-    if (z && compress2 (z, &zlen, (const Bytef *)text, len, Z_BEST_COMPRESSION) == Z_OK) {
-        char *b64 = malloc (4 * ((zlen + 2) / 3) + 1);
-        int n = EVP_EncodeBlock ((unsigned char *)b64, z, (int)zlen);
-        xmpp_stanza_set_attribute (el, "encoding", "deflate");
-        xmpp_stanza_t *t = xmpp_stanza_new (ctx);
-        xmpp_stanza_set_text_with_size (t, b64, (size_t)n);
-        xmpp_stanza_add_child_ex (el, t, 0);
-        *wire = (size_t)n;
-        free (b64);
-    }
-    else {
-        for (size_t i = 0; i < batch->n_items; i++) {
-            xmpp_stanza_t *r = odc_xml_record (ctx, batch->items[i]);
-            if (r)
-                xmpp_stanza_add_child_ex (el, r, 0);
+    if (compress) {
+        uLongf zlen = compressBound (len);
+        unsigned char *z = malloc (zlen);
+        if (compress2 (z, &zlen, (const Bytef *)text, len, Z_BEST_COMPRESSION) == Z_OK) {
+            char *b64 = malloc (4 * ((zlen + 2) / 3) + 1);
+            int n = EVP_EncodeBlock ((unsigned char *)b64, z, (int)zlen);
+            xmpp_stanza_set_attribute (el, "encoding", "deflate");
+            xmpp_stanza_t *t = xmpp_stanza_new (ctx);
+            xmpp_stanza_set_text_with_size (t, b64, (size_t)n);
+            xmpp_stanza_add_child_ex (el, t, 0);
+            *wire = (size_t)n;
+            free (b64);
         }
+        else /* out of memory in zlib: send it as it is */
+            free (s_records_text (ctx, batch, el, &len));
+        free (z);
     }
-    free (z);
     free (text);
     odc__batch__free_unpacked (batch, NULL);
     return el;

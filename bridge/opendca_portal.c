@@ -379,7 +379,6 @@ s_run (const s_options_t *o)
     double backoff = 1;
     int rc = 0;
     /*  Reconnect after a loss, until stopped. */
-    link.log = (xmpp_log_t){s_strophe_log, NULL};
     while (!s_stopping ()) {
         if (s_link_open (&link, o, ODC_PORTAL_RESOURCE) != 0) {
             s_link_close (&link);
