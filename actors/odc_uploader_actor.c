@@ -402,8 +402,8 @@ s_daily_start (s_self_t *self)
     char *done = odc_store_get (self->store, ODC_CF_META, S_DAILY_KEY, strlen (S_DAILY_KEY), &len);
     int last = done ? atoi (done) : 0;
     free (done);
-    if (self->next_daily - now > 60 && self->next_daily - 86400 <= now && last != s_day (now) &&
-        last)
+    /*  Today's time has passed when the next one falls on another day. */
+    if (last && last != s_day (now) && s_day (self->next_daily) != s_day (now))
         self->next_daily = now;
     if (!last) {
         /*  A new store: today counts as done (nothing read yet). */
