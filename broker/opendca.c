@@ -44,6 +44,8 @@
 #endif
 
 int odc_poll_main (int argc, char **argv);
+int odc_discover_main (int argc, char **argv, const char *config);
+int odc_analyse_main (int argc, char **argv);
 
 #ifdef ODC_JEMALLOC
 /*  Read by jemalloc at its start. Two arenas as with glibc (see main):
@@ -188,6 +190,9 @@ s_usage (FILE *out)
                   "  config check FILE      validate FILE; prints every error as\n"
                   "                         FILE:LINE: key 'KEY': reason; exit 0 or 2\n"
                   "  poll ADDRESS[:PORT] --loop NAME   read one device once (poll --help)\n"
+                  "  discover TARGET...     sweep ranges for printers, print what answers\n"
+                  "                         (discover --help)\n"
+                  "  analyse ADDRESS[:PORT] a manageability report of one device (analyse --help)\n"
                   "  latest ADDRESS --loop NAME -c FILE   the last reading a loop stored\n"
                   "  outbox -c FILE         the readings waiting for the portal, as JSON lines\n"
                   "  imil \"COMMAND\" -c FILE  a command to the collector running with FILE\n"
@@ -538,6 +543,10 @@ main (int argc, char **argv)
     const char *command = argv[optind++];
     if (strcmp (command, "poll") == 0)
         return odc_poll_main (argc - optind + 1, argv + optind - 1);
+    if (strcmp (command, "analyse") == 0 || strcmp (command, "analyze") == 0)
+        return odc_analyse_main (argc - optind + 1, argv + optind - 1);
+    if (strcmp (command, "discover") == 0)
+        return odc_discover_main (argc - optind + 1, argv + optind - 1, config);
     if (strcmp (command, "latest") == 0)
         return s_latest (argc - optind, argv + optind, config);
     if (strcmp (command, "imil") == 0) {

@@ -10,10 +10,12 @@
     -n CONTEXT; -t timeout (ms), -r retries, -p port (161).
     Exit codes: 0 read, 1 the device did not answer (or refused), 2 usage. */
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "odc_cli.h"
 #include "odc_log.h"
 #include "odc_read.h"
 
@@ -36,16 +38,7 @@ s_usage (FILE *out)
         "  --vendor-map FILE      vendor counters (default %s/snmp/vendor-counters.tsv)\n"
         "  -p, --port PORT        UDP port when ADDRESS has none (default 161)\n"
         "  -t, --timeout MS       per request (default 1500)\n"
-        "  -r, --retries N        further tries per request (default 1)\n"
-        "  -v 1|2c|3              SNMP version (default 2c)\n"
-        "  -c COMMUNITY           v1/v2c community (default public)\n"
-        "  -u USER                v3 user\n"
-        "  -l LEVEL               v3 level: noAuthNoPriv, authNoPriv, authPriv\n"
-        "  -a PROTOCOL            v3 authentication: MD5, SHA, SHA-224, SHA-256, SHA-384, SHA-512\n"
-        "  -A PASSPHRASE          v3 authentication passphrase\n"
-        "  -x PROTOCOL            v3 privacy: DES, AES, AES-192, AES-256\n"
-        "  -X PASSPHRASE          v3 privacy passphrase\n"
-        "  -n CONTEXT             v3 context name\n"
+        "  -r, --retries N        further tries per request (default 1)\n" ODC_CLI_CREDENTIAL_HELP
         "\n"
         "Exit codes: 0 read, 1 no answer or refused, 2 usage error.\n",
         ODC_DATA_DIR);
@@ -77,6 +70,106 @@ s_run (odc_snmp_t *engine, odc_snmp_job_t *job)
     }
     while (!wait.done)
         odc_snmp_run (engine, 1000);
+}
+
+/*  What reading one device cost. */
+typedef struct {
+    uint32_t requests, bytes_out, bytes_in, timeouts;
+} s_cost_t;
+
+static void
+s_add_cost (s_cost_t *cost, const odc_snmp_job_t *job)
+{
+    cost->requests += job->requests;
+    cost->bytes_out += job->bytes_out;
+    cost->bytes_in += job->bytes_in;
+    cost->timeouts += job->timeouts;
+}
+
+static void
+s_job_init (odc_snmp_job_t *job, const char *address, int port, const odc_credential_t *cred)
+{
+    memset (job, 0, sizeof *job);
+    snprintf (job->address, sizeof job->address, "%s", address);
+    job->port = port;
+    job->credential = cred;
+}
+
+/*  The identity, as the identity loop reads it (at the printer's own
+    hrDeviceIndex when that is not 1); NULL with the reason in why.
+    *fell_back: the device needed GETNEXT. */
+static Odc__IdentityReading *
+s_read_identity (odc_snmp_t *engine, const char *address, int port, const odc_credential_t *cred,
+                 bool *fell_back, s_cost_t *cost, char *why, size_t why_size)
+{
+    Odc__IdentityReading *id = NULL;
+    uint32_t x = 1;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        odc_read_oids_t oids;
+        odc_snmp_job_t job;
+        s_job_init (&job, address, port, cred);
+        odc_read_prepare (ODC_LOOP_IDENTITY, x, false, NULL, 0, &oids, &job);
+        s_run (engine, &job);
+        s_add_cost (cost, &job);
+        Odc__IdentityReading *r = odc_read_identity (&job);
+        if (!r)
+            snprintf (why, why_size, "%s", job.error[0] ? job.error : "no answer");
+        else
+            *fell_back = job.fell_back;
+        odc_snmp_job_clear (&job);
+        if (r) {
+            if (id)
+                odc__identity_reading__free_unpacked (id, NULL);
+            id = r;
+        }
+        if (!id || id->hr_device_index <= 1 || x != 1)
+            break;
+        x = (uint32_t)id->hr_device_index; /* its serial is at its own index */
+    }
+    return id;
+}
+
+/*  One loop's reading of a device whose identity is known; NULL with the
+    reason in why. */
+static ProtobufCMessage *
+s_read_loop (odc_snmp_t *engine, const char *address, int port, const odc_credential_t *cred,
+             const Odc__IdentityReading *id, bool getnext_only, odc_loop_t loop,
+             const odc_vendor_map_t *map, s_cost_t *cost, char *why, size_t why_size)
+{
+    uint32_t x = id->hr_device_index > 0 ? (uint32_t)id->hr_device_index : 1;
+    const odc_vendor_counter_t *vendor[32];
+    size_t n_vendor = 0;
+    uint32_t enterprise = odc_enterprise_of (id->sys_object_id);
+    for (size_t i = 0; loop == ODC_LOOP_METER && map && i < map->count && n_vendor < 32; i++)
+        if (map->counters[i].enterprise == enterprise)
+            vendor[n_vendor++] = &map->counters[i];
+    odc_read_oids_t oids, oids_table;
+    odc_snmp_job_t job, table;
+    s_job_init (&job, address, port, cred);
+    s_job_init (&table, address, port, cred);
+    job.getnext_only = table.getnext_only = getnext_only;
+    odc_read_prepare (loop, x, false, vendor, n_vendor, &oids, &job);
+    s_run (engine, &job);
+    s_add_cost (cost, &job);
+    ProtobufCMessage *reading = NULL;
+    if (loop == ODC_LOOP_ALERT) {
+        /*  A first pass always reads the table. */
+        odc_read_prepare (ODC_LOOP_ALERT, x, true, NULL, 0, &oids_table, &table);
+        s_run (engine, &table);
+        s_add_cost (cost, &table);
+        reading = (ProtobufCMessage *)odc_read_alerts (&job, &table);
+    }
+    else if (loop == ODC_LOOP_METER)
+        reading = (ProtobufCMessage *)odc_read_meters (&job, vendor, n_vendor);
+    else if (loop == ODC_LOOP_SUPPLY)
+        reading = (ProtobufCMessage *)odc_read_supplies (&job);
+    else if (loop == ODC_LOOP_TRAY)
+        reading = (ProtobufCMessage *)odc_read_trays (&job);
+    if (!reading)
+        snprintf (why, why_size, "%s", job.error[0] ? job.error : "no answer");
+    odc_snmp_job_clear (&job);
+    odc_snmp_job_clear (&table);
+    return reading;
 }
 
 static void
@@ -174,9 +267,8 @@ odc_reading_print (odc_loop_t loop, const ProtobufCMessage *m)
 int
 odc_poll_main (int argc, char **argv)
 {
-    static const char *const versions[] = {"1", "2c", "3", NULL};
-    static const char *const levels[] = {"noAuthNoPriv", "authNoPriv", "authPriv", NULL};
-    odc_credential_t cred = {.name = "command line", .version = 2, .community = "public"};
+    odc_credential_t cred;
+    odc_cli_credential_init (&cred);
     const char *loop_name = NULL, *map_path = NULL;
     bool json = false;
     int port = 161, timeout = 1500, retries = 1;
@@ -186,8 +278,13 @@ odc_poll_main (int argc, char **argv)
                                             {"help", 0, 0, 'h'},       {0, 0, 0, 0}};
     optind = 0; /* glibc: start afresh (the main command line was parsed before) */
     int opt;
-    while ((opt = getopt_long (argc, argv, "v:c:u:l:a:A:x:X:n:p:t:r:h", options, NULL)) != -1) {
-        int i;
+    while ((opt = getopt_long (argc, argv, ODC_CLI_CREDENTIAL_OPTS "p:t:r:h", options, NULL)) !=
+           -1) {
+        int taken = odc_cli_credential_option (opt, optarg, &cred, NULL, "opendca poll");
+        if (taken < 0)
+            return 2;
+        if (taken)
+            continue;
         switch (opt) {
         case 'L': loop_name = optarg; break;
         case 'J': json = true; break;
@@ -195,42 +292,6 @@ odc_poll_main (int argc, char **argv)
         case 'p': port = atoi (optarg); break;
         case 't': timeout = atoi (optarg); break;
         case 'r': retries = atoi (optarg); break;
-        case 'v':
-            if ((i = odc_config_choice (versions, optarg)) < 0) {
-                fprintf (stderr, "opendca poll: -v %s: 1, 2c or 3\n", optarg);
-                return 2;
-            }
-            cred.version = i + 1;
-            break;
-        case 'c': cred.community = optarg; break;
-        case 'u': cred.user = optarg; break;
-        case 'l':
-            if ((i = odc_config_choice (levels, optarg)) < 0) {
-                fprintf (stderr, "opendca poll: -l %s: noAuthNoPriv, authNoPriv or authPriv\n",
-                         optarg);
-                return 2;
-            }
-            cred.level = i;
-            break;
-        case 'a':
-            if ((i = odc_config_choice (odc_config_auth_protocols, optarg)) < 0) {
-                fprintf (stderr,
-                         "opendca poll: -a %s: MD5, SHA, SHA-224, SHA-256, SHA-384 or SHA-512\n",
-                         optarg);
-                return 2;
-            }
-            cred.auth_protocol = i;
-            break;
-        case 'A': cred.auth_passphrase = optarg; break;
-        case 'x':
-            if ((i = odc_config_choice (odc_config_priv_protocols, optarg)) < 0) {
-                fprintf (stderr, "opendca poll: -x %s: DES, AES, AES-192 or AES-256\n", optarg);
-                return 2;
-            }
-            cred.priv_protocol = i;
-            break;
-        case 'X': cred.priv_passphrase = optarg; break;
-        case 'n': cred.context = optarg; break;
         case 'h': s_usage (stdout); return 0;
         default: s_usage (stderr); return 2;
         }
@@ -248,22 +309,12 @@ odc_poll_main (int argc, char **argv)
                  loop_name);
         return 2;
     }
-    if (cred.version == 3) {
-        if (!cred.user ||
-            (cred.level >= 1 && (!cred.auth_passphrase || strlen (cred.auth_passphrase) < 8)) ||
-            (cred.level == 2 && (!cred.priv_passphrase || strlen (cred.priv_passphrase) < 8))) {
-            fprintf (stderr, "opendca poll: SNMPv3 needs -u USER, and -A / -X passphrases of 8 or "
-                             "more characters for its level (-l)\n");
-            return 2;
-        }
-        cred.community = NULL;
-    }
+    if (odc_cli_credential_check (&cred, "opendca poll") != 0)
+        return 2;
     char address[64];
-    snprintf (address, sizeof address, "%s", argv[optind]);
-    char *colon = strrchr (address, ':');
-    if (colon && strchr (address, ':') == colon) { /* one colon: ADDRESS:PORT */
-        *colon = 0;
-        port = atoi (colon + 1);
+    if (odc_cli_address (argv[optind], address, sizeof address, &port) != 0) {
+        fprintf (stderr, "opendca poll: %s: the port is not a number 1-65535\n", argv[optind]);
+        return 2;
     }
     if (port < 1 || port > 65535 || timeout < 10 || retries < 0) {
         fprintf (stderr, "opendca poll: port 1-65535, timeout 10 ms or more, retries 0 or more\n");
@@ -286,60 +337,29 @@ odc_poll_main (int argc, char **argv)
     odc_snmp_options_t eo = {
         .window = 1, .timeout_ms = timeout, .retries = retries, .max_repetitions = 16};
     odc_snmp_t *engine = odc_snmp_new (&eo);
-    odc_read_oids_t oids_identity, oids, oids_table;
-    odc_snmp_job_t identity = {0}, job = {0}, table = {0};
-    snprintf (identity.address, sizeof identity.address, "%s", address);
-    identity.port = port;
-    identity.credential = &cred;
-    odc_read_prepare (ODC_LOOP_IDENTITY, 1, false, NULL, 0, &oids_identity, &identity);
-    s_run (engine, &identity);
+    s_cost_t cost = {0};
+    char why[200] = "";
+    bool fell_back = false;
     int rc = 0;
     ProtobufCMessage *reading = NULL;
-    if (identity.status != ODC_SNMP_OK) {
+    Odc__IdentityReading *id =
+        s_read_identity (engine, address, port, &cred, &fell_back, &cost, why, sizeof why);
+    if (!id) {
         fprintf (stderr,
                  "opendca poll: %s:%d: %s (%u requests, %u timeouts; check the address, "
                  "the port and the credentials)\n",
-                 address, port, identity.error[0] ? identity.error : "no answer", identity.requests,
-                 identity.timeouts);
+                 address, port, why, cost.requests, cost.timeouts);
         rc = 1;
     }
+    else if (loop == ODC_LOOP_IDENTITY)
+        reading = (ProtobufCMessage *)id;
     else {
-        Odc__IdentityReading *id = odc_read_identity (&identity);
-        uint32_t x = id && id->hr_device_index > 0 ? (uint32_t)id->hr_device_index : 1;
-        const odc_vendor_counter_t *vendor[32];
-        size_t n_vendor = 0;
-        uint32_t enterprise = id ? odc_enterprise_of (id->sys_object_id) : 0;
-        for (size_t i = 0; map && i < map->count && n_vendor < 32; i++)
-            if (map->counters[i].enterprise == enterprise)
-                vendor[n_vendor++] = &map->counters[i];
-        if (loop == ODC_LOOP_IDENTITY)
-            reading = (ProtobufCMessage *)id;
-        else {
-            odc__identity_reading__free_unpacked (id, NULL);
-            job.port = table.port = port;
-            snprintf (job.address, sizeof job.address, "%s", address);
-            snprintf (table.address, sizeof table.address, "%s", address);
-            job.credential = table.credential = &cred;
-            job.getnext_only = table.getnext_only = identity.fell_back;
-            odc_read_prepare ((odc_loop_t)loop, x, false, vendor, n_vendor, &oids, &job);
-            s_run (engine, &job);
-            if (loop == ODC_LOOP_ALERT) {
-                /*  A first pass always reads the table. */
-                odc_read_prepare (ODC_LOOP_ALERT, x, true, NULL, 0, &oids_table, &table);
-                s_run (engine, &table);
-                reading = (ProtobufCMessage *)odc_read_alerts (&job, &table);
-            }
-            else if (loop == ODC_LOOP_METER)
-                reading = (ProtobufCMessage *)odc_read_meters (&job, vendor, n_vendor);
-            else if (loop == ODC_LOOP_SUPPLY)
-                reading = (ProtobufCMessage *)odc_read_supplies (&job);
-            else
-                reading = (ProtobufCMessage *)odc_read_trays (&job);
-            if (!reading) {
-                fprintf (stderr, "opendca poll: %s:%d: %s\n", address, port,
-                         job.error[0] ? job.error : "no answer");
-                rc = 1;
-            }
+        reading = s_read_loop (engine, address, port, &cred, id, fell_back, (odc_loop_t)loop, map,
+                               &cost, why, sizeof why);
+        odc__identity_reading__free_unpacked (id, NULL);
+        if (!reading) {
+            fprintf (stderr, "opendca poll: %s:%d: %s\n", address, port, why);
+            rc = 1;
         }
     }
     if (reading) {
@@ -349,16 +369,432 @@ odc_poll_main (int argc, char **argv)
         }
         else {
             printf ("%s:%d, %s loop (%u requests, %u bytes out, %u in)\n", address, port, loop_name,
-                    identity.requests + job.requests + table.requests,
-                    identity.bytes_out + job.bytes_out + table.bytes_out,
-                    identity.bytes_in + job.bytes_in + table.bytes_in);
+                    cost.requests, cost.bytes_out, cost.bytes_in);
             odc_reading_print ((odc_loop_t)loop, reading);
         }
         protobuf_c_message_free_unpacked (reading, NULL);
     }
-    odc_snmp_job_clear (&identity);
+    odc_snmp_destroy (&engine);
+    odc_vendor_map_destroy (&map);
+    odc_snmp_shutdown ();
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+   opendca analyse: what a device offers each loop, and a verdict */
+
+typedef struct {
+    int major, minor;
+    char text[24][160];
+    const char *loop[24];
+    bool is_major[24];
+    int count;
+} s_findings_t;
+
+static void s_find (s_findings_t *f, bool major, const char *loop, const char *fmt, ...)
+    __attribute__ ((format (printf, 4, 5)));
+
+static void
+s_find (s_findings_t *f, bool major, const char *loop, const char *fmt, ...)
+{
+    if (f->count == 24)
+        return;
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (f->text[f->count], sizeof f->text[0], fmt, ap);
+    va_end (ap);
+    f->loop[f->count] = loop;
+    f->is_major[f->count++] = major;
+    if (major)
+        f->major++;
+    else
+        f->minor++;
+}
+
+static const char *
+s_supply_unit (int unit)
+{
+    switch (unit) {
+    case 3: return "ten-thousandths of inches";
+    case 4: return "micrometers";
+    case 7: return "impressions";
+    case 8: return "sheets";
+    case 11: return "hours";
+    case 12: return "thousandths of ounces";
+    case 13: return "tenths of grams";
+    case 14: return "hundredths of fluid ounces";
+    case 15: return "tenths of milliliters";
+    case 16: return "feet";
+    case 17: return "meters";
+    case 18: return "items";
+    case 19: return "percent";
+    default: return "other";
+    }
+}
+
+static const char *
+s_sentinel (int value)
+{
+    switch (value) {
+    case -1: return "other (no limit)";
+    case -2: return "unknown";
+    case -3: return "some remaining";
+    default: return NULL;
+    }
+}
+
+static void
+s_analyse_usage (FILE *out)
+{
+    fprintf (
+        out,
+        "Usage: opendca analyse ADDRESS[:PORT] [OPTIONS]\n"
+        "\n"
+        "A manageability report of one device: which SNMP versions answer, GETBULK,\n"
+        "and what it offers each monitoring loop (identity fields, alert table,\n"
+        "supplies with their units and sentinels, standard and vendor counters,\n"
+        "trays), with a verdict on how well it can be managed.\n"
+        "\n"
+        "  --json                 the report as one JSON object\n"
+        "  --vendor-map FILE      vendor counters (default %s/snmp/vendor-counters.tsv)\n"
+        "  -p, --port PORT        UDP port when ADDRESS has none (default 161)\n"
+        "  -t, --timeout MS       per request (default 1500)\n"
+        "  -r, --retries N        further tries per request (default 1)\n" ODC_CLI_CREDENTIAL_HELP
+        "\n"
+        "SNMPv1 and v2c are tried with the community (-c, default public), v3 when -u\n"
+        "is given; the loops are read with the credential given, or else with the\n"
+        "first version that answered.\n"
+        "Exit codes: 0 analysed, 1 no answer with any version, 2 usage error.\n",
+        ODC_DATA_DIR);
+}
+
+/*  Does the device answer a GET of sysObjectID.0 with this credential? */
+static bool
+s_answers (odc_snmp_t *engine, const char *address, int port, const odc_credential_t *cred,
+           s_cost_t *cost)
+{
+    odc_oid_t sys_object_id;
+    odc_oid_parse ("1.3.6.1.2.1.1.2.0", &sys_object_id);
+    odc_snmp_job_t job;
+    s_job_init (&job, address, port, cred);
+    job.scalars = &sys_object_id;
+    job.n_scalars = 1;
+    s_run (engine, &job);
+    s_add_cost (cost, &job);
+    bool ok = job.status == ODC_SNMP_OK && job.n_values > 0 && job.values[0].type == ASN_OBJECT_ID;
     odc_snmp_job_clear (&job);
-    odc_snmp_job_clear (&table);
+    return ok;
+}
+
+/*  Whether the device answered an OID under prefix (raw varbinds kept). */
+static bool
+s_has (const Odc__ReadingHeader *h, const char *prefix)
+{
+    size_t n = strlen (prefix);
+    for (size_t i = 0; h && i < h->n_raw; i++)
+        if (!strncmp (h->raw[i]->oid, prefix, n) && h->raw[i]->type < 0x80)
+            return true;
+    return false;
+}
+
+/*  The findings: what each loop will and will not get from the device. */
+static void
+s_judge (s_findings_t *f, const Odc__IdentityReading *id, const Odc__AlertReading *alerts,
+         const Odc__MeterReading *meters, const Odc__SupplyReading *supplies,
+         const Odc__TrayReading *trays, bool getbulk, int version)
+{
+    if (!id->serial[0] && id->mac[0])
+        s_find (f, false, "identity", "no serial number: the device is known by its MAC address");
+    else if (!id->serial[0])
+        s_find (f, true, "identity",
+                "no serial number and no MAC address: the device is known by its address only, "
+                "so moves and replacements cannot be told apart");
+    if (!id->vendor[0])
+        s_find (f, false, "identity", "maker not recognised from sysObjectID %s",
+                id->sys_object_id[0] ? id->sys_object_id : "(none)");
+    bool status = alerts && s_has (alerts->header, "1.3.6.1.2.1.25.3.2.1.5.");
+    bool errors = alerts && s_has (alerts->header, "1.3.6.1.2.1.25.3.5.1.2.");
+    bool events = alerts && s_has (alerts->header, "1.3.6.1.2.1.43.5.1.1.19.");
+    if (!alerts)
+        s_find (f, true, "alert", "the alert status does not answer");
+    else if (!status && !errors && !events && !alerts->n_alerts)
+        s_find (f, true, "alert",
+                "no hrDeviceStatus, no error bits, no alert counters, no alert table: alerts "
+                "cannot be seen");
+    else if (!events)
+        s_find (f, false, "alert",
+                "no prtAlertAllEvents: the alert loop cannot tell when the alert table changed");
+    else if (!errors)
+        s_find (f, false, "alert", "no hrPrinterDetectedErrorState: no error bits");
+    size_t vendor = 0, standard = 0;
+    for (size_t i = 0; meters && i < meters->n_counters; i++) {
+        if (!strncmp (meters->counters[i]->oid, "1.3.6.1.2.1.43.10.2.1.4.", 24))
+            standard++;
+        else
+            vendor++;
+    }
+    if (!meters || (!vendor && !standard))
+        s_find (f, true, "meter", "no page counter: no meters");
+    else if (!vendor)
+        s_find (f, false, "meter",
+                "prtMarkerLifeCount only: no vendor counters known for this maker, so no mono / "
+                "colour or small / large split");
+    if (!supplies || !supplies->n_supplies)
+        s_find (f, true, "supply", "no supply table: no consumable levels, no forecasts");
+    else {
+        size_t blind = 0;
+        for (size_t i = 0; i < supplies->n_supplies; i++)
+            if (supplies->supplies[i]->percent < 0)
+                blind++;
+        if (blind == supplies->n_supplies)
+            s_find (f, true, "supply",
+                    "no supply reports a level against a capacity (all sentinels): no run-out "
+                    "forecasts, only empty / not empty");
+        else if (blind)
+            s_find (f, false, "supply",
+                    "%zu of %zu supplies report no level against a capacity (sentinels): those "
+                    "are not forecast",
+                    blind, supplies->n_supplies);
+    }
+    if (!trays || !trays->n_trays)
+        s_find (f, false, "tray", "no input tray table: no paper levels");
+    if (version == 1)
+        s_find (f, false, "snmp", "SNMPv1 only: no GETBULK, no 64-bit counters, more requests");
+    else if (!getbulk)
+        s_find (f, false, "snmp", "GETBULK does not work: read with GETNEXT, more requests");
+}
+
+static const char *
+s_verdict (const s_findings_t *f, const Odc__IdentityReading *id, const Odc__SupplyReading *sup,
+           const Odc__MeterReading *meters)
+{
+    bool printerish =
+        id->hr_device_index > 0 || (sup && sup->n_supplies) || (meters && meters->n_counters);
+    if (!printerish)
+        return "not a printer (no hrDeviceType printer, no Printer-MIB): not managed";
+    if (!f->major && !f->minor)
+        return "fully manageable: every loop gets what it needs";
+    if (!f->major)
+        return "well manageable, with the limitations below";
+    if (f->major <= 2)
+        return "partly manageable: see what is missing below";
+    return "hardly manageable: most of what the loops need is missing";
+}
+
+int
+odc_analyse_main (int argc, char **argv)
+{
+    const char *prog = "opendca analyse";
+    odc_credential_t cred;
+    odc_cli_credential_init (&cred);
+    bool json = false, given = false;
+    const char *map_path = NULL;
+    int port = 161, timeout = 1500, retries = 1;
+    static const struct option options[] = {{"json", 0, 0, 'J'},
+                                            {"vendor-map", 1, 0, 'M'},
+                                            {"port", 1, 0, 'p'},
+                                            {"timeout", 1, 0, 't'},
+                                            {"retries", 1, 0, 'r'},
+                                            {"help", 0, 0, 'h'},
+                                            {0, 0, 0, 0}};
+    optind = 0;
+    int opt;
+    while ((opt = getopt_long (argc, argv, ODC_CLI_CREDENTIAL_OPTS "p:t:r:h", options, NULL)) !=
+           -1) {
+        int taken = odc_cli_credential_option (opt, optarg, &cred, &given, prog);
+        if (taken < 0)
+            return 2;
+        if (taken)
+            continue;
+        switch (opt) {
+        case 'J': json = true; break;
+        case 'M': map_path = optarg; break;
+        case 'p': port = atoi (optarg); break;
+        case 't': timeout = atoi (optarg); break;
+        case 'r': retries = atoi (optarg); break;
+        case 'h': s_analyse_usage (stdout); return 0;
+        default: s_analyse_usage (stderr); return 2;
+        }
+    }
+    if (optind + 1 != argc) {
+        fprintf (stderr, "%s: needs one ADDRESS[:PORT] (see --help)\n", prog);
+        return 2;
+    }
+    if (odc_cli_credential_check (&cred, prog) != 0)
+        return 2;
+    char address[64];
+    if (odc_cli_address (argv[optind], address, sizeof address, &port) != 0 || port < 1 ||
+        port > 65535 || timeout < 10 || retries < 0) {
+        fprintf (stderr, "%s: port 1-65535, timeout 10 ms or more, retries 0 or more\n", prog);
+        return 2;
+    }
+    char default_map[512];
+    snprintf (default_map, sizeof default_map, "%s/snmp/vendor-counters.tsv", ODC_DATA_DIR);
+    char *error = NULL;
+    odc_vendor_map_t *map = odc_vendor_map_load (map_path ? map_path : default_map, &error);
+    if (!map) {
+        fprintf (stderr, "%s: %s\n", prog, error ? error : "cannot load the vendor map");
+        free (error);
+        return 2;
+    }
+    odc_snmp_init (4096);
+    odc_snmp_options_t eo = {
+        .window = 1, .timeout_ms = timeout, .retries = retries, .max_repetitions = 16};
+    odc_snmp_t *engine = odc_snmp_new (&eo);
+    s_cost_t cost = {0};
+
+    /*  Which versions answer. */
+    odc_credential_t v1 = cred, v2 = cred;
+    v1.name = "v1", v2.name = "v2c";
+    v1.version = 1, v2.version = 2;
+    v1.community = v2.community = cred.version == 3 ? "public" : cred.community;
+    bool ans[3];
+    ans[0] = s_answers (engine, address, port, &v1, &cost);
+    ans[1] = s_answers (engine, address, port, &v2, &cost);
+    ans[2] = cred.version == 3 && s_answers (engine, address, port, &cred, &cost);
+    const odc_credential_t *use = NULL;
+    if (ans[cred.version - 1])
+        use = &cred;
+    else if (!given || cred.version != 3)
+        use = ans[1] ? &v2 : ans[0] ? &v1 : NULL;
+    int rc = 0;
+    if (!use) {
+        fprintf (stderr,
+                 "%s: %s:%d: no answer with SNMP v1 or v2c (community given) %s (%u requests, %u "
+                 "timeouts; check the address, the port and the credentials)\n",
+                 prog, address, port, cred.version == 3 ? "nor v3" : "(v3 not tried: no -u)",
+                 cost.requests, cost.timeouts);
+        odc_snmp_destroy (&engine);
+        odc_vendor_map_destroy (&map);
+        odc_snmp_shutdown ();
+        return 1;
+    }
+    bool fell_back = false;
+    char why[200] = "";
+    Odc__IdentityReading *id =
+        s_read_identity (engine, address, port, use, &fell_back, &cost, why, sizeof why);
+    ProtobufCMessage *r[ODC_LOOP_COUNT] = {0};
+    char whys[ODC_LOOP_COUNT][200] = {{0}};
+    if (id) {
+        r[ODC_LOOP_IDENTITY] = (ProtobufCMessage *)id;
+        for (int loop = 0; loop < ODC_LOOP_COUNT; loop++)
+            if (loop != ODC_LOOP_IDENTITY)
+                r[loop] = s_read_loop (engine, address, port, use, id, fell_back, (odc_loop_t)loop,
+                                       map, &cost, whys[loop], sizeof whys[loop]);
+    }
+    else
+        /*  It answers a GET, not the loops' reads: still a report. */
+        for (int loop = 0; loop < ODC_LOOP_COUNT; loop++)
+            snprintf (whys[loop], sizeof whys[loop], "%s", why);
+    {
+        Odc__IdentityReading empty_id = ODC__IDENTITY_READING__INIT;
+        if (!id)
+            id = &empty_id;
+        const Odc__AlertReading *alerts = (const Odc__AlertReading *)r[ODC_LOOP_ALERT];
+        const Odc__MeterReading *meters = (const Odc__MeterReading *)r[ODC_LOOP_METER];
+        const Odc__SupplyReading *supplies = (const Odc__SupplyReading *)r[ODC_LOOP_SUPPLY];
+        const Odc__TrayReading *trays = (const Odc__TrayReading *)r[ODC_LOOP_TRAY];
+        bool getbulk = use->version != 1 && !fell_back;
+        s_findings_t f = {0};
+        const char *verdict;
+        if (!r[ODC_LOOP_IDENTITY]) {
+            s_find (&f, true, "identity",
+                    "it answers a GET of sysObjectID, but not the identity loop's read (%s)", why);
+            verdict = "not manageable: none of the loops' reads is answered";
+        }
+        else {
+            s_judge (&f, id, alerts, meters, supplies, trays, getbulk, use->version);
+            verdict = s_verdict (&f, id, supplies, meters);
+        }
+        static const char *vnames[3] = {"v1", "v2c", "v3"};
+        if (json) {
+            printf ("{\"address\":\"%s\",\"port\":%d,\"credential\":\"%s\",\"version\":\"%s\","
+                    "\"versions\":{\"v1\":%s,\"v2c\":%s,\"v3\":%s},\"getbulk\":%s,",
+                    address, port, use == &cred ? cred.name : use->name, vnames[use->version - 1],
+                    ans[0] ? "true" : "false", ans[1] ? "true" : "false",
+                    cred.version == 3 ? (ans[2] ? "true" : "false") : "null",
+                    getbulk ? "true" : "false");
+            printf ("\"requests\":%u,\"timeouts\":%u,\"readings\":{", cost.requests, cost.timeouts);
+            bool first = true;
+            for (int loop = 0; loop < ODC_LOOP_COUNT; loop++) {
+                if (!r[loop])
+                    continue;
+                printf ("%s\"%s\":", first ? "" : ",", odc_config_loop_names[loop]);
+                odc_json_print (r[loop], stdout, -1);
+                first = false;
+            }
+            printf ("},\"findings\":[");
+            for (int i = 0; i < f.count; i++)
+                printf ("%s{\"loop\":\"%s\",\"severity\":\"%s\",\"text\":\"%s\"}", i ? "," : "",
+                        f.loop[i], f.is_major[i] ? "major" : "minor", f.text[i]);
+            printf ("],\"verdict\":\"%s\"}\n", verdict);
+        }
+        else {
+            printf ("%s:%d: %s%s%s, %s (%s)\n\n", address, port, id->vendor,
+                    id->vendor[0] ? " " : "", id->model[0] ? id->model : "unknown model",
+                    id->serial[0] ? id->serial : "no serial", verdict);
+            printf ("SNMP\n");
+            for (int v = 0; v < 3; v++)
+                s_table_row (stdout, vnames[v],
+                             v == 2 && cred.version != 3 ? "not tried (no -u USER)"
+                             : ans[v]                    ? "answers"
+                                                         : "no answer");
+            s_table_row (stdout, "GETBULK",
+                         use->version == 1 ? "not in SNMPv1"
+                         : getbulk         ? "works"
+                                           : "does not work (GETNEXT used)");
+            char buf[200];
+            snprintf (buf, sizeof buf, "%u requests, %u bytes out, %u in, %u timeouts",
+                      cost.requests, cost.bytes_out, cost.bytes_in, cost.timeouts);
+            s_table_row (stdout, "this analysis", buf);
+            static const char *titles[ODC_LOOP_COUNT] = {
+                "Alerts (alert loop)", "Identity (identity loop)", "Counters (meter loop)",
+                "Supplies (supply loop)", "Trays and media (tray loop)"};
+            static const int order[] = {ODC_LOOP_IDENTITY, ODC_LOOP_ALERT, ODC_LOOP_METER,
+                                        ODC_LOOP_SUPPLY, ODC_LOOP_TRAY};
+            for (size_t k = 0; k < 5; k++) {
+                int loop = order[k];
+                printf ("\n%s\n", titles[loop]);
+                if (!r[loop]) {
+                    printf ("  nothing: %s\n", whys[loop]);
+                    continue;
+                }
+                if (loop == ODC_LOOP_METER) {
+                    for (size_t i = 0; i < meters->n_counters; i++) {
+                        const Odc__Counter *c = meters->counters[i];
+                        snprintf (buf, sizeof buf, "%llu %s (%s %s)", (unsigned long long)c->value,
+                                  c->unit,
+                                  strncmp (c->oid, "1.3.6.1.2.1.43.10.2.1.4.", 24)
+                                      ? "vendor counter"
+                                      : "standard, prtMarkerLifeCount",
+                                  c->oid);
+                        s_table_row (stdout, c->name, buf);
+                    }
+                }
+                else
+                    odc_reading_print ((odc_loop_t)loop, r[loop]);
+                if (loop == ODC_LOOP_SUPPLY) {
+                    for (size_t i = 0; i < supplies->n_supplies; i++) {
+                        const Odc__Supply *s = supplies->supplies[i];
+                        const char *lv = s_sentinel (s->level), *mx = s_sentinel (s->max_capacity);
+                        printf ("  supply %d: unit %s", s->index, s_supply_unit (s->unit));
+                        if (lv)
+                            printf ("; level %d = %s", s->level, lv);
+                        if (mx)
+                            printf ("; capacity %d = %s", s->max_capacity, mx);
+                        printf ("%s\n", s->percent >= 0 ? "" : "; no percentage");
+                    }
+                }
+            }
+            printf ("\nVerdict: %s\n", verdict);
+            for (int i = 0; i < f.count; i++)
+                printf ("  %s (%s): %s\n", f.is_major[i] ? "missing" : "limited", f.loop[i],
+                        f.text[i]);
+        }
+    }
+    for (int loop = 0; loop < ODC_LOOP_COUNT; loop++)
+        if (r[loop])
+            protobuf_c_message_free_unpacked (r[loop], NULL);
     odc_snmp_destroy (&engine);
     odc_vendor_map_destroy (&map);
     odc_snmp_shutdown ();

@@ -3,7 +3,8 @@
 # (librenms/ and printmaster/), served by snmpsimd (a third-party agent),
 # read by "opendca poll --loop L --json" for each of the five loops; the
 # reading, rendered by tests/golden.py, must equal the recording's golden
-# file tests/golden/NAME.golden. Where LibreNMS's own parse of the recording
+# file tests/golden/NAME.golden, and "opendca analyse" reports the same
+# facts (tests/analyse_check.py). Where LibreNMS's own parse of the recording
 # (librenms/expected-json/NAME.json) gives a supply level or a counter, ours
 # agrees, or the golden file's [librenms] section says why not.
 #
@@ -76,6 +77,15 @@ for f in "${files[@]}"; do
     else
         check "$name: every loop reads what the golden file states" false
         head -40 "$out/diff"
+    fi
+    # "opendca analyse": its report of the same recording states the same
+    # facts, and its findings and verdict follow from them.
+    if "$opendca" analyse 127.0.0.1:$port -c "$name" -t 3000 -r 1 --json >"$out/analyse.json" \
+        2>"$out/analyse.err"; then
+        check "$name: opendca analyse reports what the golden file states" \
+            python3 "$here/analyse_check.py" "$golden" "$out/analyse.json"
+    else
+        check "$name: opendca analyse answers ($(head -c 300 "$out/analyse.err"))" false
     fi
     expected=$fixtures/librenms/expected-json/$name.json
     if [ -f "$expected" ]; then

@@ -82,6 +82,7 @@ s_usage (FILE *out)
              "\n"
              "Access:\n"
              "  --community NAME       v1/v2c community; repeat for more (default public)\n"
+             "  --v3-only PCT          devices that answer SNMPv3 only, not v1/v2c (default 0)\n"
              "  --user NAME:LEVEL[:AUTH:PASS[:PRIV:PASS]]\n"
              "                         SNMPv3 user, e.g. "
              "opendca:authPriv:SHA-256:pass1234:AES:pass5678\n"
@@ -145,6 +146,12 @@ static void
 s_stats_json (sim_fleet_t *fleet, sim_agent_t *agent, FILE *out)
 {
     const sim_agent_stats_t *s = sim_agent_stats (agent);
+    char low[INET_ADDRSTRLEN] = "", high[INET_ADDRSTRLEN] = "";
+    struct in_addr a = {htonl (s->to_low)}, b = {htonl (s->to_high)};
+    if (s->to_low) {
+        inet_ntop (AF_INET, &a, low, sizeof low);
+        inet_ntop (AF_INET, &b, high, sizeof high);
+    }
     uint32_t online = 0;
     for (uint32_t i = 0; i < fleet->opt.devices; i++)
         online += !(fleet->devices[i].flags & (SIM_DEV_OFFLINE | SIM_DEV_AWAY));
@@ -152,12 +159,12 @@ s_stats_json (sim_fleet_t *fleet, sim_agent_t *agent, FILE *out)
              "{\"sim_s\":%lld,\"devices\":%u,\"online\":%u,\"requests\":%llu,\"answered\":%llu,"
              "\"no_device\":%llu,"
              "\"lost\":%llu,\"refused\":%llu,\"too_big\":%llu,\"truncated\":%llu,"
-             "\"truth_lines\":%llu}\n",
+             "\"truth_lines\":%llu,\"to_low\":\"%s\",\"to_high\":\"%s\"}\n",
              (long long)fleet->sim_s, fleet->opt.devices, online, (unsigned long long)s->requests,
              (unsigned long long)s->answered, (unsigned long long)s->dropped_unknown,
              (unsigned long long)s->dropped_loss, (unsigned long long)s->dropped_auth,
              (unsigned long long)s->too_big, (unsigned long long)s->truncated,
-             (unsigned long long)fleet->truth_lines);
+             (unsigned long long)fleet->truth_lines, low, high);
 }
 
 static void
@@ -265,6 +272,7 @@ main (int argc, char **argv)
         O_SLEEP_DELAY,
         O_CHANGES,
         O_TRUTH,
+        O_V3ONLY,
         O_OFFLINE,
         O_LATENCY,
         O_LOSS,
@@ -287,6 +295,7 @@ main (int argc, char **argv)
                                             {"sleep-delay", 1, 0, O_SLEEP_DELAY},
                                             {"changes", 1, 0, O_CHANGES},
                                             {"truth", 1, 0, O_TRUTH},
+                                            {"v3-only", 1, 0, O_V3ONLY},
                                             {"offline", 1, 0, O_OFFLINE},
                                             {"latency", 1, 0, O_LATENCY},
                                             {"loss", 1, 0, O_LOSS},
@@ -346,6 +355,7 @@ main (int argc, char **argv)
         case O_SLEEP_DELAY: ao.sleep_delay_ms = atoi (optarg); break;
         case O_CHANGES: fo.change_pct = atof (optarg); break;
         case O_TRUTH: fo.truth_path = optarg; break;
+        case O_V3ONLY: fo.v3_only_pct = atof (optarg); break;
         case O_OFFLINE: fo.offline_pct = atof (optarg); break;
         case O_LATENCY:
             if (sscanf (optarg, "%d-%d", &ao.latency_min_ms, &ao.latency_max_ms) != 2 ||

@@ -501,12 +501,17 @@ s_on_message (int op, netsnmp_session *session, int reqid, netsnmp_pdu *pdu, voi
         return 1;
     }
     uint32_t address = ntohl (pair->local_addr.sin.sin_addr.s_addr);
+    /*  Where requests went: a sweep must stay inside what it was given. */
+    if (!self->stats.to_low || address < self->stats.to_low)
+        self->stats.to_low = address;
+    if (address > self->stats.to_high)
+        self->stats.to_high = address;
     sim_device_t *d = sim_fleet_device_at (self->fleet, address);
     if (!d) {
         self->stats.dropped_unknown++; /* nobody there: silence, like a real network */
         return 1;
     }
-    if (!s_allowed (self, pdu)) {
+    if (!s_allowed (self, pdu) || ((d->flags & SIM_DEV_V3ONLY) && pdu->version != SNMP_VERSION_3)) {
         self->stats.dropped_auth++;
         return 1;
     }

@@ -368,13 +368,14 @@ sim_fleet_new (const sim_fleet_options_t *options)
 
 static void s_truth (sim_fleet_t *self, const sim_device_t *d, int64_t t, const char *fmt, ...)
     __attribute__ ((format (printf, 4, 5)));
+static void s_mac (sim_fleet_t *self, const sim_device_t *d, uint8_t mac[6]);
 
 static void
 s_device_init (sim_fleet_t *self, sim_device_t *d, uint32_t index, int64_t now)
 {
     uint16_t generation = d->generation;
     int32_t slot = d->slot;
-    uint8_t flags = d->flags & (SIM_DEV_OFFLINE | SIM_DEV_SLEEPER);
+    uint8_t flags = d->flags & (SIM_DEV_OFFLINE | SIM_DEV_SLEEPER | SIM_DEV_V3ONLY);
     uint16_t model_index = d->model;
     memset (d, 0, sizeof *d);
     d->generation = generation;
@@ -445,6 +446,8 @@ sim_fleet_populate (sim_fleet_t *self, char **error)
             d->flags |= SIM_DEV_OFFLINE;
         if ((double)(s_mix (h2) % 10000) < self->opt.sleeper_pct * 100)
             d->flags |= SIM_DEV_SLEEPER;
+        if ((double)(s_mix (h2 ^ 0x5633) % 10000) < self->opt.v3_only_pct * 100)
+            d->flags |= SIM_DEV_V3ONLY;
         s_device_init (self, d, i, self->opt.start_s);
     }
     if (self->opt.truth_path) {
@@ -453,6 +456,20 @@ sim_fleet_populate (sim_fleet_t *self, char **error)
             *error = sim_format ("--truth %s: cannot write", self->opt.truth_path);
             return -1;
         }
+        /*  The fleet as it starts: what discovery should find. */
+        for (uint32_t i = 0; i < n; i++) {
+            sim_device_t *d = &self->devices[i];
+            uint8_t mac[6];
+            s_mac (self, d, mac);
+            s_truth (
+                self, d, self->opt.start_s,
+                "\"event\":\"present\",\"model\":\"%s\",\"mac\":\"%02x:%02x:%02x:%02x:%02x:%02x\","
+                "\"offline\":%s,\"v3_only\":%s",
+                self->models[d->model].name, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
+                d->flags & SIM_DEV_OFFLINE ? "true" : "false",
+                d->flags & SIM_DEV_V3ONLY ? "true" : "false");
+        }
+        fflush (self->truth);
     }
     return 0;
 }

@@ -120,6 +120,7 @@ enum {
     SIM_DEV_OFFLINE = 1, /* never answers (--offline) */
     SIM_DEV_AWAY = 2,    /* taken off the network for a while */
     SIM_DEV_SLEEPER = 4, /* sleeps when idle */
+    SIM_DEV_V3ONLY = 8,  /* answers SNMPv3 only (--v3-only) */
 };
 
 typedef struct {
@@ -153,7 +154,8 @@ typedef struct {
     int64_t start_s; /* simulated time at start */
     double offline_pct;
     double sleeper_pct;
-    double change_pct; /* devices changed per simulated day, percent */
+    double v3_only_pct; /* devices that answer SNMPv3 only */
+    double change_pct;  /* devices changed per simulated day, percent */
     bool behaviour;
     const char *truth_path;
 } sim_fleet_options_t;

@@ -1,0 +1,340 @@
+/*  "opendca discover": a sweep from the command line, for the technician
+    on site.
+
+        opendca discover TARGET... [credential options | --config FILE]
+
+    Progress goes to stderr while it runs; the table of what it found (or
+    JSON lines with --json) to stdout, sorted by address. See --help. */
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "odc_cli.h"
+#include "odc_discover.h"
+
+typedef struct {
+    uint32_t key; /* address, for sorting */
+    int port;
+    bool printer;
+    char *address, *maker, *model, *serial, *mac, *credential, *name, *location, *target;
+} s_row_t;
+
+typedef struct {
+    s_row_t *rows;
+    size_t count, cap;
+    bool all;
+} s_found_t;
+
+static void
+s_on_found (const odc_discover_found_t *f, void *arg)
+{
+    s_found_t *found = arg;
+    if (!f->printer && !found->all)
+        return;
+    if (found->count == found->cap) {
+        found->cap = found->cap ? found->cap * 2 : 64;
+        found->rows = realloc (found->rows, found->cap * sizeof *found->rows);
+    }
+    s_row_t *r = &found->rows[found->count++];
+    struct in_addr a;
+    inet_pton (AF_INET, f->address, &a);
+    r->key = ntohl (a.s_addr);
+    r->port = f->port;
+    r->printer = f->printer;
+    char address[80];
+    if (f->port == 161)
+        snprintf (address, sizeof address, "%s", f->address);
+    else
+        snprintf (address, sizeof address, "%s:%d", f->address, f->port);
+    r->address = strdup (address);
+    const Odc__IdentityReading *id = f->identity;
+    r->maker = strdup (id->vendor);
+    r->model = strdup (id->model);
+    r->serial = strdup (id->serial);
+    r->mac = strdup (id->mac);
+    r->credential = strdup (f->credential->name);
+    r->name = strdup (id->sys_name);
+    r->location = strdup (id->sys_location);
+    r->target = strdup (f->target);
+}
+
+static int
+s_by_address (const void *a, const void *b)
+{
+    const s_row_t *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return x->port - y->port;
+}
+
+static void
+s_note (const char *text, void *arg)
+{
+    (void)arg;
+    fprintf (stderr, "opendca discover: %s\n", text);
+}
+
+/*  Device text on a terminal: printable ASCII, the rest as '?', and cut. */
+static void
+s_cell (char *out, size_t size, const char *text)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p && n + 1 < size; p++)
+        out[n++] = *p >= 32 && *p < 127 ? (char)*p : '?';
+    out[n] = 0;
+}
+
+static void
+s_json_string (FILE *out, const char *key, const char *text, bool last)
+{
+    fprintf (out, "\"%s\":\"", key);
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf (out, "\\%c", *p);
+        else if (*p < 32 || *p >= 127)
+            fprintf (out, "\\u%04x", *p);
+        else
+            fputc (*p, out);
+    }
+    fprintf (out, "\"%s", last ? "}\n" : ",");
+}
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out, "Usage: opendca discover TARGET... [OPTIONS]\n"
+                  "\n"
+                  "Sweep addresses for printers with SNMP only (no ping, broadcast or multicast),\n"
+                  "trying the credentials in order at each address, and print what was found:\n"
+                  "address, maker, model, serial, MAC and the credential that answered.\n"
+                  "TARGET: a.b.c.d/nn (nn 8-32), a.b.c.d-e.f.g.h, an address or a DNS name, each\n"
+                  "with an optional :PORT.\n"
+                  "\n"
+                  "  --config FILE          try the credentials of FILE (snmp.credentials), in\n"
+                  "                         order, after any given on the command line\n"
+                  "  -p, --port PORT        UDP port when a target has none (default 161)\n"
+                  "  -t, --timeout MS       per request (default 1000)\n"
+                  "  -r, --retries N        further tries per request (default 0)\n"
+                  "  --rate N               new addresses a second at most (default 200)\n"
+                  "  --concurrency N        addresses in flight at most (default 64)\n"
+                  "  --all                  list the SNMP agents that are not printers too\n"
+                  "  --json                 JSON lines instead of the table\n"
+                  "  -q, --quiet            no progress on stderr\n" ODC_CLI_CREDENTIAL_HELP "\n"
+                  "Exit codes: 0 swept (whether or not anything answered), 1 no target could\n"
+                  "be swept, 2 usage error.\n");
+}
+
+int odc_discover_main (int argc, char **argv, const char *config_default);
+
+int
+odc_discover_main (int argc, char **argv, const char *config_default)
+{
+    const char *prog = "opendca discover";
+    odc_credential_t cred;
+    odc_cli_credential_init (&cred);
+    bool cred_given = false, json = false, quiet = false;
+    const char *config_file = config_default;
+    odc_discover_options_t o = {.port = 161, .timeout_ms = 1000, .rate = 200, .concurrency = 64};
+    s_found_t found = {0};
+    enum { O_CONFIG = 256, O_RATE, O_CONCURRENCY, O_ALL, O_JSON };
+    static const struct option options[] = {{"config", 1, 0, O_CONFIG},
+                                            {"port", 1, 0, 'p'},
+                                            {"timeout", 1, 0, 't'},
+                                            {"retries", 1, 0, 'r'},
+                                            {"rate", 1, 0, O_RATE},
+                                            {"concurrency", 1, 0, O_CONCURRENCY},
+                                            {"all", 0, 0, O_ALL},
+                                            {"json", 0, 0, O_JSON},
+                                            {"quiet", 0, 0, 'q'},
+                                            {"help", 0, 0, 'h'},
+                                            {0, 0, 0, 0}};
+    optind = 0;
+    int opt;
+    while ((opt = getopt_long (argc, argv, ODC_CLI_CREDENTIAL_OPTS "p:t:r:qh", options, NULL)) !=
+           -1) {
+        int taken = odc_cli_credential_option (opt, optarg, &cred, &cred_given, prog);
+        if (taken < 0)
+            return 2;
+        if (taken)
+            continue;
+        char *end = NULL;
+        long v = optarg ? strtol (optarg, &end, 10) : 0;
+        bool number = optarg && *optarg && !*end;
+        switch (opt) {
+        case O_CONFIG: config_file = optarg; break;
+        case 'p':
+            if (!number || v < 1 || v > 65535) {
+                fprintf (stderr, "%s: --port %s: a number 1-65535\n", prog, optarg);
+                return 2;
+            }
+            o.port = (int)v;
+            break;
+        case 't':
+            if (!number || v < 10 || v > 60000) {
+                fprintf (stderr, "%s: --timeout %s: 10 to 60000 ms\n", prog, optarg);
+                return 2;
+            }
+            o.timeout_ms = (int)v;
+            break;
+        case 'r':
+            if (!number || v < 0 || v > 5) {
+                fprintf (stderr, "%s: --retries %s: 0 to 5\n", prog, optarg);
+                return 2;
+            }
+            o.retries = (int)v;
+            break;
+        case O_RATE:
+            if (!number || v < 1 || v > 100000) {
+                fprintf (stderr, "%s: --rate %s: 1 to 100000 addresses a second\n", prog, optarg);
+                return 2;
+            }
+            o.rate = (int)v;
+            break;
+        case O_CONCURRENCY:
+            if (!number || v < 1 || v > 4096) {
+                fprintf (stderr, "%s: --concurrency %s: 1 to 4096\n", prog, optarg);
+                return 2;
+            }
+            o.concurrency = (int)v;
+            break;
+        case O_ALL: found.all = true; break;
+        case O_JSON: json = true; break;
+        case 'q': quiet = true; break;
+        case 'h': s_usage (stdout); return 0;
+        default: s_usage (stderr); return 2;
+        }
+    }
+    if (optind >= argc) {
+        fprintf (stderr, "%s: needs at least one TARGET (see --help)\n", prog);
+        return 2;
+    }
+    if (odc_cli_credential_check (&cred, prog) != 0)
+        return 2;
+    odc_config_t *config = NULL;
+    if (config_file) {
+        char *errors = NULL;
+        config = odc_config_load (config_file, &errors);
+        if (!config) {
+            fputs (errors ? errors : "cannot load the configuration\n", stderr);
+            free (errors);
+            return 2;
+        }
+    }
+    size_t n_cred = (cred_given || !config ? 1 : 0) + (config ? config->credential_count : 0);
+    const odc_credential_t **creds = calloc (n_cred ? n_cred : 1, sizeof *creds);
+    size_t k = 0;
+    if (cred_given || !config)
+        creds[k++] = &cred;
+    for (size_t i = 0; config && i < config->credential_count; i++)
+        creds[k++] = &config->credentials[i];
+    o.credentials = creds;
+    o.credential_count = k;
+    o.found = s_on_found;
+    o.arg = &found;
+    size_t n_targets = (size_t)(argc - optind);
+    odc_discover_target_t *targets = calloc (n_targets, sizeof *targets);
+    for (size_t i = 0; i < n_targets; i++)
+        targets[i].text = argv[optind + (int)i];
+
+    odc_snmp_init (8192);
+    char *error = NULL;
+    odc_discover_t *sweep = odc_discover_new (&o, targets, n_targets, s_note, NULL, &error);
+    int rc = 0;
+    if (!sweep) {
+        fprintf (stderr, "%s: %s\n", prog, error);
+        free (error);
+        rc = 1;
+    }
+    else {
+        const odc_discover_stats_t *s = odc_discover_stats (sweep);
+        bool tty = isatty (STDERR_FILENO);
+        double last = 0;
+        if (!quiet)
+            fprintf (stderr, "%s: %llu addresses to sweep, %zu credential%s each at most\n", prog,
+                     (unsigned long long)s->addresses, k, k == 1 ? "" : "s");
+        while (!odc_discover_done (sweep)) {
+            odc_discover_run (sweep, 200);
+            if (!quiet && s->seconds - last >= (tty ? 0.5 : 5.0)) {
+                last = s->seconds;
+                fprintf (stderr,
+                         "%sswept %llu of %llu addresses (%.0f %%): %llu printers, %llu other "
+                         "agents; %.0f addresses/s%s",
+                         tty ? "\r" : "", (unsigned long long)s->swept,
+                         (unsigned long long)s->addresses,
+                         100.0 * (double)s->swept / (double)s->addresses,
+                         (unsigned long long)s->printers, (unsigned long long)s->others,
+                         s->seconds > 0 ? (double)s->swept / s->seconds : 0.0, tty ? "  " : "\n");
+            }
+        }
+        if (!quiet && tty && last > 0)
+            fputc ('\n', stderr);
+        qsort (found.rows, found.count, sizeof *found.rows, s_by_address);
+        const char *heads[] = {"ADDRESS", "MAKER", "MODEL", "SERIAL", "MAC", "CREDENTIAL", "KIND"};
+        int cols = found.all ? 7 : 6;
+        size_t width[7];
+        for (int c = 0; c < 7; c++)
+            width[c] = strlen (heads[c]);
+        char cell[7][80];
+        for (int pass = 0; pass < 2 && !json; pass++) {
+            if (pass == 1 && found.count) {
+                for (int c = 0; c < cols; c++)
+                    printf ("%-*s%s", (int)width[c], heads[c], c + 1 < cols ? "  " : "\n");
+            }
+            for (size_t i = 0; i < found.count; i++) {
+                s_row_t *r = &found.rows[i];
+                const char *text[7] = {r->address,
+                                       r->maker,
+                                       r->model,
+                                       r->serial,
+                                       r->mac,
+                                       r->credential,
+                                       r->printer ? "printer" : "other"};
+                for (int c = 0; c < cols; c++) {
+                    s_cell (cell[c], c == 2 ? 40 : sizeof cell[c], text[c][0] ? text[c] : "-");
+                    if (strlen (cell[c]) > width[c])
+                        width[c] = strlen (cell[c]);
+                }
+                for (int c = 0; pass == 1 && c < cols; c++)
+                    printf ("%-*s%s", (int)width[c], cell[c], c + 1 < cols ? "  " : "\n");
+            }
+        }
+        for (size_t i = 0; json && i < found.count; i++) {
+            s_row_t *r = &found.rows[i];
+            fputc ('{', stdout);
+            s_json_string (stdout, "address", r->address, false);
+            s_json_string (stdout, "kind", r->printer ? "printer" : "other", false);
+            s_json_string (stdout, "maker", r->maker, false);
+            s_json_string (stdout, "model", r->model, false);
+            s_json_string (stdout, "serial", r->serial, false);
+            s_json_string (stdout, "mac", r->mac, false);
+            s_json_string (stdout, "sys_name", r->name, false);
+            s_json_string (stdout, "location", r->location, false);
+            s_json_string (stdout, "target", r->target, false);
+            s_json_string (stdout, "credential", r->credential, true);
+        }
+        if (!quiet)
+            fprintf (stderr,
+                     "%s: swept %llu addresses in %.1f s: %llu printers, %llu other SNMP agents, "
+                     "%llu silent; %llu requests (%.2f an address), %llu timeouts\n",
+                     prog, (unsigned long long)s->swept, s->seconds,
+                     (unsigned long long)s->printers, (unsigned long long)s->others,
+                     (unsigned long long)(s->swept - s->answered), (unsigned long long)s->requests,
+                     s->swept ? (double)s->requests / (double)s->swept : 0.0,
+                     (unsigned long long)s->timeouts);
+        odc_discover_destroy (&sweep);
+    }
+    for (size_t i = 0; i < found.count; i++) {
+        s_row_t *r = &found.rows[i];
+        free (r->address), free (r->maker), free (r->model), free (r->serial), free (r->mac);
+        free (r->credential), free (r->name), free (r->location), free (r->target);
+    }
+    free (found.rows);
+    free (targets);
+    free (creds);
+    odc_config_destroy (&config);
+    odc_snmp_shutdown ();
+    return rc;
+}
