@@ -6,6 +6,8 @@
 
 #include "odc_bus.h"
 #include "odc_devices.h"
+#include "odc_discover.h"
+#include "odc_discovery_actor.h"
 #include "odc_latest_actor.h"
 #include "odc_log.h"
 #include "odc_read.h"
@@ -19,7 +21,12 @@ static const char s_help[] = "commands:\n"
                              "portal\n"
                              "  show device ADDRESS|ID|SERIAL    a device and its latest readings\n"
                              "  get latest counts [ADDRESS|all]  send the latest meters to the "
-                             "portal now\n";
+                             "portal now\n"
+                             "  show devices                     the device list (the registry)\n"
+                             "  discover                         sweep the configured ranges now\n"
+                             "  discover RANGE...                sweep these (at most 4096 "
+                             "addresses)\n"
+                             "                                   and list the printers found\n";
 
 void
 odc_imil_endpoint (char *out, size_t size, const char *store_path)
@@ -190,6 +197,158 @@ s_show_device (odc_imil_t *ctx, const char *what, FILE *out)
     return 0;
 }
 
+/* ------------------------------------------------------------------------
+   The device list */
+
+typedef struct {
+    FILE *out;
+    bool json;
+    size_t count, states[3];
+} s_list_t;
+
+static int
+s_list_one (const Odc__Device *d, void *arg)
+{
+    s_list_t *l = arg;
+    l->count++;
+    const char *state = d->state && *d->state ? d->state : "watched";
+    l->states[!strcmp (state, "missing") ? 1 : !strcmp (state, "lost") ? 2 : 0]++;
+    if (l->json) {
+        odc_json_print (&d->base, l->out, -1);
+        fputc ('\n', l->out);
+        return 0;
+    }
+    char address[80], seen[32] = "never";
+    if (d->address && *d->address)
+        odc_device_id (address, sizeof address, d->address, (int)d->port);
+    else
+        snprintf (address, sizeof address, "(was %s)", d->last_address);
+    if (d->last_seen_ms) {
+        time_t t = (time_t)(d->last_seen_ms / 1000);
+        struct tm tm;
+        if (localtime_r (&t, &tm))
+            strftime (seen, sizeof seen, "%Y-%m-%d %H:%M", &tm);
+    }
+    fprintf (l->out, "%-24s %-22s %-8s %-10.10s %-26.26s %-14s %-17s %-9s %s\n", d->id, address,
+             state, d->vendor && *d->vendor ? d->vendor : "-",
+             d->model && *d->model ? d->model : "-", d->serial && *d->serial ? d->serial : "-",
+             d->mac && *d->mac ? d->mac : "-", d->source && *d->source ? d->source : "-", seen);
+    return 0;
+}
+
+int
+odc_imil_devices (FILE *out, odc_store_t *store, bool json)
+{
+    s_list_t l = {out, json, 0, {0}};
+    if (!json)
+        fprintf (out, "%-24s %-22s %-8s %-10s %-26s %-14s %-17s %-9s %s\n", "ID", "ADDRESS",
+                 "STATE", "MAKER", "MODEL", "SERIAL", "MAC", "SOURCE", "LAST SEEN");
+    if (odc_devices_each (store, s_list_one, &l) < 0) {
+        fprintf (out, "the device list cannot be read from the store\n");
+        return 2;
+    }
+    if (!json)
+        fprintf (out, "%zu devices: %zu watched, %zu missing, %zu lost\n", l.count, l.states[0],
+                 l.states[1], l.states[2]);
+    return 0;
+}
+
+/*  "discover RANGE...": a sweep in the caller's thread, bounded; what it
+    finds goes to the registry too. */
+typedef struct {
+    odc_imil_t *ctx;
+    odc_discover_list_t *list;
+} s_sweep_t;
+
+static void
+s_sweep_found (const odc_discover_found_t *found, void *arg)
+{
+    s_sweep_t *s = arg;
+    odc_discover_list_add (s->list, found);
+    odc_discovery_report (s->ctx->registry, found);
+}
+
+static void
+s_sweep_note (const char *text, void *arg)
+{
+    fprintf ((FILE *)arg, "%s\n", text);
+}
+
+#define S_SWEEP_MAX 4096
+
+static int
+s_discover (odc_imil_t *ctx, char words[8][128], int n, FILE *out)
+{
+    const odc_config_t *c = ctx->config;
+    if (n == 1) {
+        if (!ctx->discovery || !c->range_count) {
+            fprintf (out, "no ranges configured (ranges:): give the ranges to sweep\n");
+            return 2;
+        }
+        odc_discovery_request (ctx->discovery);
+        fprintf (out,
+                 "a sweep of the %zu configured ranges starts now; new devices come as events\n",
+                 c->range_count);
+        return 0;
+    }
+    if (!c->credential_count) {
+        fprintf (out, "no credentials configured (snmp.credentials): nothing to try\n");
+        return 2;
+    }
+    uint64_t total = 0;
+    odc_discover_target_t targets[7];
+    for (int i = 1; i < n; i++) {
+        uint32_t first, last;
+        int port;
+        char reason[160];
+        targets[i - 1] = (odc_discover_target_t){words[i], NULL, 0};
+        if (odc_discover_target (words[i], &first, &last, &port, reason, sizeof reason) != 0) {
+            fprintf (out, "%s: %s\n", words[i], reason);
+            return 2;
+        }
+        total += (uint64_t)last - first + 1;
+    }
+    if (total > S_SWEEP_MAX) {
+        fprintf (out,
+                 "%llu addresses is more than a command sweeps (%d): put the range in the "
+                 "configuration (ranges:) and say \"discover\"\n",
+                 (unsigned long long)total, S_SWEEP_MAX);
+        return 2;
+    }
+    const odc_credential_t **creds = calloc (c->credential_count, sizeof *creds);
+    for (size_t i = 0; i < c->credential_count; i++)
+        creds[i] = &c->credentials[i];
+    s_sweep_t s = {ctx, odc_discover_list_new (false)};
+    odc_discover_options_t o = {.credentials = creds,
+                                .credential_count = c->credential_count,
+                                .port = c->discovery_port,
+                                .timeout_ms = c->discovery_timeout_ms,
+                                .retries = c->discovery_retries,
+                                .concurrency = c->discovery_concurrency,
+                                .rate = c->discovery_rate,
+                                .found = s_sweep_found,
+                                .arg = &s};
+    char *error = NULL;
+    odc_discover_t *sweep =
+        odc_discover_new (&o, targets, (size_t)(n - 1), s_sweep_note, out, &error);
+    int rc = 0;
+    if (!sweep) {
+        fprintf (out, "%s\n", error);
+        free (error);
+        rc = 2;
+    }
+    else {
+        while (!odc_discover_done (sweep))
+            odc_discover_run (sweep, 200);
+        odc_discover_list_print (s.list, out, false);
+        odc_discover_summary (out, odc_discover_stats (sweep));
+        odc_discover_destroy (&sweep);
+    }
+    odc_discover_list_destroy (&s.list);
+    free (creds);
+    return rc;
+}
+
 static int
 s_get_latest_counts (odc_imil_t *ctx, const char *what, FILE *out)
 {
@@ -229,6 +388,10 @@ odc_imil_run (odc_imil_t *ctx, const char *text, int *status)
         s_status (ctx, out);
     else if (n == 3 && !strcmp (w[0], "show") && !strcmp (w[1], "device"))
         *status = s_show_device (ctx, w[2], out);
+    else if (n == 2 && !strcmp (w[0], "show") && !strcmp (w[1], "devices"))
+        *status = odc_imil_devices (out, ctx->store, false);
+    else if (n >= 1 && !strcmp (w[0], "discover"))
+        *status = s_discover (ctx, w, n, out);
     else if (n >= 3 && n <= 4 && !strcmp (w[0], "get") && !strcmp (w[1], "latest") &&
              !strcmp (w[2], "counts"))
         *status = s_get_latest_counts (ctx, n == 4 && strcmp (w[3], "all") ? w[3] : NULL, out);
@@ -252,6 +415,38 @@ odc_imil_run (odc_imil_t *ctx, const char *text, int *status)
 /* ------------------------------------------------------------------------
    The commands actor: `opendca imil` on the control socket */
 
+/*  "import devices" with the CSV text (from `opendca import devices`). */
+static char *
+s_import (odc_imil_t *ctx, const char *csv, size_t size, int *status)
+{
+    char *reply = NULL;
+    size_t reply_size = 0;
+    FILE *out = open_memstream (&reply, &reply_size);
+    odc_device_list_t *list = odc_devices_csv_read_text (csv, size, "the imported list",
+                                                         odc_devices_import_columns, ctx->config);
+    size_t added = 0, removed = 0;
+    long n = odc_devices_sync (ctx->store, "import", list->devices, list->count, ctx->config,
+                               &added, &removed);
+    if (n < 0) {
+        fprintf (out, "the store refused the list");
+        *status = 2;
+    }
+    else {
+        fprintf (out,
+                 "%ld devices imported (%zu new, %zu no longer listed removed), %zu lines "
+                 "refused",
+                 n, added, removed, list->error_count);
+        *status = 0;
+        if (added || removed)
+            odc_devices_changed ();
+    }
+    odc_info (NULL, "device list imported: %ld devices (%zu new, %zu removed), %zu lines refused",
+              n, added, removed, list->error_count);
+    odc_device_list_destroy (&list);
+    fclose (out);
+    return reply;
+}
+
 static void
 s_take_config (void *config, void *arg)
 {
@@ -267,6 +462,8 @@ odc_commands_actor (zsock_t *pipe, void *args)
     odc_imil_t ctx = *(odc_imil_t *)args;
     ctx.config = odc_config_ref (ctx.config);
     ctx.upload = ctx.config->portal_jid ? odc_bus_push_connect (ODC_EP_UPLOAD, 0) : NULL;
+    ctx.registry = odc_bus_push_connect (ODC_EP_REGISTRY, 0);
+    ctx.discovery = odc_bus_push_connect (ODC_EP_DISCOVERY, 0);
     char endpoint[1100];
     odc_imil_endpoint (endpoint, sizeof endpoint, ctx.config->store_path);
     zsock_t *rep = zsock_new (ZMQ_REP);
@@ -285,11 +482,20 @@ odc_commands_actor (zsock_t *pipe, void *args)
                 break;
             continue;
         }
-        char *text = zstr_recv (rep);
-        if (!text)
+        zmsg_t *msg = zmsg_recv (rep);
+        char *text = msg ? zmsg_popstr (msg) : NULL;
+        zframe_t *body = msg ? zmsg_pop (msg) : NULL;
+        zmsg_destroy (&msg);
+        if (!text) {
+            zframe_destroy (&body);
             continue;
+        }
         int status = 0;
-        char *reply = odc_imil_run (&ctx, text, &status);
+        char *reply =
+            body && !strcmp (text, "import devices")
+                ? s_import (&ctx, (const char *)zframe_data (body), zframe_size (body), &status)
+                : odc_imil_run (&ctx, text, &status);
+        zframe_destroy (&body);
         odc_info (NULL, "local command '%.80s': %s", text,
                   status == 0   ? "done"
                   : status == 1 ? "not understood"
@@ -307,6 +513,8 @@ odc_commands_actor (zsock_t *pipe, void *args)
     zpoller_destroy (&poller);
     zsock_destroy (&rep);
     zsock_destroy (&ctx.upload);
+    zsock_destroy (&ctx.registry);
+    zsock_destroy (&ctx.discovery);
     odc_config_t *config = (odc_config_t *)ctx.config;
     odc_config_destroy (&config);
 }

@@ -6,6 +6,13 @@
         show device ADDRESS|ID|SERIAL     the device and its latest readings
         get latest counts [ADDRESS|all]   send the latest meters to the portal
                                           now (all when no address is given)
+        show devices                      the device list (the registry)
+        discover                          sweep the configured ranges now
+        discover RANGE...                 sweep these (at most 4096 addresses,
+                                          discovery.* settings, every
+                                          configured credential) and list the
+                                          printers found; they go to the
+                                          registry as a sweep's finds do
 
     Words are case-insensitive and spaces do not matter. Anything else gets
     "unknown command" with the list. The same text arrives from the portal
@@ -28,13 +35,19 @@ typedef struct {
     const odc_config_t *config;
     odc_store_t *store;
     odc_outbox_t *outbox;
-    zsock_t *upload; /* a PUSH socket of the caller's thread to the uploader, NULL: no portal */
+    zsock_t *upload;    /* a PUSH socket of the caller's thread to the uploader, NULL: no portal */
+    zsock_t *registry;  /* ... to the registry (ODC_EP_REGISTRY), NULL: none */
+    zsock_t *discovery; /* ... to the discovery actor (ODC_EP_DISCOVERY), NULL: none */
 } odc_imil_t;
 
 /*  Run one command; returns the reply (caller frees) and sets *status: 0
     done, 1 not understood, 2 understood but not done (unknown device, no
     portal). */
 char *odc_imil_run (odc_imil_t *ctx, const char *text, int *status);
+
+/*  The device list as a table (or JSON lines) on out; 0, or 2 when the
+    store cannot be read. */
+int odc_imil_devices (FILE *out, odc_store_t *store, bool json);
 
 /*  The commands actor: serves `opendca imil` on ODC_IMIL_ENDPOINT in the
     store folder. args: odc_imil_t * (its upload member is ignored: the

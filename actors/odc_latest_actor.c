@@ -18,7 +18,8 @@ typedef struct {
     odc_store_t *store;
     odc_batch_t *batch;
     uint64_t stored;
-    zsock_t *upload; /* NULL: no portal */
+    zsock_t *upload;   /* NULL: no portal */
+    zsock_t *registry; /* identity readings go there too */
 } s_self_t;
 
 /*  What is waiting, in one batch, not synced: a latest reading lost in a
@@ -66,20 +67,26 @@ s_on_reading (const Odc__Envelope *env, void *arg)
         back-pressure, never a drop). */
     if (self->upload)
         zmq_send (zsock_resolve (self->upload), frame, size, 0);
+    if (self->registry && h->loop == ODC__LOOP__LOOP_IDENTITY)
+        zmq_send (zsock_resolve (self->registry), frame, size, 0);
 }
 
 void
 odc_latest_actor (zsock_t *pipe, void *args)
 {
     odc_latest_args_t *a = args;
-    s_self_t self = {a->store, odc_batch_new (), 0, NULL};
+    s_self_t self = {a->store, odc_batch_new (), 0, NULL, NULL};
     zsock_t *pull = odc_bus_pull_bind (ODC_EP_READINGS, 0);
     if (a->upload)
         self.upload = odc_bus_push_connect (ODC_EP_UPLOAD, 0);
-    odc_actor_ready (pipe, pull != NULL && (!a->upload || self.upload));
-    if (!pull || (a->upload && !self.upload)) {
+    if (a->registry)
+        self.registry = odc_bus_push_connect (ODC_EP_REGISTRY, 0);
+    bool ok = pull && (!a->upload || self.upload) && (!a->registry || self.registry);
+    odc_actor_ready (pipe, ok);
+    if (!ok) {
         zsock_destroy (&pull);
         zsock_destroy (&self.upload);
+        zsock_destroy (&self.registry);
         while (!odc_actor_pipe (pipe, NULL, NULL))
             ;
         return;
@@ -109,4 +116,5 @@ odc_latest_actor (zsock_t *pipe, void *args)
     odc_info (NULL, "%llu readings stored", (unsigned long long)self.stored);
     zsock_destroy (&pull);
     zsock_destroy (&self.upload);
+    zsock_destroy (&self.registry);
 }

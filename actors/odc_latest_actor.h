@@ -6,7 +6,8 @@
     reading lost in a power cut is read again on the next pass). It stands where the validator will stand
     (ARCHITECTURE.md): the readings' first consumer.
     `opendca latest` reads them back. With upload set, it then hands each
-    reading, as it came, to the uploader (ODC_EP_UPLOAD). */
+    reading, as it came, to the uploader (ODC_EP_UPLOAD); with registry,
+    each identity reading to the registry (ODC_EP_REGISTRY). */
 #ifndef ODC_LATEST_ACTOR_H
 #define ODC_LATEST_ACTOR_H
 
@@ -17,6 +18,7 @@
 typedef struct {
     odc_store_t *store;
     bool upload;
+    bool registry; /* identity readings to the registry (ODC_EP_REGISTRY) */
 } odc_latest_args_t;
 
 void odc_latest_actor (zsock_t *pipe, void *args); /* args: odc_latest_args_t * */

@@ -199,6 +199,10 @@ s_load_one (const Odc__Device *device, void *arg)
 {
     s_load_t *load = arg;
     s_self_t *self = load->self;
+    /*  Lost (another device answers at its address, and where it went is
+        not known yet): nothing to poll. */
+    if (!device->address || !*device->address)
+        return 0;
     if (self->n_devices == load->cap) {
         load->cap = load->cap ? load->cap * 2 : 1024;
         self->devices = realloc (self->devices, load->cap * sizeof *self->devices);

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "odc_bus.h"
+#include "odc_devices.h"
 #include "odc_latest_actor.h"
 #include "odc_log.h"
 #include "odc_supervisor.h"
@@ -13,17 +14,21 @@
 #define S_NORMAL_WAIT 10.0 /* s */
 #define S_DAILY_KEY   "upload/daily"
 
-/*  The kinds, in Odc__Loop order (index = loop - 1). */
+/*  The kinds: the loops' in Odc__Loop order (index = loop - 1), then the
+    registry's events. */
+#define S_EVENT 5
+#define S_KINDS 6
 static const struct {
     const char *kind;
     Odc__Priority priority;
     double wait;
-} s_kinds[5] = {
+} s_kinds[S_KINDS] = {
     {"alert", ODC__PRIORITY__PRIORITY_URGENT, S_URGENT_WAIT},
     {"asset", ODC__PRIORITY__PRIORITY_NORMAL, S_NORMAL_WAIT},
     {"meters", ODC__PRIORITY__PRIORITY_BULK, S_NORMAL_WAIT},
     {"supply", ODC__PRIORITY__PRIORITY_NORMAL, S_NORMAL_WAIT},
     {"tray", ODC__PRIORITY__PRIORITY_NORMAL, S_NORMAL_WAIT},
+    {"event", ODC__PRIORITY__PRIORITY_URGENT, S_URGENT_WAIT},
 };
 
 /*  A record being gathered: the packed Odc__Batch, built by appending
@@ -45,7 +50,8 @@ typedef struct {
     const odc_config_t *config, *pending_config;
     odc_store_t *store;
     odc_outbox_t *outbox;
-    s_pending_t pending[5];
+    s_pending_t pending[S_KINDS];
+    zlist_t *events; /* the registry's events gathered, as received (zchunk_t) */
     s_slot_t *sent;
     size_t sent_cap, sent_used;
     double clock_start; /* wall clock at the start, for the collector's clock */
@@ -189,6 +195,8 @@ s_content (const Odc__Envelope *env)
 /* ------------------------------------------------------------------------
    Records */
 
+static size_t s_stage_events (s_self_t *self, odc_batch_t *batch);
+
 /*  Put what kind k gathered in the outbox. */
 static void
 s_flush (s_self_t *self, int k)
@@ -197,8 +205,34 @@ s_flush (s_self_t *self, int k)
     if (!p->count)
         return;
     uint64_t seq = 0;
-    if (odc_outbox_enqueue (self->outbox, s_kinds[k].priority, s_kinds[k].kind, p->data, p->len,
-                            &seq) == 0) {
+    int rc;
+    size_t changes = 0;
+    if (k == S_EVENT) {
+        /*  The registry's changes and the record that reports them: one
+            write. */
+        odc_batch_t *batch = odc_batch_new ();
+        changes = s_stage_events (self, batch);
+        seq = odc_outbox_add (self->outbox, batch, s_kinds[k].priority, s_kinds[k].kind, p->data,
+                              p->len);
+        rc = odc_outbox_commit (self->outbox, batch);
+        if (rc != 0 && changes) {
+            /*  No room for the record: the registry's state is kept all the
+                same (the events are logged by the registry). */
+            s_stage_events (self, batch);
+            if (odc_store_write (self->store, batch) != 0)
+                changes = 0;
+        }
+        odc_batch_destroy (&batch);
+        zchunk_t *chunk;
+        while ((chunk = zlist_pop (self->events)))
+            zchunk_destroy (&chunk);
+    }
+    else
+        rc = odc_outbox_enqueue (self->outbox, s_kinds[k].priority, s_kinds[k].kind, p->data,
+                                 p->len, &seq);
+    if (changes)
+        odc_devices_changed ();
+    if (rc == 0) {
         self->records++;
         /*  One line per record: the collector's own account of what it
             put in the outbox (tests compare it with what the portal got). */
@@ -213,6 +247,21 @@ s_flush (s_self_t *self, int k)
                                    : "the store refused the write");
     }
     p->len = p->count = 0;
+}
+
+/*  Stage the device changes of the gathered events. */
+static size_t
+s_stage_events (s_self_t *self, odc_batch_t *batch)
+{
+    size_t n = 0;
+    for (zchunk_t *c = zlist_first (self->events); c; c = zlist_next (self->events)) {
+        Odc__Envelope *env = odc__envelope__unpack (NULL, zchunk_size (c), zchunk_data (c));
+        if (env && env->body_case == ODC__ENVELOPE__BODY_DEVICE_EVENT)
+            n += odc_devices_stage_event (self->store, batch, env->device_event);
+        if (env)
+            odc__envelope__free_unpacked (env, NULL);
+    }
+    return n;
 }
 
 /*  Append one reading (its packed envelope) to kind k's record. */
@@ -273,6 +322,28 @@ s_on_reading (const Odc__Envelope *env, void *arg)
     size_t size = 0;
     const void *frame = odc_bus_frame (&size);
     s_add (self, k, frame, size);
+}
+
+/*  A registry event: the portal gets it without the registry's records,
+    which are written with it (s_flush). */
+static void
+s_on_event (const Odc__Envelope *env, void *arg)
+{
+    s_self_t *self = arg;
+    size_t size = 0;
+    const void *frame = odc_bus_frame (&size);
+    zlist_append (self->events, zchunk_new (frame, size));
+    Odc__DeviceEvent event = *env->device_event;
+    event.device = NULL;
+    event.n_also = 0;
+    event.n_remove_ids = 0;
+    Odc__Envelope out = *env;
+    out.device_event = &event;
+    size = odc__envelope__get_packed_size (&out);
+    uint8_t *packed = malloc (size);
+    odc__envelope__pack (&out, packed);
+    s_add (self, S_EVENT, packed, size);
+    free (packed);
 }
 
 /*  Daily and on command: the stored latest readings of loops (bit mask of
@@ -434,19 +505,21 @@ odc_uploader_actor (zsock_t *pipe, void *args)
     self->store = a->store;
     self->outbox = a->outbox;
     self->clock_start = odc_wall_s ();
+    self->events = zlist_new ();
     zsock_t *pull = odc_bus_pull_bind (ODC_EP_UPLOAD, 0);
     odc_actor_ready (pipe, pull != NULL);
     s_daily_start (self);
     odc_bus_handlers_t handlers = {0};
     odc_bus_on_readings (&handlers, s_on_reading);
     handlers.on[ODC__ENVELOPE__BODY_COMMAND] = s_on_command;
+    handlers.on[ODC__ENVELOPE__BODY_DEVICE_EVENT] = s_on_event;
     zmq_pollitem_t items[2] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
                                {pull ? zsock_resolve (pull) : NULL, 0, ZMQ_POLLIN, 0}};
     while (pull) {
         /*  Wake for the oldest gathered record's deadline, at least once a
             second for the daily upload. */
         double now = odc_clock_s (), wait = 1.0;
-        for (int k = 0; k < 5; k++)
+        for (int k = 0; k < S_KINDS; k++)
             if (self->pending[k].count) {
                 double left = self->pending[k].since + s_kinds[k].wait - now;
                 if (left < wait)
@@ -459,7 +532,7 @@ odc_uploader_actor (zsock_t *pipe, void *args)
         while (zsock_events (pull) & ZMQ_POLLIN)
             odc_bus_recv (pull, &handlers, self);
         now = odc_clock_s ();
-        for (int k = 0; k < 5; k++)
+        for (int k = 0; k < S_KINDS; k++)
             if (self->pending[k].count && now - self->pending[k].since >= s_kinds[k].wait)
                 s_flush (self, k);
         if (s_clock (self) >= self->next_daily)
@@ -469,7 +542,7 @@ odc_uploader_actor (zsock_t *pipe, void *args)
     if (pull)
         while (zsock_events (pull) & ZMQ_POLLIN)
             odc_bus_recv (pull, &handlers, self);
-    for (int k = 0; k < 5; k++)
+    for (int k = 0; k < S_KINDS; k++)
         s_flush (self, k);
     odc_info (NULL,
               "uploader stops: %llu readings in %llu outbox records, %llu unchanged not sent, "
@@ -479,8 +552,9 @@ odc_uploader_actor (zsock_t *pipe, void *args)
     if (!pull)
         while (!odc_actor_pipe (pipe, NULL, NULL))
             ;
-    for (int k = 0; k < 5; k++)
+    for (int k = 0; k < S_KINDS; k++)
         free (self->pending[k].data);
+    zlist_destroy (&self->events);
     free (self->sent);
     zsock_destroy (&pull);
     odc_config_t *config = (odc_config_t *)self->config;

@@ -186,19 +186,6 @@ s_pump (s_self_t *self)
 
 static bool s_trusted (s_self_t *self, const char *bare);
 
-/*  Whether text is a plausible address: an IPv4/IPv6 literal or a DNS name. */
-static bool
-s_address_ok (const char *a)
-{
-    size_t n = strlen (a);
-    if (!n || n >= ODC_DEVICE_ID_MAX - 8)
-        return false;
-    for (const char *p = a; *p; p++)
-        if (!isalnum ((unsigned char)*p) && !strchr (".-:_", *p))
-            return false;
-    return true;
-}
-
 /*  A device list from the portal: <devices xmlns=ODC_XML_NS><device
     address= port= credential= asset_number= location=/>...</devices>. The
     good entries replace the previous list from the portal (store/
@@ -242,7 +229,7 @@ s_push_devices (s_self_t *self, xmpp_conn_t *conn, xmpp_stanza_t *iq, xmpp_stanz
         const char *reason = NULL;
         if (strcmp (xmpp_stanza_get_name (c), "device"))
             reason = "not a <device>";
-        else if (!address || !s_address_ok (address))
+        else if (!address || !odc_config_address_ok (address))
             reason = "no valid address";
         else if (port && (!*port || *end || p < 1 || p > 65535))
             reason = "port is not a number 1-65535";
@@ -592,8 +579,12 @@ odc_bridge_actor (zsock_t *pipe, void *args)
     self->outbox = a->outbox;
     s_instance (self);
     s_set_peer (self);
-    self->imil =
-        (odc_imil_t){self->config, a->store, a->outbox, odc_bus_push_connect (ODC_EP_UPLOAD, 0)};
+    self->imil = (odc_imil_t){self->config,
+                              a->store,
+                              a->outbox,
+                              odc_bus_push_connect (ODC_EP_UPLOAD, 0),
+                              odc_bus_push_connect (ODC_EP_REGISTRY, 0),
+                              odc_bus_push_connect (ODC_EP_DISCOVERY, 0)};
     self->log = (xmpp_log_t){s_strophe_log, self};
     self->ctx = xmpp_ctx_new (NULL, &self->log);
     self->conn = self->ctx ? xmpp_conn_new (self->ctx) : NULL;
@@ -651,6 +642,8 @@ odc_bridge_actor (zsock_t *pipe, void *args)
     if (self->ctx)
         xmpp_ctx_free (self->ctx);
     zsock_destroy (&self->imil.upload);
+    zsock_destroy (&self->imil.registry);
+    zsock_destroy (&self->imil.discovery);
     odc_config_t *config = (odc_config_t *)self->config;
     odc_config_destroy (&config);
     s_current = NULL;

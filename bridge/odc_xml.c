@@ -26,6 +26,7 @@ static const struct {
     {"meters", ODC__ENVELOPE__BODY_METERS, &odc__meter_reading__descriptor},
     {"supply", ODC__ENVELOPE__BODY_SUPPLIES, &odc__supply_reading__descriptor},
     {"tray", ODC__ENVELOPE__BODY_TRAYS, &odc__tray_reading__descriptor},
+    {"event", ODC__ENVELOPE__BODY_DEVICE_EVENT, &odc__device_event__descriptor},
 };
 #define S_KINDS (sizeof s_kinds / sizeof s_kinds[0])
 
@@ -435,7 +436,7 @@ odc_xml_envelope (const xmpp_stanza_t *record, char **err)
         env->identity = (Odc__IdentityReading *)body;
         return env;
     }
-    return s_error (err, "<%.40s> is not a record (asset, alert, meters, supply, tray)",
+    return s_error (err, "<%.40s> is not a record (asset, alert, meters, supply, tray, event)",
                     name ? name : "(text)");
 }
 

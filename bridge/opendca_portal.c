@@ -39,6 +39,7 @@
 #include "odc_log.h"
 #include "odc_read.h"
 #include "odc_store.h"
+#include "odc_devices.h"
 #include "odc_xml.h"
 
 #define S_RECEIVED_KEY "received"
@@ -507,64 +508,46 @@ s_push_answer (xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
 }
 
 /*  FILE: one device a line, "address[,port[,credential[,asset number[,
-    location]]]]"; empty lines, "#" comments and a header line starting
-    with "address" are skipped. Bad lines are named with their number and
+    location]]]]", or the columns a header line names (the CSV rules of
+    store/odc_devices.h). Bad lines are named with their number and
     reason; the good ones are sent. */
 static int
 s_push_devices (const s_options_t *o, const char *to, const char *file, double timeout)
 {
-    FILE *f = fopen (file, "r");
-    if (!f) {
-        fprintf (stderr, "opendca-portal push-devices: cannot read %s\n", file);
+    char *error = NULL;
+    odc_device_list_t *parsed =
+        odc_devices_csv_read (file, odc_devices_portal_columns, NULL, &error);
+    if (!parsed) {
+        fprintf (stderr, "opendca-portal push-devices: %s\n", error ? error : file);
+        free (error);
         return 2;
     }
+    for (size_t i = 0; i < parsed->error_count; i++)
+        fprintf (stderr, "%s\n", parsed->errors[i]);
     xmpp_ctx_t *tmp = xmpp_ctx_new (NULL, NULL);
     xmpp_stanza_t *list = xmpp_stanza_new (tmp);
     xmpp_stanza_set_name (list, "devices");
     xmpp_stanza_set_ns (list, ODC_XML_NS);
-    char line[1024];
-    int number = 0, good = 0, bad = 0;
-    while (fgets (line, sizeof line, f)) {
-        number++;
-        line[strcspn (line, "\r\n")] = 0;
-        char *p = line;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (!*p || *p == '#' || !strncasecmp (p, "address", 7))
-            continue;
-        static const char *names[5] = {"address", "port", "credential", "asset_number", "location"};
-        char *fields[5] = {0};
-        int k = 0;
-        /*  strsep, not strtok: an empty field stays a field. */
-        for (char *rest = p, *t; (t = strsep (&rest, ",")) && k < 5;) {
-            while (*t == ' ')
-                t++;
-            size_t n = strlen (t);
-            while (n && t[n - 1] == ' ')
-                t[--n] = 0;
-            fields[k++] = t;
-        }
-        char *end = NULL;
-        long port = fields[1] && *fields[1] ? strtol (fields[1], &end, 10) : 161;
-        if (!fields[0] || !*fields[0]) {
-            fprintf (stderr, "%s:%d: no address\n", file, number);
-            bad++;
-            continue;
-        }
-        if (fields[1] && *fields[1] && (*end || port < 1 || port > 65535)) {
-            fprintf (stderr, "%s:%d: port '%s' is not a number 1-65535\n", file, number, fields[1]);
-            bad++;
-            continue;
-        }
+    int good = (int)parsed->count, bad = (int)parsed->error_count;
+    for (size_t i = 0; i < parsed->count; i++) {
+        const odc_device_config_t *c = &parsed->devices[i];
         xmpp_stanza_t *d = xmpp_stanza_new (tmp);
         xmpp_stanza_set_name (d, "device");
-        for (int i = 0; i < k; i++)
-            if (fields[i] && *fields[i])
-                xmpp_stanza_set_attribute (d, names[i], fields[i]);
+        xmpp_stanza_set_attribute (d, "address", c->address);
+        if (c->port) {
+            char port[16];
+            snprintf (port, sizeof port, "%d", c->port);
+            xmpp_stanza_set_attribute (d, "port", port);
+        }
+        if (c->credential)
+            xmpp_stanza_set_attribute (d, "credential", c->credential);
+        if (c->asset_number)
+            xmpp_stanza_set_attribute (d, "asset_number", c->asset_number);
+        if (c->location)
+            xmpp_stanza_set_attribute (d, "location", c->location);
         xmpp_stanza_add_child_ex (list, d, 0);
-        good++;
     }
-    fclose (f);
+    odc_device_list_destroy (&parsed);
     fprintf (stderr, "opendca-portal push-devices: %d devices to send, %d bad lines\n", good, bad);
     s_link_t link = {0};
     char resource[32];

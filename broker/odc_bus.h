@@ -28,12 +28,13 @@
 #define ODC_ENVELOPE_VERSION 1
 
 /*  Endpoint names. Each is bound by the actor named after the arrow. */
-#define ODC_EP_READINGS "inproc://odc.readings" /* loops -> validator */
-#define ODC_EP_ACCEPTED "inproc://odc.accepted" /* validator -> consumers */
-#define ODC_EP_UPLOAD   "inproc://odc.upload"   /* anyone -> uploader */
-#define ODC_EP_OUTBOX   "inproc://odc.outbox"   /* uploader -> bridge */
-#define ODC_EP_COMMANDS "inproc://odc.commands" /* bridge, cli -> commands */
-#define ODC_EP_DEVICES  "inproc://odc.devices"  /* registry -> loops */
+#define ODC_EP_READINGS  "inproc://odc.readings"  /* loops -> validator */
+#define ODC_EP_ACCEPTED  "inproc://odc.accepted"  /* validator -> consumers */
+#define ODC_EP_UPLOAD    "inproc://odc.upload"    /* anyone -> uploader */
+#define ODC_EP_OUTBOX    "inproc://odc.outbox"    /* uploader -> bridge */
+#define ODC_EP_COMMANDS  "inproc://odc.commands"  /* bridge, cli -> commands */
+#define ODC_EP_REGISTRY  "inproc://odc.registry"  /* latest, discovery -> registry */
+#define ODC_EP_DISCOVERY "inproc://odc.discovery" /* commands -> discovery */
 
 /*  Default high-water mark of data sockets, in messages, on each side. */
 #define ODC_BUS_HWM 1000
@@ -57,7 +58,7 @@ typedef void (odc_bus_handler_fn) (const Odc__Envelope *env, void *arg);
 
 /*  One handler per body case (ODC__ENVELOPE__BODY_*), NULL for none. */
 typedef struct {
-    odc_bus_handler_fn *on[ODC__ENVELOPE__BODY_REPLY + 1];
+    odc_bus_handler_fn *on[ODC__ENVELOPE__BODY_DISCOVERED + 1]; /* the last body */
 } odc_bus_handlers_t;
 
 /*  Receive one envelope, dispatch it, free it. Blocks until a frame comes.

@@ -171,6 +171,20 @@ static const s_field_t s_limits[] = {
     {"max_open_files", F_INT, C (max_open_files), 256, 4194304, NULL, NULL, NULL, 0, 0, 0, false},
     END,
 };
+static const s_field_t s_discovery[] = {
+    {"every_hours", F_INT, C (discovery_every_hours), 0, 8760, NULL, NULL, NULL, 0, 0, 0, false},
+    {"rate", F_INT, C (discovery_rate), 1, 100000, NULL, NULL, NULL, 0, 0, 0, false},
+    {"concurrency", F_INT, C (discovery_concurrency), 1, 4096, NULL, NULL, NULL, 0, 0, 0, false},
+    {"timeout_ms", F_INT, C (discovery_timeout_ms), 10, 60000, NULL, NULL, NULL, 0, 0, 0, false},
+    {"retries", F_INT, C (discovery_retries), 0, 5, NULL, NULL, NULL, 0, 0, 0, false},
+    {"port", F_INT, C (discovery_port), 1, 65535, NULL, NULL, NULL, 0, 0, 0, false},
+    END,
+};
+static const s_field_t s_registry[] = {
+    {"missing_after_hours", F_INT, C (registry_missing_after_hours), 1, 8760, NULL, NULL, NULL, 0,
+     0, 0, false},
+    END,
+};
 static const s_field_t s_clock[] = {
     {"speed", F_INT, C (clock_speed), 1, 1000000, NULL, NULL, NULL, 0, 0, 0, false},
     END,
@@ -189,6 +203,8 @@ static const s_field_t s_root[] = {
     {"working_hours", F_MAP, 0, 0, 0, NULL, NULL, s_hours, 0, 0, 0, false},
     {"limits", F_MAP, 0, 0, 0, NULL, NULL, s_limits, 0, 0, 0, false},
     {"clock", F_MAP, 0, 0, 0, NULL, NULL, s_clock, 0, 0, 0, false},
+    {"discovery", F_MAP, 0, 0, 0, NULL, NULL, s_discovery, 0, 0, 0, false},
+    {"registry", F_MAP, 0, 0, 0, NULL, NULL, s_registry, 0, 0, 0, false},
     END,
 };
 
@@ -604,10 +620,17 @@ s_defaults (odc_config_t *self, const char *dir)
     self->max_devices = 100000;
     self->max_open_files = 65536;
     self->clock_speed = 1;
+    self->discovery_every_hours = 24;
+    self->discovery_rate = 200;
+    self->discovery_concurrency = 64;
+    self->discovery_timeout_ms = 2000;
+    self->discovery_retries = 0;
+    self->discovery_port = 161;
+    self->registry_missing_after_hours = 24;
 }
 
-static bool
-s_address_ok (const char *text)
+bool
+odc_config_address_ok (const char *text)
 {
     unsigned char buffer[sizeof (struct in6_addr)];
     if (inet_pton (AF_INET, text, buffer) == 1 || inet_pton (AF_INET6, text, buffer) == 1)
@@ -644,7 +667,7 @@ s_range_ok (const char *text)
         return inet_pton (AF_INET, copy, &a) == 1 && inet_pton (AF_INET, sep + 1, &b) == 1 &&
                ntohl (a.s_addr) <= ntohl (b.s_addr);
     }
-    return s_address_ok (text);
+    return odc_config_address_ok (text);
 }
 
 /*  Checks that span several keys. */
@@ -684,7 +707,7 @@ s_check (s_ctx_t *ctx, odc_config_t *self)
         odc_device_config_t *d = &self->devices[i];
         char path[64];
         snprintf (path, sizeof path, "devices[%zu]", i);
-        if (d->address && !s_address_ok (d->address))
+        if (d->address && !odc_config_address_ok (d->address))
             s_error (ctx, d->line, path, "'%s' is not an IP address or DNS name", d->address);
         if (d->credential && !odc_config_credential (self, d->credential))
             s_error (ctx, d->line, path, "no credential named '%s' in snmp.credentials",

@@ -98,6 +98,15 @@ typedef struct {
     odc_range_config_t *ranges;
     size_t range_count;
 
+    int discovery_every_hours; /* sweeps of the ranges; 0: only on command */
+    int discovery_rate;        /* new addresses a second */
+    int discovery_concurrency; /* addresses in flight */
+    int discovery_timeout_ms;
+    int discovery_retries;
+    int discovery_port;
+
+    int registry_missing_after_hours; /* a device not seen this long is missing */
+
     odc_interval_t loops[ODC_LOOP_COUNT];
     int work_start; /* minutes after midnight */
     int work_end;
@@ -129,6 +138,9 @@ void odc_config_destroy (odc_config_t **self_p);
 /*  The index of text in a NULL-terminated list of names (case does not
     matter), -1 when it is not there. */
 int odc_config_choice (const char *const *choices, const char *text);
+
+/*  Whether text is an IPv4 or IPv6 literal or a DNS name. */
+bool odc_config_address_ok (const char *text);
 
 /*  Find a credential by name; NULL when there is none. */
 const odc_credential_t *odc_config_credential (const odc_config_t *self, const char *name);

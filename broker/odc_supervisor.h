@@ -40,7 +40,7 @@ typedef struct _odc_supervisor_t odc_supervisor_t;
 typedef void *(odc_reload_fn)(void *current, void *arg);
 typedef void (odc_release_fn) (void *config, void *arg);
 
-/*  Block SIGINT, SIGTERM and SIGHUP in the calling thread; threads created
+/*  Block SIGINT, SIGTERM, SIGHUP and SIGUSR1 in the calling thread; threads created
     after inherit the mask, so only odc_supervisor_run receives them. Also
     stops CZMQ from installing its own handler. */
 void odc_supervisor_block_signals (void);
@@ -65,7 +65,9 @@ void odc_supervisor_stop (odc_supervisor_t *self);
 void odc_supervisor_configure (odc_supervisor_t *self, void *config);
 
 /*  Wait for signals until SIGINT or SIGTERM. On SIGHUP: reload, configure
-    the actors with the new configuration, release the old one. current is
+    the actors with the new configuration, release the old one. On SIGUSR1
+    (the device list changed): hand the actors the running configuration
+    again, so the loops read the list. current is
     the running configuration; returns the one running at the end. */
 void *odc_supervisor_run (odc_supervisor_t *self, void *current, odc_reload_fn *reload,
                           odc_release_fn *release, void *arg);

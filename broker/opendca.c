@@ -19,6 +19,8 @@
 #include <string.h>
 #include <strophe.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #ifdef ODC_JEMALLOC
 #include <jemalloc/jemalloc.h>
 #endif
@@ -26,6 +28,7 @@
 #include "odc_bus.h"
 #include "odc_config.h"
 #include "odc_log.h"
+#include "odc_discovery_actor.h"
 #include "odc_outbox.h"
 #include "odc_devices.h"
 #include "odc_store.h"
@@ -34,6 +37,7 @@
 #include "odc_imil.h"
 #include "odc_latest_actor.h"
 #include "odc_loop_actor.h"
+#include "odc_registry_actor.h"
 #include "odc_status.h"
 #include "odc_uploader_actor.h"
 #include "odc_read.h"
@@ -195,6 +199,12 @@ s_usage (FILE *out)
                   "  analyse ADDRESS[:PORT] a manageability report of one device (analyse --help)\n"
                   "  latest ADDRESS --loop NAME -c FILE   the last reading a loop stored\n"
                   "  outbox -c FILE         the readings waiting for the portal, as JSON lines\n"
+                  "  devices -c FILE [--json]   the device list (registry): id, address,\n"
+                  "                         state, maker, model, serial, MAC, source\n"
+                  "  import devices FILE.csv -c FILE   a device list: address[:port],\n"
+                  "                         asset number, location, credential (a header\n"
+                  "                         line may name the columns); replaces the last\n"
+                  "                         import; bad lines named with their number\n"
                   "  imil \"COMMAND\" -c FILE  a command to the collector running with FILE\n"
                   "                         (imil help lists them); exit 0 done, 1 not\n"
                   "                         understood, 2 not done, 3 no collector running\n"
@@ -360,10 +370,27 @@ s_outbox (const char *file)
     return rc;
 }
 
+/*  Whether a collector listens on the control socket at path (a socket
+    file left by one that died refuses the connection). */
+static bool
+s_collector_running (const char *path)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    if (strlen (path) >= sizeof addr.sun_path)
+        return access (path, F_OK) == 0;
+    strcpy (addr.sun_path, path);
+    int fd = socket (AF_UNIX, SOCK_STREAM, 0);
+    bool up = fd >= 0 && connect (fd, (struct sockaddr *)&addr, sizeof addr) == 0;
+    if (fd >= 0)
+        close (fd);
+    return up;
+}
+
 /*  "opendca imil TEXT -c FILE": TEXT to the collector running with FILE,
-    through its control socket in the store folder; its reply on stdout. */
+    through its control socket in the store folder; its reply on stdout.
+    body (may be NULL) goes as a second frame (import devices). */
 static int
-s_imil (const char *file, const char *text)
+s_imil_body (const char *file, const char *text, const char *body, size_t body_size)
 {
     odc_config_t *config = s_load (file);
     if (!config)
@@ -373,28 +400,130 @@ s_imil (const char *file, const char *text)
     char socket_path[1100];
     snprintf (socket_path, sizeof socket_path, "%s/control", config->store_path);
     int rc = 3;
-    if (access (socket_path, F_OK) != 0)
-        fprintf (stderr, "opendca imil: no collector is running with %s (no %s)\n", file,
-                 socket_path);
+    if (!s_collector_running (socket_path))
+        fprintf (stderr, "opendca imil: no collector is running with %s (nothing listens on %s)\n",
+                 file, socket_path);
     else {
         zsock_t *req = zsock_new (ZMQ_REQ);
-        zsock_set_rcvtimeo (req, 10000);
+        /*  A "discover RANGE" sweeps for up to a minute or so. */
+        zsock_set_rcvtimeo (req, 120000);
         zsock_set_linger (req, 0);
         zsock_connect (req, "%s", endpoint);
         char *code = NULL, *reply = NULL;
-        if (zstr_send (req, text) == 0 && zstr_recvx (req, &code, &reply, NULL) == 2) {
+        zmsg_t *msg = zmsg_new ();
+        zmsg_addstr (msg, text);
+        if (body)
+            zmsg_addmem (msg, body, body_size);
+        if (zmsg_send (&msg, req) == 0 && zstr_recvx (req, &code, &reply, NULL) == 2) {
             puts (reply);
             rc = atoi (code);
         }
         else
-            fprintf (stderr, "opendca imil: the collector running with %s did not answer in 10 s\n",
-                     file);
+            fprintf (stderr,
+                     "opendca imil: the collector running with %s did not answer in 120 s\n", file);
+        zmsg_destroy (&msg);
         zstr_free (&code);
         zstr_free (&reply);
         zsock_destroy (&req);
     }
     odc_config_destroy (&config);
     zsys_shutdown ();
+    return rc;
+}
+
+static int
+s_imil (const char *file, const char *text)
+{
+    return s_imil_body (file, text, NULL, 0);
+}
+
+/*  "opendca devices -c FILE [--json]": the registry's device list. */
+static int
+s_devices (const char *file, bool json)
+{
+    odc_config_t *config = s_load (file);
+    if (!config)
+        return 2;
+    char *err = NULL;
+    odc_store_t *store = odc_store_open_readonly (config->store_path, &err);
+    int rc = 1;
+    if (!store)
+        fprintf (stderr, "opendca devices: %s\n", err ? err : config->store_path);
+    else
+        rc = odc_imil_devices (stdout, store, json) == 0 ? 0 : 1;
+    free (err);
+    odc_store_close (&store);
+    odc_config_destroy (&config);
+    return rc;
+}
+
+/*  "opendca import devices FILE.csv -c CONFIG": the file's devices become
+    the "import" list (store/odc_devices.h); through the running collector
+    when there is one, else straight into the store. Bad lines are named;
+    the good ones are taken. Exit 0 all taken, 1 some lines refused, 2 no
+    list taken. */
+static int
+s_import (const char *file, const char *csv)
+{
+    odc_config_t *config = s_load (file);
+    if (!config)
+        return 2;
+    char *error = NULL;
+    odc_device_list_t *list =
+        odc_devices_csv_read (csv, odc_devices_import_columns, config, &error);
+    if (!list) {
+        fprintf (stderr, "opendca import: %s\n", error ? error : csv);
+        free (error);
+        odc_config_destroy (&config);
+        return 2;
+    }
+    for (size_t i = 0; i < list->error_count; i++)
+        fprintf (stderr, "%s\n", list->errors[i]);
+    int rc = list->error_count ? 1 : 0;
+    char control[1100];
+    snprintf (control, sizeof control, "%s/control", config->store_path);
+    if (s_collector_running (control)) {
+        /*  A collector runs: it takes the list (and reads the file as we
+            did, so the same lines are refused). */
+        size_t size = 0;
+        char *body = NULL;
+        FILE *f = fopen (csv, "r");
+        if (f) {
+            FILE *out = open_memstream (&body, &size);
+            char buffer[8192];
+            size_t n;
+            while ((n = fread (buffer, 1, sizeof buffer, f)) > 0)
+                fwrite (buffer, 1, n, out);
+            fclose (out);
+            fclose (f);
+        }
+        int r = s_imil_body (file, "import devices", body ? body : "", size);
+        free (body);
+        if (r != 0)
+            rc = 2;
+    }
+    else {
+        char *err = NULL;
+        odc_store_options_t options;
+        odc_store_options_default (&options);
+        odc_store_t *store = odc_store_open (config->store_path, &options, &err);
+        size_t added = 0, removed = 0;
+        long n = store ? odc_devices_sync (store, "import", list->devices, list->count, config,
+                                           &added, &removed)
+                       : -1;
+        if (n < 0) {
+            fprintf (stderr, "opendca import: %s\n", err ? err : "the store refused the list");
+            rc = 2;
+        }
+        else
+            printf ("%ld devices imported (%zu new, %zu no longer listed removed), %zu lines "
+                    "refused\n",
+                    n, added, removed, list->error_count);
+        free (err);
+        odc_store_close (&store);
+    }
+    odc_device_list_destroy (&list);
+    odc_config_destroy (&config);
     return rc;
 }
 
@@ -458,8 +587,10 @@ s_run (const char *file)
     odc_loop_args_t loop_args[ODC_LOOP_COUNT];
     odc_uploader_args_t uploader_args = {config, store, outbox};
     odc_bridge_args_t bridge_args = {config, store, outbox};
-    odc_imil_t imil_args = {config, store, outbox, NULL};
-    odc_latest_args_t latest_args = {store, portal};
+    odc_imil_t imil_args = {config, store, outbox, NULL, NULL, NULL};
+    odc_latest_args_t latest_args = {store, portal, true};
+    odc_registry_args_t registry_args = {config, store, portal};
+    odc_discovery_args_t discovery_args = {config};
     if (portal) {
         xmpp_initialize ();
         odc_supervisor_add (
@@ -472,9 +603,17 @@ s_run (const char *file)
     odc_supervisor_add (
         supervisor, &(odc_actor_spec_t){
                         "commands", odc_commands_actor, &imil_args, {portal ? "uploader" : NULL}});
+    odc_supervisor_add (supervisor, &(odc_actor_spec_t){"registry",
+                                                        odc_registry_actor,
+                                                        &registry_args,
+                                                        {portal ? "uploader" : NULL}});
     odc_supervisor_add (
-        supervisor, &(odc_actor_spec_t){
-                        "latest", odc_latest_actor, &latest_args, {portal ? "uploader" : NULL}});
+        supervisor,
+        &(odc_actor_spec_t){"discovery", odc_discovery_actor, &discovery_args, {"registry"}});
+    odc_supervisor_add (supervisor, &(odc_actor_spec_t){"latest",
+                                                        odc_latest_actor,
+                                                        &latest_args,
+                                                        {"registry", portal ? "uploader" : NULL}});
     for (int l = 0; l < ODC_LOOP_COUNT; l++) {
         loop_args[l] = (odc_loop_args_t){(odc_loop_t)l, config, store, vendor_map};
         odc_supervisor_add (
@@ -565,6 +704,34 @@ main (int argc, char **argv)
             return 2;
         }
         return s_imil (config, text);
+    }
+    if (strcmp (command, "devices") == 0 || strcmp (command, "import") == 0) {
+        /*  Their own words: -c FILE, --json, the rest in order. */
+        const char *words[3] = {NULL, NULL, NULL};
+        int n = 0;
+        bool json = false, bad = false;
+        for (int i = optind; i < argc; i++) {
+            if ((!strcmp (argv[i], "-c") || !strcmp (argv[i], "--config")) && i + 1 < argc)
+                config = argv[++i];
+            else if (!strcmp (argv[i], "--json"))
+                json = true;
+            else if (n < 3)
+                words[n++] = argv[i];
+            else
+                bad = true;
+        }
+        if (command[0] == 'd') {
+            if (!config || n || bad) {
+                fprintf (stderr, "opendca devices: usage: opendca devices -c FILE [--json]\n");
+                return 2;
+            }
+            return s_devices (config, json);
+        }
+        if (!config || n != 2 || bad || json || strcmp (words[0], "devices")) {
+            fprintf (stderr, "opendca import: usage: opendca import devices FILE.csv -c FILE\n");
+            return 2;
+        }
+        return s_import (config, words[1]);
     }
     /*  Options may also follow the command: "opendca run -c FILE". */
     while ((opt = getopt_long (argc, argv, "c:hV", long_options, NULL)) != -1) {

@@ -455,3 +455,180 @@ odc_discover_stats (odc_discover_t *self)
 {
     return &self->stats;
 }
+
+/* ------------------------------------------------------------------------
+   What a sweep found, as a table or JSON lines */
+
+typedef struct {
+    uint32_t key; /* address, for sorting */
+    int port;
+    bool printer;
+    char *address, *maker, *model, *serial, *mac, *credential, *name, *location, *target;
+} s_row_t;
+
+struct _odc_discover_list_t {
+    s_row_t *rows;
+    size_t count, cap;
+    bool all;
+};
+
+odc_discover_list_t *
+odc_discover_list_new (bool all)
+{
+    odc_discover_list_t *self = calloc (1, sizeof *self);
+    self->all = all;
+    return self;
+}
+
+void
+odc_discover_list_destroy (odc_discover_list_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    odc_discover_list_t *self = *self_p;
+    for (size_t i = 0; i < self->count; i++) {
+        s_row_t *r = &self->rows[i];
+        free (r->address), free (r->maker), free (r->model), free (r->serial), free (r->mac);
+        free (r->credential), free (r->name), free (r->location), free (r->target);
+    }
+    free (self->rows);
+    free (self);
+    *self_p = NULL;
+}
+
+size_t
+odc_discover_list_count (odc_discover_list_t *self)
+{
+    return self->count;
+}
+
+void
+odc_discover_list_add (odc_discover_list_t *self, const odc_discover_found_t *f)
+{
+    if (!f->printer && !self->all)
+        return;
+    if (self->count == self->cap) {
+        self->cap = self->cap ? self->cap * 2 : 64;
+        self->rows = realloc (self->rows, self->cap * sizeof *self->rows);
+    }
+    s_row_t *r = &self->rows[self->count++];
+    struct in_addr a;
+    inet_pton (AF_INET, f->address, &a);
+    r->key = ntohl (a.s_addr);
+    r->port = f->port;
+    r->printer = f->printer;
+    char address[80];
+    if (f->port == 161)
+        snprintf (address, sizeof address, "%s", f->address);
+    else
+        snprintf (address, sizeof address, "%s:%d", f->address, f->port);
+    r->address = strdup (address);
+    const Odc__IdentityReading *id = f->identity;
+    r->maker = strdup (id->vendor);
+    r->model = strdup (id->model);
+    r->serial = strdup (id->serial);
+    r->mac = strdup (id->mac);
+    r->credential = strdup (f->credential->name);
+    r->name = strdup (id->sys_name);
+    r->location = strdup (id->sys_location);
+    r->target = strdup (f->target);
+}
+
+static int
+s_by_address (const void *a, const void *b)
+{
+    const s_row_t *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return x->port - y->port;
+}
+
+/*  Device text on a terminal: printable ASCII, the rest as '?', and cut. */
+static void
+s_cell (char *out, size_t size, const char *text)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p && n + 1 < size; p++)
+        out[n++] = *p >= 32 && *p < 127 ? (char)*p : '?';
+    out[n] = 0;
+}
+
+static void
+s_json_string (FILE *out, const char *key, const char *text, bool last)
+{
+    fprintf (out, "\"%s\":\"", key);
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf (out, "\\%c", *p);
+        else if (*p < 32 || *p >= 127)
+            fprintf (out, "\\u%04x", *p);
+        else
+            fputc (*p, out);
+    }
+    fprintf (out, "\"%s", last ? "}\n" : ",");
+}
+
+void
+odc_discover_list_print (odc_discover_list_t *self, FILE *out, bool json)
+{
+    qsort (self->rows, self->count, sizeof *self->rows, s_by_address);
+    if (json) {
+        for (size_t i = 0; i < self->count; i++) {
+            s_row_t *r = &self->rows[i];
+            fputc ('{', out);
+            s_json_string (out, "address", r->address, false);
+            s_json_string (out, "kind", r->printer ? "printer" : "other", false);
+            s_json_string (out, "maker", r->maker, false);
+            s_json_string (out, "model", r->model, false);
+            s_json_string (out, "serial", r->serial, false);
+            s_json_string (out, "mac", r->mac, false);
+            s_json_string (out, "sys_name", r->name, false);
+            s_json_string (out, "location", r->location, false);
+            s_json_string (out, "target", r->target, false);
+            s_json_string (out, "credential", r->credential, true);
+        }
+        return;
+    }
+    const char *heads[] = {"ADDRESS", "MAKER", "MODEL", "SERIAL", "MAC", "CREDENTIAL", "KIND"};
+    int cols = self->all ? 7 : 6;
+    size_t width[7];
+    for (int c = 0; c < 7; c++)
+        width[c] = strlen (heads[c]);
+    char cell[7][80];
+    /*  Two passes: the widths, then the lines. */
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1 && self->count)
+            for (int c = 0; c < cols; c++)
+                fprintf (out, "%-*s%s", (int)width[c], heads[c], c + 1 < cols ? "  " : "\n");
+        for (size_t i = 0; i < self->count; i++) {
+            s_row_t *r = &self->rows[i];
+            const char *text[7] = {r->address,
+                                   r->maker,
+                                   r->model,
+                                   r->serial,
+                                   r->mac,
+                                   r->credential,
+                                   r->printer ? "printer" : "other"};
+            for (int c = 0; c < cols; c++) {
+                s_cell (cell[c], c == 2 ? 40 : sizeof cell[c], text[c][0] ? text[c] : "-");
+                if (strlen (cell[c]) > width[c])
+                    width[c] = strlen (cell[c]);
+            }
+            for (int c = 0; pass == 1 && c < cols; c++)
+                fprintf (out, "%-*s%s", (int)width[c], cell[c], c + 1 < cols ? "  " : "\n");
+        }
+    }
+}
+
+void
+odc_discover_summary (FILE *out, const odc_discover_stats_t *s)
+{
+    fprintf (out,
+             "swept %llu addresses in %.1f s: %llu printers, %llu other SNMP agents, %llu silent; "
+             "%llu requests (%.2f an address), %llu timeouts\n",
+             (unsigned long long)s->swept, s->seconds, (unsigned long long)s->printers,
+             (unsigned long long)s->others, (unsigned long long)(s->swept - s->answered),
+             (unsigned long long)s->requests,
+             s->swept ? (double)s->requests / (double)s->swept : 0.0,
+             (unsigned long long)s->timeouts);
+}

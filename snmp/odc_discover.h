@@ -33,6 +33,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "odc_read.h"
 
@@ -103,5 +104,18 @@ const odc_discover_stats_t *odc_discover_stats (odc_discover_t *self);
     with *reason (static text, or resolver's words copied into buf). */
 int odc_discover_target (const char *text, uint32_t *first, uint32_t *last, int *port, char *reason,
                          size_t reason_size);
+
+/*  What sweeps found, collected for printing (sorted by address): a table
+    (address, maker, model, serial, MAC, credential; with all, other agents
+    too, and a KIND column) or JSON lines. */
+typedef struct _odc_discover_list_t odc_discover_list_t;
+odc_discover_list_t *odc_discover_list_new (bool all);
+void odc_discover_list_destroy (odc_discover_list_t **self_p);
+void odc_discover_list_add (odc_discover_list_t *self, const odc_discover_found_t *found);
+size_t odc_discover_list_count (odc_discover_list_t *self);
+void odc_discover_list_print (odc_discover_list_t *self, FILE *out, bool json);
+
+/*  "swept N addresses in S s: P printers, O other SNMP agents, ..." */
+void odc_discover_summary (FILE *out, const odc_discover_stats_t *stats);
 
 #endif

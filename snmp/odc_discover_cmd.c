@@ -5,7 +5,6 @@
 
     Progress goes to stderr while it runs; the table of what it found (or
     JSON lines with --json) to stdout, sorted by address. See --help. */
-#include <arpa/inet.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,61 +14,6 @@
 #include "odc_cli.h"
 #include "odc_discover.h"
 
-typedef struct {
-    uint32_t key; /* address, for sorting */
-    int port;
-    bool printer;
-    char *address, *maker, *model, *serial, *mac, *credential, *name, *location, *target;
-} s_row_t;
-
-typedef struct {
-    s_row_t *rows;
-    size_t count, cap;
-    bool all;
-} s_found_t;
-
-static void
-s_on_found (const odc_discover_found_t *f, void *arg)
-{
-    s_found_t *found = arg;
-    if (!f->printer && !found->all)
-        return;
-    if (found->count == found->cap) {
-        found->cap = found->cap ? found->cap * 2 : 64;
-        found->rows = realloc (found->rows, found->cap * sizeof *found->rows);
-    }
-    s_row_t *r = &found->rows[found->count++];
-    struct in_addr a;
-    inet_pton (AF_INET, f->address, &a);
-    r->key = ntohl (a.s_addr);
-    r->port = f->port;
-    r->printer = f->printer;
-    char address[80];
-    if (f->port == 161)
-        snprintf (address, sizeof address, "%s", f->address);
-    else
-        snprintf (address, sizeof address, "%s:%d", f->address, f->port);
-    r->address = strdup (address);
-    const Odc__IdentityReading *id = f->identity;
-    r->maker = strdup (id->vendor);
-    r->model = strdup (id->model);
-    r->serial = strdup (id->serial);
-    r->mac = strdup (id->mac);
-    r->credential = strdup (f->credential->name);
-    r->name = strdup (id->sys_name);
-    r->location = strdup (id->sys_location);
-    r->target = strdup (f->target);
-}
-
-static int
-s_by_address (const void *a, const void *b)
-{
-    const s_row_t *x = a, *y = b;
-    if (x->key != y->key)
-        return x->key < y->key ? -1 : 1;
-    return x->port - y->port;
-}
-
 static void
 s_note (const char *text, void *arg)
 {
@@ -77,29 +21,10 @@ s_note (const char *text, void *arg)
     fprintf (stderr, "opendca discover: %s\n", text);
 }
 
-/*  Device text on a terminal: printable ASCII, the rest as '?', and cut. */
 static void
-s_cell (char *out, size_t size, const char *text)
+s_on_found (const odc_discover_found_t *found, void *arg)
 {
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)text; *p && n + 1 < size; p++)
-        out[n++] = *p >= 32 && *p < 127 ? (char)*p : '?';
-    out[n] = 0;
-}
-
-static void
-s_json_string (FILE *out, const char *key, const char *text, bool last)
-{
-    fprintf (out, "\"%s\":\"", key);
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf (out, "\\%c", *p);
-        else if (*p < 32 || *p >= 127)
-            fprintf (out, "\\u%04x", *p);
-        else
-            fputc (*p, out);
-    }
-    fprintf (out, "\"%s", last ? "}\n" : ",");
+    odc_discover_list_add (arg, found);
 }
 
 static void
@@ -138,7 +63,7 @@ odc_discover_main (int argc, char **argv, const char *config_default)
     bool cred_given = false, json = false, quiet = false;
     const char *config_file = config_default;
     odc_discover_options_t o = {.port = 161, .timeout_ms = 1000, .rate = 200, .concurrency = 64};
-    s_found_t found = {0};
+    bool all = false;
     enum { O_CONFIG = 256, O_RATE, O_CONCURRENCY, O_ALL, O_JSON };
     static const struct option options[] = {{"config", 1, 0, O_CONFIG},
                                             {"port", 1, 0, 'p'},
@@ -200,7 +125,7 @@ odc_discover_main (int argc, char **argv, const char *config_default)
             }
             o.concurrency = (int)v;
             break;
-        case O_ALL: found.all = true; break;
+        case O_ALL: all = true; break;
         case O_JSON: json = true; break;
         case 'q': quiet = true; break;
         case 'h': s_usage (stdout); return 0;
@@ -232,8 +157,9 @@ odc_discover_main (int argc, char **argv, const char *config_default)
         creds[k++] = &config->credentials[i];
     o.credentials = creds;
     o.credential_count = k;
+    odc_discover_list_t *found = odc_discover_list_new (all);
     o.found = s_on_found;
-    o.arg = &found;
+    o.arg = found;
     size_t n_targets = (size_t)(argc - optind);
     odc_discover_target_t *targets = calloc (n_targets, sizeof *targets);
     for (size_t i = 0; i < n_targets; i++)
@@ -271,67 +197,14 @@ odc_discover_main (int argc, char **argv, const char *config_default)
         }
         if (!quiet && tty && last > 0)
             fputc ('\n', stderr);
-        qsort (found.rows, found.count, sizeof *found.rows, s_by_address);
-        const char *heads[] = {"ADDRESS", "MAKER", "MODEL", "SERIAL", "MAC", "CREDENTIAL", "KIND"};
-        int cols = found.all ? 7 : 6;
-        size_t width[7];
-        for (int c = 0; c < 7; c++)
-            width[c] = strlen (heads[c]);
-        char cell[7][80];
-        for (int pass = 0; pass < 2 && !json; pass++) {
-            if (pass == 1 && found.count) {
-                for (int c = 0; c < cols; c++)
-                    printf ("%-*s%s", (int)width[c], heads[c], c + 1 < cols ? "  " : "\n");
-            }
-            for (size_t i = 0; i < found.count; i++) {
-                s_row_t *r = &found.rows[i];
-                const char *text[7] = {r->address,
-                                       r->maker,
-                                       r->model,
-                                       r->serial,
-                                       r->mac,
-                                       r->credential,
-                                       r->printer ? "printer" : "other"};
-                for (int c = 0; c < cols; c++) {
-                    s_cell (cell[c], c == 2 ? 40 : sizeof cell[c], text[c][0] ? text[c] : "-");
-                    if (strlen (cell[c]) > width[c])
-                        width[c] = strlen (cell[c]);
-                }
-                for (int c = 0; pass == 1 && c < cols; c++)
-                    printf ("%-*s%s", (int)width[c], cell[c], c + 1 < cols ? "  " : "\n");
-            }
+        odc_discover_list_print (found, stdout, json);
+        if (!quiet) {
+            fprintf (stderr, "%s: ", prog);
+            odc_discover_summary (stderr, s);
         }
-        for (size_t i = 0; json && i < found.count; i++) {
-            s_row_t *r = &found.rows[i];
-            fputc ('{', stdout);
-            s_json_string (stdout, "address", r->address, false);
-            s_json_string (stdout, "kind", r->printer ? "printer" : "other", false);
-            s_json_string (stdout, "maker", r->maker, false);
-            s_json_string (stdout, "model", r->model, false);
-            s_json_string (stdout, "serial", r->serial, false);
-            s_json_string (stdout, "mac", r->mac, false);
-            s_json_string (stdout, "sys_name", r->name, false);
-            s_json_string (stdout, "location", r->location, false);
-            s_json_string (stdout, "target", r->target, false);
-            s_json_string (stdout, "credential", r->credential, true);
-        }
-        if (!quiet)
-            fprintf (stderr,
-                     "%s: swept %llu addresses in %.1f s: %llu printers, %llu other SNMP agents, "
-                     "%llu silent; %llu requests (%.2f an address), %llu timeouts\n",
-                     prog, (unsigned long long)s->swept, s->seconds,
-                     (unsigned long long)s->printers, (unsigned long long)s->others,
-                     (unsigned long long)(s->swept - s->answered), (unsigned long long)s->requests,
-                     s->swept ? (double)s->requests / (double)s->swept : 0.0,
-                     (unsigned long long)s->timeouts);
         odc_discover_destroy (&sweep);
     }
-    for (size_t i = 0; i < found.count; i++) {
-        s_row_t *r = &found.rows[i];
-        free (r->address), free (r->maker), free (r->model), free (r->serial), free (r->mac);
-        free (r->credential), free (r->name), free (r->location), free (r->target);
-    }
-    free (found.rows);
+    odc_discover_list_destroy (&found);
     free (targets);
     free (creds);
     odc_config_destroy (&config);

@@ -2,6 +2,11 @@
 #include "odc_devices.h"
 
 #include <czmq.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <signal.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +57,36 @@ odc_devices_sync_config (odc_store_t *store, const odc_config_t *config, size_t 
                              added, removed);
 }
 
+void
+odc_device_fresh_id (char *out, size_t size, const char *address, int port,
+                     odc_device_taken_fn *taken, void *arg)
+{
+    char base[ODC_DEVICE_ID_MAX];
+    odc_device_id (base, sizeof base, address, port);
+    snprintf (out, size, "%s", base);
+    for (unsigned n = 2; taken (out, arg) && n < 1000000; n++) {
+        char suffix[16];
+        snprintf (suffix, sizeof suffix, "#%u", n);
+        size_t keep = strlen (base);
+        if (keep + strlen (suffix) + 1 > size)
+            keep = size > strlen (suffix) + 1 ? size - strlen (suffix) - 1 : 0;
+        memcpy (out, base, keep);
+        memcpy (out + keep, suffix, strlen (suffix) + 1);
+    }
+}
+
+typedef struct {
+    zhashx_t *stored;
+    odc_store_t *store;
+} s_ids_t;
+
+static bool
+s_taken (const char *id, void *arg)
+{
+    s_ids_t *ids = arg;
+    return zhashx_lookup (ids->stored, id) != NULL || odc_devices_retired (ids->store, id);
+}
+
 long
 odc_devices_sync (odc_store_t *store, const char *source, const odc_device_config_t *devices,
                   size_t device_count, const odc_config_t *config, size_t *added, size_t *removed)
@@ -62,14 +97,42 @@ odc_devices_sync (odc_store_t *store, const char *source, const odc_device_confi
         zhashx_destroy (&load.stored);
         return -1;
     }
+    /*  Where each stored device is now (the registry moves devices: the
+        list names addresses, and the device at an address is found by
+        it, whatever its id). */
+    zhashx_t *at = zhashx_new (); /* ADDRESS[:PORT] -> id (strings owned by `ids`) */
+    zlist_t *ids = zlist_new ();
+    zlist_autofree (ids);
+    for (zchunk_t *chunk = zhashx_first (load.stored); chunk; chunk = zhashx_next (load.stored)) {
+        Odc__Device *d = odc__device__unpack (NULL, zchunk_size (chunk), zchunk_data (chunk));
+        if (d && d->address && *d->address) {
+            char key[ODC_DEVICE_ID_MAX];
+            odc_device_id (key, sizeof key, d->address, (int)d->port);
+            zlist_append (ids, (void *)zhashx_cursor (load.stored));
+            zhashx_update (at, key, zlist_last (ids));
+        }
+        if (d)
+            odc__device__free_unpacked (d, NULL);
+    }
     uint64_t now = (uint64_t)zclock_time ();
     odc_batch_t *batch = odc_batch_new ();
     size_t n_added = 0, n_removed = 0;
-    zhashx_t *listed = zhashx_new ();
+    zhashx_t *listed = zhashx_new (); /* ids the list holds */
     for (size_t i = 0; i < device_count; i++) {
         const odc_device_config_t *c = &devices[i];
-        char id[ODC_DEVICE_ID_MAX];
-        odc_device_id (id, sizeof id, c->address, c->port);
+        char key[ODC_DEVICE_ID_MAX], id[ODC_DEVICE_ID_MAX + 8];
+        odc_device_id (key, sizeof key, c->address, c->port);
+        const char *held = zhashx_lookup (at, key);
+        if (held)
+            snprintf (id, sizeof id, "%s", held);
+        else if (zhashx_lookup (listed, key))
+            continue; /* listed twice */
+        else {
+            s_ids_t taken = {load.stored, store};
+            odc_device_fresh_id (id, sizeof id, c->address, c->port, s_taken, &taken);
+        }
+        if (zhashx_lookup (listed, id))
+            continue; /* listed twice */
         zhashx_insert (listed, id, (void *)c);
         const odc_credential_t *cred = odc_config_credential (config, c->credential);
         Odc__Device *old = NULL;
@@ -95,12 +158,15 @@ odc_devices_sync (odc_store_t *store, const char *source, const odc_device_confi
         if (!old) {
             d.first_seen_ms = now;
             n_added++;
+            /*  Taken now: a later line must not get the same id. */
+            zhashx_insert (load.stored, id, zchunk_new (NULL, 0));
+            chunk = NULL;
         }
         size_t size = odc__device__get_packed_size (&d);
         uint8_t *buffer = malloc (size ? size : 1);
         odc__device__pack (&d, buffer);
         if (!chunk || zchunk_size (chunk) != size || memcmp (zchunk_data (chunk), buffer, size))
-            odc_batch_put (batch, store, ODC_CF_DEVICES, id, strlen (id), buffer, size);
+            odc_devices_stage (store, batch, &d);
         free (buffer);
         if (old)
             odc__device__free_unpacked (old, NULL);
@@ -108,7 +174,7 @@ odc_devices_sync (odc_store_t *store, const char *source, const odc_device_confi
     /*  Devices of this source it no longer lists. */
     for (zchunk_t *chunk = zhashx_first (load.stored); chunk; chunk = zhashx_next (load.stored)) {
         const char *id = zhashx_cursor (load.stored);
-        if (zhashx_lookup (listed, id))
+        if (zhashx_lookup (listed, id) || !zchunk_size (chunk))
             continue;
         Odc__Device *old = odc__device__unpack (NULL, zchunk_size (chunk), zchunk_data (chunk));
         if (old && old->source && !strcmp (old->source, source)) {
@@ -123,12 +189,369 @@ odc_devices_sync (odc_store_t *store, const char *source, const odc_device_confi
     odc_batch_destroy (&batch);
     size_t count = zhashx_size (listed);
     zhashx_destroy (&listed);
+    zhashx_destroy (&at);
+    zlist_destroy (&ids);
     zhashx_destroy (&load.stored);
     if (added)
         *added = n_added;
     if (removed)
         *removed = n_removed;
     return rc == 0 ? (long)count : -1;
+}
+
+void
+odc_devices_index_key_serial (char *out, size_t size, const char *maker, const char *serial)
+{
+    snprintf (out, size, "s/%s/%s", maker ? maker : "", serial);
+}
+
+int
+odc_devices_index_keys (const Odc__Device *d, char keys[3][ODC_INDEX_KEY_MAX])
+{
+    int n = 0;
+    if (d->serial && *d->serial)
+        odc_devices_index_key_serial (keys[n++], ODC_INDEX_KEY_MAX, d->vendor, d->serial);
+    if (d->mac && *d->mac)
+        snprintf (keys[n++], ODC_INDEX_KEY_MAX, "m/%s", d->mac);
+    if (d->address && *d->address) {
+        char id[ODC_DEVICE_ID_MAX];
+        odc_device_id (id, sizeof id, d->address, (int)d->port);
+        snprintf (keys[n++], ODC_INDEX_KEY_MAX, "a/%s", id);
+    }
+    return n;
+}
+
+void
+odc_devices_stage (odc_store_t *store, odc_batch_t *batch, const Odc__Device *d)
+{
+    size_t size = odc__device__get_packed_size (d);
+    uint8_t *buffer = malloc (size ? size : 1);
+    odc__device__pack (d, buffer);
+    odc_batch_put (batch, store, ODC_CF_DEVICES, d->id, strlen (d->id), buffer, size);
+    free (buffer);
+    char keys[3][ODC_INDEX_KEY_MAX];
+    int n = odc_devices_index_keys (d, keys);
+    for (int i = 0; i < n; i++)
+        odc_batch_put (batch, store, ODC_CF_INDEX, keys[i], strlen (keys[i]), d->id,
+                       strlen (d->id));
+}
+
+size_t
+odc_devices_stage_event (odc_store_t *store, odc_batch_t *batch, const Odc__DeviceEvent *event)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < event->n_remove_ids; i++) {
+        const char *id = event->remove_ids[i];
+        odc_batch_delete (batch, store, ODC_CF_DEVICES, id, strlen (id));
+        char retired[ODC_DEVICE_ID_MAX + 16];
+        snprintf (retired, sizeof retired, "retired/%s", id);
+        odc_batch_put (batch, store, ODC_CF_META, retired, strlen (retired), "1", 1);
+        /*  Its latest readings: keys "ID/LOOP", so from "ID/" to "ID0". */
+        char from[ODC_DEVICE_ID_MAX + 8], to[ODC_DEVICE_ID_MAX + 8];
+        snprintf (from, sizeof from, "%s/", id);
+        snprintf (to, sizeof to, "%s0", id);
+        odc_batch_delete_range (batch, store, ODC_CF_LATEST, from, strlen (from), to, strlen (to));
+        n++;
+    }
+    if (event->device && event->device->id && *event->device->id) {
+        odc_devices_stage (store, batch, event->device);
+        n++;
+    }
+    for (size_t i = 0; i < event->n_also; i++)
+        if (event->also[i]->id && *event->also[i]->id) {
+            odc_devices_stage (store, batch, event->also[i]);
+            n++;
+        }
+    return n;
+}
+
+bool
+odc_devices_retired (odc_store_t *store, const char *id)
+{
+    char key[ODC_DEVICE_ID_MAX + 16];
+    snprintf (key, sizeof key, "retired/%s", id);
+    size_t len = 0;
+    void *value = odc_store_get (store, ODC_CF_META, key, strlen (key), &len);
+    free (value);
+    return value != NULL;
+}
+
+void
+odc_devices_changed (void)
+{
+    kill (getpid (), SIGUSR1);
+}
+
+/* ------------------------------------------------------------------------
+   Device lists in CSV */
+
+/*  Split a CSV line into at most max fields (quotes honoured, spaces
+    around fields trimmed), in place. Returns the count, or max + 1 when
+    there are more, -1 when a quote is not closed. */
+static int
+s_csv_split (char *line, char **fields, int max)
+{
+    int n = 0;
+    char *p = line;
+    while (true) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        char *start = p, *out = p;
+        if (*p == '"') {
+            p++;
+            start = out = p;
+            while (true) {
+                if (!*p)
+                    return -1;
+                if (*p == '"' && p[1] == '"') {
+                    *out++ = '"';
+                    p += 2;
+                }
+                else if (*p == '"') {
+                    p++;
+                    break;
+                }
+                else
+                    *out++ = *p++;
+            }
+            while (*p == ' ' || *p == '\t')
+                p++;
+            if (*p && *p != ',')
+                return -1;
+        }
+        else {
+            while (*p && *p != ',')
+                *out++ = *p++;
+            while (out > start && (out[-1] == ' ' || out[-1] == '\t'))
+                out--;
+        }
+        char next = *p;
+        *out = 0;
+        if (n == max)
+            return max + 1;
+        fields[n++] = start;
+        if (next != ',')
+            return n;
+        p++;
+    }
+}
+
+static int
+s_column (const char *name)
+{
+    static const char *const names[] = {"address",  "port",  "credential",   "asset_number",
+                                        "location", "asset", "asset number", NULL};
+    for (int i = 0; names[i]; i++)
+        if (!strcasecmp (name, names[i]))
+            return i < 5 ? i : 3;
+    return -1;
+}
+
+static void s_list_error (odc_device_list_t *list, const char *path, int line, const char *fmt, ...)
+    __attribute__ ((format (printf, 4, 5)));
+
+static void
+s_list_error (odc_device_list_t *list, const char *path, int line, const char *fmt, ...)
+{
+    char text[512];
+    int k = snprintf (text, sizeof text, "%s:%d: ", path, line);
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (text + k, sizeof text - (size_t)k, fmt, ap);
+    va_end (ap);
+    list->errors = realloc (list->errors, (list->error_count + 1) * sizeof *list->errors);
+    list->errors[list->error_count++] = strdup (text);
+}
+
+static char *
+s_dup_or_null (const char *text)
+{
+    return text && *text ? strdup (text) : NULL;
+}
+
+const char *const odc_devices_import_columns[] = {"address", "asset_number", "location",
+                                                  "credential", NULL};
+const char *const odc_devices_portal_columns[] = {"address",      "port",     "credential",
+                                                  "asset_number", "location", NULL};
+
+static odc_device_list_t *s_csv_read (FILE *f, const char *path, const char *const *columns,
+                                      const odc_config_t *config);
+
+odc_device_list_t *
+odc_devices_csv_read (const char *path, const char *const *columns, const odc_config_t *config,
+                      char **error)
+{
+    FILE *f = fopen (path, "r");
+    if (!f) {
+        if (error && asprintf (error, "%s: cannot read: %s", path, strerror (errno)) < 0)
+            *error = NULL;
+        return NULL;
+    }
+    odc_device_list_t *list = s_csv_read (f, path, columns, config);
+    fclose (f);
+    return list;
+}
+
+odc_device_list_t *
+odc_devices_csv_read_text (const char *text, size_t size, const char *name,
+                           const char *const *columns, const odc_config_t *config)
+{
+    FILE *f = size ? fmemopen ((void *)text, size, "r") : NULL;
+    if (!f)
+        return calloc (1, sizeof (odc_device_list_t));
+    odc_device_list_t *list = s_csv_read (f, name, columns, config);
+    fclose (f);
+    return list;
+}
+
+static odc_device_list_t *
+s_csv_read (FILE *f, const char *path, const char *const *columns, const odc_config_t *config)
+{
+    odc_device_list_t *list = calloc (1, sizeof *list);
+    int order[5] = {-1, -1, -1, -1, -1}, n_order = 0;
+    for (int i = 0; columns[i] && i < 5; i++)
+        order[n_order++] = s_column (columns[i]);
+    zhashx_t *seen = zhashx_new (); /* ADDRESS:PORT -> line number */
+    size_t cap = 0;
+    char *line = NULL;
+    size_t line_size = 0;
+    int number = 0;
+    bool first = true;
+    while (getline (&line, &line_size, f) >= 0) {
+        number++;
+        line[strcspn (line, "\r\n")] = 0;
+        char *p = line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (number == 1 && !strncmp (p, "\xef\xbb\xbf", 3))
+            p += 3; /* a byte-order mark */
+        if (!*p || *p == '#')
+            continue;
+        char *fields[6];
+        int n = s_csv_split (p, fields, 5);
+        if (first && n > 0 && !strcasecmp (fields[0], "address")) {
+            /*  The header names the columns. */
+            first = false;
+            n_order = 0;
+            for (int i = 0; i < n && i < 5; i++) {
+                order[n_order] = s_column (fields[i]);
+                if (order[n_order] < 0)
+                    s_list_error (list, path, number,
+                                  "unknown column '%.40s' (address, port, credential, "
+                                  "asset_number, location); its values are left out",
+                                  fields[i]);
+                n_order++;
+            }
+            if (n > 5)
+                s_list_error (list, path, number, "more than 5 columns");
+            continue;
+        }
+        first = false;
+        if (n < 0) {
+            s_list_error (list, path, number, "a quote is not closed");
+            continue;
+        }
+        if (n > n_order) {
+            s_list_error (list, path, number, "%d fields, at most %d (%s)", n, n_order,
+                          "address, then the columns named in the header or the usual order");
+            continue;
+        }
+        const char *value[5] = {NULL, NULL, NULL, NULL, NULL};
+        for (int i = 0; i < n; i++)
+            if (order[i] >= 0)
+                value[order[i]] = fields[i];
+        char address[256] = "";
+        long port = 161;
+        if (value[0])
+            snprintf (address, sizeof address, "%s", value[0]);
+        char *colon = strrchr (address, ':');
+        if (colon && strchr (address, ':') == colon) {
+            *colon = 0;
+            char *end = NULL;
+            port = strtol (colon + 1, &end, 10);
+            if (!colon[1] || *end || port < 1 || port > 65535) {
+                s_list_error (list, path, number, "port '%.20s' is not a number 1-65535",
+                              colon + 1);
+                continue;
+            }
+        }
+        if (!*address) {
+            s_list_error (list, path, number, "no address");
+            continue;
+        }
+        if (!odc_config_address_ok (address)) {
+            s_list_error (list, path, number,
+                          "'%.60s' is not an address (IPv4, IPv6 or a DNS name)", address);
+            continue;
+        }
+        if (value[1] && *value[1]) {
+            char *end = NULL;
+            port = strtol (value[1], &end, 10);
+            if (*end || port < 1 || port > 65535) {
+                s_list_error (list, path, number, "port '%.20s' is not a number 1-65535", value[1]);
+                continue;
+            }
+        }
+        const char *credential = value[2] && *value[2] ? value[2] : NULL;
+        if (config && credential && !odc_config_credential (config, credential)) {
+            s_list_error (list, path, number,
+                          "no credential '%.40s' in the configuration (snmp.credentials)",
+                          credential);
+            continue;
+        }
+        if (config && !credential) {
+            if (!config->credential_count) {
+                s_list_error (list, path, number,
+                              "no credential given, and the configuration has none");
+                continue;
+            }
+            credential = config->credentials[0].name;
+        }
+        char key[ODC_DEVICE_ID_MAX + 8];
+        odc_device_id (key, sizeof key, address, (int)port);
+        intptr_t before = (intptr_t)zhashx_lookup (seen, key);
+        if (before) {
+            s_list_error (list, path, number, "%s is listed twice (first on line %ld)", key,
+                          (long)before);
+            continue;
+        }
+        zhashx_insert (seen, key, (void *)(intptr_t)number);
+        if (list->count == cap) {
+            cap = cap ? cap * 2 : 64;
+            list->devices = realloc (list->devices, cap * sizeof *list->devices);
+        }
+        odc_device_config_t *d = &list->devices[list->count++];
+        memset (d, 0, sizeof *d);
+        d->address = strdup (address);
+        d->port = port == 161 ? 0 : (int)port;
+        d->credential = s_dup_or_null (credential);
+        d->asset_number = s_dup_or_null (value[3]);
+        d->location = s_dup_or_null (value[4]);
+        d->line = number;
+    }
+    free (line);
+    zhashx_destroy (&seen);
+    return list;
+}
+
+void
+odc_device_list_destroy (odc_device_list_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    odc_device_list_t *self = *self_p;
+    for (size_t i = 0; i < self->count; i++) {
+        free (self->devices[i].address);
+        free (self->devices[i].credential);
+        free (self->devices[i].asset_number);
+        free (self->devices[i].location);
+    }
+    free (self->devices);
+    for (size_t i = 0; i < self->error_count; i++)
+        free (self->errors[i]);
+    free (self->errors);
+    free (self);
+    *self_p = NULL;
 }
 
 typedef struct {

@@ -20,6 +20,7 @@
 #ifndef ODC_DEVICES_H
 #define ODC_DEVICES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "odc_config.h"
@@ -31,18 +32,89 @@
 /*  The id of the device at address and port (0 means 161). */
 void odc_device_id (char *out, size_t size, const char *address, int port);
 
+/*  A new device's id: the address's id, or with "#2", "#3", ... when
+    taken (id) says that one is taken (by a device that moved away or was
+    replaced). */
+typedef bool (odc_device_taken_fn) (const char *id, void *arg);
+void odc_device_fresh_id (char *out, size_t size, const char *address, int port,
+                          odc_device_taken_fn *taken, void *arg);
+
 /*  Bring the family in step with config's devices. Returns the number of
     configured devices stored, or -1 on a store error (logged). *added and
     *removed (may be NULL) get the counts of what changed. */
 long odc_devices_sync_config (odc_store_t *store, const odc_config_t *config, size_t *added,
                               size_t *removed);
 
-/*  The same for the device list of any source ("config", "portal", ...):
-    the family in step with devices for that source, devices of other
-    sources left alone. config gives the credentials' versions. */
+/*  The same for the device list of any source ("config", "portal",
+    "import"): the family in step with devices for that source, devices of
+    other sources left alone. config gives the credentials' versions.
+    A listed address is matched with the device that is at it now (the
+    registry moves devices between addresses and keeps their ids); one that
+    no device holds gets a new device (odc_device_fresh_id). A device that
+    moved away from a listed address belongs to "discovery" since, so the
+    list no longer removes it. */
 long odc_devices_sync (odc_store_t *store, const char *source, const odc_device_config_t *devices,
                        size_t device_count, const odc_config_t *config, size_t *added,
                        size_t *removed);
+
+/*  The "index" family's keys of a device: "s/MAKER/SERIAL" (when it has
+    a serial), "m/MAC" (a MAC), "a/ID-OF-ADDRESS" (an address). Returns how
+    many (0-3) it wrote into keys. */
+#define ODC_INDEX_KEY_MAX 160
+int odc_devices_index_keys (const Odc__Device *d, char keys[3][ODC_INDEX_KEY_MAX]);
+void odc_devices_index_key_serial (char *out, size_t size, const char *maker, const char *serial);
+
+/*  Stage a device record and its index entries into batch. */
+void odc_devices_stage (odc_store_t *store, odc_batch_t *batch, const Odc__Device *d);
+
+/*  Stage what a registry event changes into batch: its device (and the
+    others it carries) written under their ids, the removed ones deleted
+    with their latest readings. Returns how many records it staged. */
+size_t odc_devices_stage_event (odc_store_t *store, odc_batch_t *batch,
+                                const Odc__DeviceEvent *event);
+
+/*  Whether id was a device's that was removed (replaced): ids are never
+    given again. */
+bool odc_devices_retired (odc_store_t *store, const char *id);
+
+/*  Tell the loops the device family changed: they read it again at the
+    end of their pass (the supervisor hands them the running configuration
+    again on SIGUSR1). */
+void odc_devices_changed (void);
+
+/*  A device list in CSV, as `opendca import devices` and `opendca-portal
+    push-devices` read it: one device a line; fields separated by commas,
+    a field with a comma in double quotes ("" for a quote in it); empty
+    lines and lines starting with # skipped. A first line that starts with
+    "address" names the columns (address, port, credential, asset_number,
+    location; "asset" for asset_number); otherwise `columns` gives them.
+    The address may carry its port (ADDRESS:PORT).
+
+    Every bad line is reported as "FILE:LINE: reason" in errors (no or bad
+    address, port not 1-65535, a credential the configuration does not
+    have, too many fields, an address listed twice); the good lines are in
+    devices (credential: the named one, or else the configuration's first;
+    with config NULL, as written, possibly NULL). NULL only when the file
+    cannot be read (*error says why). */
+typedef struct {
+    odc_device_config_t *devices;
+    size_t count;
+    char **errors;
+    size_t error_count;
+} odc_device_list_t;
+
+/*  The columns of `opendca import devices` (no header) and of the
+    portal's push-devices. */
+extern const char *const odc_devices_import_columns[];
+extern const char *const odc_devices_portal_columns[];
+
+odc_device_list_t *odc_devices_csv_read (const char *path, const char *const *columns,
+                                         const odc_config_t *config, char **error);
+/*  The same from text in memory (name: what errors call it). */
+odc_device_list_t *odc_devices_csv_read_text (const char *text, size_t size, const char *name,
+                                              const char *const *columns,
+                                              const odc_config_t *config);
+void odc_device_list_destroy (odc_device_list_t **self_p);
 
 /*  Call fn for every device, in id order; fn returns 0 to go on. The
     device is only valid during the call. Returns the number visited, -1 on

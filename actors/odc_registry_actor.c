@@ -1,0 +1,721 @@
+/*  odc_registry_actor: see odc_registry_actor.h. */
+#include "odc_registry_actor.h"
+
+#include <string.h>
+
+#include "odc_bus.h"
+#include "odc_devices.h"
+#include "odc_log.h"
+#include "odc_supervisor.h"
+
+const char *const odc_registry_event_names[7] = {"none",        "new",     "moved",   "replaced",
+                                                 "mac_changed", "missing", "returned"};
+
+#define S_RECENT_S     60.0 /* how long the registry trusts its own word over the store */
+#define S_CHECK_S      60.0 /* the missing check, on the collector's clock */
+#define S_INDEX_MARK   "registry/index"
+#define S_SOURCE_FOUND "discovery"
+
+/*  What the registry sent but the store may not hold yet (the uploader
+    writes it within a second or so): packed device (size 0: removed), or an
+    index entry (the id). */
+typedef struct {
+    zchunk_t *value;
+    double until; /* monotonic s */
+} s_recent_t;
+
+/*  When each device was last seen, on the collector's clock (s): an
+    open-addressed table keyed by the hash of the id (16 bytes a device). */
+typedef struct {
+    uint64_t key;
+    double seen;
+} s_seen_t;
+
+typedef struct {
+    const odc_config_t *config;
+    odc_store_t *store;
+    zsock_t *upload;
+    zhashx_t *recent;       /* id -> s_recent_t */
+    zhashx_t *recent_index; /* index key -> s_recent_t */
+    s_seen_t *seen;
+    size_t seen_cap, seen_used;
+    double clock_start, started, next_check;
+    uint64_t events[7];
+} s_self_t;
+
+static double
+s_clock (const s_self_t *self)
+{
+    return self->clock_start + (odc_wall_s () - self->clock_start) * self->config->clock_speed;
+}
+
+static uint64_t
+s_hash (const char *text)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        h ^= *p;
+        h *= 0x100000001b3ull;
+    }
+    return h | 1;
+}
+
+static s_seen_t *
+s_seen_slot (s_seen_t *table, size_t cap, uint64_t key)
+{
+    size_t i = (size_t)(key * 0x9e3779b97f4a7c15ull) & (cap - 1);
+    while (table[i].key && table[i].key != key)
+        i = (i + 1) & (cap - 1);
+    return &table[i];
+}
+
+static void
+s_seen_set (s_self_t *self, const char *id, double t)
+{
+    if (self->seen_used * 2 >= self->seen_cap) {
+        size_t cap = self->seen_cap ? self->seen_cap * 2 : 1024;
+        s_seen_t *grown = calloc (cap, sizeof *grown);
+        for (size_t i = 0; i < self->seen_cap; i++)
+            if (self->seen[i].key)
+                *s_seen_slot (grown, cap, self->seen[i].key) = self->seen[i];
+        free (self->seen);
+        self->seen = grown;
+        self->seen_cap = cap;
+    }
+    s_seen_t *slot = s_seen_slot (self->seen, self->seen_cap, s_hash (id));
+    if (!slot->key)
+        self->seen_used++;
+    slot->key = s_hash (id);
+    slot->seen = t;
+}
+
+static double
+s_seen_get (const s_self_t *self, const char *id)
+{
+    if (!self->seen_cap)
+        return 0;
+    s_seen_t *slot = s_seen_slot (self->seen, self->seen_cap, s_hash (id));
+    return slot->key ? slot->seen : 0;
+}
+
+/* ------------------------------------------------------------------------
+   Devices: the registry's own recent word first, then the store */
+
+static void
+s_recent_destroy (void **item)
+{
+    s_recent_t *r = *item;
+    zchunk_destroy (&r->value);
+    free (r);
+    *item = NULL;
+}
+
+static void
+s_recent_put (zhashx_t *table, const char *key, const void *data, size_t size)
+{
+    s_recent_t *r = calloc (1, sizeof *r);
+    r->value = zchunk_new (data, size);
+    r->until = odc_clock_s () + S_RECENT_S;
+    zhashx_update (table, key, r);
+}
+
+static void
+s_recent_expire (zhashx_t *table)
+{
+    double now = odc_clock_s ();
+    zlist_t *old = zlist_new ();
+    for (s_recent_t *r = zhashx_first (table); r; r = zhashx_next (table))
+        if (r->until < now)
+            zlist_append (old, (void *)zhashx_cursor (table));
+    for (const char *key = zlist_first (old); key; key = zlist_next (old))
+        zhashx_delete (table, key);
+    zlist_destroy (&old);
+}
+
+/*  A device by id, or NULL (free with odc__device__free_unpacked). */
+static Odc__Device *
+s_get (s_self_t *self, const char *id)
+{
+    s_recent_t *r = zhashx_lookup (self->recent, id);
+    if (r)
+        return zchunk_size (r->value)
+                   ? odc__device__unpack (NULL, zchunk_size (r->value), zchunk_data (r->value))
+                   : NULL;
+    return odc_devices_get (self->store, id);
+}
+
+static bool
+s_taken (const char *id, void *arg)
+{
+    s_self_t *self = arg;
+    if (zhashx_lookup (self->recent, id) || odc_devices_retired (self->store, id))
+        return true;
+    Odc__Device *d = odc_devices_get (self->store, id);
+    if (d)
+        odc__device__free_unpacked (d, NULL);
+    return d != NULL;
+}
+
+/*  The device an index key names, when it still says so. */
+static Odc__Device *
+s_lookup (s_self_t *self, const char *key)
+{
+    char *id = NULL;
+    s_recent_t *r = zhashx_lookup (self->recent_index, key);
+    if (r)
+        id = strndup ((const char *)zchunk_data (r->value), zchunk_size (r->value));
+    else {
+        size_t len = 0;
+        char *value = odc_store_get (self->store, ODC_CF_INDEX, key, strlen (key), &len);
+        if (value)
+            id = strndup (value, len);
+        free (value);
+    }
+    if (!id)
+        return NULL;
+    Odc__Device *d = s_get (self, id);
+    free (id);
+    if (!d)
+        return NULL;
+    char keys[3][ODC_INDEX_KEY_MAX];
+    int n = odc_devices_index_keys (d, keys);
+    for (int i = 0; i < n; i++)
+        if (!strcmp (keys[i], key))
+            return d;
+    odc__device__free_unpacked (d, NULL);
+    return NULL;
+}
+
+static void
+s_remember (s_self_t *self, const Odc__Device *d)
+{
+    size_t size = odc__device__get_packed_size (d);
+    uint8_t *buffer = malloc (size);
+    odc__device__pack (d, buffer);
+    s_recent_put (self->recent, d->id, buffer, size);
+    free (buffer);
+    char keys[3][ODC_INDEX_KEY_MAX];
+    int n = odc_devices_index_keys (d, keys);
+    for (int i = 0; i < n; i++)
+        s_recent_put (self->recent_index, keys[i], d->id, strlen (d->id));
+}
+
+/*  A change that is no news for the portal (a last-seen checkpoint, a
+    serial learnt by a device known by its MAC): written by the registry. */
+static void
+s_write_quietly (s_self_t *self, const Odc__Device *d)
+{
+    odc_batch_t *batch = odc_batch_new ();
+    odc_devices_stage (self->store, batch, d);
+    odc_store_write_lazy (self->store, batch);
+    odc_batch_destroy (&batch);
+    if (zhashx_lookup (self->recent, d->id))
+        s_remember (self, d);
+}
+
+/* ------------------------------------------------------------------------
+   Events */
+
+static void
+s_emit (s_self_t *self, Odc__DeviceEvent *ev)
+{
+    double now = s_clock (self);
+    ev->at_ms = (uint64_t)(now * 1000.0);
+    const Odc__Device *d = ev->device;
+    if (d) {
+        ev->device_id = d->id;
+        ev->address = d->address;
+        ev->serial = d->serial;
+        ev->mac = d->mac;
+        ev->vendor = d->vendor;
+        ev->model = d->model;
+        ev->asset_number = d->asset_number;
+        ev->location = d->location;
+        s_remember (self, d);
+    }
+    for (size_t i = 0; i < ev->n_also; i++)
+        s_remember (self, ev->also[i]);
+    for (size_t i = 0; i < ev->n_remove_ids; i++)
+        s_recent_put (self->recent, ev->remove_ids[i], NULL, 0);
+    self->events[ev->type]++;
+    const char *type = odc_registry_event_names[ev->type];
+    switch (ev->type) {
+    case ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_MOVED:
+        odc_info (ev->device_id, "device event moved: serial %s, MAC %s, from %s to %s", ev->serial,
+                  ev->mac, ev->old_address, ev->address);
+        break;
+    case ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_REPLACED:
+        odc_info (ev->device_id,
+                  "device event replaced: at %s, serial %s (was %s, device %s), MAC %s",
+                  ev->address, ev->serial, ev->old_serial, ev->old_device_id, ev->mac);
+        break;
+    case ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_MAC_CHANGED:
+        odc_info (ev->device_id, "device event mac_changed: serial %s at %s, MAC %s (was %s)",
+                  ev->serial, ev->address, ev->mac, ev->old_mac);
+        break;
+    case ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_MISSING:
+        odc_info (ev->device_id, "device event missing: serial %s at %s, last seen %.0f s ago",
+                  ev->serial, ev->address, now - (double)ev->last_seen_ms / 1000.0);
+        break;
+    default:
+        odc_info (ev->device_id, "device event %s: serial %s, MAC %s at %s (%s %s)", type,
+                  ev->serial, ev->mac, ev->address, ev->vendor, ev->model);
+        break;
+    }
+    Odc__Envelope env = ODC__ENVELOPE__INIT;
+    env.body_case = ODC__ENVELOPE__BODY_DEVICE_EVENT;
+    env.device_event = ev;
+    env.source = "registry";
+    if (self->upload)
+        odc_bus_send (self->upload, &env);
+    else {
+        odc_batch_t *batch = odc_batch_new ();
+        odc_devices_stage_event (self->store, batch, ev);
+        if (odc_store_write (self->store, batch) != 0)
+            odc_error (ev->device_id, "registry: the store refused the device %s event", type);
+        odc_batch_destroy (&batch);
+        if (ev->relist)
+            odc_devices_changed ();
+    }
+}
+
+static void
+s_event_init (Odc__DeviceEvent *ev, Odc__DeviceEventType type, Odc__Device *device)
+{
+    odc__device_event__init (ev);
+    ev->type = type;
+    ev->device = device;
+}
+
+/* ------------------------------------------------------------------------
+   Observations: an identity reading of a polled device, or a discovery
+   result */
+
+typedef struct {
+    const char *address;
+    int port;
+    const Odc__IdentityReading *id;
+    const char *polled_id;  /* the device the loop polled; NULL: discovery */
+    const char *credential; /* discovery: what answered */
+} s_obs_t;
+
+static char *
+s_set (char **field, const char *value)
+{
+    /*  Fields of unpacked messages are freed by the unpacker only when they
+        are not the shared empty string; keep it simple: leak-free by
+        replacing with a copy the caller's message owns. */
+    free (*field == protobuf_c_empty_string ? NULL : *field);
+    *field = strdup (value ? value : "");
+    return *field;
+}
+
+static bool
+s_same (const char *a, const char *b)
+{
+    return !strcmp (a ? a : "", b ? b : "");
+}
+
+static bool
+s_identified (const Odc__Device *d)
+{
+    return d->identified_ms != 0;
+}
+
+/*  The registry's fields from an identity reading. */
+static void
+s_learn (Odc__Device *d, const Odc__IdentityReading *r, uint64_t now_ms)
+{
+    if (r->serial && *r->serial)
+        s_set (&d->serial, r->serial);
+    if (r->mac && *r->mac)
+        s_set (&d->mac, r->mac);
+    s_set (&d->vendor, r->vendor);
+    s_set (&d->model, r->model);
+    if (r->sys_location && *r->sys_location && !(d->location && *d->location))
+        s_set (&d->location, r->sys_location);
+    if (!d->identified_ms)
+        d->identified_ms = now_ms;
+    d->last_seen_ms = now_ms;
+}
+
+static Odc__Device *
+s_new_device (s_self_t *self, const char *address, int port, const char *credential,
+              const char *source, uint64_t now_ms)
+{
+    Odc__Device *d = calloc (1, sizeof *d);
+    odc__device__init (d);
+    char id[ODC_DEVICE_ID_MAX + 8];
+    odc_device_fresh_id (id, sizeof id, address, port, s_taken, self);
+    d->id = strdup (id);
+    d->address = strdup (address);
+    d->port = port == 161 ? 0 : (uint32_t)port;
+    d->credential = calloc (1, sizeof *d->credential);
+    odc__credential_ref__init (d->credential);
+    d->credential->name = strdup (credential ? credential : "");
+    const odc_credential_t *c = odc_config_credential (self->config, credential);
+    d->credential->version = c ? (Odc__SnmpVersion)c->version : ODC__SNMP_VERSION__SNMP_V2C;
+    d->source = strdup (source);
+    d->first_seen_ms = now_ms;
+    return d;
+}
+
+static void
+s_observe (s_self_t *self, const s_obs_t *o)
+{
+    const Odc__IdentityReading *r = o->id;
+    double now = s_clock (self);
+    uint64_t now_ms = (uint64_t)(now * 1000.0);
+    char at[ODC_DEVICE_ID_MAX], key[ODC_INDEX_KEY_MAX];
+    odc_device_id (at, sizeof at, o->address, o->port);
+    Odc__Device *x = NULL, *y = NULL;
+    if (o->polled_id) {
+        x = s_get (self, o->polled_id);
+        /*  Removed, or moved since the loop took its list: the reading
+            says nothing the registry can place. */
+        if (!x || !s_same (x->address, o->address))
+            goto done;
+    }
+    else {
+        snprintf (key, sizeof key, "a/%s", at);
+        x = s_lookup (self, key);
+    }
+    if (r->serial && *r->serial) {
+        odc_devices_index_key_serial (key, sizeof key, r->vendor, r->serial);
+        y = s_lookup (self, key);
+    }
+    else if (r->mac && *r->mac) {
+        snprintf (key, sizeof key, "m/%s", r->mac);
+        y = s_lookup (self, key);
+    }
+    if (y && x && !strcmp (y->id, x->id)) {
+        /*  The device it was: where it was. */
+        s_seen_set (self, y->id, now);
+        bool missing = s_same (y->state, "missing");
+        if (r->mac && *r->mac && y->mac && *y->mac && strcmp (r->mac, y->mac) && *r->serial) {
+            Odc__DeviceEvent ev;
+            s_event_init (&ev, ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_MAC_CHANGED, y);
+            ev.old_mac = strdup (y->mac);
+            s_learn (y, r, now_ms);
+            s_emit (self, &ev);
+            free (ev.old_mac);
+        }
+        if (missing) {
+            Odc__DeviceEvent ev;
+            s_event_init (&ev, ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_RETURNED, y);
+            s_set (&y->state, "");
+            y->missing_since_ms = 0;
+            s_learn (y, r, now_ms);
+            s_emit (self, &ev);
+        }
+        else if (!s_same (y->model, r->model) || !s_same (y->vendor, r->vendor) ||
+                 now_ms - y->last_seen_ms >
+                     (uint64_t)self->config->registry_missing_after_hours * 3600000 / 8) {
+            s_learn (y, r, now_ms);
+            s_write_quietly (self, y);
+        }
+        goto done;
+    }
+    if (y) {
+        /*  Known by its serial (MAC) at another address: moved. */
+        Odc__DeviceEvent ev;
+        s_event_init (&ev, ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_MOVED, y);
+        bool missing = s_same (y->state, "missing");
+        ev.old_address = strdup (y->address && *y->address ? y->address : y->last_address);
+        s_set (&y->address, o->address);
+        y->port = o->port == 161 ? 0 : (uint32_t)o->port;
+        s_set (&y->state, "");
+        s_set (&y->last_address, "");
+        y->missing_since_ms = 0;
+        Odc__Device *also[1];
+        char *remove[1];
+        if (x && !s_identified (x)) {
+            /*  A placeholder for the address (a list named it): merged. */
+            s_set (&y->source, x->source);
+            if (x->credential)
+                s_set (&y->credential->name, x->credential->name);
+            if (x->asset_number && *x->asset_number)
+                s_set (&y->asset_number, x->asset_number);
+            if (x->location && *x->location)
+                s_set (&y->location, x->location);
+            remove[0] = x->id;
+            ev.remove_ids = remove;
+            ev.n_remove_ids = 1;
+        }
+        else {
+            /*  Its old address was someone's list entry: not any more. */
+            s_set (&y->source, S_SOURCE_FOUND);
+            if (o->credential)
+                s_set (&y->credential->name, o->credential);
+            if (x) {
+                /*  Another device was here: where it went is not known. */
+                s_set (&x->last_address, x->address);
+                s_set (&x->address, "");
+                s_set (&x->state, "lost");
+                also[0] = x;
+                ev.also = also;
+                ev.n_also = 1;
+            }
+        }
+        s_learn (y, r, now_ms);
+        ev.relist = true;
+        s_seen_set (self, y->id, now);
+        s_emit (self, &ev);
+        free (ev.old_address);
+        if (missing) {
+            Odc__DeviceEvent back;
+            s_event_init (&back, ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_RETURNED, y);
+            s_emit (self, &back);
+        }
+        goto done;
+    }
+    if (x && s_identified (x) &&
+        ((r->serial && *r->serial && x->serial && *x->serial && strcmp (r->serial, x->serial)) ||
+         (!(r->serial && *r->serial) && r->mac && *r->mac && x->mac && *x->mac &&
+          strcmp (r->mac, x->mac)))) {
+        /*  Another device at this address: the old one was replaced. */
+        Odc__Device *z =
+            s_new_device (self, o->address, o->port,
+                          x->credential ? x->credential->name : o->credential, x->source, now_ms);
+        s_set (&z->location, x->location);
+        s_learn (z, r, now_ms);
+        Odc__DeviceEvent ev;
+        s_event_init (&ev, ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_REPLACED, z);
+        ev.old_serial = x->serial;
+        ev.old_device_id = x->id;
+        char *remove[1] = {x->id};
+        ev.remove_ids = remove;
+        ev.n_remove_ids = 1;
+        ev.relist = true;
+        s_seen_set (self, z->id, now);
+        s_emit (self, &ev);
+        odc__device__free_unpacked (z, NULL);
+        goto done;
+    }
+    if (x && s_identified (x)) {
+        /*  Itself, learning more (a serial where it had only a MAC). */
+        s_seen_set (self, x->id, now);
+        s_learn (x, r, now_ms);
+        s_write_quietly (self, x);
+        goto done;
+    }
+    if (x) {
+        /*  A listed address answers for the first time. */
+        s_learn (x, r, now_ms);
+        Odc__DeviceEvent ev;
+        s_event_init (&ev, ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_NEW, x);
+        s_seen_set (self, x->id, now);
+        s_emit (self, &ev);
+        goto done;
+    }
+    /*  Found by discovery where no device was known. */
+    Odc__Device *z =
+        s_new_device (self, o->address, o->port, o->credential, S_SOURCE_FOUND, now_ms);
+    s_learn (z, r, now_ms);
+    Odc__DeviceEvent ev;
+    s_event_init (&ev, ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_NEW, z);
+    ev.relist = true;
+    s_seen_set (self, z->id, now);
+    s_emit (self, &ev);
+    odc__device__free_unpacked (z, NULL);
+done:
+    if (x)
+        odc__device__free_unpacked (x, NULL);
+    if (y)
+        odc__device__free_unpacked (y, NULL);
+}
+
+static void
+s_on_identity (const Odc__Envelope *env, void *arg)
+{
+    s_self_t *self = arg;
+    const Odc__IdentityReading *r = env->identity;
+    if (!r->header || !r->header->device_id || !*r->header->device_id)
+        return;
+    Odc__Device *d = s_get (self, r->header->device_id);
+    int port = d && d->port ? (int)d->port : 161;
+    if (d)
+        odc__device__free_unpacked (d, NULL);
+    s_obs_t o = {r->header->address, port, r, r->header->device_id, NULL};
+    s_observe (self, &o);
+}
+
+static void
+s_on_discovered (const Odc__Envelope *env, void *arg)
+{
+    s_self_t *self = arg;
+    const Odc__Discovered *f = env->discovered;
+    if (!f->printer || !f->identity || !f->identity->header)
+        return;
+    s_obs_t o = {f->identity->header->address, f->port ? (int)f->port : 161, f->identity, NULL,
+                 f->credential};
+    s_observe (self, &o);
+}
+
+/* ------------------------------------------------------------------------
+   Missing devices */
+
+typedef struct {
+    s_self_t *self;
+    zlist_t *missing; /* ids */
+    double now;
+} s_check_t;
+
+static int
+s_check_one (const Odc__Device *stored, void *arg)
+{
+    s_check_t *c = arg;
+    s_self_t *self = c->self;
+    Odc__Device *recent = NULL;
+    const Odc__Device *d = stored;
+    if (zhashx_lookup (self->recent, stored->id)) {
+        recent = s_get (self, stored->id);
+        if (!recent)
+            return 0;
+        d = recent;
+    }
+    if (s_identified (d) && !s_same (d->state, "missing")) {
+        double seen = (double)d->last_seen_ms / 1000.0;
+        double mem = s_seen_get (self, d->id);
+        if (mem > seen)
+            seen = mem;
+        if (c->now - seen > self->config->registry_missing_after_hours * 3600.0)
+            zlist_append (c->missing, strdup (d->id));
+    }
+    if (recent)
+        odc__device__free_unpacked (recent, NULL);
+    return 0;
+}
+
+static void
+s_check_missing (s_self_t *self, double now)
+{
+    s_check_t c = {self, zlist_new (), now};
+    zlist_autofree (c.missing);
+    odc_devices_each (self->store, s_check_one, &c);
+    for (const char *id = zlist_first (c.missing); id; id = zlist_next (c.missing)) {
+        Odc__Device *d = s_get (self, id);
+        if (!d)
+            continue;
+        double seen = (double)d->last_seen_ms / 1000.0;
+        if (s_seen_get (self, id) > seen)
+            seen = s_seen_get (self, id);
+        Odc__DeviceEvent ev;
+        s_event_init (&ev, ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_MISSING, d);
+        ev.last_seen_ms = (uint64_t)(seen * 1000.0);
+        s_set (&d->state, "missing");
+        d->missing_since_ms = (uint64_t)(now * 1000.0);
+        d->last_seen_ms = ev.last_seen_ms;
+        s_emit (self, &ev);
+        odc__device__free_unpacked (d, NULL);
+    }
+    zlist_destroy (&c.missing);
+}
+
+/*  Stores made before the index existed: index every device once. */
+typedef struct {
+    odc_store_t *store;
+    odc_batch_t *batch;
+} s_index_t;
+
+static int
+s_index_one (const Odc__Device *d, void *arg)
+{
+    s_index_t *index = arg;
+    odc_devices_stage (index->store, index->batch, d);
+    return 0;
+}
+
+static void
+s_index_all (s_self_t *self)
+{
+    size_t len = 0;
+    char *mark =
+        odc_store_get (self->store, ODC_CF_META, S_INDEX_MARK, strlen (S_INDEX_MARK), &len);
+    if (mark) {
+        free (mark);
+        return;
+    }
+    s_index_t index = {self->store, odc_batch_new ()};
+    long n = odc_devices_each (self->store, s_index_one, &index);
+    odc_batch_put (index.batch, self->store, ODC_CF_META, S_INDEX_MARK, strlen (S_INDEX_MARK), "1",
+                   1);
+    if (odc_store_write (self->store, index.batch) == 0)
+        odc_info (NULL, "registry: %ld devices indexed by serial, MAC and address", n);
+    odc_batch_destroy (&index.batch);
+}
+
+static void
+s_take_config (void *config, void *arg)
+{
+    s_self_t *self = arg;
+    odc_config_t *old = (odc_config_t *)self->config;
+    self->config = odc_config_ref (config);
+    odc_config_destroy (&old);
+}
+
+void
+odc_registry_actor (zsock_t *pipe, void *args)
+{
+    odc_registry_args_t *a = args;
+    s_self_t *self = calloc (1, sizeof *self);
+    self->config = odc_config_ref (a->config);
+    self->store = a->store;
+    self->clock_start = odc_wall_s ();
+    self->started = s_clock (self);
+    self->recent = zhashx_new ();
+    zhashx_set_destructor (self->recent, s_recent_destroy);
+    self->recent_index = zhashx_new ();
+    zhashx_set_destructor (self->recent_index, s_recent_destroy);
+    zsock_t *pull = odc_bus_pull_bind (ODC_EP_REGISTRY, 0);
+    if (a->upload)
+        self->upload = odc_bus_push_connect (ODC_EP_UPLOAD, 0);
+    bool ok = pull && (!a->upload || self->upload);
+    odc_actor_ready (pipe, ok);
+    if (ok)
+        s_index_all (self);
+    odc_bus_handlers_t handlers = {0};
+    handlers.on[ODC__ENVELOPE__BODY_IDENTITY] = s_on_identity;
+    handlers.on[ODC__ENVELOPE__BODY_DISCOVERED] = s_on_discovered;
+    zmq_pollitem_t items[2] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
+                               {pull ? zsock_resolve (pull) : NULL, 0, ZMQ_POLLIN, 0}};
+    /*  Nothing is missing before every device had the time to be seen:
+        the identity loop's longest interval and a half. */
+    const odc_interval_t *iv = &self->config->loops[ODC_LOOP_IDENTITY];
+    double grace = 1.5 * 60.0 * (iv->in_hours > iv->out_of_hours ? iv->in_hours : iv->out_of_hours);
+    self->next_check = self->started + grace;
+    while (ok) {
+        double wait_s = (self->next_check - s_clock (self)) / self->config->clock_speed;
+        long wait = wait_s < 0 ? 0 : wait_s > 1 ? 1000 : (long)(wait_s * 1000);
+        if (zmq_poll (items, 2, wait) < 0 && zmq_errno () != EINTR)
+            break;
+        if ((items[0].revents & ZMQ_POLLIN) && odc_actor_pipe (pipe, s_take_config, self))
+            break;
+        while (zsock_events (pull) & ZMQ_POLLIN)
+            odc_bus_recv (pull, &handlers, self);
+        double now = s_clock (self);
+        if (now >= self->next_check) {
+            s_check_missing (self, now);
+            self->next_check = now + S_CHECK_S;
+            s_recent_expire (self->recent);
+            s_recent_expire (self->recent_index);
+        }
+    }
+    odc_info (NULL,
+              "registry stops: %llu new, %llu moved, %llu replaced, %llu MAC changed, %llu "
+              "missing, %llu returned",
+              (unsigned long long)self->events[1], (unsigned long long)self->events[2],
+              (unsigned long long)self->events[3], (unsigned long long)self->events[4],
+              (unsigned long long)self->events[5], (unsigned long long)self->events[6]);
+    if (!ok)
+        while (!odc_actor_pipe (pipe, NULL, NULL))
+            ;
+    zsock_destroy (&pull);
+    zsock_destroy (&self->upload);
+    zhashx_destroy (&self->recent);
+    zhashx_destroy (&self->recent_index);
+    free (self->seen);
+    odc_config_t *config = (odc_config_t *)self->config;
+    odc_config_destroy (&config);
+    free (self);
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# test_registry.sh OPENDCA SIM: the registry and discovery of "opendca run"
+# against a simulated fleet that changes: devices moved to other addresses,
+# replaced (another serial at the same address), their counters reset, taken
+# away for an hour to three days and brought back. Both clocks run 2,880
+# times fast: two simulated days in a minute. Every change the simulator
+# made (its truth file) must be reported once, with the right type, device
+# and addresses; nothing else may be (tests/registry_check.py).
+#
+# Also: "opendca devices" lists the devices where they are now; "opendca
+# import devices" names bad lines and takes the good ones; discovery finds
+# devices no list names; IMIL "show devices" and "discover RANGE".
+set -u
+opendca=$1
+sim=$2
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+odc_test_setup registry
+port=$(( 30000 + ($$ % 4000) ))
+n=${ODC_REGISTRY_DEVICES:-60}
+speed=2880
+days=${ODC_REGISTRY_DAYS:-2}
+seconds=$(( days * 86400 / speed ))
+
+"$sim" --devices $n --first 127.58.0.1 --port $port --speed $speed --changes 15 --seed 7 \
+    --sleepers 0 --truth "$tmp/truth.jsonl" --control "$tmp/sim.sock" >"$tmp/sim.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do grep -q ready "$tmp/sim.log" && break; sleep 0.05; done
+
+# The fleet and the spare addresses the simulator moves devices to: one range.
+spare=$(( n + n / 10 + 16 ))
+{
+    printf 'collector:\n  id: registry-test\nstore:\n  path: %s\n  sync: false\n' "$tmp/state"
+    printf 'clock:\n  speed: %d\n' $speed
+    printf 'snmp:\n  timeout_ms: 400\n  retries: 1\n  credentials:\n'
+    printf '    - name: wrong\n      version: 2c\n      community: private\n'
+    printf '    - name: v2\n      version: 2c\n      community: public\n'
+    printf 'ranges:\n  - range: 127.58.0.1-127.58.%d.%d\n' $(( spare / 256 )) $(( spare % 256 ))
+    printf 'discovery:\n  every_hours: 1\n  port: %d\n  rate: 2000\n  timeout_ms: 400\n' $port
+    printf 'registry:\n  missing_after_hours: 6\n'
+    printf 'working_hours:\n  start: "00:00"\n  end: "24:00"\n  days: [mon, tue, wed, thu, fri, sat, sun]\n'
+    printf 'devices:\n'
+    # Two thirds of the fleet listed; discovery finds the rest.
+    for i in $(seq 1 $(( n * 2 / 3 ))); do
+        printf '  - address: 127.58.%d.%d\n    port: %d\n    credential: v2\n' $(( i / 256 )) $(( i % 256 )) $port
+    done
+} >"$tmp/c.yaml"
+
+"$opendca" run -c "$tmp/c.yaml" 2>"$tmp/run.log" &
+run=$!
+pids+=($run)
+for _ in $(seq 100); do grep -q "running;" "$tmp/run.log" && break; sleep 0.1; done
+
+# An import while it runs: a bad row named by its line, the good ones taken.
+cat >"$tmp/import.csv" <<CSV
+# address, asset number, location, credential
+127.58.0.$(( n * 2 / 3 + 1 )):$port,A-100,"Floor 3, east",v2
+127.58.0.$(( n * 2 / 3 + 2 )):99999,A-101,Floor 3,v2
+127.58.0.$(( n * 2 / 3 + 3 )):$port,A-102,Floor 3,nosuch
+not an address,A-103,,v2
+CSV
+"$opendca" import devices "$tmp/import.csv" -c "$tmp/c.yaml" >"$tmp/import.out" 2>"$tmp/import.err"
+irc=$?
+check "import: a bad port is named with its line" grep -q "import.csv:3: port '99999' is not a number" "$tmp/import.err"
+check "import: an unknown credential is named" grep -q "import.csv:4: no credential 'nosuch'" "$tmp/import.err"
+check "import: a bad address is named" grep -q "import.csv:5: 'not an address' is not an address" "$tmp/import.err"
+check "import: the good row is taken by the running collector" grep -q "1 devices imported (1 new" "$tmp/import.out"
+check "import: exit 1 when lines were refused" [ $irc -eq 1 ]
+
+sleep $(( seconds / 2 ))
+"$opendca" imil "show devices" -c "$tmp/c.yaml" >"$tmp/show.txt"
+check "IMIL show devices lists the registry" grep -q "^ID .*ADDRESS .*STATE .*SERIAL" "$tmp/show.txt"
+"$opendca" imil "discover 127.58.0.1-127.58.0.8" -c "$tmp/c.yaml" >"$tmp/discover.txt"
+check "IMIL discover RANGE lists the printers it found" grep -q "^127.58.0.[1-8]:$port .* v2 *$" "$tmp/discover.txt"
+check "and sums the sweep up" grep -q "swept 8 addresses" "$tmp/discover.txt"
+"$opendca" imil "discover 10.0.0.0/8" -c "$tmp/c.yaml" >"$tmp/toobig.txt"
+check "IMIL discover of a range too large for a command says so" grep -q "more than a command sweeps" "$tmp/toobig.txt"
+sleep $(( seconds - seconds / 2 ))
+
+kill -TERM $run
+wait $run
+rrc=$?
+check "the collector stops cleanly (exit 0)" [ $rrc -eq 0 ]
+"$opendca" devices -c "$tmp/c.yaml" --json >"$tmp/devices.jsonl"
+"$opendca" devices -c "$tmp/c.yaml" >"$tmp/devices.txt"
+check "opendca devices prints the table" grep -q "devices: .* watched" "$tmp/devices.txt"
+check "every change is reported once, correctly typed, nothing spurious" \
+    python3 "$here/registry_check.py" "$tmp/truth.jsonl" "$tmp/run.log" "$tmp/devices.jsonl" 6 $speed
+check "the import's asset number and location are kept" grep -q '"asset_number": *"A-100"' "$tmp/devices.jsonl"
+check "no errors in the collector's log" bash -c "! grep -E ' error ' '$tmp/run.log'"
+odc_test_end
