@@ -24,11 +24,16 @@ typedef struct {
     double until; /* monotonic s */
 } s_recent_t;
 
-/*  When each device was last seen, on the collector's clock (s): an
-    open-addressed table keyed by the hash of the id (16 bytes a device). */
+/*  When each device was last seen, on the collector's clock (s), and what
+    it looked like then: an open-addressed table keyed by the hash of the
+    id (32 bytes a device). An identity reading that looks the same as the
+    last one (ident, a hash of address, serial, MAC, maker and model) is
+    only counted as seen, without a look at the store: the common case. */
 typedef struct {
     uint64_t key;
     double seen;
+    uint64_t ident;  /* 0: not known, or the device needs a look (missing) */
+    double recorded; /* when its last_seen_ms was last written */
 } s_seen_t;
 
 typedef struct {
@@ -69,8 +74,8 @@ s_seen_slot (s_seen_t *table, size_t cap, uint64_t key)
     return &table[i];
 }
 
-static void
-s_seen_set (s_self_t *self, const char *id, double t)
+static s_seen_t *
+s_seen_find (s_self_t *self, const char *id)
 {
     if (self->seen_used * 2 >= self->seen_cap) {
         size_t cap = self->seen_cap ? self->seen_cap * 2 : 1024;
@@ -83,10 +88,34 @@ s_seen_set (s_self_t *self, const char *id, double t)
         self->seen_cap = cap;
     }
     s_seen_t *slot = s_seen_slot (self->seen, self->seen_cap, s_hash (id));
-    if (!slot->key)
+    if (!slot->key) {
         self->seen_used++;
-    slot->key = s_hash (id);
-    slot->seen = t;
+        slot->key = s_hash (id);
+    }
+    return slot;
+}
+
+static void
+s_seen_set (s_self_t *self, const char *id, double t)
+{
+    s_seen_find (self, id)->seen = t;
+}
+
+/*  What an identity reading says about who the device is. */
+static uint64_t
+s_ident (const char *address, const Odc__IdentityReading *r)
+{
+    const char *parts[5] = {address, r->serial, r->mac, r->vendor, r->model};
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (int i = 0; i < 5; i++) {
+        for (const unsigned char *p = (const unsigned char *)(parts[i] ? parts[i] : ""); *p; p++) {
+            h ^= *p;
+            h *= 0x100000001b3ull;
+        }
+        h ^= 0xff;
+        h *= 0x100000001b3ull;
+    }
+    return h | 1;
 }
 
 static double
@@ -414,6 +443,11 @@ s_observe (s_self_t *self, const s_obs_t *o)
             s_learn (y, r, now_ms);
             s_write_quietly (self, y);
         }
+        if (o->polled_id) {
+            s_seen_t *slot = s_seen_find (self, y->id);
+            slot->ident = s_ident (o->address, r);
+            slot->recorded = (double)y->last_seen_ms / 1000.0;
+        }
         goto done;
     }
     if (y) {
@@ -532,6 +566,16 @@ s_on_identity (const Odc__Envelope *env, void *arg)
     const Odc__IdentityReading *r = env->identity;
     if (!r->header || !r->header->device_id || !*r->header->device_id)
         return;
+    /*  The same device as last time, where it was: seen, nothing else,
+        unless its last-seen time is due to be written. */
+    double now = s_clock (self);
+    s_seen_t *slot = s_seen_find (self, r->header->device_id);
+    if (slot->ident && slot->ident == s_ident (r->header->address, r) &&
+        now - slot->recorded < self->config->registry_missing_after_hours * 3600.0 / 8) {
+        slot->seen = now;
+        return;
+    }
+    slot->ident = 0;
     Odc__Device *d = s_get (self, r->header->device_id);
     int port = d && d->port ? (int)d->port : 161;
     if (d)
@@ -580,7 +624,7 @@ s_check_one (const Odc__Device *stored, void *arg)
         if (mem > seen)
             seen = mem;
         if (c->now - seen > self->config->registry_missing_after_hours * 3600.0)
-            zlist_append (c->missing, strdup (d->id));
+            zlist_append (c->missing, d->id); /* autofree: copied */
     }
     if (recent)
         odc__device__free_unpacked (recent, NULL);
@@ -605,6 +649,7 @@ s_check_missing (s_self_t *self, double now)
         ev.last_seen_ms = (uint64_t)(seen * 1000.0);
         s_set (&d->state, "missing");
         d->missing_since_ms = (uint64_t)(now * 1000.0);
+        s_seen_find (self, id)->ident = 0;
         d->last_seen_ms = ev.last_seen_ms;
         s_emit (self, &ev);
         odc__device__free_unpacked (d, NULL);

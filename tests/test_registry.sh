@@ -3,7 +3,8 @@
 # against a simulated fleet that changes: devices moved to other addresses,
 # replaced (another serial at the same address), their counters reset, taken
 # away for an hour to three days and brought back. Both clocks run 2,880
-# times fast: two simulated days in a minute. Every change the simulator
+# times fast: two simulated days in a minute (ODC_REGISTRY_SPEED and
+# ODC_REGISTRY_DAYS change that: the sanitizer builds run slower). Every change the simulator
 # made (its truth file) must be reported once, with the right type, device
 # and addresses; nothing else may be (tests/registry_check.py).
 #
@@ -18,7 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 odc_test_setup registry
 port=$(( 30000 + ($$ % 4000) ))
 n=${ODC_REGISTRY_DEVICES:-60}
-speed=2880
+speed=${ODC_REGISTRY_SPEED:-2880}
 days=${ODC_REGISTRY_DAYS:-2}
 seconds=$(( days * 86400 / speed ))
 

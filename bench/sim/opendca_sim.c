@@ -159,12 +159,12 @@ s_stats_json (sim_fleet_t *fleet, sim_agent_t *agent, FILE *out)
              "{\"sim_s\":%lld,\"devices\":%u,\"online\":%u,\"requests\":%llu,\"answered\":%llu,"
              "\"no_device\":%llu,"
              "\"lost\":%llu,\"refused\":%llu,\"too_big\":%llu,\"truncated\":%llu,"
-             "\"truth_lines\":%llu,\"to_low\":\"%s\",\"to_high\":\"%s\"}\n",
+             "\"truth_lines\":%llu,\"to_low\":\"%s\",\"to_high\":\"%s\",\"datagrams\":%llu}\n",
              (long long)fleet->sim_s, fleet->opt.devices, online, (unsigned long long)s->requests,
              (unsigned long long)s->answered, (unsigned long long)s->dropped_unknown,
              (unsigned long long)s->dropped_loss, (unsigned long long)s->dropped_auth,
              (unsigned long long)s->too_big, (unsigned long long)s->truncated,
-             (unsigned long long)fleet->truth_lines, low, high);
+             (unsigned long long)fleet->truth_lines, low, high, (unsigned long long)s->datagrams);
 }
 
 static void

@@ -681,6 +681,9 @@ sim_agent_read (sim_agent_t *self, int max)
         fd_set set;
         FD_ZERO (&set);
         FD_SET (fd, &set);
+        /*  Every datagram, whether or not net-snmp makes a request of it
+            (an SNMPv3 message it cannot authenticate never reaches us). */
+        self->stats.datagrams++;
         snmp_sess_read (self->sessp, &set);
     }
 }

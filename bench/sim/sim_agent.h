@@ -34,6 +34,7 @@ typedef struct {
 
 typedef struct {
     uint64_t requests, answered, dropped_unknown, dropped_loss, dropped_auth, too_big, truncated;
+    uint64_t datagrams;       /* read from the socket */
     uint32_t to_low, to_high; /* lowest and highest address asked at (host order), 0 none */
 } sim_agent_stats_t;
 
