@@ -622,7 +622,7 @@ s_defaults (odc_config_t *self, const char *dir)
     self->clock_speed = 1;
     self->discovery_every_hours = 24;
     self->discovery_rate = 200;
-    self->discovery_concurrency = 64;
+    self->discovery_concurrency = 1024;
     self->discovery_timeout_ms = 2000;
     self->discovery_retries = 0;
     self->discovery_port = 161;

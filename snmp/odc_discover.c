@@ -201,11 +201,11 @@ odc_discover_new (const odc_discover_options_t *options, const odc_discover_targ
     if (self->o.port <= 0)
         self->o.port = 161;
     if (self->o.timeout_ms <= 0)
-        self->o.timeout_ms = 1000;
+        self->o.timeout_ms = 2000;
     if (self->o.retries < 0)
         self->o.retries = 0;
     if (self->o.concurrency <= 0)
-        self->o.concurrency = 64;
+        self->o.concurrency = 1024;
     if (self->o.rate <= 0)
         self->o.rate = 200;
     self->texts = calloc (target_count ? target_count : 1, sizeof *self->texts);

@@ -53,9 +53,9 @@ typedef struct {
     const odc_credential_t *const *credentials; /* tried in this order */
     size_t credential_count;
     int port;        /* when a target has none (default 161) */
-    int timeout_ms;  /* per request (default 1000) */
+    int timeout_ms;  /* per request (default 2000) */
     int retries;     /* further tries per request (default 0) */
-    int concurrency; /* addresses in flight (default 64) */
+    int concurrency; /* addresses in flight (default 1024) */
     int rate;        /* new addresses a second (default 200) */
     odc_discover_found_fn *found;
     void *arg;

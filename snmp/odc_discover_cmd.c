@@ -41,10 +41,11 @@ s_usage (FILE *out)
                   "  --config FILE          try the credentials of FILE (snmp.credentials), in\n"
                   "                         order, after any given on the command line\n"
                   "  -p, --port PORT        UDP port when a target has none (default 161)\n"
-                  "  -t, --timeout MS       per request (default 1000)\n"
+                  "  -t, --timeout MS       per request (default 2000)\n"
                   "  -r, --retries N        further tries per request (default 0)\n"
                   "  --rate N               new addresses a second at most (default 200)\n"
-                  "  --concurrency N        addresses in flight at most (default 64)\n"
+                  "  --concurrency N        addresses in flight at most (default 1024: a silent\n"
+                  "                         address holds one for a timeout per credential)\n"
                   "  --all                  list the SNMP agents that are not printers too\n"
                   "  --json                 JSON lines instead of the table\n"
                   "  -q, --quiet            no progress on stderr\n" ODC_CLI_CREDENTIAL_HELP "\n"
@@ -62,7 +63,7 @@ odc_discover_main (int argc, char **argv, const char *config_default)
     odc_cli_credential_init (&cred);
     bool cred_given = false, json = false, quiet = false;
     const char *config_file = config_default;
-    odc_discover_options_t o = {.port = 161, .timeout_ms = 1000, .rate = 200, .concurrency = 64};
+    odc_discover_options_t o = {.port = 161, .timeout_ms = 2000, .rate = 200, .concurrency = 1024};
     bool all = false;
     enum { O_CONFIG = 256, O_RATE, O_CONCURRENCY, O_ALL, O_JSON };
     static const struct option options[] = {{"config", 1, 0, O_CONFIG},

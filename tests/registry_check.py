@@ -120,7 +120,8 @@ for key, n in got_reps.items():
 away = collections.defaultdict(list)  # serial -> [(off, on or None)]
 for t in changes:
     if t["event"] == "offline":
-        away[t["serial"]].append([t["sim_s"], None])
+        if not (away[t["serial"]] and away[t["serial"]][-1][1] is None):  # not away already
+            away[t["serial"]].append([t["sim_s"], None])
     elif t["event"] == "online" and away[t["serial"]] and away[t["serial"]][-1][1] is None:
         away[t["serial"]][-1][1] = t["sim_s"]
 replaced_old = {t["old_serial"] for t in reps}

@@ -3,7 +3,9 @@
     first-seen time, ids by address and port), a reload that adds, changes
     and drops devices without touching those from other sources, a record
     that does not decode skipped and named, and the notes a loop keeps about
-    a device surviving a reopen. */
+    a device surviving a reopen; devices the registry moved keep their ids
+    and lists find them by address; retired ids are never given again; the
+    index; device lists in CSV with every kind of bad line. */
 #include <string.h>
 #include <unistd.h>
 
@@ -139,11 +141,181 @@ test_sync (void)
     free (dir);
 }
 
+/*  The registry's side: a device that moved keeps its id, and the list
+    that named its old address gets a new device there; a removed device's
+    id is never given again; the index names a device by serial, MAC and
+    address. */
+static void
+test_moves_and_ids (void)
+{
+    char *dir = s_tempdir ("devices-moves");
+    char state[512];
+    snprintf (state, sizeof state, "%s/state", dir);
+    odc_store_t *store = odc_store_open (state, NULL, NULL);
+    odc_config_t *config = s_config (dir, "m.yaml", "  - address: 192.0.2.5\n");
+    CHECK (odc_devices_sync_config (store, config, NULL, NULL) == 1);
+    /*  The registry moves it to .9 (as its event would). */
+    Odc__Device *d = odc_devices_get (store, "192.0.2.5");
+    CHECK (d);
+    Odc__DeviceEvent ev = ODC__DEVICE_EVENT__INIT;
+    Odc__Device moved = *d;
+    moved.address = "192.0.2.9";
+    moved.source = "discovery";
+    moved.serial = "SER1";
+    moved.vendor = "HP";
+    moved.mac = "00:1b:00:00:00:01";
+    ev.device = &moved;
+    odc_batch_t *batch = odc_batch_new ();
+    CHECK (odc_devices_stage_event (store, batch, &ev) == 1);
+    CHECK (odc_store_write (store, batch) == 0);
+    /*  The index finds it by serial, MAC and its new address. */
+    char keys[3][ODC_INDEX_KEY_MAX];
+    CHECK (odc_devices_index_keys (&moved, keys) == 3);
+    CHECK (!strcmp (keys[0], "s/HP/SER1") && !strcmp (keys[1], "m/00:1b:00:00:00:01") &&
+           !strcmp (keys[2], "a/192.0.2.9"));
+    for (int i = 0; i < 3; i++) {
+        size_t len = 0;
+        char *id = odc_store_get (store, ODC_CF_INDEX, keys[i], strlen (keys[i]), &len);
+        CHECK (id && len == 9 && !memcmp (id, "192.0.2.5", 9));
+        free (id);
+    }
+    odc__device__free_unpacked (d, NULL);
+    /*  The configuration still names .5: a new device there, under a new
+        id; the moved one is left where it is. */
+    size_t added = 0, removed = 0;
+    CHECK (odc_devices_sync_config (store, config, &added, &removed) == 1);
+    CHECK (added == 1 && removed == 0);
+    d = odc_devices_get (store, "192.0.2.5#2");
+    CHECK (d && !strcmp (d->address, "192.0.2.5"));
+    if (d)
+        odc__device__free_unpacked (d, NULL);
+    d = odc_devices_get (store, "192.0.2.5");
+    CHECK (d && !strcmp (d->address, "192.0.2.9") && !strcmp (d->serial, "SER1"));
+    if (d)
+        odc__device__free_unpacked (d, NULL);
+    /*  A list that names .9 finds the moved device by its address. */
+    odc_config_t *nine = s_config (dir, "n.yaml", "  - address: 192.0.2.9\n    location: Annex\n");
+    CHECK (odc_devices_sync_config (store, nine, &added, &removed) == 1);
+    CHECK (added == 0 && removed == 1); /* .5#2 is no longer listed */
+    d = odc_devices_get (store, "192.0.2.5");
+    CHECK (d && !strcmp (d->location, "Annex") && !strcmp (d->source, "config"));
+    if (d)
+        odc__device__free_unpacked (d, NULL);
+    /*  Removed by a replacement: its id is retired, never given again. */
+    char *gone[1] = {"192.0.2.5"};
+    Odc__DeviceEvent rm = ODC__DEVICE_EVENT__INIT;
+    rm.remove_ids = gone;
+    rm.n_remove_ids = 1;
+    CHECK (odc_devices_stage_event (store, batch, &rm) == 1);
+    CHECK (odc_store_write (store, batch) == 0);
+    CHECK (odc_devices_get (store, "192.0.2.5") == NULL);
+    CHECK (odc_devices_retired (store, "192.0.2.5"));
+    CHECK (!odc_devices_retired (store, "192.0.2.7"));
+    odc_config_t *again = s_config (dir, "o.yaml", "  - address: 192.0.2.5\n");
+    CHECK (odc_devices_sync_config (store, again, &added, &removed) == 1);
+    s_list_t list = {0};
+    odc_devices_each (store, s_list, &list);
+    CHECKF (list.n == 1 && !strcmp (list.ids[0], "192.0.2.5#2"), "%zu: %s", list.n,
+            list.n ? list.ids[0] : "");
+    odc_batch_destroy (&batch);
+    odc_store_close (&store);
+    odc_config_destroy (&config);
+    odc_config_destroy (&nine);
+    odc_config_destroy (&again);
+    s_rmtree (dir);
+    free (dir);
+}
+
+static void
+s_write (const char *path, const char *text)
+{
+    FILE *f = fopen (path, "w");
+    fputs (text, f);
+    fclose (f);
+}
+
+/*  Device lists in CSV: the usual columns, a header that names others,
+    quotes, a byte-order mark, and every kind of bad line named. */
+static void
+test_csv (void)
+{
+    char *dir = s_tempdir ("devices-csv");
+    odc_config_t *config = s_config (dir, "c.yaml", "  - address: 192.0.2.1\n");
+    char path[512];
+    snprintf (path, sizeof path, "%s/list.csv", dir);
+    s_write (path, "# a comment\n"
+                   "192.0.2.10,A-1,\"Floor 2, east\",v1\n"
+                   "192.0.2.11:1161,A-2\n"
+                   "\n"
+                   "192.0.2.12:99999,A-3\n"
+                   "192.0.2.13,A-4,,nosuch\n"
+                   "192.0.2.10,A-5\n"
+                   "192.0.2.14,a,b,v2,extra\n"
+                   "192.0.2.15,\"unclosed\n"
+                   "not an address!,A-6\n"
+                   ",A-7\n");
+    char *error = NULL;
+    odc_device_list_t *list =
+        odc_devices_csv_read (path, odc_devices_import_columns, config, &error);
+    CHECK (list);
+    CHECKF (list && list->count == 2, "%zu good", list ? list->count : 0);
+    CHECKF (list && list->error_count == 7, "%zu bad", list ? list->error_count : 0);
+    if (list && list->count == 2) {
+        CHECK (!strcmp (list->devices[0].address, "192.0.2.10") && list->devices[0].port == 0);
+        CHECK (!strcmp (list->devices[0].location, "Floor 2, east"));
+        CHECK (!strcmp (list->devices[0].credential, "v1"));
+        CHECK (!strcmp (list->devices[1].address, "192.0.2.11") && list->devices[1].port == 1161);
+        CHECK (!strcmp (list->devices[1].credential, "v2")); /* the configuration's first */
+        CHECK (!strcmp (list->devices[1].asset_number, "A-2") && !list->devices[1].location);
+    }
+    if (list && list->error_count == 7) {
+        CHECK (strstr (list->errors[0], "list.csv:5: port '99999' is not a number 1-65535"));
+        CHECK (strstr (list->errors[1], "list.csv:6: no credential 'nosuch'"));
+        CHECK (
+            strstr (list->errors[2], "list.csv:7: 192.0.2.10 is listed twice (first on line 2)"));
+        CHECK (strstr (list->errors[3], "list.csv:8: 5 fields, at most 4"));
+        CHECK (strstr (list->errors[4], "list.csv:9: a quote is not closed"));
+        CHECK (strstr (list->errors[5], "list.csv:10: 'not an address!' is not an address"));
+        CHECK (strstr (list->errors[6], "list.csv:11: no address"));
+    }
+    odc_device_list_destroy (&list);
+    /*  A header names the columns, in any order; a byte-order mark first. */
+    s_write (path, "\xef\xbb\xbf"
+                   "Address, Location, Port, Colour, Asset Number\n"
+                   "printer-1.example.com,Hall,1161,red,A-9\n");
+    list = odc_devices_csv_read (path, odc_devices_import_columns, config, &error);
+    CHECK (list && list->count == 1 && list->error_count == 1);
+    if (list && list->count == 1) {
+        CHECK (!strcmp (list->devices[0].address, "printer-1.example.com"));
+        CHECK (list->devices[0].port == 1161 && !strcmp (list->devices[0].location, "Hall"));
+        CHECK (!strcmp (list->devices[0].asset_number, "A-9"));
+        CHECK (!strcmp (list->devices[0].credential, "v2"));
+    }
+    if (list && list->error_count == 1)
+        CHECK (strstr (list->errors[0], "list.csv:1: unknown column 'Colour'"));
+    odc_device_list_destroy (&list);
+    /*  The same from memory, and a file that is not there. */
+    const char *text = "192.0.2.20,A-1\n";
+    list = odc_devices_csv_read_text (text, strlen (text), "pushed", odc_devices_import_columns,
+                                      config);
+    CHECK (list && list->count == 1);
+    odc_device_list_destroy (&list);
+    CHECK (odc_devices_csv_read ("/nonexistent/list.csv", odc_devices_import_columns, config,
+                                 &error) == NULL);
+    CHECK (error && strstr (error, "/nonexistent/list.csv: cannot read"));
+    free (error);
+    odc_config_destroy (&config);
+    s_rmtree (dir);
+    free (dir);
+}
+
 int
 main (void)
 {
     odc_log_set_level (ODC_LOG_ERROR);
     RUN (test_ids);
     RUN (test_sync);
+    RUN (test_moves_and_ids);
+    RUN (test_csv);
     TEST_END ();
 }

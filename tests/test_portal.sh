@@ -98,7 +98,7 @@ check "the bridge fell back from port $dead to $xport" grep -q "on port $xport (
 check "with the portal away, the refusals say why" grep -q "not taken by portal@localhost/receiver: service-unavailable" "$tmp/run.log"
 stop_collector
 "$opendca" outbox -c "$cfg" >"$tmp/before.jsonl" 2>/dev/null
-for kind in asset alert meters supply tray; do
+for kind in asset alert meters supply tray event; do
     check "the outbox holds $kind records while the portal is away" grep -q "\"kind\": \"$kind\"" "$tmp/before.jsonl"
 done
 
@@ -117,6 +117,16 @@ missing = [r for r in before if key(r) not in got]
 kinds = {r["kind"] for r in before}
 print(f"  {len(before)} readings of {sorted(kinds)} stored for the portal, {len(after)} at the portal, {len(missing)} missing")
 sys.exit(1 if missing or len(kinds) < 5 else 0)
+PY
+check "each device's 'new' event (registry) reached the portal, once" python3 - "$tmp/after.jsonl" <<'PY'
+import collections, json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+assets = {r["reading"]["header"]["device_id"] for r in recs if r["kind"] == "asset"}
+new = collections.Counter(r["reading"]["device_id"] for r in recs
+                          if r["kind"] == "event" and r["reading"].get("type") == "DEVICE_EVENT_NEW")
+bad = [d for d in assets if new[d] != 1] + [d for d in new if d not in assets]
+print(f"  {len(assets)} devices with an asset record, {sum(new.values())} 'new' events; {bad[:5]}")
+sys.exit(1 if bad or not assets else 0)
 PY
 "$portal" fleet --store "$tmp/portal" >"$tmp/fleet.txt"
 check "the fleet summary lists the collector's devices" grep -q "127.53.0.2:$simport" "$tmp/fleet.txt"

@@ -939,6 +939,8 @@ s_change (sim_fleet_t *self, sim_device_t *d, int64_t t, const char *what, uint3
         s_truth (self, d, t, "\"event\":\"counters_reset\",\"old_total\":%u", old);
     }
     else if (!strcmp (what, "away")) {
+        if (d->flags & SIM_DEV_AWAY)
+            return; /* away already: no second "offline" */
         d->flags |= SIM_DEV_AWAY;
         d->away_until = to ? 0 : t + s_between (&d->rng, 3600, 3 * 86400);
         s_truth (self, d, t, "\"event\":\"offline\"");
