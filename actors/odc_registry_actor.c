@@ -11,7 +11,8 @@
 const char *const odc_registry_event_names[7] = {"none",        "new",     "moved",   "replaced",
                                                  "mac_changed", "missing", "returned"};
 
-#define S_RECENT_S     60.0 /* how long the registry trusts its own word over the store */
+#define S_RECENT_S     10.0 /* how long the registry trusts its own word over the store */
+#define S_BATCH_MAX    500  /* events written together when there is no portal */
 #define S_CHECK_S      60.0 /* the missing check, on the collector's clock */
 #define S_INDEX_MARK   "registry/index"
 #define S_SOURCE_FOUND "discovery"
@@ -46,6 +47,9 @@ typedef struct {
     size_t seen_cap, seen_used;
     double clock_start, started, next_check;
     uint64_t events[7];
+    odc_batch_t *batch; /* no portal: the events' records, written together */
+    size_t batched;
+    bool relist;
 } s_self_t;
 
 static double
@@ -245,6 +249,22 @@ s_write_quietly (s_self_t *self, const Odc__Device *d)
 /* ------------------------------------------------------------------------
    Events */
 
+/*  No portal: the events' records, in one write. */
+static void
+s_write_events (s_self_t *self)
+{
+    if (!self->batched)
+        return;
+    if (odc_store_write (self->store, self->batch) != 0)
+        odc_error (NULL, "registry: the store refused the records of %zu device events",
+                   self->batched);
+    odc_batch_clear (self->batch);
+    self->batched = 0;
+    if (self->relist)
+        odc_devices_changed ();
+    self->relist = false;
+}
+
 static void
 s_emit (s_self_t *self, Odc__DeviceEvent *ev)
 {
@@ -298,13 +318,13 @@ s_emit (s_self_t *self, Odc__DeviceEvent *ev)
     if (self->upload)
         odc_bus_send (self->upload, &env);
     else {
-        odc_batch_t *batch = odc_batch_new ();
-        odc_devices_stage_event (self->store, batch, ev);
-        if (odc_store_write (self->store, batch) != 0)
-            odc_error (ev->device_id, "registry: the store refused the device %s event", type);
-        odc_batch_destroy (&batch);
-        if (ev->relist)
-            odc_devices_changed ();
+        /*  Written with the others that come within the same wake-up (a
+            first pass over a large fleet makes one event a device). */
+        odc_devices_stage_event (self->store, self->batch, ev);
+        self->batched++;
+        self->relist |= ev->relist;
+        if (self->batched >= S_BATCH_MAX)
+            s_write_events (self);
     }
 }
 
@@ -712,6 +732,7 @@ odc_registry_actor (zsock_t *pipe, void *args)
     zhashx_set_destructor (self->recent, s_recent_destroy);
     self->recent_index = zhashx_new ();
     zhashx_set_destructor (self->recent_index, s_recent_destroy);
+    self->batch = odc_batch_new ();
     zsock_t *pull = odc_bus_pull_bind (ODC_EP_REGISTRY, 0);
     if (a->upload)
         self->upload = odc_bus_push_connect (ODC_EP_UPLOAD, 0);
@@ -738,9 +759,11 @@ odc_registry_actor (zsock_t *pipe, void *args)
             break;
         while (zsock_events (pull) & ZMQ_POLLIN)
             odc_bus_recv (pull, &handlers, self);
+        s_write_events (self);
         double now = s_clock (self);
         if (now >= self->next_check) {
             s_check_missing (self, now);
+            s_write_events (self);
             self->next_check = now + S_CHECK_S;
             s_recent_expire (self->recent);
             s_recent_expire (self->recent_index);
@@ -752,6 +775,8 @@ odc_registry_actor (zsock_t *pipe, void *args)
               (unsigned long long)self->events[1], (unsigned long long)self->events[2],
               (unsigned long long)self->events[3], (unsigned long long)self->events[4],
               (unsigned long long)self->events[5], (unsigned long long)self->events[6]);
+    s_write_events (self);
+    odc_batch_destroy (&self->batch);
     if (!ok)
         while (!odc_actor_pipe (pipe, NULL, NULL))
             ;
