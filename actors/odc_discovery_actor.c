@@ -154,12 +154,7 @@ s_apply_config (s_self_t *self)
 static void
 s_take_config (void *config, void *arg)
 {
-    s_self_t *self = arg;
-    if (self->pending) {
-        odc_config_t *skipped = (odc_config_t *)self->pending;
-        odc_config_destroy (&skipped);
-    }
-    self->pending = odc_config_ref (config);
+    odc_config_replace (&((s_self_t *)arg)->pending, config);
 }
 
 static void

@@ -450,10 +450,7 @@ s_import (odc_imil_t *ctx, const char *csv, size_t size, int *status)
 static void
 s_take_config (void *config, void *arg)
 {
-    odc_imil_t *ctx = arg;
-    odc_config_t *old = (odc_config_t *)ctx->config;
-    ctx->config = odc_config_ref (config);
-    odc_config_destroy (&old);
+    odc_config_replace (&((odc_imil_t *)arg)->config, config);
 }
 
 void

@@ -717,12 +717,7 @@ s_stop_report (s_self_t *self, double now)
 static void
 s_take_config (void *config, void *arg)
 {
-    s_self_t *self = arg;
-    if (self->pending) {
-        odc_config_t *skipped = (odc_config_t *)self->pending;
-        odc_config_destroy (&skipped);
-    }
-    self->pending = odc_config_ref (config);
+    odc_config_replace (&((s_self_t *)arg)->pending, config);
 }
 
 void

@@ -713,10 +713,7 @@ s_index_all (s_self_t *self)
 static void
 s_take_config (void *config, void *arg)
 {
-    s_self_t *self = arg;
-    odc_config_t *old = (odc_config_t *)self->config;
-    self->config = odc_config_ref (config);
-    odc_config_destroy (&old);
+    odc_config_replace (&((s_self_t *)arg)->config, config);
 }
 
 void

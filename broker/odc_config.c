@@ -828,6 +828,14 @@ s_free_strings (char **list, size_t count)
     free (list);
 }
 
+void
+odc_config_replace (const odc_config_t **slot, const void *fresh)
+{
+    odc_config_t *old = (odc_config_t *)*slot;
+    *slot = odc_config_ref (fresh);
+    odc_config_destroy (&old);
+}
+
 const odc_config_t *
 odc_config_ref (const odc_config_t *self)
 {

@@ -135,6 +135,11 @@ odc_config_t *odc_config_load (const char *file, char **errors);
 const odc_config_t *odc_config_ref (const odc_config_t *self);
 void odc_config_destroy (odc_config_t **self_p);
 
+/*  Hold fresh (a reference taken) in *slot instead of what it held (that
+    reference dropped, when there was one). For actors taking a new
+    configuration, or holding one pending. */
+void odc_config_replace (const odc_config_t **slot, const void *fresh);
+
 /*  The index of text in a NULL-terminated list of names (case does not
     matter), -1 when it is not there. */
 int odc_config_choice (const char *const *choices, const char *text);

@@ -347,24 +347,37 @@ s_outbox_one (const void *key, size_t klen, const void *value, size_t vlen, void
     return 0;
 }
 
+/*  The store of the collector configured in file, read-only (beside a
+    running collector). NULL with the reason said, naming prog; *rc is the
+    exit code then (2 a bad configuration, 1 no store). */
+static odc_store_t *
+s_open_beside (const char *file, const char *prog, odc_config_t **config, int *rc)
+{
+    *config = s_load (file);
+    *rc = 2;
+    if (!*config)
+        return NULL;
+    char *err = NULL;
+    odc_store_t *store = odc_store_open_readonly ((*config)->store_path, &err);
+    *rc = 1;
+    if (!store)
+        fprintf (stderr, "%s: %s\n", prog, err ? err : (*config)->store_path);
+    free (err);
+    return store;
+}
+
 static int
 s_outbox (const char *file)
 {
-    odc_config_t *config = s_load (file);
-    if (!config)
-        return 2;
-    char *err = NULL;
-    odc_store_t *store = odc_store_open_readonly (config->store_path, &err);
-    int rc = 1;
-    if (!store)
-        fprintf (stderr, "opendca outbox: %s\n", err ? err : config->store_path);
-    else {
+    odc_config_t *config = NULL;
+    int rc;
+    odc_store_t *store = s_open_beside (file, "opendca outbox", &config, &rc);
+    if (store) {
         uint64_t count = 0;
         odc_store_each (store, ODC_CF_OUTBOX, NULL, 0, NULL, 0, s_outbox_one, &count);
         fprintf (stderr, "opendca outbox: %llu readings waiting\n", (unsigned long long)count);
         rc = 0;
     }
-    free (err);
     odc_store_close (&store);
     odc_config_destroy (&config);
     return rc;
@@ -441,17 +454,11 @@ s_imil (const char *file, const char *text)
 static int
 s_devices (const char *file, bool json)
 {
-    odc_config_t *config = s_load (file);
-    if (!config)
-        return 2;
-    char *err = NULL;
-    odc_store_t *store = odc_store_open_readonly (config->store_path, &err);
-    int rc = 1;
-    if (!store)
-        fprintf (stderr, "opendca devices: %s\n", err ? err : config->store_path);
-    else
+    odc_config_t *config = NULL;
+    int rc;
+    odc_store_t *store = s_open_beside (file, "opendca devices", &config, &rc);
+    if (store)
         rc = odc_imil_devices (stdout, store, json) == 0 ? 0 : 1;
-    free (err);
     odc_store_close (&store);
     odc_config_destroy (&config);
     return rc;

@@ -264,14 +264,25 @@ odc_reading_print (odc_loop_t loop, const ProtobufCMessage *m)
     odc_reading_fprint (stdout, loop, m);
 }
 
-int
-odc_poll_main (int argc, char **argv)
-{
+/*  The options of the one-device commands (poll, analyse). */
+typedef struct {
     odc_credential_t cred;
-    odc_cli_credential_init (&cred);
-    const char *loop_name = NULL, *map_path = NULL;
-    bool json = false;
-    int port = 161, timeout = 1500, retries = 1;
+    bool given; /* a credential option was on the line */
+    bool json;
+    const char *loop_name, *map_path;
+    char address[64];
+    int port, timeout, retries;
+} s_args_t;
+
+/*  Parse them; with_loop: --loop NAME too. -1 to go on, else the exit
+    code (help printed, or a usage error said). */
+static int
+s_parse (int argc, char **argv, bool with_loop, const char *prog, void (*usage) (FILE *),
+         s_args_t *a)
+{
+    memset (a, 0, sizeof *a);
+    odc_cli_credential_init (&a->cred);
+    a->port = 161, a->timeout = 1500, a->retries = 1;
     static const struct option options[] = {{"loop", 1, 0, 'L'},       {"json", 0, 0, 'J'},
                                             {"vendor-map", 1, 0, 'M'}, {"port", 1, 0, 'p'},
                                             {"timeout", 1, 0, 't'},    {"retries", 1, 0, 'r'},
@@ -280,67 +291,95 @@ odc_poll_main (int argc, char **argv)
     int opt;
     while ((opt = getopt_long (argc, argv, ODC_CLI_CREDENTIAL_OPTS "p:t:r:h", options, NULL)) !=
            -1) {
-        int taken = odc_cli_credential_option (opt, optarg, &cred, NULL, "opendca poll");
+        int taken = odc_cli_credential_option (opt, optarg, &a->cred, &a->given, prog);
         if (taken < 0)
             return 2;
         if (taken)
             continue;
         switch (opt) {
-        case 'L': loop_name = optarg; break;
-        case 'J': json = true; break;
-        case 'M': map_path = optarg; break;
-        case 'p': port = atoi (optarg); break;
-        case 't': timeout = atoi (optarg); break;
-        case 'r': retries = atoi (optarg); break;
-        case 'h': s_usage (stdout); return 0;
-        default: s_usage (stderr); return 2;
+        case 'L':
+            if (!with_loop) {
+                usage (stderr);
+                return 2;
+            }
+            a->loop_name = optarg;
+            break;
+        case 'J': a->json = true; break;
+        case 'M': a->map_path = optarg; break;
+        case 'p': a->port = atoi (optarg); break;
+        case 't': a->timeout = atoi (optarg); break;
+        case 'r': a->retries = atoi (optarg); break;
+        case 'h': usage (stdout); return 0;
+        default: usage (stderr); return 2;
         }
     }
-    if (optind + 1 != argc || !loop_name) {
-        fprintf (stderr, "opendca poll: needs one ADDRESS[:PORT] and --loop NAME (see --help)\n");
+    if (optind + 1 != argc || (with_loop && !a->loop_name)) {
+        fprintf (stderr, "%s: needs one ADDRESS[:PORT]%s (see --help)\n", prog,
+                 with_loop ? " and --loop NAME" : "");
         return 2;
     }
-    int loop = -1;
-    for (int i = 0; i < ODC_LOOP_COUNT; i++)
-        if (strcmp (loop_name, odc_config_loop_names[i]) == 0)
-            loop = i;
-    if (loop < 0) {
-        fprintf (stderr, "opendca poll: --loop %s: alert, identity, meter, supply or tray\n",
-                 loop_name);
+    if (odc_cli_credential_check (&a->cred, prog) != 0)
+        return 2;
+    if (odc_cli_address (argv[optind], a->address, sizeof a->address, &a->port) != 0 ||
+        a->port < 1 || a->port > 65535 || a->timeout < 10 || a->retries < 0) {
+        fprintf (stderr, "%s: port 1-65535, timeout 10 ms or more, retries 0 or more\n", prog);
         return 2;
     }
-    if (odc_cli_credential_check (&cred, "opendca poll") != 0)
-        return 2;
-    char address[64];
-    if (odc_cli_address (argv[optind], address, sizeof address, &port) != 0) {
-        fprintf (stderr, "opendca poll: %s: the port is not a number 1-65535\n", argv[optind]);
-        return 2;
-    }
-    if (port < 1 || port > 65535 || timeout < 10 || retries < 0) {
-        fprintf (stderr, "opendca poll: port 1-65535, timeout 10 ms or more, retries 0 or more\n");
-        return 2;
-    }
+    return -1;
+}
 
-    char default_map[512];
-    snprintf (default_map, sizeof default_map, "%s/snmp/vendor-counters.tsv", ODC_DATA_DIR);
-    char *error = NULL;
-    odc_vendor_map_t *map = NULL;
-    if (loop == ODC_LOOP_METER) {
-        map = odc_vendor_map_load (map_path ? map_path : default_map, &error);
-        if (!map) {
-            fprintf (stderr, "opendca poll: %s\n", error ? error : "cannot load the vendor map");
+/*  The vendor map (when need_map) and an engine for one device; NULL with
+    the reason said. */
+static odc_snmp_t *
+s_engine (const s_args_t *a, bool need_map, odc_vendor_map_t **map, const char *prog)
+{
+    *map = NULL;
+    if (need_map) {
+        char default_map[512];
+        snprintf (default_map, sizeof default_map, "%s/snmp/vendor-counters.tsv", ODC_DATA_DIR);
+        char *error = NULL;
+        *map = odc_vendor_map_load (a->map_path ? a->map_path : default_map, &error);
+        if (!*map) {
+            fprintf (stderr, "%s: %s\n", prog, error ? error : "cannot load the vendor map");
             free (error);
-            return 2;
+            return NULL;
         }
     }
     odc_snmp_init (4096);
     odc_snmp_options_t eo = {
-        .window = 1, .timeout_ms = timeout, .retries = retries, .max_repetitions = 16};
-    odc_snmp_t *engine = odc_snmp_new (&eo);
+        .window = 1, .timeout_ms = a->timeout, .retries = a->retries, .max_repetitions = 16};
+    return odc_snmp_new (&eo);
+}
+
+int
+odc_poll_main (int argc, char **argv)
+{
+    s_args_t a;
+    int rc = s_parse (argc, argv, true, "opendca poll", s_usage, &a);
+    if (rc >= 0)
+        return rc;
+    int loop = -1;
+    for (int i = 0; i < ODC_LOOP_COUNT; i++)
+        if (strcmp (a.loop_name, odc_config_loop_names[i]) == 0)
+            loop = i;
+    if (loop < 0) {
+        fprintf (stderr, "opendca poll: --loop %s: alert, identity, meter, supply or tray\n",
+                 a.loop_name);
+        return 2;
+    }
+    const char *loop_name = a.loop_name, *address = a.address;
+    const odc_credential_t cred = a.cred;
+    bool json = a.json;
+    int port = a.port;
+
+    odc_vendor_map_t *map = NULL;
+    odc_snmp_t *engine = s_engine (&a, loop == ODC_LOOP_METER, &map, "opendca poll");
+    if (!engine)
+        return 2;
     s_cost_t cost = {0};
     char why[200] = "";
     bool fell_back = false;
-    int rc = 0;
+    rc = 0;
     ProtobufCMessage *reading = NULL;
     Odc__IdentityReading *id =
         s_read_identity (engine, address, port, &cred, &fell_back, &cost, why, sizeof why);
@@ -585,62 +624,18 @@ int
 odc_analyse_main (int argc, char **argv)
 {
     const char *prog = "opendca analyse";
-    odc_credential_t cred;
-    odc_cli_credential_init (&cred);
-    bool json = false, given = false;
-    const char *map_path = NULL;
-    int port = 161, timeout = 1500, retries = 1;
-    static const struct option options[] = {{"json", 0, 0, 'J'},
-                                            {"vendor-map", 1, 0, 'M'},
-                                            {"port", 1, 0, 'p'},
-                                            {"timeout", 1, 0, 't'},
-                                            {"retries", 1, 0, 'r'},
-                                            {"help", 0, 0, 'h'},
-                                            {0, 0, 0, 0}};
-    optind = 0;
-    int opt;
-    while ((opt = getopt_long (argc, argv, ODC_CLI_CREDENTIAL_OPTS "p:t:r:h", options, NULL)) !=
-           -1) {
-        int taken = odc_cli_credential_option (opt, optarg, &cred, &given, prog);
-        if (taken < 0)
-            return 2;
-        if (taken)
-            continue;
-        switch (opt) {
-        case 'J': json = true; break;
-        case 'M': map_path = optarg; break;
-        case 'p': port = atoi (optarg); break;
-        case 't': timeout = atoi (optarg); break;
-        case 'r': retries = atoi (optarg); break;
-        case 'h': s_analyse_usage (stdout); return 0;
-        default: s_analyse_usage (stderr); return 2;
-        }
-    }
-    if (optind + 1 != argc) {
-        fprintf (stderr, "%s: needs one ADDRESS[:PORT] (see --help)\n", prog);
+    s_args_t a;
+    int parsed = s_parse (argc, argv, false, prog, s_analyse_usage, &a);
+    if (parsed >= 0)
+        return parsed;
+    odc_credential_t cred = a.cred;
+    bool json = a.json, given = a.given;
+    const char *address = a.address;
+    int port = a.port;
+    odc_vendor_map_t *map = NULL;
+    odc_snmp_t *engine = s_engine (&a, true, &map, prog);
+    if (!engine)
         return 2;
-    }
-    if (odc_cli_credential_check (&cred, prog) != 0)
-        return 2;
-    char address[64];
-    if (odc_cli_address (argv[optind], address, sizeof address, &port) != 0 || port < 1 ||
-        port > 65535 || timeout < 10 || retries < 0) {
-        fprintf (stderr, "%s: port 1-65535, timeout 10 ms or more, retries 0 or more\n", prog);
-        return 2;
-    }
-    char default_map[512];
-    snprintf (default_map, sizeof default_map, "%s/snmp/vendor-counters.tsv", ODC_DATA_DIR);
-    char *error = NULL;
-    odc_vendor_map_t *map = odc_vendor_map_load (map_path ? map_path : default_map, &error);
-    if (!map) {
-        fprintf (stderr, "%s: %s\n", prog, error ? error : "cannot load the vendor map");
-        free (error);
-        return 2;
-    }
-    odc_snmp_init (4096);
-    odc_snmp_options_t eo = {
-        .window = 1, .timeout_ms = timeout, .retries = retries, .max_repetitions = 16};
-    odc_snmp_t *engine = odc_snmp_new (&eo);
     s_cost_t cost = {0};
 
     /*  Which versions answer. */

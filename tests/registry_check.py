@@ -94,27 +94,25 @@ for s, count in new_by_serial.items():
     if s not in initial:
         bad.append(f"'new' for {s}, which the simulator never started with ({count} times)")
 
-# --- moved --------------------------------------------------------------------
-moves = [t for t in changes if t["event"] == "moved" and t["sim_s"] < end]
-got_moves = collections.Counter((g[0], g[1], g[2]) for k, g, w in events if k == "moved")
-for t in moves:
-    key = (t["serial"], t["from"], t["device"])
-    n = got_moves.pop(key, 0)
-    if n != 1 and not (n == 0 and t["sim_s"] > late):
-        bad.append(f"moved {t['serial']} {t['from']} -> {t['device']} at sim {t['sim_s'] - start:.0f} s: reported {n} times")
-for key, n in got_moves.items():
-    bad.append(f"moved reported with no such move in the truth: {key} ({n} times)")
+def compare(kind, happened, key, describe):
+    """Each change the truth holds reported once (or not yet, near the
+    end); nothing reported that the truth does not hold."""
+    got = collections.Counter(tuple(g[:3]) for k, g, w in events if k == kind)
+    for t in happened:
+        n = got.pop(key(t), 0)
+        if n != 1 and not (n == 0 and t["sim_s"] > late):
+            bad.append(f"{kind} {describe(t)} at sim {t['sim_s'] - start:.0f} s: reported {n} times")
+    for k, n in got.items():
+        bad.append(f"{kind} reported with no such change in the truth: {k} ({n} times)")
 
-# --- replaced -----------------------------------------------------------------
+
+# --- moved and replaced ---------------------------------------------------------
+moves = [t for t in changes if t["event"] == "moved" and t["sim_s"] < end]
+compare("moved", moves, lambda t: (t["serial"], t["from"], t["device"]),
+        lambda t: f"{t['serial']} {t['from']} -> {t['device']}")
 reps = [t for t in changes if t["event"] == "replaced" and t["sim_s"] < end]
-got_reps = collections.Counter((g[0], g[1], g[2]) for k, g, w in events if k == "replaced")
-for t in reps:
-    key = (t["device"], t["serial"], t["old_serial"])
-    n = got_reps.pop(key, 0)
-    if n != 1 and not (n == 0 and t["sim_s"] > late):
-        bad.append(f"replaced at {t['device']}: {t['old_serial']} -> {t['serial']} at sim {t['sim_s'] - start:.0f} s: reported {n} times")
-for key, n in got_reps.items():
-    bad.append(f"replaced reported with no such replacement in the truth: {key} ({n} times)")
+compare("replaced", reps, lambda t: (t["device"], t["serial"], t["old_serial"]),
+        lambda t: f"at {t['device']}: {t['old_serial']} -> {t['serial']}")
 
 # --- missing and returned -------------------------------------------------------
 away = collections.defaultdict(list)  # serial -> [(off, on or None)]

@@ -4,9 +4,10 @@
 # replaced (another serial at the same address), their counters reset, taken
 # away for an hour to three days and brought back. Both clocks run 2,880
 # times fast: two simulated days in a minute (ODC_REGISTRY_SPEED and
-# ODC_REGISTRY_DAYS change that: the sanitizer builds run slower). Every change the simulator
-# made (its truth file) must be reported once, with the right type, device
-# and addresses; nothing else may be (tests/registry_check.py).
+# ODC_REGISTRY_DAYS change that: the sanitizer builds run slower). Every
+# change the simulator made (its truth file) must be reported once, with
+# the right type, device and addresses; nothing else may be
+# (tests/registry_check.py).
 #
 # Also: "opendca devices" lists the devices where they are now; "opendca
 # import devices" names bad lines and takes the good ones; discovery finds
