@@ -37,38 +37,38 @@ s_write (s_self_t *self)
     odc_batch_clear (self->batch);
 }
 
-static void s_on_reading (const Odc__Envelope *env, void *arg);
+/*  One reading: its key (in front, from the loop) and its packed envelope,
+    stored as they came, handed on as they came: never unpacked here. */
+static void
+s_take (s_self_t *self, zsock_t *pull)
+{
+    zmq_msg_t key, frame;
+    if (odc_bus_recv_keyed (pull, &key, &frame) == 0) {
+        const void *data = zmq_msg_data (&frame);
+        size_t size = zmq_msg_size (&frame), klen = zmq_msg_size (&key);
+        const char *k = zmq_msg_data (&key);
+        odc_batch_put (self->batch, self->store, ODC_CF_LATEST, k, klen, data, size);
+        /*  The uploader gets it as it came too (blocking when it is
+            behind: back-pressure, never a drop), and the registry the
+            identity readings ("ID/2"). */
+        if (self->upload)
+            zmq_send (zsock_resolve (self->upload), data, size, 0);
+        if (self->registry && klen >= 2 && k[klen - 2] == '/' && k[klen - 1] == '0' + 2)
+            zmq_send (zsock_resolve (self->registry), data, size, 0);
+    }
+    zmq_msg_close (&key);
+    zmq_msg_close (&frame);
+}
 
 /*  Take every reading waiting, writing a batch whenever it is full. */
 static void
-s_drain (zsock_t *pull, odc_bus_handlers_t *handlers, s_self_t *self)
+s_drain (zsock_t *pull, s_self_t *self)
 {
     while (zsock_events (pull) & ZMQ_POLLIN) {
-        odc_bus_recv (pull, handlers, self);
+        s_take (self, pull);
         if (odc_batch_count (self->batch) >= S_BATCH_MAX)
             s_write (self);
     }
-}
-
-static void
-s_on_reading (const Odc__Envelope *env, void *arg)
-{
-    s_self_t *self = arg;
-    const Odc__ReadingHeader *h = odc_bus_reading_header (env);
-    assert (h);
-    char key[128];
-    odc_latest_key (key, sizeof key, h->device_id && *h->device_id ? h->device_id : h->address,
-                    h->loop);
-    /*  Stored as it came: no packing again. */
-    size_t size = 0;
-    const void *frame = odc_bus_frame (&size);
-    odc_batch_put (self->batch, self->store, ODC_CF_LATEST, key, strlen (key), frame, size);
-    /*  The uploader gets it as it came too (blocking when it is behind:
-        back-pressure, never a drop). */
-    if (self->upload)
-        zmq_send (zsock_resolve (self->upload), frame, size, 0);
-    if (self->registry && h->loop == ODC__LOOP__LOOP_IDENTITY)
-        zmq_send (zsock_resolve (self->registry), frame, size, 0);
 }
 
 void
@@ -91,8 +91,6 @@ odc_latest_actor (zsock_t *pipe, void *args)
             ;
         return;
     }
-    odc_bus_handlers_t handlers = {0};
-    odc_bus_on_readings (&handlers, s_on_reading);
     /*  Wait for readings; take all that are waiting; then hear only the
         pipe for S_FLUSH_MS while more gather (no wake-up per reading), take
         those and write them all in one batch. */
@@ -105,11 +103,11 @@ odc_latest_actor (zsock_t *pipe, void *args)
         if ((items[0].revents & ZMQ_POLLIN) && odc_actor_pipe (pipe, NULL, NULL))
             stop = true;
         if (!stop && (items[1].revents & ZMQ_POLLIN)) {
-            s_drain (pull, &handlers, &self);
+            s_drain (pull, &self);
             if (zmq_poll (items, 1, S_FLUSH_MS) > 0 && odc_actor_pipe (pipe, NULL, NULL))
                 stop = true;
         }
-        s_drain (pull, &handlers, &self);
+        s_drain (pull, &self);
         s_write (&self);
     }
     odc_batch_destroy (&self.batch);

@@ -1,7 +1,9 @@
 /*  odc_latest_actor: keeps the last reading of every device and loop.
 
     Binds ODC_EP_READINGS and writes each reading, as its packed envelope,
-    to the store's "latest" family under "DEVICE-ID/LOOP" (odc_devices.h):
+    to the store's "latest" family under "DEVICE-ID/LOOP" (odc_devices.h),
+    the key the loop sends in front of it (odc_bus_send_keyed: the reading
+    is never unpacked here):
     what arrives within 50 ms goes in one batch, not synced (a latest
     reading lost in a power cut is read again on the next pass). It stands where the validator will stand
     (ARCHITECTURE.md): the readings' first consumer.

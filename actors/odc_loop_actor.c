@@ -10,6 +10,7 @@
 
 #include "odc_bus.h"
 #include "odc_devices.h"
+#include "odc_latest_actor.h"
 #include "odc_log.h"
 #include "odc_status.h"
 #include "odc_read.h"
@@ -391,7 +392,11 @@ s_publish (s_self_t *self, ProtobufCMessage *reading, Odc__Envelope__BodyCase bo
         free (h->device_id);
         h->device_id = strdup (S_ID (self, d));
     }
-    odc_bus_send (self->push, &env);
+    /*  The store key in front: the latest actor files the reading without
+        unpacking it. */
+    char key[ODC_DEVICE_ID_MAX + 16];
+    odc_latest_key (key, sizeof key, S_ID (self, d), (int)self->loop + 1);
+    odc_bus_send_keyed (self->push, key, &env);
     protobuf_c_message_free_unpacked (reading, NULL);
 }
 

@@ -79,6 +79,42 @@ odc_bus_try_send (zsock_t *sock, Odc__Envelope *env)
     return s_send (sock, env, ZMQ_DONTWAIT);
 }
 
+int
+odc_bus_send_keyed (zsock_t *sock, const char *key, Odc__Envelope *env)
+{
+    int rc;
+    while ((rc = zmq_send (zsock_resolve (sock), key, strlen (key), ZMQ_SNDMORE)) == -1 &&
+           zmq_errno () == EINTR)
+        ;
+    if (rc == -1)
+        return -1;
+    /*  The first part is queued: the second must follow whatever comes. */
+    while ((rc = s_send (sock, env, 0)) == -1 && errno == EINTR)
+        ;
+    return rc;
+}
+
+int
+odc_bus_recv_keyed (zsock_t *sock, zmq_msg_t *key, zmq_msg_t *frame)
+{
+    zmq_msg_init (key);
+    zmq_msg_init (frame);
+    int rc;
+    while ((rc = zmq_msg_recv (key, zsock_resolve (sock), 0)) == -1 && zmq_errno () == EINTR)
+        ;
+    if (rc == -1)
+        return -1;
+    /*  Only this process writes to the bus: a message without its second
+        part is a bug, not bad input. */
+    assert (zmq_msg_more (key));
+    while ((rc = zmq_msg_recv (frame, zsock_resolve (sock), 0)) == -1 && zmq_errno () == EINTR)
+        ;
+    if (rc == -1)
+        return -1;
+    ODC_TSAN_ACQUIRE (zmq_msg_data (frame));
+    return 0;
+}
+
 /*  The frame of the envelope being dispatched by odc_bus_recv, for
     odc_bus_frame. */
 static _Thread_local zmq_msg_t *s_frame;

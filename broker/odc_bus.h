@@ -54,6 +54,13 @@ int odc_bus_send (zsock_t *sock, Odc__Envelope *env);
 /*  Same without blocking: -1 with errno EAGAIN when the queue is full. */
 int odc_bus_try_send (zsock_t *sock, Odc__Envelope *env);
 
+/*  Send the envelope after a frame that holds key (the readings' store key,
+    "DEVICE-ID/LOOP"), so a consumer that files frames by key never unpacks
+    them. odc_bus_recv_keyed takes both: 0 with key and frame set (the
+    caller closes both messages), -1 when the socket closes. */
+int odc_bus_send_keyed (zsock_t *sock, const char *key, Odc__Envelope *env);
+int odc_bus_recv_keyed (zsock_t *sock, zmq_msg_t *key, zmq_msg_t *frame);
+
 typedef void (odc_bus_handler_fn) (const Odc__Envelope *env, void *arg);
 
 /*  One handler per body case (ODC__ENVELOPE__BODY_*), NULL for none. */

@@ -18,7 +18,9 @@ sim=$2
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 odc_test_setup registry
-port=$(( 30000 + ($$ % 4000) ))
+# Ports above the kernel's ephemeral range (32768-60999) and the other
+# tests' (20000-60995): 61000-62999 here, 63000-64999 for the sweep test.
+port=$(( 61000 + ($$ % 2000) ))
 n=${ODC_REGISTRY_DEVICES:-60}
 speed=${ODC_REGISTRY_SPEED:-2880}
 days=${ODC_REGISTRY_DAYS:-2}
