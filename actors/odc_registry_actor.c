@@ -46,6 +46,7 @@ typedef struct {
     s_seen_t *seen;
     size_t seen_cap, seen_used;
     double clock_start, started, next_check;
+    double next_expire; /* monotonic s */
     uint64_t events[7];
     odc_batch_t *batch; /* no portal: the events' records, written together */
     size_t batched;
@@ -762,8 +763,14 @@ odc_registry_actor (zsock_t *pipe, void *args)
             s_check_missing (self, now);
             s_write_events (self);
             self->next_check = now + S_CHECK_S;
+        }
+        /*  What the store holds by now: no longer kept here (a first pass
+            over a large fleet makes an event a device: this must not grow
+            with the fleet). */
+        if (odc_clock_s () >= self->next_expire) {
             s_recent_expire (self->recent);
             s_recent_expire (self->recent_index);
+            self->next_expire = odc_clock_s () + S_RECENT_S / 2;
         }
     }
     odc_info (NULL,
