@@ -352,9 +352,8 @@ typedef struct {
 static char *
 s_set (char **field, const char *value)
 {
-    /*  Fields of unpacked messages are freed by the unpacker only when they
-        are not the shared empty string; keep it simple: leak-free by
-        replacing with a copy the caller's message owns. */
+    /*  A string field of an unpacked message: free_unpacked frees it unless
+        it is the shared empty string, so a copy replaces it. */
     free (*field == protobuf_c_empty_string ? NULL : *field);
     *field = strdup (value ? value : "");
     return *field;

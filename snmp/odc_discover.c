@@ -45,6 +45,8 @@ struct _odc_discover_t {
     uint64_t next; /* ... at this offset */
     s_probe_t *probes;
     size_t n_probes;
+    size_t *free_probes; /* a stack of the probes not in use ... */
+    size_t n_free;       /* ... this many */
     size_t in_flight;
     double tokens, last_refill, started;
     odc_discover_stats_t stats;
@@ -249,7 +251,10 @@ odc_discover_new (const odc_discover_options_t *options, const odc_discover_targ
     self->engine = odc_snmp_new (&eo);
     self->n_probes = (size_t)self->o.concurrency;
     self->probes = calloc (self->n_probes, sizeof *self->probes);
-    if (!self->engine || !self->probes) {
+    self->free_probes = calloc (self->n_probes, sizeof *self->free_probes);
+    for (size_t i = 0; self->free_probes && i < self->n_probes; i++)
+        self->free_probes[self->n_free++] = i;
+    if (!self->engine || !self->probes || !self->free_probes) {
         *error = strdup ("the SNMP engine could not start");
         odc_discover_destroy (&self);
         return NULL;
@@ -273,6 +278,7 @@ odc_discover_destroy (odc_discover_t **self_p)
             odc__identity_reading__free_unpacked (self->probes[i].first, NULL);
     }
     free (self->probes);
+    free (self->free_probes);
     for (size_t i = 0; i < self->n_texts; i++)
         free (self->texts[i]);
     free (self->texts);
@@ -311,6 +317,7 @@ s_finish (odc_discover_t *self, s_probe_t *p)
 {
     p->in_use = false;
     self->in_flight--;
+    self->free_probes[self->n_free++] = (size_t)(p - self->probes);
     self->stats.swept++;
 }
 
@@ -393,10 +400,7 @@ s_start (odc_discover_t *self)
     if (self->tokens > burst)
         self->tokens = burst;
     while (self->span < self->n_spans && self->in_flight < self->n_probes && self->tokens >= 1) {
-        s_probe_t *p = NULL;
-        for (size_t i = 0; i < self->n_probes && !p; i++)
-            if (!self->probes[i].in_use)
-                p = &self->probes[i];
+        s_probe_t *p = &self->probes[self->free_probes[--self->n_free]];
         const s_span_t *span = &self->spans[self->span];
         p->in_use = true;
         p->span = span;

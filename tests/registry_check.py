@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""registry_check.py TRUTH RUN_LOG DEVICES_JSONL MISSING_AFTER_HOURS
+"""registry_check.py TRUTH RUN_LOG DEVICES_JSONL MISSING_AFTER_HOURS [SPEED]
 
 Compares the registry's moves-and-changes events (the collector's log lines
 "device event TYPE: ...") with the simulator's truth file, and the final
@@ -26,7 +26,6 @@ present = [t for t in truth if t["event"] == "present"]
 start = present[0]["sim_s"]
 changes = [t for t in truth if t["event"] in ("moved", "replaced", "offline", "online")]
 
-speed = None
 events = []
 stopped_wall = None
 pat = {
@@ -45,28 +44,17 @@ def wall(line):
         tzinfo=datetime.timezone.utc).timestamp()
 
 
-first_wall = None
 for line in open(log_path):
     if not line[:4].isdigit():
         continue
     w = wall(line)
-    if first_wall is None:
-        first_wall = w
-    m = re.search(r"clock runs (\d+) times", line)
     if "registry stops" in line:
         stopped_wall = w
     for kind, p in pat.items():
         m = p.search(line)
         if m:
             events.append((kind, m.groups(), w))
-speed = 2880.0
-for line in open(log_path):
-    m = re.search(r"speed[ =:]+(\d+)", line)
-    if m:
-        speed = float(m.group(1))
-        break
-if len(sys.argv) > 5:
-    speed = float(sys.argv[5])
+speed = float(sys.argv[5]) if len(sys.argv) > 5 else 2880.0
 
 
 def sim(w):
