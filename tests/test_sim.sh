@@ -192,7 +192,8 @@ else
         oport=$((base + 6))
         "$sim" --devices 1 --first 127.25.0.1 --port $oport --model "$f" --static --community "$name" >"$tmp/one.log" 2>&1 &
         opid=$!
-        for _ in $(seq 100); do grep -q ready "$tmp/one.log" && break; sleep 0.02; done
+        # Up to 10 s: a sanitizer build beside the other tests starts slowly.
+        for _ in $(seq 500); do grep -q ready "$tmp/one.log" && break; sleep 0.02; done
         snmpbulkwalk -v2c -c "$name" $snmp -On -Ox -Ot 127.25.0.1:$oport .1 2>/dev/null \
             | grep -v "No more variables left" >"$ours"
         kill $opid; wait $opid 2>/dev/null
