@@ -23,9 +23,8 @@ s_clock (const s_self_t *self)
 }
 
 void
-odc_discovery_report (zsock_t *push, const void *found_)
+odc_discovery_report (zsock_t *push, const odc_discover_found_t *found)
 {
-    const odc_discover_found_t *found = found_;
     if (!found->printer || !push)
         return;
     Odc__Discovered d = ODC__DISCOVERED__INIT;

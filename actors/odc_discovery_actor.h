@@ -13,6 +13,7 @@
 #include <czmq.h>
 
 #include "odc_config.h"
+#include "odc_discover.h"
 
 typedef struct {
     const odc_config_t *config;
@@ -25,6 +26,6 @@ int odc_discovery_request (zsock_t *push);
 
 /*  Hand what a sweep found to the registry (push: connected to
     ODC_EP_REGISTRY). Printers only. */
-void odc_discovery_report (zsock_t *push, const void *found); /* const odc_discover_found_t * */
+void odc_discovery_report (zsock_t *push, const odc_discover_found_t *found);
 
 #endif
