@@ -18,6 +18,25 @@
 
 #define S_MAX_BACKOFF 8 /* passes */
 #define S_MAX_VENDOR  32
+/*  The alert loop sends a device's reading when it says something else
+    than the one it sent last, and at least this often (collector seconds)
+    when nothing changes: most passes over a quiet fleet find every device
+    as it was, and storing 100,000 copies of the same status every three
+    minutes was most of what the readings cost the collector. */
+#define S_ALERT_RESEND_S 3600
+
+/*  When device k of the pass is due: the devices are spread over the first
+    80 % of the interval, which leaves the rest for slow and silent ones. */
+#define S_SPREAD 0.8
+#define S_BATCH  0.050 /* seconds */
+/*  The engine is heard at most once a tick: long enough for about
+    S_TICK_JOBS answers at the pass's pace, between S_TICK and S_TICK_MAX
+    (a wake-up costs as much as a few answers: the slow loops, a few
+    devices a second, spent a fifth of their time waking up). Answers wait
+    that much in the socket at most (the round-trip times include it). */
+#define S_TICK      0.050 /* seconds */
+#define S_TICK_MAX  0.200
+#define S_TICK_JOBS 32.0
 
 /*  One a device and loop: 100,000 devices make 500,000 of these, so the
     strings live in the loop's arena (self->strings), not in the struct. */
@@ -27,12 +46,15 @@ typedef struct {
     bool getnext_only;
     bool have_counters;
     uint8_t failures;
+    bool vendor_known;
+    uint8_t rows;        /* 1 + the rows its tables had last time (0 unknown) */
     uint32_t skip_until; /* pass number */
     uint32_t printer_index;
     uint32_t critical, all; /* alert loop: the event counters last seen */
     uint32_t enterprise;    /* meter loop: the maker, 0 unknown */
     uint32_t vendor_mask;   /* meter loop: which of the maker's counters answer */
-    bool vendor_known;
+    uint32_t sent_hash;     /* alert loop: what the reading last sent said (0 none) */
+    uint32_t sent_pass;     /* alert loop: the pass that sent it */
     const odc_credential_t *credential;
 } s_device_t;
 
@@ -66,6 +88,8 @@ struct s_self {
     odc_store_t *store;
     odc_vendor_map_t *vendors;
     odc_snmp_t *engine;
+    odc_batch_t *notes; /* meter loop: probes learnt, written together */
+    double notes_since;
     zsock_t *push;
     s_device_t *devices;
     size_t n_devices;
@@ -84,7 +108,10 @@ struct s_self {
     size_t next;
     size_t read, failed, skipped;
     uint64_t requests, bytes_out, bytes_in, timeouts, job_us, jobs;
+    size_t unchanged;       /* alert loop: readings not sent, as they were */
+    uint32_t resend_passes; /* alert loop: a reading as it was goes again after these */
     double cpu_start;
+    double tick; /* seconds, see S_TICK */
     bool in_pass;
     double next_pass;
     double last_wake;
@@ -163,7 +190,27 @@ s_probe_save (s_self_t *self, const s_device_t *d)
             n += (size_t)snprintf (text + n, sizeof text - n, "%s%s", sep, counters[k]->name);
             sep = ",";
         }
-    odc_devices_note_put (self->store, S_NOTE_METER, S_ID (self, d), text);
+    if (!odc_batch_count (self->notes))
+        self->notes_since = odc_wall_s ();
+    odc_devices_note_stage (self->store, self->notes, S_NOTE_METER, S_ID (self, d), text);
+}
+
+/*  The probes learnt, in one write: when many wait, every few seconds, at
+    the end of a pass and at the stop (one write each cost the meter loop's
+    first pass a quarter of its time). A note lost in a crash is learnt
+    again. */
+#define S_NOTES_MAX 256
+#define S_NOTES_S   5.0
+
+static void
+s_notes_write (s_self_t *self, double now, bool now_anyway)
+{
+    size_t count = odc_batch_count (self->notes);
+    if (!count || (!now_anyway && count < S_NOTES_MAX && now - self->notes_since < S_NOTES_S))
+        return;
+    if (odc_store_write_lazy (self->store, self->notes) != 0)
+        odc_warn (NULL, "meter loop: %zu vendor counter probes could not be stored", count);
+    odc_batch_clear (self->notes);
 }
 
 static void
@@ -335,6 +382,10 @@ s_submit (s_self_t *self, s_slot_t *slot, odc_snmp_job_t *job, const s_oidset_t 
     job->n_scalars = set->n_scalars;
     job->columns = set->n_columns ? set->oids.columns : NULL;
     job->n_columns = set->n_columns;
+    /*  The table as big as last time: one request (one row more than
+        it had, which shows the end), not sixteen rows of the next
+        columns' values to throw away. */
+    job->max_repetitions = d->rows < 16 ? d->rows : 0;
     slot->set = set;
     if (odc_snmp_submit (self->engine, job) != 0) {
         job->status = ODC_SNMP_ERROR;
@@ -400,6 +451,37 @@ s_publish (s_self_t *self, ProtobufCMessage *reading, Odc__Envelope__BodyCase bo
     protobuf_c_message_free_unpacked (reading, NULL);
 }
 
+/*  What an alert reading says, for "has it changed?" (never 0). */
+static uint32_t
+s_alert_hash (const Odc__AlertReading *r)
+{
+    int32_t v[5] = {r->hr_device_status, r->hr_printer_status, (int32_t)r->detected_error_state,
+                    (int32_t)r->critical_events, (int32_t)r->all_events};
+    uint64_t h = odc_fnv (ODC_FNV_START, v, sizeof v);
+    for (size_t i = 0; i < r->n_alerts; i++) {
+        const Odc__Alert *a = r->alerts[i];
+        int32_t w[4] = {a->index, a->severity, a->code, a->group};
+        h = odc_fnv (h, w, sizeof w);
+    }
+    return (uint32_t)(h ^ h >> 32) | 1;
+}
+
+/*  The alert loop's reading: sent when it is news (a change, the table read,
+    or S_ALERT_RESEND_S since the last), else only counted. */
+static void
+s_publish_alerts (s_self_t *self, Odc__AlertReading *r, s_device_t *d)
+{
+    uint32_t hash = s_alert_hash (r);
+    if (!r->table_read && hash == d->sent_hash && self->pass - d->sent_pass < self->resend_passes) {
+        odc__alert_reading__free_unpacked (r, NULL);
+        self->unchanged++;
+        return;
+    }
+    d->sent_hash = hash;
+    d->sent_pass = self->pass;
+    s_publish (self, (ProtobufCMessage *)r, ODC__ENVELOPE__BODY_ALERTS, d);
+}
+
 static void
 s_account (s_self_t *self, const odc_snmp_job_t *job)
 {
@@ -428,6 +510,7 @@ s_failed (s_self_t *self, s_slot_t *slot, const odc_snmp_job_t *job)
     s_device_t *d = &self->devices[slot->device];
     if (d->failures < 30)
         d->failures++;
+    d->sent_hash = 0; /* its next answer is news */
     self->failed++;
     int backoff =
         self->loop == ODC_LOOP_ALERT ? 0 : 1 << (d->failures - 1 < 3 ? d->failures - 1 : 3);
@@ -452,6 +535,8 @@ s_on_done (odc_snmp_job_t *job, void *arg)
         s_failed (self, slot, job);
         return;
     }
+    if (job->n_columns)
+        d->rows = (uint8_t)(job->rows < 254 ? job->rows + 1 : 255);
     if (job->fell_back && !d->getnext_only) {
         d->getnext_only = true;
         odc_info (S_ID (self, d),
@@ -493,7 +578,7 @@ s_on_done (odc_snmp_job_t *job, void *arg)
             s_submit (self, slot, &slot->table, s_oidset (self, d, true, false));
             return;
         }
-        s_publish (self, (ProtobufCMessage *)status, ODC__ENVELOPE__BODY_ALERTS, d);
+        s_publish_alerts (self, status, d);
         self->read++;
         s_release_slot (self, slot);
         return;
@@ -509,10 +594,14 @@ s_on_done (odc_snmp_job_t *job, void *arg)
         body = ODC__ENVELOPE__BODY_IDENTITY;
         break;
     }
-    case ODC_LOOP_ALERT:
-        reading = (ProtobufCMessage *)odc_read_alerts (&slot->job, &slot->table);
-        body = ODC__ENVELOPE__BODY_ALERTS;
+    case ODC_LOOP_ALERT: {
+        Odc__AlertReading *r = odc_read_alerts (&slot->job, &slot->table);
+        if (r) {
+            s_publish_alerts (self, r, d);
+            self->read++;
+        }
         break;
+    }
     case ODC_LOOP_METER:
         /*  Which of the counters asked (the first values) answered. */
         uint32_t answered = 0;
@@ -587,10 +676,15 @@ s_pass_begin (s_self_t *self, double now)
     self->interval = s_interval (self);
     self->next = 0;
     self->polled_before += self->read + self->failed;
-    self->read = self->failed = self->skipped = 0;
+    self->read = self->failed = self->skipped = self->unchanged = 0;
+    double period = self->interval * self->config->clock_speed;
+    self->resend_passes =
+        period > 0 && period < S_ALERT_RESEND_S ? (uint32_t)ceil (S_ALERT_RESEND_S / period) : 1;
     self->requests = self->bytes_out = self->bytes_in = self->timeouts = 0;
     self->job_us = self->jobs = 0;
     self->cpu_start = s_cpu ();
+    double rate = self->n_devices / (self->interval > 0 ? self->interval * S_SPREAD : 1);
+    self->tick = fmin (S_TICK_MAX, fmax (S_TICK, S_TICK_JOBS / fmax (rate, 1e-3)));
     self->in_pass = true;
     s_publish_status (self, false, 0);
     odc_debug (NULL, "%s pass %u begins: %zu devices over %.1f s (%s working hours)", self->name,
@@ -602,17 +696,22 @@ s_pass_end (s_self_t *self, double now)
 {
     double took = now - self->pass_start, cpu = s_cpu () - self->cpu_start;
     size_t polled = self->read + self->failed;
+    char unchanged[96] = "";
+    if (self->loop == ODC_LOOP_ALERT)
+        snprintf (unchanged, sizeof unchanged, "; %zu readings as they were, not sent",
+                  self->unchanged);
     odc_info (NULL,
               "%s pass %u: %zu of %zu devices read, %zu failed, %zu skipped; %.1f s of %.1f s "
               "(%.0f %%, %s working hours); %llu requests, %llu B out, %llu B in, %llu timeouts; "
-              "window %d; CPU %.3f s (%.1f us per device)",
+              "window %d; CPU %.3f s (%.1f us per device)%s",
               self->name, self->pass, self->read, self->n_devices, self->failed, self->skipped,
               took, self->interval, 100.0 * took / (self->interval > 0 ? self->interval : 1),
               self->in_hours ? "in" : "outside", (unsigned long long)self->requests,
               (unsigned long long)self->bytes_out, (unsigned long long)self->bytes_in,
               (unsigned long long)self->timeouts, odc_snmp_window (self->engine), cpu,
-              polled ? cpu * 1e6 / (double)polled : 0.0);
+              polled ? cpu * 1e6 / (double)polled : 0.0, unchanged);
     self->in_pass = false;
+    s_notes_write (self, now, true);
     s_publish_status (self, true, took);
     /*  Overrun: the next pass starts at once. */
     self->next_pass = self->pass_start + self->interval;
@@ -635,12 +734,7 @@ s_apply_pending (s_self_t *self)
     odc_info (NULL, "%s loop: configuration applied, %zu devices", self->name, self->n_devices);
 }
 
-/*  When device k of the pass is due: the devices are spread over the first
-    80 % of the interval, which leaves the rest for slow and silent ones. */
-#define S_SPREAD 0.8
-#define S_BATCH  0.050 /* seconds */
-#define S_TICK   0.050 /* seconds */
-
+/*  When device k of the pass is due (see S_SPREAD). */
 static double
 s_due (const s_self_t *self, size_t k)
 {
@@ -681,7 +775,7 @@ s_schedule (s_self_t *self, double now)
            (int)self->slots_used < window + 0) {
         /*  Start what falls due in the next few milliseconds together:
             one wake-up for a handful of devices, not one each. */
-        if (s_due (self, self->next) > now + S_BATCH)
+        if (s_due (self, self->next) > now + fmax (S_BATCH, self->tick))
             break;
         s_device_t *d = &self->devices[self->next];
         if (d->skip_until > self->pass || !d->credential)
@@ -748,6 +842,7 @@ odc_loop_actor (zsock_t *pipe, void *args)
                              .retries = self->config->snmp_retries,
                              .max_repetitions = 16};
     self->engine = odc_snmp_new (&eo);
+    self->notes = odc_batch_new ();
     self->push = odc_bus_push_connect (ODC_EP_READINGS, 0);
     self->n_slots = (size_t)self->config->snmp_window_max;
     self->slots = calloc (self->n_slots, sizeof *self->slots);
@@ -775,20 +870,24 @@ odc_loop_actor (zsock_t *pipe, void *args)
             until = self->next_pass - now;
         else
             until = 1;
-        int due = until <= S_BATCH ? 0 : (int)(until * 1000) + 1;
+        int due = until <= fmax (S_BATCH, self->tick) ? 0 : (int)(until * 1000) + 1;
         if (wait < 0 || due < wait)
             wait = due;
         if (wait > 200)
             wait = 200; /* stay responsive to the pipe */
         zmq_pollitem_t items[2] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
                                    {NULL, odc_snmp_fd (self->engine), ZMQ_POLLIN, 0}};
-        /*  Let answers gather: at most one wake-up per S_TICK for the
-            engine (a thread woken for every answer spends more on the
-            wake-up than on the answer). The pipe is heard meanwhile. */
-        int tick = (int)((self->last_wake + S_TICK - odc_wall_s ()) * 1000);
-        if (tick > 0 && wait != 0) {
-            if (wait > 0 && tick > wait)
-                tick = wait;
+        /*  Let answers gather and deadlines pass: the engine is heard at
+            most once a tick (a thread woken for every answer, or for every
+            silent device's deadline, spends more on the wake-ups than on
+            the answers). Only a device falling due comes between; the
+            pipe is heard meanwhile. */
+        int tick =
+            (int)((self->last_wake + (self->tick > 0 ? self->tick : S_TICK) - odc_wall_s ()) *
+                  1000);
+        if (tick > 0 && due != 0) {
+            if (due < tick)
+                tick = due;
             if (zmq_poll (items, 1, tick) > 0 && odc_actor_pipe (pipe, s_take_config, self))
                 break;
             if (wait > 0)
@@ -803,6 +902,7 @@ odc_loop_actor (zsock_t *pipe, void *args)
                 break;
         }
         odc_snmp_run (self->engine, 0);
+        s_notes_write (self, self->last_wake, false);
     }
     if (ok)
         s_stop_report (self, odc_wall_s ());
@@ -810,6 +910,8 @@ odc_loop_actor (zsock_t *pipe, void *args)
         while (!odc_actor_pipe (pipe, NULL, NULL))
             ;
     odc_snmp_destroy (&self->engine);
+    s_notes_write (self, odc_wall_s (), true);
+    odc_batch_destroy (&self->notes);
     for (size_t i = 0; i < self->slots_made; i++)
         if (self->slots[i]->in_use)
             s_release_slot (self, self->slots[i]);

@@ -19,7 +19,9 @@
     loop's vendor counter probe is kept there too, so a restart does not
     probe again.
 
-    Each reading goes out on the bus (ODC_EP_READINGS) as an envelope. At
+    Each reading goes out on the bus (ODC_EP_READINGS) as an envelope,
+    except the alert loop's when it says what the last one sent said (sent
+    again after an hour all the same; snmp/README.md). At
     the end of every pass the actor logs what it did: duration against the
     interval, devices read, failed and skipped, requests, bytes, timeouts
     and its CPU time. */

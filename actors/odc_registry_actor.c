@@ -66,12 +66,7 @@ s_clock (const s_self_t *self)
 static uint64_t
 s_hash (const char *text)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-        h ^= *p;
-        h *= 0x100000001b3ull;
-    }
-    return h | 1;
+    return odc_fnv (ODC_FNV_START, text, strlen (text)) | 1;
 }
 
 static s_seen_t *
@@ -115,14 +110,11 @@ static uint64_t
 s_ident (const char *address, const Odc__IdentityReading *r)
 {
     const char *parts[5] = {address, r->serial, r->mac, r->vendor, r->model};
-    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t h = ODC_FNV_START;
     for (int i = 0; i < 5; i++) {
-        for (const unsigned char *p = (const unsigned char *)(parts[i] ? parts[i] : ""); *p; p++) {
-            h ^= *p;
-            h *= 0x100000001b3ull;
-        }
-        h ^= 0xff;
-        h *= 0x100000001b3ull;
+        const char *part = parts[i] ? parts[i] : "";
+        h = odc_fnv (h, part, strlen (part));
+        h = odc_fnv (h, "\xff", 1);
     }
     return h | 1;
 }
@@ -720,6 +712,8 @@ s_take_config (void *config, void *arg)
     odc_config_replace (&((s_self_t *)arg)->config, config);
 }
 
+#define S_GATHER_MS 100
+
 void
 odc_registry_actor (zsock_t *pipe, void *args)
 {
@@ -758,8 +752,18 @@ odc_registry_actor (zsock_t *pipe, void *args)
             break;
         if ((items[0].revents & ZMQ_POLLIN) && odc_actor_pipe (pipe, s_take_config, self))
             break;
-        while (zsock_events (pull) & ZMQ_POLLIN)
-            odc_bus_recv (pull, &handlers, self);
+        if (zsock_events (pull) & ZMQ_POLLIN) {
+            /*  Take what is waiting, then hear only the pipe while more
+                gathers (a first identity pass brings a hundred devices a
+                second: one wake-up and one write for each cost more than
+                the readings), and take that too. */
+            while (zsock_events (pull) & ZMQ_POLLIN)
+                odc_bus_recv (pull, &handlers, self);
+            if (zmq_poll (items, 1, S_GATHER_MS) > 0 && odc_actor_pipe (pipe, s_take_config, self))
+                break;
+            while (zsock_events (pull) & ZMQ_POLLIN)
+                odc_bus_recv (pull, &handlers, self);
+        }
         s_write_events (self);
         double now = s_clock (self);
         if (now >= self->next_check) {

@@ -59,18 +59,6 @@ typedef struct {
     uint64_t records, readings, unchanged, failed;
 } s_self_t;
 
-static uint64_t
-s_fnv (uint64_t h, const void *data, size_t len)
-{
-    const uint8_t *p = data;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-#define S_FNV_START 0xcbf29ce484222325ull
-
 /*  The collector's clock (clock.speed times faster than the wall's). */
 static double
 s_clock (const s_self_t *self)
@@ -134,19 +122,19 @@ s_tray_level (int level, int max)
 static uint64_t
 s_text (uint64_t h, const char *text)
 {
-    return text ? s_fnv (h, text, strlen (text) + 1) : s_fnv (h, "", 1);
+    return text ? odc_fnv (h, text, strlen (text) + 1) : odc_fnv (h, "", 1);
 }
 
 static uint64_t
 s_content (const Odc__Envelope *env)
 {
-    uint64_t h = S_FNV_START;
+    uint64_t h = ODC_FNV_START;
     switch (env->body_case) {
     case ODC__ENVELOPE__BODY_ALERTS: {
         const Odc__AlertReading *r = env->alerts;
         uint32_t v[4] = {(uint32_t)r->hr_device_status, r->detected_error_state, r->critical_events,
                          r->all_events};
-        return s_fnv (h, v, sizeof v);
+        return odc_fnv (h, v, sizeof v);
     }
     case ODC__ENVELOPE__BODY_IDENTITY: {
         Odc__IdentityReading copy = *env->identity;
@@ -156,7 +144,7 @@ s_content (const Odc__Envelope *env)
         size_t len = protobuf_c_message_get_packed_size (&copy.base);
         buf = len > sizeof stack ? malloc (len) : stack;
         protobuf_c_message_pack (&copy.base, buf);
-        h = s_fnv (h, buf, len);
+        h = odc_fnv (h, buf, len);
         if (buf != stack)
             free (buf);
         return h;
@@ -166,7 +154,7 @@ s_content (const Odc__Envelope *env)
             const Odc__Supply *x = env->supplies->supplies[i];
             int32_t v[5] = {x->index, x->type, x->supply_class, x->max_capacity,
                             x->percent >= 0 ? x->percent : 1000 + x->level};
-            h = s_fnv (h, v, sizeof v);
+            h = odc_fnv (h, v, sizeof v);
             h = s_text (s_text (h, x->description), x->colorant);
         }
         return h;
@@ -180,12 +168,12 @@ s_content (const Odc__Envelope *env)
                              s_tray_level (t->current_level, t->max_capacity),
                              (uint64_t)t->media_dimension_feed << 32 ^
                                  (uint32_t)t->media_dimension_xfeed};
-            h = s_text (s_text (s_fnv (h, v, sizeof v), t->name), t->media_name);
+            h = s_text (s_text (odc_fnv (h, v, sizeof v), t->name), t->media_name);
         }
         for (size_t i = 0; i < env->trays->n_covers; i++) {
             const Odc__Cover *c = env->trays->covers[i];
             int32_t v[2] = {c->index, c->status};
-            h = s_text (s_fnv (h, v, sizeof v), c->description);
+            h = s_text (odc_fnv (h, v, sizeof v), c->description);
         }
         return h;
     default: return 0;
@@ -313,8 +301,8 @@ s_on_reading (const Odc__Envelope *env, void *arg)
     if (k < 0 || !h || k == 2) /* meters: daily or on command */
         return;
     const char *id = h->device_id && *h->device_id ? h->device_id : h->address;
-    uint64_t key = s_fnv (S_FNV_START, id, strlen (id));
-    key = s_fnv (key, &k, sizeof k);
+    uint64_t key = odc_fnv (ODC_FNV_START, id, strlen (id));
+    key = odc_fnv (key, &k, sizeof k);
     if (!s_changed (self, key, s_content (env))) {
         self->unchanged++;
         return;

@@ -81,8 +81,11 @@ struct odc_snmp_job {
     size_t n_scalars;
     const odc_oid_t *columns; /* subtrees, walked */
     size_t n_columns;
-    size_t max_rows; /* stop a column after this many rows (0: no limit) */
-    bool keep_raw;   /* for odc_read: the reading keeps every value as received */
+    size_t max_rows;     /* stop a column after this many rows (0: no limit) */
+    int max_repetitions; /* rows per GETBULK at first (0: the engine's); a caller
+                            that knows the table's size asks for one more row
+                            than it has, and the walk ends in one request */
+    bool keep_raw;       /* for odc_read: the reading keeps every value as received */
     odc_snmp_done_fn *done;
     void *arg;
     /* out */
@@ -91,6 +94,7 @@ struct odc_snmp_job {
     odc_snmp_value_t *values; /* scalars first (in order), then rows as they came */
     size_t n_values;
     bool fell_back; /* had to use GETNEXT */
+    size_t rows;    /* the most rows one of the columns gave */
     uint32_t requests, bytes_out, bytes_in, timeouts;
     uint64_t started_us, finished_us, rtt_us; /* monotonic clock */
     uint64_t started_ms, finished_ms;         /* wall clock, for readings */

@@ -606,13 +606,20 @@ s_note_key (char *out, size_t size, const char *what, const char *id)
 int
 odc_devices_note_put (odc_store_t *store, const char *what, const char *id, const char *text)
 {
-    char key[160];
-    s_note_key (key, sizeof key, what, id);
     odc_batch_t *batch = odc_batch_new ();
-    odc_batch_put (batch, store, ODC_CF_META, key, strlen (key), text, strlen (text));
+    odc_devices_note_stage (store, batch, what, id, text);
     int rc = odc_store_write_lazy (store, batch);
     odc_batch_destroy (&batch);
     return rc;
+}
+
+void
+odc_devices_note_stage (odc_store_t *store, odc_batch_t *batch, const char *what, const char *id,
+                        const char *text)
+{
+    char key[160];
+    s_note_key (key, sizeof key, what, id);
+    odc_batch_put (batch, store, ODC_CF_META, key, strlen (key), text, strlen (text));
 }
 
 char *

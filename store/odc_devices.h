@@ -129,6 +129,10 @@ Odc__Device *odc_devices_get (odc_store_t *store, const char *id);
     (not synced: a lost note is learnt again); get returns a string the
     caller frees, or NULL. */
 int odc_devices_note_put (odc_store_t *store, const char *what, const char *id, const char *text);
+/*  The same put, staged in a batch the caller writes (many notes, one
+    write). */
+void odc_devices_note_stage (odc_store_t *store, odc_batch_t *batch, const char *what,
+                             const char *id, const char *text);
 char *odc_devices_note_get (odc_store_t *store, const char *what, const char *id);
 
 #endif

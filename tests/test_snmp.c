@@ -147,6 +147,65 @@ test_fleet_walk (void)
     odc_snmp_destroy (&engine);
 }
 
+/*  A walk sized to the table: the caller that asks for one row more than
+    the table had (job->rows + 1) reads the same in one request and fewer
+    bytes; one row too few takes a second request, and still the same. */
+static void
+test_sized_walk (void)
+{
+    enum { N = 40 };
+    odc_oid_t scalars[] = {s_oid ("1.3.6.1.2.1.1.5.0"), s_oid ("1.3.6.1.2.1.43.5.1.1.17.1"),
+                           s_oid ("1.3.6.1.2.1.25.3.2.1.5.1"), s_oid ("1.3.6.1.2.1.1.99.0")};
+    odc_oid_t columns[] = {s_oid ("1.3.6.1.2.1.43.11.1.1.6.1"),
+                           s_oid ("1.3.6.1.2.1.43.11.1.1.9.1")};
+    odc_snmp_options_t options = {
+        .window = 16, .timeout_ms = 1000, .retries = 1, .max_repetitions = 16};
+    odc_snmp_t *engine = odc_snmp_new (&options);
+    static odc_snmp_job_t wide[N], sized[N], short_[N];
+    s_count_t count = {0};
+    s_submit_fleet (engine, wide, N, scalars, columns, &count);
+    s_run_all (engine, &count, N);
+    int same = 0, one = 0, smaller = 0, two = 0, same_short = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        odc_snmp_job_t *jobs = pass ? short_ : sized;
+        s_count_t c = {0};
+        for (int i = 0; i < N; i++) {
+            char address[32];
+            snprintf (address, sizeof address, "127.40.%d.%d", (i + 1) / 256, (i + 1) % 256);
+            s_setup_job (&jobs[i], address, &s_v2c, scalars, 4, columns, 2, &c);
+            jobs[i].max_repetitions = (int)wide[i].rows + (pass ? 0 : 1);
+            CHECK (odc_snmp_submit (engine, &jobs[i]) == 0);
+        }
+        s_run_all (engine, &c, N);
+    }
+    for (int i = 0; i < N; i++) {
+        bool eq = sized[i].n_values == wide[i].n_values, eq_short = eq;
+        for (size_t k = 0; eq && k < wide[i].n_values; k++)
+            eq = sized[i].values[k].len == wide[i].values[k].len &&
+                 !memcmp (sized[i].values[k].name, wide[i].values[k].name,
+                          wide[i].values[k].name_len * sizeof (oid));
+        eq_short = short_[i].n_values == wide[i].n_values;
+        same += eq && sized[i].rows == wide[i].rows && wide[i].rows > 0;
+        same_short += eq_short;
+        one += sized[i].requests == 1;
+        two += short_[i].requests == 2;
+        smaller += sized[i].bytes_in < wide[i].bytes_in;
+    }
+    printf ("     %zu rows: %u bytes in with 16 repetitions, %u with %zu\n", wide[0].rows,
+            wide[0].bytes_in, sized[0].bytes_in, wide[0].rows + 1);
+    CHECKF (same == N, "%d of %d read the same with rows + 1 repetitions", same, N);
+    CHECKF (one == N && smaller == N, "%d of %d in one request, %d with fewer bytes", one, N,
+            smaller);
+    CHECKF (two == N && same_short == N, "one row too few: %d of %d in two requests, %d the same",
+            two, N, same_short);
+    for (int i = 0; i < N; i++) {
+        odc_snmp_job_clear (&wide[i]);
+        odc_snmp_job_clear (&sized[i]);
+        odc_snmp_job_clear (&short_[i]);
+    }
+    odc_snmp_destroy (&engine);
+}
+
 static void
 test_timeout_and_v1 (void)
 {
@@ -379,6 +438,7 @@ main (int argc, char **argv)
     if (sim < 0)
         return 2;
     RUN (test_fleet_walk);
+    RUN (test_sized_walk);
     RUN (test_timeout_and_v1);
     RUN (test_timeout_reuses_session);
     RUN (test_small_replies);
