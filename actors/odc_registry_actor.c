@@ -235,12 +235,11 @@ s_remember (s_self_t *self, const Odc__Device *d)
 static void
 s_write_quietly (s_self_t *self, const Odc__Device *d)
 {
-    odc_batch_t *batch = odc_batch_new ();
-    odc_devices_stage (self->store, batch, d);
-    odc_store_write_lazy (self->store, batch);
-    odc_batch_destroy (&batch);
-    if (zhashx_lookup (self->recent, d->id))
-        s_remember (self, d);
+    /*  With the events' records, written when the readings that came
+        together are all taken; meanwhile the recent overlay has it. */
+    odc_devices_stage (self->store, self->batch, d);
+    self->batched++;
+    s_remember (self, d);
 }
 
 /* ------------------------------------------------------------------------
@@ -673,6 +672,27 @@ s_check_missing (s_self_t *self, double now)
     zlist_destroy (&c.missing);
 }
 
+/*  At start: what the store says of each device it knows where it is, as
+    if its last identity reading had just been taken (the fast path of
+    s_on_identity). A restart does not look every device up again. */
+static int
+s_seed_one (const Odc__Device *d, void *arg)
+{
+    s_self_t *self = arg;
+    if (!s_identified (d) || s_same (d->state, "missing") || !d->address || !*d->address ||
+        (!(d->serial && *d->serial) && !(d->mac && *d->mac)))
+        return 0;
+    Odc__IdentityReading r = ODC__IDENTITY_READING__INIT;
+    r.serial = d->serial;
+    r.mac = d->mac;
+    r.vendor = d->vendor;
+    r.model = d->model;
+    s_seen_t *slot = s_seen_find (self, d->id);
+    slot->ident = s_ident (d->address, &r);
+    slot->seen = slot->recorded = (double)d->last_seen_ms / 1000.0;
+    return 0;
+}
+
 /*  Stores made before the index existed: index every device once. */
 typedef struct {
     odc_store_t *store;
@@ -733,8 +753,10 @@ odc_registry_actor (zsock_t *pipe, void *args)
         self->upload = odc_bus_push_connect (ODC_EP_UPLOAD, 0);
     bool ok = pull && (!a->upload || self->upload);
     odc_actor_ready (pipe, ok);
-    if (ok)
+    if (ok) {
         s_index_all (self);
+        odc_devices_each (self->store, s_seed_one, self);
+    }
     odc_bus_handlers_t handlers = {0};
     handlers.on[ODC__ENVELOPE__BODY_IDENTITY] = s_on_identity;
     handlers.on[ODC__ENVELOPE__BODY_DISCOVERED] = s_on_discovered;

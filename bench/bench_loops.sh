@@ -67,18 +67,22 @@ pids+=($run)
 started=$(date +%s%N)
 for _ in $(seq 600); do grep -q "running;" "$tmp/run.log" && break; sleep 0.1; done
 start_ticks=$(awk '{print $14 + $15}' /proc/$run/stat)
+threads() { for t in /proc/$run/task/*; do echo "$(cat $t/comm | tr ' ' _) $(awk '{print $14 + $15}' $t/stat)"; done; }
+threads >"$tmp/threads0"
 echo "collector start-up (configuration, store, actors): $(( ($(date +%s%N) - started) / 1000000 )) ms, CPU $start_ticks ticks"
 sleep "$seconds"
 cpu_ticks=$(( $(awk '{print $14 + $15}' /proc/$run/stat) - start_ticks ))
 sim_ticks=$(awk '{print $14 + $15}' /proc/$sim/stat)
 hwm=$(awk '/VmHWM/ {print $2}' /proc/$run/status)
+threads >"$tmp/threads1"
 kill -TERM $run
 wait $run
 hz=$(getconf CLK_TCK)
 
-python3 - "$tmp/run.log" "$devices" "$cpu_ticks" "$hz" "$hwm" "$speed" "$seconds" "$sim_ticks" <<'PY'
+python3 - "$tmp/run.log" "$devices" "$cpu_ticks" "$hz" "$hwm" "$speed" "$seconds" "$sim_ticks" "$tmp/threads0" "$tmp/threads1" <<'PY'
 import re, sys
 log, n, ticks, hz, hwm, speed, seconds, sim_ticks = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6]), float(sys.argv[7]), int(sys.argv[8])
+threads0, threads1 = sys.argv[9], sys.argv[10]
 pat = re.compile(r"\[(\w+)\] s_pass_end: device=- \w+ pass (\d+): (\d+) of (\d+) devices read, (\d+) failed, (\d+) skipped; ([\d.]+) s of ([\d.]+) s \((\d+) %.*?\); (\d+) requests, (\d+) B out, (\d+) B in, (\d+) timeouts; window (\d+); CPU ([\d.]+) s \(([\d.]+) us per device\)(?:; (\d+) readings as they were)?")
 worst = {}
 print(f"{'loop':9} {'pass':>4} {'read':>7} {'failed':>6} {'took s':>8} {'of s':>7} {'%':>4} {'dev/s':>7} {'B/dev':>6} {'timeouts':>8} {'window':>6} {'CPU us/dev':>10} {'not sent':>8}")
@@ -107,6 +111,15 @@ cpu = ticks / hz
 print(f"passes over their interval: {', '.join(f'{k} {v} %' for k, v in worst.items()) or 'none finished'} (100 % = the whole interval)")
 print(f"collector: CPU {cpu:.1f} s in {seconds:.0f} s after the start-up for {all_polls} device-polls: {cpu * 1e6 / max(all_polls, 1):.1f} us per device-poll; peak RSS {hwm / 1024:.1f} MiB")
 print(f"simulator: CPU {sim_ticks / hz:.1f} s")
+def ticks_of(path):
+    out = {}
+    for line in open(path):
+        name, t = line.split()
+        out[name] = out.get(name, 0) + int(t)
+    return out
+t0, t1 = ticks_of(threads0), ticks_of(threads1)
+share = sorted(((t1[k] - t0.get(k, 0), k) for k in t1), reverse=True)
+print("collector threads, CPU after the start-up: " + ", ".join(f"{k} {v / hz:.1f} s" for v, k in share if v > 0))
 need = n * (1/180 + 1/600 + 1/1200 + 1/3600 + 1/28800)
 print(f"load: at 1x the five loops need {need:.0f} device-polls/s; this run asked {need * speed:.0f}/s")
 PY
