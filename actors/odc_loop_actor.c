@@ -238,21 +238,32 @@ s_probe_load (s_self_t *self, s_device_t *d)
 
 static uint32_t s_alert_hash (const Odc__AlertReading *r);
 
-/*  The alert loop, at start: the event counters of the device's stored
+/*  The alert loop, at start: the event counters of each device's stored
     latest reading, so that a restart reads the alert tables of only the
     devices whose counters moved meanwhile (the table is what the counters
-    count), and what that reading said, so that it is not sent again. */
-static void
-s_alerts_load (s_self_t *self, s_device_t *d)
+    count), and what that reading said, so that it is not sent again. One
+    walk of the latest family (a point read a device cost ten times more). */
+typedef struct {
+    s_self_t *self;
+    zhashx_t *by_id; /* id -> s_device_t */
+} s_alerts_load_t;
+
+static int
+s_alerts_load_one (const void *key, size_t klen, const void *value, size_t vlen, void *arg)
 {
-    char key[ODC_DEVICE_ID_MAX + 16];
-    odc_latest_key (key, sizeof key, S_ID (self, d), (int)ODC_LOOP_ALERT + 1);
-    size_t len = 0;
-    void *value = odc_store_get (self->store, ODC_CF_LATEST, key, strlen (key), &len);
-    if (!value)
-        return;
-    Odc__Envelope *env = odc__envelope__unpack (NULL, len, value);
-    free (value);
+    s_alerts_load_t *load = arg;
+    s_self_t *self = load->self;
+    const char *k = key;
+    char id[ODC_DEVICE_ID_MAX + 16];
+    if (klen < 3 || klen - 2 >= sizeof id || k[klen - 2] != '/' ||
+        k[klen - 1] != '0' + (int)ODC_LOOP_ALERT + 1)
+        return 0;
+    memcpy (id, k, klen - 2);
+    id[klen - 2] = 0;
+    s_device_t *d = zhashx_lookup (load->by_id, id);
+    if (!d || d->have_counters)
+        return 0;
+    Odc__Envelope *env = odc__envelope__unpack (NULL, vlen, value);
     if (env && env->body_case == ODC__ENVELOPE__BODY_ALERTS && env->alerts) {
         d->have_counters = true;
         d->critical = env->alerts->critical_events;
@@ -266,6 +277,19 @@ s_alerts_load (s_self_t *self, s_device_t *d)
     }
     if (env)
         odc__envelope__free_unpacked (env, NULL);
+    return 0;
+}
+
+static void
+s_alerts_load (s_self_t *self)
+{
+    s_alerts_load_t load = {self, zhashx_new ()};
+    zhashx_set_key_destructor (load.by_id, NULL);
+    zhashx_set_key_duplicator (load.by_id, NULL);
+    for (size_t i = 0; i < self->n_devices; i++)
+        zhashx_insert (load.by_id, S_ID (self, &self->devices[i]), &self->devices[i]);
+    odc_store_each (self->store, ODC_CF_LATEST, NULL, 0, NULL, 0, s_alerts_load_one, &load);
+    zhashx_destroy (&load.by_id);
 }
 
 typedef struct {
@@ -306,8 +330,6 @@ s_load_one (const Odc__Device *device, void *arg)
     d->credential = odc_config_credential (self->config, cred_name);
     if (!old && self->loop == ODC_LOOP_METER && self->vendors)
         s_probe_load (self, d);
-    if (!old && self->loop == ODC_LOOP_ALERT)
-        s_alerts_load (self, d);
     return 0;
 }
 
@@ -359,6 +381,8 @@ s_load_devices (s_self_t *self)
     if (self->strings_len)
         self->strings = realloc (self->strings, self->strings_len);
     self->strings_cap = self->strings_len;
+    if (self->loop == ODC_LOOP_ALERT && !self->pass)
+        s_alerts_load (self);
     if (self->loop == ODC_LOOP_ALERT && self->alerts_known) {
         odc_info (NULL,
                   "alert loop: event counters known for %zu of %zu devices (their tables are "

@@ -28,7 +28,13 @@
     it changes: both are written in one batch (actors/odc_uploader_actor.h).
     Without one, the registry writes the records itself. Either way each
     event is logged ("device event TYPE: ...") and the loops are told to
-    read the device list again (odc_devices_changed). */
+    read the device list again (odc_devices_changed).
+
+    An identity reading that says what the device's record says (address,
+    serial, MAC, maker, model) is only counted as seen, without a look at
+    the store; the record's last-seen time is written every eighth of
+    missing_after. At start the registry takes that from the store's
+    records, so a restart does not look every device up again. */
 #ifndef ODC_REGISTRY_ACTOR_H
 #define ODC_REGISTRY_ACTOR_H
 
