@@ -1058,9 +1058,8 @@ s_complete (s_flight_t *f)
 static void
 s_start (odc_snmp_t *self, odc_snmp_job_t *job)
 {
-    /*  The flight and its per-column and per-scalar state in one block
-        (a job is a few microseconds of work: five allocations were a good
-        part of it). */
+    /*  The flight and its per-column and per-scalar state in one block:
+        one allocation a job instead of five. */
     size_t n = job->n_columns, ns = job->n_scalars;
     s_flight_t *f = calloc (1, sizeof *f + n * (sizeof *f->cur + sizeof *f->rows) +
                                    n * sizeof *f->active + ns * sizeof *f->missing);
