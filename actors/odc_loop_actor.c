@@ -112,7 +112,8 @@ struct s_self {
     size_t alerts_known;    /* alert loop: devices whose last reading the store had */
     uint32_t resend_passes; /* alert loop: a reading as it was goes again after these */
     double cpu_start;
-    double tick; /* seconds, see S_TICK */
+    double tick;      /* seconds, see S_TICK */
+    double status_at; /* when "status" last heard of the pass in progress */
     bool in_pass;
     double next_pass;
     double last_wake;
@@ -723,6 +724,7 @@ s_publish_status (s_self_t *self, bool ended, double took)
     st.in_pass = !ended;
     st.interval = self->interval * self->config->clock_speed;
     st.started = ended ? 0 : self->next;
+    self->status_at = odc_wall_s ();
     if (ended) {
         st.passes = self->pass;
         st.last_end = (double)time (NULL);
@@ -924,6 +926,9 @@ odc_loop_actor (zsock_t *pipe, void *args)
         s_schedule (self, now);
         if (self->in_pass)
             s_adapt (self, now);
+        /*  The pass in progress, as far as it got, once a second. */
+        if (self->in_pass && now - self->status_at >= 1.0)
+            s_publish_status (self, false, 0);
         int wait = odc_snmp_next_ms (self->engine);
         double until;
         bool room = self->slots_used < self->n_slots &&

@@ -59,6 +59,11 @@ check "a jam raised in the simulator is in the next alert reading of $target" [ 
 check "and the device reports itself down (5)" grep -q '"hr_device_status": 5' "$tmp/alert.json"
 check "the loops' readings leave out the raw values by default" bash -c "! grep -q '\"raw\": \[' '$tmp/alert.json'"
 
+# "status" follows a pass in progress (the tray's first takes 18 s).
+"$opendca" imil status -c "$tmp/in.yaml" >"$tmp/status.txt" 2>&1
+started=$(sed -n 's/^tray .*in a pass: \([0-9]*\) of .*/\1/p' "$tmp/status.txt")
+check "status tells how far the tray loop's pass in progress got (${started:-?} started)" [ "${started:-0}" -gt 0 ]
+
 # Let every loop finish a pass (tray: 6 minutes at 20x = 18 s), the alert
 # loop and the identity loop two.
 for _ in $(seq 400); do grep -q "tray pass 1:" "$tmp/run.log" && grep -q "alert pass 2:" "$tmp/run.log" && grep -q "identity pass 2:" "$tmp/run.log" && break; sleep 0.1; done
