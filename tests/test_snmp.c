@@ -83,14 +83,25 @@ s_submit_fleet (odc_snmp_t *engine, odc_snmp_job_t *jobs, int n, const odc_oid_t
     }
 }
 
+/*  What the fleet tests ask: four scalars (the last one no device has) and
+    two columns of the supply table. */
+static void
+s_fleet_oids (odc_oid_t scalars[4], odc_oid_t columns[2])
+{
+    scalars[0] = s_oid ("1.3.6.1.2.1.1.5.0");
+    scalars[1] = s_oid ("1.3.6.1.2.1.43.5.1.1.17.1");
+    scalars[2] = s_oid ("1.3.6.1.2.1.25.3.2.1.5.1");
+    scalars[3] = s_oid ("1.3.6.1.2.1.1.99.0");
+    columns[0] = s_oid ("1.3.6.1.2.1.43.11.1.1.6.1");
+    columns[1] = s_oid ("1.3.6.1.2.1.43.11.1.1.9.1");
+}
+
 static void
 test_fleet_walk (void)
 {
     enum { N = 300 };
-    odc_oid_t scalars[] = {s_oid ("1.3.6.1.2.1.1.5.0"), s_oid ("1.3.6.1.2.1.43.5.1.1.17.1"),
-                           s_oid ("1.3.6.1.2.1.25.3.2.1.5.1"), s_oid ("1.3.6.1.2.1.1.99.0")};
-    odc_oid_t columns[] = {s_oid ("1.3.6.1.2.1.43.11.1.1.6.1"),
-                           s_oid ("1.3.6.1.2.1.43.11.1.1.9.1")};
+    odc_oid_t scalars[4], columns[2];
+    s_fleet_oids (scalars, columns);
     odc_snmp_options_t options = {
         .window = 64, .timeout_ms = 1000, .retries = 1, .max_repetitions = 16};
     odc_snmp_t *engine = odc_snmp_new (&options);
@@ -154,10 +165,8 @@ static void
 test_sized_walk (void)
 {
     enum { N = 40 };
-    odc_oid_t scalars[] = {s_oid ("1.3.6.1.2.1.1.5.0"), s_oid ("1.3.6.1.2.1.43.5.1.1.17.1"),
-                           s_oid ("1.3.6.1.2.1.25.3.2.1.5.1"), s_oid ("1.3.6.1.2.1.1.99.0")};
-    odc_oid_t columns[] = {s_oid ("1.3.6.1.2.1.43.11.1.1.6.1"),
-                           s_oid ("1.3.6.1.2.1.43.11.1.1.9.1")};
+    odc_oid_t scalars[4], columns[2];
+    s_fleet_oids (scalars, columns);
     odc_snmp_options_t options = {
         .window = 16, .timeout_ms = 1000, .retries = 1, .max_repetitions = 16};
     odc_snmp_t *engine = odc_snmp_new (&options);
