@@ -311,8 +311,12 @@ s_emit (s_self_t *self, Odc__DeviceEvent *ev)
     env.body_case = ODC__ENVELOPE__BODY_DEVICE_EVENT;
     env.device_event = ev;
     env.source = "registry";
-    if (self->upload)
+    if (self->upload) {
+        /*  The uploader writes the event's records: what this registry
+            staged of the same devices goes first, not after them. */
+        s_write_events (self);
         odc_bus_send (self->upload, &env);
+    }
     else {
         /*  Written with the others that come within the same wake-up (a
             first pass over a large fleet makes one event a device). */
