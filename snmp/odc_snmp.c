@@ -590,6 +590,12 @@ s_open (s_flight_t *f, char *error, size_t size)
     if (s.version == SNMP_VERSION_3 && !f->probing)
         s_prepare_user (known->id, known->len, c);
     void *sessp = snmp_sess_open (&s);
+    /*  net-snmp clears "don't probe" once the session is open, and the
+        first send of a session with no engine ID would then probe on its
+        own, synchronously: a silent address held this thread for a
+        timeout per retry (PITFALLS.md). Our probe is the first send. */
+    if (sessp && f->probing)
+        snmp_sess_session (sessp)->flags |= SNMP_FLAGS_DONT_PROBE;
     pthread_mutex_unlock (&s_global);
     if (!sessp) {
         int liberr, syserr;

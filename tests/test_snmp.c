@@ -2,7 +2,8 @@
 
     Scalars and columns in one walk, missing instances, windows of jobs,
     timeouts with retries, SNMPv1 (GETNEXT), GETBULK replies cut to a small
-    size limit, SNMPv3 authPriv (and a wrong key), and more than 1024
+    size limit, SNMPv3 authPriv (and a wrong key), SNMPv3 first contact with
+    silent addresses (no waiting), and more than 1024
     sessions open at once. */
 #include <fcntl.h>
 #include <string.h>
@@ -374,7 +375,9 @@ test_v3 (void)
     CHECK (jobs[0].n_values >= 2 && jobs[0].values[0].type == ASN_OCTET_STR);
     /*  Probe, then the read, which the device first answers with its
         clock (not in time window) and net-snmp sends again. */
-    CHECKF (jobs[0].requests == 3, "first contact: %u requests (probe, time, read)",
+    CHECKF (jobs[0].requests == 2 || jobs[0].requests == 3,
+            "first contact: %u requests (probe, read; and the read again when the device's "
+            "clock did not come with the probe's answer)",
             jobs[0].requests);
     CHECKF (jobs[1].status == ODC_SNMP_OK, "v3 again: %s", jobs[1].error);
     CHECKF (jobs[1].requests == 1, "engine ID known: %u requests", jobs[1].requests);
@@ -386,6 +389,54 @@ test_v3 (void)
         odc_snmp_job_clear (&jobs[i]);
     odc_snmp_destroy (&engine);
     odc_testsim_stop (sim);
+}
+
+/*  First contact with SNMPv3 addresses that do not answer: every probe
+    goes out at once, without waiting (net-snmp's own probe, which it makes
+    when a session without an engine ID sends, is synchronous: it held the
+    thread a timeout an address), and each ends as a timeout. */
+static void
+test_v3_silent (void)
+{
+    odc_credential_t v3 = {.name = "v3",
+                           .version = 3,
+                           .user = "opendca",
+                           .level = 2,
+                           .auth_protocol = 3,
+                           .auth_passphrase = "authpass123",
+                           .priv_protocol = 1,
+                           .priv_passphrase = "privpass123"};
+    odc_oid_t scalars[] = {s_oid ("1.3.6.1.2.1.1.5.0")};
+    odc_snmp_options_t options = {
+        .window = 8, .timeout_ms = 300, .retries = 0, .max_repetitions = 16};
+    odc_snmp_t *engine = odc_snmp_new (&options);
+    enum { N = 8 };
+    odc_snmp_job_t jobs[N];
+    s_count_t count = {0};
+    for (int i = 0; i < N; i++) {
+        char address[32];
+        snprintf (address, sizeof address, "127.43.0.%d", 200 + i);
+        s_setup_job (&jobs[i], address, &v3, scalars, 1, NULL, 0, &count);
+        jobs[i].port = s_port + 2; /* test_v3's, whose simulator is gone */
+        odc_snmp_submit (engine, &jobs[i]);
+    }
+    odc_snmp_run (engine, 0);
+    int out = 0;
+    for (int i = 0; i < N; i++)
+        out += jobs[i].requests == 1;
+    CHECKF (count.done == 0 && out == N,
+            "after one run that does not wait: %d of %d probes out, "
+            "%d jobs ended (%s)",
+            out, N, count.done, count.done ? jobs[0].error : "");
+    s_run_all (engine, &count, N);
+    int timeouts = 0;
+    for (int i = 0; i < N; i++)
+        timeouts += jobs[i].status == ODC_SNMP_TIMEOUT && jobs[i].requests == 1;
+    CHECKF (timeouts == N, "%d of %d ended as one probe and a timeout (%s)", timeouts, N,
+            jobs[0].error);
+    for (int i = 0; i < N; i++)
+        odc_snmp_job_clear (&jobs[i]);
+    odc_snmp_destroy (&engine);
 }
 
 static void
@@ -452,6 +503,7 @@ main (int argc, char **argv)
     RUN (test_timeout_reuses_session);
     RUN (test_small_replies);
     RUN (test_v3);
+    RUN (test_v3_silent);
     RUN (test_past_1024_descriptors);
     odc_testsim_stop (sim);
     odc_snmp_shutdown ();
