@@ -408,6 +408,19 @@ s_new_device (s_self_t *self, const char *address, int port, const char *credent
     return d;
 }
 
+/*  A polled device that is where the loop read it and as the reading says:
+    the next reading that looks the same is only counted as seen
+    (s_on_identity), without a look at the store. */
+static void
+s_seen_known (s_self_t *self, const s_obs_t *o, const Odc__Device *d)
+{
+    if (!o->polled_id)
+        return;
+    s_seen_t *slot = s_seen_find (self, d->id);
+    slot->ident = s_ident (o->address, o->id);
+    slot->recorded = (double)d->last_seen_ms / 1000.0;
+}
+
 static void
 s_observe (s_self_t *self, const s_obs_t *o)
 {
@@ -462,11 +475,7 @@ s_observe (s_self_t *self, const s_obs_t *o)
             s_learn (y, r, now_ms);
             s_write_quietly (self, y);
         }
-        if (o->polled_id) {
-            s_seen_t *slot = s_seen_find (self, y->id);
-            slot->ident = s_ident (o->address, r);
-            slot->recorded = (double)y->last_seen_ms / 1000.0;
-        }
+        s_seen_known (self, o, y);
         goto done;
     }
     if (y) {
@@ -550,6 +559,7 @@ s_observe (s_self_t *self, const s_obs_t *o)
         s_seen_set (self, x->id, now);
         s_learn (x, r, now_ms);
         s_write_quietly (self, x);
+        s_seen_known (self, o, x);
         goto done;
     }
     if (x) {
@@ -559,6 +569,7 @@ s_observe (s_self_t *self, const s_obs_t *o)
         s_event_init (&ev, ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_NEW, x);
         s_seen_set (self, x->id, now);
         s_emit (self, &ev);
+        s_seen_known (self, o, x);
         goto done;
     }
     /*  Found by discovery where no device was known. */
