@@ -133,31 +133,34 @@ def place(serial, address):
     known[serial] = address
 
 
+def reported(kind, key, answered, what):
+    """Whether the registry reported the change (counted off); a change it
+    must have seen and did not report once is named."""
+    n = got[kind][key]
+    must, may = answered >= OBSERVE, answered > 0
+    if must and n != 1:
+        bad.append(f"{what} (answering there {answered:.0f} s): reported {n} times")
+    if n and (must or may):
+        got[kind][key] -= 1
+        return True
+    return False
+
+
 for t in placed:
     s, at, when = t["serial"], t["device"], t["sim_s"] - start
     answered = answered_after(t)
     must, may = answered >= OBSERVE, answered > 0
     if t["event"] == "moved":
-        key = (s, known.get(s, ""), at)
-        n = got["moved"][key]
-        if must and n != 1:
-            bad.append(f"moved {s} {key[1]} -> {at} at sim {when:.0f} s (answering there "
-                       f"{answered:.0f} s): reported {n} times")
-        if n and (must or may):
-            got["moved"][key] -= 1
+        if reported("moved", (s, known.get(s, ""), at), answered,
+                    f"moved {s} {known.get(s, '')} -> {at} at sim {when:.0f} s"):
             place(s, at)
         continue
     # replaced: the registry sees another serial where it knew a device
     # (which may not be the truth's old one: that one may have left unseen)
     there = [o for o, a in known.items() if a == at]
     if there:
-        key = (at, s, there[0])
-        n = got["replaced"][key]
-        if must and n != 1:
-            bad.append(f"replaced at {at}: {there[0]} -> {s} at sim {when:.0f} s (answering "
-                       f"{answered:.0f} s): reported {n} times")
-        if n and (must or may):
-            got["replaced"][key] -= 1
+        if reported("replaced", (at, s, there[0]), answered,
+                    f"replaced at {at}: {there[0]} -> {s} at sim {when:.0f} s"):
             del known[there[0]]
             place(s, at)
     else:

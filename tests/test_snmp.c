@@ -53,6 +53,15 @@ s_column_count (const odc_snmp_job_t *job, int column)
 
 static odc_credential_t s_v2c = {.name = "v2c", .version = 2, .community = "public"};
 static odc_credential_t s_v1 = {.name = "v1", .version = 1, .community = "public"};
+/*  The simulator's user in test_v3 (--user opendca:authPriv:SHA-256:...:AES:...). */
+static odc_credential_t s_v3 = {.name = "v3",
+                                .version = 3,
+                                .user = "opendca",
+                                .level = 2,
+                                .auth_protocol = 3,
+                                .auth_passphrase = "authpass123",
+                                .priv_protocol = 1,
+                                .priv_passphrase = "privpass123"};
 
 static void
 s_setup_job (odc_snmp_job_t *job, const char *address, const odc_credential_t *credential,
@@ -342,14 +351,7 @@ test_v3 (void)
         s_sim, (char *[]){"--devices", "4", "--first", "127.42.0.1", "--port", port_text, "--user",
                           "opendca:authPriv:SHA-256:authpass123:AES:privpass123", NULL});
     CHECK (sim > 0);
-    odc_credential_t good = {.name = "v3",
-                             .version = 3,
-                             .user = "opendca",
-                             .level = 2,
-                             .auth_protocol = 3,
-                             .auth_passphrase = "authpass123",
-                             .priv_protocol = 1,
-                             .priv_passphrase = "privpass123"};
+    odc_credential_t good = s_v3;
     odc_credential_t bad = good;
     bad.auth_passphrase = "wrongpass123";
     odc_oid_t scalars[] = {s_oid ("1.3.6.1.2.1.1.5.0")};
@@ -398,14 +400,6 @@ test_v3 (void)
 static void
 test_v3_silent (void)
 {
-    odc_credential_t v3 = {.name = "v3",
-                           .version = 3,
-                           .user = "opendca",
-                           .level = 2,
-                           .auth_protocol = 3,
-                           .auth_passphrase = "authpass123",
-                           .priv_protocol = 1,
-                           .priv_passphrase = "privpass123"};
     odc_oid_t scalars[] = {s_oid ("1.3.6.1.2.1.1.5.0")};
     odc_snmp_options_t options = {
         .window = 8, .timeout_ms = 300, .retries = 0, .max_repetitions = 16};
@@ -416,7 +410,7 @@ test_v3_silent (void)
     for (int i = 0; i < N; i++) {
         char address[32];
         snprintf (address, sizeof address, "127.43.0.%d", 200 + i);
-        s_setup_job (&jobs[i], address, &v3, scalars, 1, NULL, 0, &count);
+        s_setup_job (&jobs[i], address, &s_v3, scalars, 1, NULL, 0, &count);
         jobs[i].port = s_port + 2; /* test_v3's, whose simulator is gone */
         odc_snmp_submit (engine, &jobs[i]);
     }
