@@ -11,6 +11,17 @@ odc_latest_key (char *out, size_t size, const char *device_id, int loop)
     snprintf (out, size, "%s/%d", device_id, loop);
 }
 
+int
+odc_latest_key_loop (const void *key, size_t klen, size_t *id_len)
+{
+    const char *k = key;
+    if (klen < 3 || k[klen - 2] != '/' || k[klen - 1] < '1' || k[klen - 1] > '5')
+        return -1;
+    if (id_len)
+        *id_len = klen - 2;
+    return k[klen - 1] - '0';
+}
+
 #define S_FLUSH_MS  50
 #define S_BATCH_MAX 2048
 

@@ -27,5 +27,8 @@ void odc_latest_actor (zsock_t *pipe, void *args); /* args: odc_latest_args_t * 
 
 /*  The key of a device's latest reading of a loop (loop as in Odc__Loop). */
 void odc_latest_key (char *out, size_t size, const char *device_id, int loop);
+/*  The other way: the loop of such a key (1-5), and the length of its device
+    id in id_len; -1 when the key is not one. */
+int odc_latest_key_loop (const void *key, size_t klen, size_t *id_len);
 
 #endif

@@ -109,7 +109,6 @@ struct s_self {
     size_t read, failed, skipped;
     uint64_t requests, bytes_out, bytes_in, timeouts, job_us, jobs;
     size_t unchanged;       /* alert loop: readings not sent, as they were */
-    size_t alerts_known;    /* alert loop: devices whose last reading the store had */
     uint32_t resend_passes; /* alert loop: a reading as it was goes again after these */
     double cpu_start;
     double tick;      /* seconds, see S_TICK */
@@ -247,6 +246,7 @@ static uint32_t s_alert_hash (const Odc__AlertReading *r);
 typedef struct {
     s_self_t *self;
     zhashx_t *by_id; /* id -> s_device_t */
+    size_t known;    /* devices whose last reading the store had */
 } s_alerts_load_t;
 
 static int
@@ -254,13 +254,12 @@ s_alerts_load_one (const void *key, size_t klen, const void *value, size_t vlen,
 {
     s_alerts_load_t *load = arg;
     s_self_t *self = load->self;
-    const char *k = key;
     char id[ODC_DEVICE_ID_MAX + 16];
-    if (klen < 3 || klen - 2 >= sizeof id || k[klen - 2] != '/' ||
-        k[klen - 1] != '0' + (int)ODC_LOOP_ALERT + 1)
+    size_t len = 0;
+    if (odc_latest_key_loop (key, klen, &len) != (int)ODC_LOOP_ALERT + 1 || len >= sizeof id)
         return 0;
-    memcpy (id, k, klen - 2);
-    id[klen - 2] = 0;
+    memcpy (id, key, len);
+    id[len] = 0;
     s_device_t *d = zhashx_lookup (load->by_id, id);
     if (!d || d->have_counters)
         return 0;
@@ -274,7 +273,7 @@ s_alerts_load_one (const void *key, size_t klen, const void *value, size_t vlen,
         const Odc__ReadingHeader *h = env->alerts->header;
         if ((h && h->n_raw > 0) == self->config->snmp_raw)
             d->sent_hash = s_alert_hash (env->alerts);
-        self->alerts_known++;
+        load->known++;
     }
     if (env)
         odc__envelope__free_unpacked (env, NULL);
@@ -284,13 +283,18 @@ s_alerts_load_one (const void *key, size_t klen, const void *value, size_t vlen,
 static void
 s_alerts_load (s_self_t *self)
 {
-    s_alerts_load_t load = {self, zhashx_new ()};
+    s_alerts_load_t load = {self, zhashx_new (), 0};
     zhashx_set_key_destructor (load.by_id, NULL);
     zhashx_set_key_duplicator (load.by_id, NULL);
     for (size_t i = 0; i < self->n_devices; i++)
         zhashx_insert (load.by_id, S_ID (self, &self->devices[i]), &self->devices[i]);
     odc_store_each (self->store, ODC_CF_LATEST, NULL, 0, NULL, 0, s_alerts_load_one, &load);
     zhashx_destroy (&load.by_id);
+    if (load.known)
+        odc_info (NULL,
+                  "alert loop: event counters known for %zu of %zu devices (their tables are "
+                  "read again only when these move)",
+                  load.known, self->n_devices);
 }
 
 typedef struct {
@@ -384,13 +388,6 @@ s_load_devices (s_self_t *self)
     self->strings_cap = self->strings_len;
     if (self->loop == ODC_LOOP_ALERT && !self->pass)
         s_alerts_load (self);
-    if (self->loop == ODC_LOOP_ALERT && self->alerts_known) {
-        odc_info (NULL,
-                  "alert loop: event counters known for %zu of %zu devices (their tables are "
-                  "read again only when these move)",
-                  self->alerts_known, self->n_devices);
-        self->alerts_known = 0;
-    }
     if (self->loop == ODC_LOOP_METER && self->vendors) {
         size_t known = 0;
         for (size_t i = 0; i < self->n_devices; i++)

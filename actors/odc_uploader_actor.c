@@ -345,11 +345,8 @@ static int
 s_walk_one (const void *key, size_t klen, const void *value, size_t vlen, void *arg)
 {
     s_walk_t *w = arg;
-    const char *slash = memrchr (key, '/', klen);
-    if (!slash || slash + 2 != (const char *)key + klen)
-        return 0;
-    int loop = slash[1] - '0';
-    if (loop < 1 || loop > 5 || !(w->loops & (1u << loop)))
+    int loop = odc_latest_key_loop (key, klen, NULL);
+    if (loop < 0 || !(w->loops & (1u << loop)))
         return 0;
     s_add (w->self, loop - 1, value, vlen);
     return 0;
