@@ -2,6 +2,8 @@
 #include "odc_imil.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "odc_bus.h"
@@ -108,6 +110,11 @@ s_status (odc_imil_t *ctx, FILE *out)
     }
     else
         fprintf (out, "portal: not connected%s%s\n", ps.last_error[0] ? ": " : "", ps.last_error);
+    /*  issue 14 (bridge): what the bridge refused to take or to send. */
+    if (ps.forged || ps.refused)
+        fprintf (out, "portal: forged answers: %llu ignored; readings refused: %llu%s%s\n",
+                 (unsigned long long)ps.forged, (unsigned long long)ps.refused,
+                 ps.last_refusal[0] ? ", the last: " : "", ps.last_refusal);
 }
 
 /*  Find a device by id, address or serial (from its latest identity). */
@@ -156,6 +163,28 @@ s_find (odc_imil_t *ctx, const char *what, char *id, size_t size)
     return f.id[0] != 0;
 }
 
+/* [snmp helper, issue 14] A loop's last failed read of the device
+   (ODC_READ_ERROR_NOTE), printed when it is newer than the reading shown. */
+static void
+s_show_read_error (odc_imil_t *ctx, const char *id, int l, uint64_t read_ms, FILE *out)
+{
+    char what[48];
+    snprintf (what, sizeof what, "%s%s", ODC_READ_ERROR_NOTE, odc_config_loop_names[l]);
+    char *text = odc_devices_note_get (ctx->store, what, id);
+    char *why = text ? strchr (text, ' ') : NULL;
+    uint64_t at_ms = text ? strtoull (text, NULL, 10) : 0;
+    if (why && at_ms > read_ms) {
+        time_t at = (time_t)(at_ms / 1000);
+        struct tm tm;
+        char when[32] = "?";
+        if (localtime_r (&at, &tm))
+            strftime (when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+        fprintf (out, "%s: last read failed (%s): %s\n", odc_config_loop_names[l], when, why + 1);
+    }
+    free (text);
+}
+/* [end snmp helper] */
+
 static int
 s_show_device (odc_imil_t *ctx, const char *what, FILE *out)
 {
@@ -182,6 +211,7 @@ s_show_device (odc_imil_t *ctx, const char *what, FILE *out)
         free (value);
         if (!env) {
             fprintf (out, "%s: no reading yet\n", odc_config_loop_names[l]);
+            s_show_read_error (ctx, id, l, 0, out); /* [snmp helper, issue 14] */
             continue;
         }
         const Odc__ReadingHeader *h = odc_bus_reading_header (env);
@@ -192,6 +222,7 @@ s_show_device (odc_imil_t *ctx, const char *what, FILE *out)
             strftime (when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
         fprintf (out, "%s (read %s):\n", odc_config_loop_names[l], when);
         odc_reading_fprint (out, (odc_loop_t)l, odc_bus_body (env));
+        s_show_read_error (ctx, id, l, h ? h->finished_ms : 0, out); /* [snmp helper, issue 14] */
         odc__envelope__free_unpacked (env, NULL);
     }
     return 0;
@@ -396,13 +427,13 @@ odc_imil_run (odc_imil_t *ctx, const char *text, int *status)
              !strcmp (w[2], "counts"))
         *status = s_get_latest_counts (ctx, n == 4 && strcmp (w[3], "all") ? w[3] : NULL, out);
     else {
-        /*  Echo what was not understood, cut, without control characters. */
-        char shown[64];
-        size_t k = 0;
-        for (const char *p = text; *p && k < sizeof shown - 1; p++)
-            shown[k++] = (unsigned char)*p < 0x20 ? '?' : *p;
-        shown[k] = 0;
-        fprintf (out, "unknown command '%s'%s\n%s", shown, strlen (text) > k ? "..." : "", s_help);
+        /*  Echo what was not understood, cut, control characters escaped
+            as the log does (issue 14). */
+        char shown[96];
+        size_t cut = strlen (text) > 60 ? 60 : strlen (text);
+        odc_log_escape (shown, sizeof shown, text, cut);
+        fprintf (out, "unknown command '%s'%s\n%s", shown, strlen (text) > cut ? "..." : "",
+                 s_help);
         *status = 1;
     }
     fclose (out);
@@ -464,7 +495,17 @@ odc_commands_actor (zsock_t *pipe, void *args)
     char endpoint[1100];
     odc_imil_endpoint (endpoint, sizeof endpoint, ctx.config->store_path);
     zsock_t *rep = zsock_new (ZMQ_REP);
+    /*  The socket is the collector's own (issue 14): 0600 whatever the
+        umask, so only its user commands it. The umask is the process's:
+        narrowed for the microseconds of the bind, a file another thread
+        makes meanwhile is only more private. */
+    mode_t mask = umask (077);
     bool ok = rep && zsock_bind (rep, "%s", endpoint) == 0;
+    umask (mask);
+    if (ok && chmod (endpoint + strlen ("ipc://"), 0600) != 0) {
+        odc_error (NULL, "commands: cannot make %s private: %s", endpoint, strerror (errno));
+        ok = false;
+    }
     if (!ok)
         odc_error (NULL, "commands: cannot listen on %s: %s", endpoint,
                    zmq_strerror (zmq_errno ()));

@@ -48,6 +48,7 @@ typedef struct {
     uint8_t failures;
     bool vendor_known;
     uint8_t rows;        /* 1 + the rows its tables had last time (0 unknown) */
+    bool error_noted;    /* a failed read is noted for `show device` (s_note_error) */
     uint32_t skip_until; /* pass number */
     uint32_t printer_index;
     uint32_t critical, all; /* alert loop: the event counters last seen */
@@ -116,7 +117,8 @@ struct s_self {
     bool in_pass;
     double next_pass;
     double last_wake;
-    uint64_t polled_before; /* device-polls of the passes before this one */
+    uint64_t polled_before;  /* device-polls of the passes before this one */
+    uint64_t foreign_before; /* the engine's dropped foreign replies when the pass began */
 };
 
 #define S_ID(self, d)      ((self)->strings + (d)->id_at)
@@ -568,6 +570,23 @@ s_release_slot (s_self_t *self, s_slot_t *slot)
     self->slots_used--;
 }
 
+/*  A device's last failed read, for `show device` (ODC_READ_ERROR_NOTE):
+    staged with the other notes, so as often as the warning (the first
+    failure, then every tenth), and cleared once when it reads again.
+    why NULL: clear. */
+static void
+s_note_error (s_self_t *self, s_device_t *d, const char *why)
+{
+    char what[48], text[256] = "";
+    snprintf (what, sizeof what, "%s%s", ODC_READ_ERROR_NOTE, self->name);
+    if (why)
+        snprintf (text, sizeof text, "%llu %s", (unsigned long long)odc_now_ms (), why);
+    if (!odc_batch_count (self->notes))
+        self->notes_since = odc_wall_s ();
+    odc_devices_note_stage (self->store, self->notes, what, S_ID (self, d), text);
+    d->error_noted = why != NULL;
+}
+
 static void
 s_failed (s_self_t *self, s_slot_t *slot, const odc_snmp_job_t *job)
 {
@@ -581,10 +600,13 @@ s_failed (s_self_t *self, s_slot_t *slot, const odc_snmp_job_t *job)
     if (backoff > S_MAX_BACKOFF)
         backoff = S_MAX_BACKOFF;
     d->skip_until = self->pass + (uint32_t)backoff;
-    if (d->failures == 1 || d->failures % 10 == 0)
+    if (d->failures == 1 || d->failures % 10 == 0) {
         odc_warn (S_ID (self, d), "%s loop: %s (%u times in a row)%s", self->name,
                   job->error[0] ? job->error : "no answer", d->failures,
                   backoff ? "; tried again later with back-off" : "");
+        if (job->status == ODC_SNMP_ERROR)
+            s_note_error (self, d, job->error[0] ? job->error : "error");
+    }
     s_release_slot (self, slot);
 }
 
@@ -613,6 +635,8 @@ s_on_done (odc_snmp_job_t *job, void *arg)
         d->failures = 0;
         d->skip_until = 0;
     }
+    if (d->error_noted)
+        s_note_error (self, d, NULL);
     if (self->loop == ODC_LOOP_METER && slot->stage == 0) {
         const odc_snmp_value_t *v = job->n_values ? &job->values[0] : NULL;
         char text[256] = "";
@@ -666,8 +690,9 @@ s_on_done (odc_snmp_job_t *job, void *arg)
         }
         break;
     }
-    case ODC_LOOP_METER:
-        /*  Which of the counters asked (the first values) answered. */
+    case ODC_LOOP_METER: {
+        /*  Which of the counters asked (the first values) answered. (A
+            block: clang 14 takes no declaration right after a label.) */
         uint32_t answered = 0;
         for (size_t i = 0; slot->set && i < slot->set->n_vendor && i < job->n_values; i++)
             if (job->values[i].type != SNMP_NOSUCHINSTANCE &&
@@ -689,6 +714,7 @@ s_on_done (odc_snmp_job_t *job, void *arg)
         reading = (ProtobufCMessage *)odc_read_meters (job, slot->set->vendor, slot->set->n_vendor);
         body = ODC__ENVELOPE__BODY_METERS;
         break;
+    }
     case ODC_LOOP_SUPPLY:
         reading = (ProtobufCMessage *)odc_read_supplies (job);
         body = ODC__ENVELOPE__BODY_SUPPLIES;
@@ -747,6 +773,7 @@ s_pass_begin (s_self_t *self, double now)
         period > 0 && period < S_ALERT_RESEND_S ? (uint32_t)ceil (S_ALERT_RESEND_S / period) : 1;
     self->requests = self->bytes_out = self->bytes_in = self->timeouts = 0;
     self->job_us = self->jobs = 0;
+    self->foreign_before = odc_snmp_foreign (self->engine);
     self->cpu_start = s_cpu ();
     double rate = self->n_devices / (self->interval > 0 ? self->interval * S_SPREAD : 1);
     self->tick = fmin (S_TICK_MAX, fmax (S_TICK, S_TICK_JOBS / fmax (rate, 1e-3)));
@@ -775,6 +802,13 @@ s_pass_end (s_self_t *self, double now)
               (unsigned long long)self->bytes_out, (unsigned long long)self->bytes_in,
               (unsigned long long)self->timeouts, odc_snmp_window (self->engine), cpu,
               polled ? cpu * 1e6 / (double)polled : 0.0, unchanged);
+    uint64_t foreign = odc_snmp_foreign (self->engine) - self->foreign_before;
+    if (foreign)
+        odc_info (NULL,
+                  "%s loop: %llu replies dropped in pass %u that came from another address or "
+                  "port than the device asked (spoofed, or late answers to a reused session; "
+                  "each is logged with its device at debug level)",
+                  self->name, (unsigned long long)foreign, self->pass);
     self->in_pass = false;
     s_notes_write (self, now, true);
     s_publish_status (self, true, took);

@@ -55,7 +55,48 @@ typedef struct {
     odc_batch_t *batch; /* no portal: the events' records, written together */
     size_t batched;
     bool relist;
+    /*  issue 14 (bridge): limits.max_devices for devices discovery finds.
+        The family's count, taken from the store when unknown (-1) and
+        again at most once a minute while at the bound (imports and lists
+        remove devices behind the registry's back); counted up for each
+        device added here. refused: devices not added since the start. */
+    long devices;
+    double devices_counted; /* monotonic s */
+    uint64_t refused;
 } s_self_t;
+
+static int
+s_count_device (const Odc__Device *d, void *arg)
+{
+    (void)d;
+    (void)arg;
+    return 0;
+}
+
+/*  Whether a device found by discovery may be added (limits.max_devices):
+    false, logged (the first ten, then every hundredth), when the family is
+    full. */
+static bool
+s_room (s_self_t *self, const char *address)
+{
+    size_t max = self->config->max_devices > 0 ? (size_t)self->config->max_devices : SIZE_MAX;
+    double now = odc_clock_s ();
+    if (self->devices < 0 || ((size_t)self->devices >= max && now - self->devices_counted >= 60)) {
+        self->devices = odc_devices_each (self->store, s_count_device, NULL);
+        self->devices_counted = now;
+    }
+    if (self->devices >= 0 && (size_t)self->devices < max) {
+        self->devices++;
+        return true;
+    }
+    if (++self->refused <= 10 || self->refused % 100 == 0)
+        odc_warn (address,
+                  "printer found by discovery not added: the collector has %ld devices, "
+                  "limits.max_devices is %zu (%llu refused so far)",
+                  self->devices, max, (unsigned long long)self->refused);
+    return false;
+}
+/* --- end issue 14 (bridge) */
 
 static double
 s_clock (const s_self_t *self)
@@ -573,6 +614,8 @@ s_observe (s_self_t *self, const s_obs_t *o)
         goto done;
     }
     /*  Found by discovery where no device was known. */
+    if (!s_room (self, o->address)) /* issue 14 (bridge): limits.max_devices */
+        goto done;
     Odc__Device *z =
         s_new_device (self, o->address, o->port, o->credential, S_SOURCE_FOUND, now_ms);
     s_learn (z, r, now_ms);
@@ -756,6 +799,7 @@ odc_registry_actor (zsock_t *pipe, void *args)
     s_self_t *self = calloc (1, sizeof *self);
     self->config = odc_config_ref (a->config);
     self->store = a->store;
+    self->devices = -1; /* issue 14 (bridge): counted at the first find */
     self->clock_start = odc_wall_s ();
     self->started = s_clock (self);
     self->recent = zhashx_new ();

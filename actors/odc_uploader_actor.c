@@ -1,6 +1,7 @@
 /*  odc_uploader_actor: see odc_uploader_actor.h. */
 #include "odc_uploader_actor.h"
 
+#include <assert.h>
 #include <time.h>
 
 #include "odc_bus.h"
@@ -13,6 +14,8 @@
 #define S_URGENT_WAIT 1.0  /* s */
 #define S_NORMAL_WAIT 10.0 /* s */
 #define S_DAILY_KEY   "upload/daily"
+#define S_SENT_MARK   "upload/sent" /* meta: this store keeps what was sent */
+#define S_SENT_SIZE   16            /* a sent state: content hash, read time */
 
 /*  The kinds: the loops' in Odc__Loop order (index = loop - 1), then the
     registry's events. */
@@ -31,17 +34,31 @@ static const struct {
     {"event", ODC__PRIORITY__PRIORITY_URGENT, S_URGENT_WAIT},
 };
 
+/*  What a reading taken into a record changed in memory, undone when the
+    record cannot be written. */
+typedef struct {
+    uint64_t key, prev;
+} s_undo_t;
+
 /*  A record being gathered: the packed Odc__Batch, built by appending
-    field 1 (items) once per reading. */
+    field 1 (items) once per reading, and the batch that writes it with
+    the sent state of each of its readings (one atomic write: a reading is
+    known as sent if and only if its record is in the outbox). */
 typedef struct {
     uint8_t *data;
     size_t len, cap;
     size_t count;
     double since; /* first reading, monotonic s */
+    odc_batch_t *batch;
+    s_undo_t *undo;
+    size_t n_undo, undo_cap;
 } s_pending_t;
 
 /*  What was last sent per device and loop: a hash of the content, in an
-    open-addressed table (16 bytes a device and loop). Key 0 is empty. */
+    open-addressed table (16 bytes a device and loop). Key 0 is empty;
+    value 0 is "nothing sent" (a content hash is never 0). The store holds
+    the same with each reading's read time (s_sent_stage), from where the
+    table is loaded at the start (s_recover). */
 typedef struct {
     uint64_t key, value;
 } s_slot_t;
@@ -57,6 +74,7 @@ typedef struct {
     double clock_start; /* wall clock at the start, for the collector's clock */
     double next_daily;  /* collector's clock */
     uint64_t records, readings, unchanged, failed;
+    uint64_t sent_before; /* readings of walks the portal already had */
 } s_self_t;
 
 /*  The collector's clock (clock.speed times faster than the wall's). */
@@ -78,29 +96,85 @@ s_find (s_slot_t *table, size_t cap, uint64_t key)
     return &table[i];
 }
 
-/*  True when value is new for key (and remember it). */
-static bool
-s_changed (s_self_t *self, uint64_t key, uint64_t value)
+static void
+s_table_grow (s_self_t *self)
 {
-    key |= 1; /* never 0 */
-    if (self->sent_used * 2 >= self->sent_cap) {
-        size_t cap = self->sent_cap ? self->sent_cap * 2 : 1024;
-        s_slot_t *grown = calloc (cap, sizeof *grown);
-        for (size_t i = 0; i < self->sent_cap; i++)
-            if (self->sent[i].key)
-                *s_find (grown, cap, self->sent[i].key) = self->sent[i];
-        free (self->sent);
-        self->sent = grown;
-        self->sent_cap = cap;
-    }
+    if (self->sent_used * 2 < self->sent_cap)
+        return;
+    size_t cap = self->sent_cap ? self->sent_cap * 2 : 1024;
+    s_slot_t *grown = calloc (cap, sizeof *grown);
+    assert (grown);
+    for (size_t i = 0; i < self->sent_cap; i++)
+        if (self->sent[i].key)
+            *s_find (grown, cap, self->sent[i].key) = self->sent[i];
+    free (self->sent);
+    self->sent = grown;
+    self->sent_cap = cap;
+}
+
+/*  The slot of a device and kind k (made when missing). */
+static s_slot_t *
+s_slot (s_self_t *self, const char *id, size_t id_len, int k)
+{
+    uint64_t key = odc_fnv (ODC_FNV_START, id, id_len);
+    key = odc_fnv (key, &k, sizeof k) | 1; /* never 0 */
+    s_table_grow (self);
     s_slot_t *slot = s_find (self->sent, self->sent_cap, key);
-    if (slot->key && slot->value == value)
-        return false;
-    if (!slot->key)
+    if (!slot->key) {
+        slot->key = key;
+        slot->value = 0;
         self->sent_used++;
-    slot->key = key;
-    slot->value = value;
-    return true;
+    }
+    return slot;
+}
+
+/*  The sent state of a device and loop lives in the latest family beside
+    the reading ("ID/LOOP", "ID/LOOPs"): deleted with the device's readings
+    (store/odc_devices.c), met by a walk of the family right after the
+    reading, and not a reading key (odc_latest_key_loop says -1). Value:
+    the content hash and the read time (finished_ms) of the reading last
+    put in the outbox, big-endian. 0 when the id does not fit. */
+static size_t
+s_sent_key (char *out, size_t size, const char *id, size_t id_len, int loop)
+{
+    int n = snprintf (out, size, "%.*s/%ds", (int)id_len, id, loop);
+    return n > 0 && (size_t)n < size ? (size_t)n : 0;
+}
+
+/*  A reading of a device (content hash, read time) goes in kind k's
+    record: stage its sent state in the record's batch, and remember it in
+    memory (undone when the record cannot be written). */
+static void
+s_sent_stage (s_self_t *self, int k, const char *id, size_t id_len, uint64_t hash, uint64_t read_ms)
+{
+    s_pending_t *p = &self->pending[k];
+    s_slot_t *slot = s_slot (self, id, id_len, k);
+    if (p->n_undo == p->undo_cap) {
+        p->undo_cap = p->undo_cap ? p->undo_cap * 2 : 64;
+        p->undo = realloc (p->undo, p->undo_cap * sizeof *p->undo);
+        assert (p->undo);
+    }
+    p->undo[p->n_undo++] = (s_undo_t){slot->key, slot->value};
+    slot->value = hash;
+    char key[ODC_DEVICE_ID_MAX + 16];
+    size_t klen = s_sent_key (key, sizeof key, id, id_len, k + 1);
+    uint8_t value[S_SENT_SIZE];
+    odc_be64_put (value, hash);
+    odc_be64_put (value + 8, read_ms);
+    if (klen)
+        odc_batch_put (p->batch, self->store, ODC_CF_LATEST, key, klen, value, sizeof value);
+}
+
+/*  Kind k's record could not be written: what its readings changed in
+    memory is undone, newest first, so that they count as not sent. */
+static void
+s_sent_undo (s_self_t *self, int k)
+{
+    s_pending_t *p = &self->pending[k];
+    while (p->n_undo) {
+        s_undo_t *u = &p->undo[--p->n_undo];
+        s_find (self->sent, self->sent_cap, u->key)->value = u->prev;
+    }
 }
 
 /*  What "changed" means, as a hash of what matters to the portal:
@@ -125,8 +199,17 @@ s_text (uint64_t h, const char *text)
     return text ? odc_fnv (h, text, strlen (text) + 1) : odc_fnv (h, "", 1);
 }
 
+static uint64_t s_content_of (const Odc__Envelope *env);
+
 static uint64_t
 s_content (const Odc__Envelope *env)
+{
+    uint64_t h = s_content_of (env);
+    return h ? h : 1;
+}
+
+static uint64_t
+s_content_of (const Odc__Envelope *env)
 {
     uint64_t h = ODC_FNV_START;
     switch (env->body_case) {
@@ -195,10 +278,10 @@ s_flush (s_self_t *self, int k)
     uint64_t seq = 0;
     int rc;
     size_t changes = 0;
+    odc_batch_t *batch = p->batch;
     if (k == S_EVENT) {
         /*  The registry's changes and the record that reports them: one
             write. */
-        odc_batch_t *batch = odc_batch_new ();
         changes = s_stage_events (self, batch);
         seq = odc_outbox_add (self->outbox, batch, s_kinds[k].priority, s_kinds[k].kind, p->data,
                               p->len);
@@ -210,14 +293,21 @@ s_flush (s_self_t *self, int k)
             if (odc_store_write (self->store, batch) != 0)
                 changes = 0;
         }
-        odc_batch_destroy (&batch);
         zchunk_t *chunk;
         while ((chunk = zlist_pop (self->events)))
             zchunk_destroy (&chunk);
     }
-    else
-        rc = odc_outbox_enqueue (self->outbox, s_kinds[k].priority, s_kinds[k].kind, p->data,
-                                 p->len, &seq);
+    else {
+        /*  The record and the sent state of its readings: one write, so
+            that a restart, however abrupt, knows exactly what went. */
+        seq = odc_outbox_add (self->outbox, batch, s_kinds[k].priority, s_kinds[k].kind, p->data,
+                              p->len);
+        rc = odc_outbox_commit (self->outbox, batch);
+        if (rc != 0)
+            s_sent_undo (self, k);
+    }
+    odc_batch_clear (batch);
+    p->n_undo = 0;
     if (changes)
         odc_devices_changed ();
     if (rc == 0) {
@@ -301,14 +391,16 @@ s_on_reading (const Odc__Envelope *env, void *arg)
     if (k < 0 || !h || k == 2) /* meters: daily or on command */
         return;
     const char *id = h->device_id && *h->device_id ? h->device_id : h->address;
-    uint64_t key = odc_fnv (ODC_FNV_START, id, strlen (id));
-    key = odc_fnv (key, &k, sizeof k);
-    if (!s_changed (self, key, s_content (env))) {
+    if (!id)
+        return;
+    uint64_t hash = s_content (env);
+    if (s_slot (self, id, strlen (id), k)->value == hash) {
         self->unchanged++;
         return;
     }
     size_t size = 0;
     const void *frame = odc_bus_frame (&size);
+    s_sent_stage (self, k, id, strlen (id), hash, h->finished_ms);
     s_add (self, k, frame, size);
 }
 
@@ -334,50 +426,209 @@ s_on_event (const Odc__Envelope *env, void *arg)
     free (packed);
 }
 
-/*  Daily and on command: the stored latest readings of loops (bit mask of
-    Odc__Loop values), of one device or all. */
+/* ------------------------------------------------------------------------
+   Walks of the latest readings: daily and on command (the latest of some
+   loops, but not what the portal already has), and at the start (what
+   was stored but not put in the outbox before the collector stopped, and
+   the memory of what was sent). A walk of the family meets each reading
+   ("ID/LOOP") just before its sent state ("ID/LOOPs"): the reading is held
+   until the next key tells whether it has one. */
+
+typedef enum { S_WALK_SEND, S_WALK_START } s_walk_mode_t;
+
 typedef struct {
     s_self_t *self;
-    unsigned loops;
+    s_walk_mode_t mode;
+    unsigned loops; /* bit mask of Odc__Loop values */
+    bool seed;      /* start on a store without sent states: all counts as sent */
+    char id[ODC_DEVICE_ID_MAX + 16];
+    size_t id_len; /* of the reading held; 0: none */
+    int loop;
+    uint8_t *value; /* the reading held (a copy) */
+    size_t vlen, vcap;
+    uint64_t recovered; /* start: readings stored but never put in the outbox */
 } s_walk_t;
+
+/*  Decide on the reading held, with its sent state (NULL: none). */
+static void
+s_walk_decide (s_walk_t *w, const uint8_t *sent)
+{
+    s_self_t *self = w->self;
+    int k = w->loop - 1;
+    uint64_t sent_hash = sent ? odc_be64_get (sent) : 0,
+             sent_ms = sent ? odc_be64_get (sent + 8) : 0;
+    if (w->mode == S_WALK_START && sent)
+        s_slot (self, w->id, w->id_len, k)->value = sent_hash;
+    Odc__Envelope *env = odc__envelope__unpack (NULL, w->vlen, w->value);
+    const Odc__ReadingHeader *h = env ? odc_bus_reading_header (env) : NULL;
+    if (!h)
+        goto done; /* not a reading: nothing to send */
+    uint64_t hash = s_content (env);
+    /*  Read times of a device and loop only grow: one at or before the
+        last sent is at the portal (or on its way) already. */
+    if (sent && h->finished_ms <= sent_ms) {
+        if (w->mode == S_WALK_SEND)
+            self->sent_before++;
+        goto done;
+    }
+    if (w->mode == S_WALK_START) {
+        if (w->seed) {
+            /*  A store from before sent states were kept: what it holds was
+                sent (the old rule); from now on it is known. */
+            s_sent_stage (self, k, w->id, w->id_len, hash, h->finished_ms);
+            goto done;
+        }
+        if (k == ODC__LOOP__LOOP_METER - 1 || (sent && hash == sent_hash))
+            goto done; /* meters go daily; unchanged goes never */
+        w->recovered++;
+    }
+    s_sent_stage (self, k, w->id, w->id_len, hash, h->finished_ms);
+    s_add (self, k, w->value, w->vlen);
+done:
+    if (env)
+        odc__envelope__free_unpacked (env, NULL);
+    w->id_len = 0;
+}
 
 static int
 s_walk_one (const void *key, size_t klen, const void *value, size_t vlen, void *arg)
 {
     s_walk_t *w = arg;
-    int loop = odc_latest_key_loop (key, klen, NULL);
-    if (loop < 0 || !(w->loops & (1u << loop)))
+    const char *k = key;
+    /*  The sent state of the reading held? */
+    if (w->id_len && klen == w->id_len + 3 && k[klen - 1] == 's' && !memcmp (k, w->id, w->id_len) &&
+        k[w->id_len] == '/' && k[w->id_len + 1] == '0' + w->loop) {
+        s_walk_decide (w, vlen == S_SENT_SIZE ? value : NULL);
         return 0;
-    s_add (w->self, loop - 1, value, vlen);
+    }
+    if (w->id_len)
+        s_walk_decide (w, NULL);
+    size_t id_len = 0;
+    int loop = odc_latest_key_loop (key, klen, &id_len);
+    if (loop < 0 || !(w->loops & (1u << loop)) || id_len >= sizeof w->id)
+        return 0;
+    memcpy (w->id, key, id_len);
+    w->id_len = id_len;
+    w->loop = loop;
+    if (vlen > w->vcap) {
+        w->vcap = vlen * 2;
+        w->value = realloc (w->value, w->vcap);
+        assert (w->value);
+    }
+    memcpy (w->value, value, vlen);
+    w->vlen = vlen;
     return 0;
 }
 
+/*  One device's readings of the walk's loops (point reads). */
+static void
+s_walk_device (s_walk_t *w, const char *device_id)
+{
+    for (int loop = 1; loop <= 5; loop++) {
+        if (!(w->loops & (1u << loop)))
+            continue;
+        char key[ODC_DEVICE_ID_MAX + 16];
+        odc_latest_key (key, sizeof key, device_id, loop);
+        size_t len = 0;
+        void *value = odc_store_get (w->self->store, ODC_CF_LATEST, key, strlen (key), &len);
+        if (value)
+            s_walk_one (key, strlen (key), value, len, w);
+        free (value);
+        size_t slen = s_sent_key (key, sizeof key, device_id, strlen (device_id), loop);
+        value = slen ? odc_store_get (w->self->store, ODC_CF_LATEST, key, slen, &len) : NULL;
+        if (value)
+            s_walk_one (key, slen, value, len, w);
+        else if (w->id_len)
+            s_walk_decide (w, NULL);
+        free (value);
+    }
+}
+
+/*  Walk the latest readings of loops, of one device or all, then put
+    what was gathered in the outbox. */
+static void
+s_walk (s_walk_t *w, const char *device_id)
+{
+    if (device_id)
+        s_walk_device (w, device_id);
+    else
+        odc_store_each (w->self->store, ODC_CF_LATEST, NULL, 0, NULL, 0, s_walk_one, w);
+    if (w->id_len)
+        s_walk_decide (w, NULL);
+    for (int k = 0; k < 5; k++)
+        if (w->loops & (1u << (k + 1)))
+            s_flush (w->self, k);
+    free (w->value);
+}
+
+/*  Daily and on command: the stored latest readings of loops (bit mask of
+    Odc__Loop values), of one device or all, but those the portal has. What
+    was gathered of those loops goes first, so that the sent states in the
+    store are complete. */
 static void
 s_send_latest (s_self_t *self, const char *device_id, unsigned loops)
 {
-    s_walk_t w = {self, loops};
-    uint64_t before = self->readings;
-    if (device_id) {
-        for (int loop = 1; loop <= 5; loop++) {
-            if (!(loops & (1u << loop)))
-                continue;
-            char key[128];
-            odc_latest_key (key, sizeof key, device_id, loop);
-            size_t len = 0;
-            void *value = odc_store_get (self->store, ODC_CF_LATEST, key, strlen (key), &len);
-            if (value)
-                s_walk_one (key, strlen (key), value, len, &w);
-            free (value);
-        }
-    }
-    else
-        odc_store_each (self->store, ODC_CF_LATEST, NULL, 0, NULL, 0, s_walk_one, &w);
     for (int k = 0; k < 5; k++)
         if (loops & (1u << (k + 1)))
             s_flush (self, k);
-    odc_info (NULL, "sent the latest %s of %s: %llu readings",
+    s_walk_t w = {.self = self, .mode = S_WALK_SEND, .loops = loops};
+    uint64_t before = self->readings, had = self->sent_before;
+    s_walk (&w, device_id);
+    odc_info (NULL, "sent the latest %s of %s: %llu readings (%llu sent before: not again)",
               loops == (1u << 3) ? "meters" : "meters and supplies",
-              device_id ? device_id : "all devices", (unsigned long long)(self->readings - before));
+              device_id ? device_id : "all devices", (unsigned long long)(self->readings - before),
+              (unsigned long long)(self->sent_before - had));
+}
+
+/*  At the start: learn what was sent from the store, and put in the
+    outbox what the loops stored but the uploader had not yet put there
+    when the collector stopped (a kill, a crash: what it was gathering; a
+    reading on its way to it). Without this, a restart would send the
+    first reading of every device again, or never send a stored one that
+    the alert loop, which remembers the stored readings, will not send
+    again. Cost: one walk of the latest family, each reading unpacked
+    (about as much as the alert loop's walk at its start). */
+static void
+s_recover (s_self_t *self)
+{
+    size_t len = 0;
+    char *mark = odc_store_get (self->store, ODC_CF_META, S_SENT_MARK, strlen (S_SENT_MARK), &len);
+    s_walk_t w = {.self = self, .mode = S_WALK_START, .loops = 0x3e, .seed = mark == NULL};
+    free (mark);
+    double t0 = odc_clock_s ();
+    uint64_t before = self->readings;
+    if (w.seed) {
+        /*  Stage the sent states of every device and kind in one batch
+            (written by the flush of each kind's record: there is none, so
+            write them here) and mark the store. */
+        odc_store_each (self->store, ODC_CF_LATEST, NULL, 0, NULL, 0, s_walk_one, &w);
+        if (w.id_len)
+            s_walk_decide (&w, NULL);
+        free (w.value);
+        int failed = 0;
+        for (int k = 0; k < 5; k++) {
+            s_pending_t *p = &self->pending[k];
+            if (odc_store_write (self->store, p->batch) != 0)
+                failed++;
+            odc_batch_clear (p->batch);
+            p->n_undo = 0;
+        }
+        /*  Unmarked, the next start seeds again (what failed here). */
+        if (failed || odc_store_put (self->store, ODC_CF_META, S_SENT_MARK, strlen (S_SENT_MARK),
+                                     "1", 1) != 0)
+            odc_error (NULL, "uploader: what was sent not written to the store; again at the "
+                             "next start");
+        odc_info (NULL,
+                  "uploader: what was sent is kept in the store from now on (%zu devices "
+                  "and kinds known)",
+                  self->sent_used);
+        return;
+    }
+    s_walk (&w, NULL);
+    odc_info (NULL,
+              "uploader: %zu devices and kinds sent before; %llu readings stored but not put in "
+              "the outbox before the stop go now (%.2f s)",
+              self->sent_used, (unsigned long long)(self->readings - before), odc_clock_s () - t0);
 }
 
 static void
@@ -488,8 +739,12 @@ odc_uploader_actor (zsock_t *pipe, void *args)
     self->outbox = a->outbox;
     self->clock_start = odc_wall_s ();
     self->events = zlist_new ();
+    for (int k = 0; k < S_KINDS; k++)
+        self->pending[k].batch = odc_batch_new ();
     zsock_t *pull = odc_bus_pull_bind (ODC_EP_UPLOAD, 0);
     odc_actor_ready (pipe, pull != NULL);
+    if (pull)
+        s_recover (self);
     s_daily_start (self);
     odc_bus_handlers_t handlers = {0};
     odc_bus_on_readings (&handlers, s_on_reading);
@@ -528,14 +783,18 @@ odc_uploader_actor (zsock_t *pipe, void *args)
         s_flush (self, k);
     odc_info (NULL,
               "uploader stops: %llu readings in %llu outbox records, %llu unchanged not sent, "
-              "%llu not stored",
+              "%llu sent before not sent again, %llu not stored",
               (unsigned long long)self->readings, (unsigned long long)self->records,
-              (unsigned long long)self->unchanged, (unsigned long long)self->failed);
+              (unsigned long long)self->unchanged, (unsigned long long)self->sent_before,
+              (unsigned long long)self->failed);
     if (!pull)
         while (!odc_actor_pipe (pipe, NULL, NULL))
             ;
-    for (int k = 0; k < S_KINDS; k++)
+    for (int k = 0; k < S_KINDS; k++) {
         free (self->pending[k].data);
+        free (self->pending[k].undo);
+        odc_batch_destroy (&self->pending[k].batch);
+    }
     zlist_destroy (&self->events);
     free (self->sent);
     zsock_destroy (&pull);

@@ -20,12 +20,22 @@
     Readings of one kind are gathered into one record (an Odc__Batch):
     alerts for at most 1 s, the others for at most 10 s, at most 500 per
     record. A record is in the store (synced when store.sync is on) before
-    the reading counts as uploaded. What was last sent is remembered in
-    memory only: after a restart, the first reading of each device is sent
-    again (harmless: the portal keeps the newest).
+    the reading counts as uploaded.
 
-    Daily uploads walk the store's latest readings, so they send the last
-    reading of every device even when it was taken days ago. */
+    Exactly once: what was last sent per device and loop (a hash of what
+    counts as a change, and the read time) is kept in the store, in the
+    latest family under "ID/LOOPs" beside the reading "ID/LOOP", written in
+    the same batch as the outbox record that carries the reading (a
+    reading is known as sent if and only if its record is in the outbox).
+    At the start the uploader walks the latest family: it learns what was
+    sent (a restart sends nothing the portal had again), and puts in the
+    outbox the stored readings that had not reached it when the collector
+    stopped (what it was gathering at a kill -9 or a crash). A store from
+    before this is taken as all sent, once (meta "upload/sent" marks it).
+
+    Daily uploads and "meters ..." walk the store's latest readings, so they
+    send the last reading of every device even when it was taken days ago,
+    but not one already sent (its read time at or before the sent one's). */
 #ifndef ODC_UPLOADER_ACTOR_H
 #define ODC_UPLOADER_ACTOR_H
 

@@ -23,15 +23,32 @@
 #define S_BACKOFF_MAX  300.0
 #define S_REJECT_PAUSE 60.0 /* s before a batch the portal refused is sent again */
 #define S_AWAY_PAUSE   2.0  /* the portal not online: again after 2 s, doubling to S_REJECT_PAUSE */
+/*  s a batch waits for its answer before it goes again: a portal that hung
+    or died with it in hand never answers, and its slot must come back. The
+    portal stores a batch in well under a second; the margin is for loaded
+    machines. A late answer to the first copy is harmless (the portal drops
+    the second, an ack is idempotent). */
+#define S_ANSWER_WAIT 20.0
+/*  The portal itself refused a batch this many times in a row (it cannot
+    take it, and says so with a modify or cancel error): the batch is set
+    aside with the portal's reason instead of holding a slot for ever. */
+#define S_REFUSALS_MAX 3
+/*  Room for the iq around a batch (type, id, to, and the batch element's
+    own attributes) within ODC_XML_STANZA_MAX. */
+#define S_IQ_ROOM      1024
 #define S_INSTANCE_KEY "outbox/instance"
 
+/*  A batch sent and not yet answered with a result. again: when it goes
+    again unless answered (the answer's deadline, or the pause after a
+    refusal). */
 typedef struct {
     int priority;
     uint64_t seq;
     char id[48];
-    double refused_until; /* the portal answered an error: not before this */
-    int refusals;         /* in a row */
-    bool acked;
+    double again;
+    bool refused;  /* the last answer was an error */
+    int refusals;  /* in a row */
+    int portal_no; /* of them, by the portal itself (not "away") */
 } s_flight_t;
 
 typedef struct {
@@ -126,59 +143,169 @@ s_flight_remove (s_self_t *self, s_flight_t *f)
     *f = self->flights[--self->n_flights];
 }
 
-/*  Send what the window has room for, in delivery order. */
+static void s_refusal (s_self_t *self, uint64_t readings, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+/*  Readings set aside (never sent): counted and said in status. */
+static void
+s_refusal (s_self_t *self, uint64_t readings, const char *format, ...)
+{
+    va_list ap;
+    va_start (ap, format);
+    vsnprintf (self->status.last_refusal, sizeof self->status.last_refusal, format, ap);
+    va_end (ap);
+    self->status.refused += readings;
+    s_publish (self);
+}
+
+/*  A record that cannot go as one batch (too big for a stanza, or a
+    reading the XML writer cannot write): one of several readings is split
+    in two halves, each its own record (one synced write: nothing lost,
+    nothing twice), so the others still go and the bad one ends alone; a
+    single reading is taken out of the outbox and kept with its reason
+    (odc_outbox_replace). Either way it holds no slot and is never sent
+    again as it was. */
+static void
+s_set_aside (s_self_t *self, const Odc__OutboxRecord *r, const char *why)
+{
+    Odc__Batch *batch = odc__batch__unpack (NULL, r->payload.len, r->payload.data);
+    size_t n = batch ? batch->n_items : 0;
+    uint64_t first = 0;
+    if (n > 1) {
+        ProtobufCBinaryData halves[2];
+        Odc__Batch half[2] = {ODC__BATCH__INIT, ODC__BATCH__INIT};
+        half[0].n_items = n / 2;
+        half[0].items = batch->items;
+        half[1].n_items = n - n / 2;
+        half[1].items = batch->items + n / 2;
+        for (int i = 0; i < 2; i++) {
+            halves[i].len = odc__batch__get_packed_size (&half[i]);
+            halves[i].data = malloc (halves[i].len ? halves[i].len : 1);
+            odc__batch__pack (&half[i], halves[i].data);
+        }
+        int rc = odc_outbox_replace (self->outbox, r->priority, r->seq, halves, 2, NULL, &first);
+        if (rc == 1)
+            odc_warn (NULL,
+                      "outbox record %d-%" PRIu64 " (%zu %s readings): %s; split into records "
+                      "%d-%" PRIu64 " (%zu) and %d-%" PRIu64 " (%zu)",
+                      r->priority, r->seq, n, r->kind, why, r->priority, first, n / 2, r->priority,
+                      first + 1, n - n / 2);
+        else if (rc < 0)
+            odc_error (NULL, "outbox record %d-%" PRIu64 ": %s; the store refused its split",
+                       r->priority, r->seq, why);
+        free (halves[0].data);
+        free (halves[1].data);
+    }
+    else {
+        int rc = odc_outbox_replace (self->outbox, r->priority, r->seq, NULL, 0, why, NULL);
+        if (rc == 1) {
+            odc_error (NULL,
+                       "outbox record %d-%" PRIu64 " (%zu %s reading%s) refused: %s; moved out "
+                       "of the outbox (kept under meta %s)",
+                       r->priority, r->seq, n, r->kind, n == 1 ? "" : "s", why,
+                       ODC_OUTBOX_REFUSED_PREFIX);
+            s_refusal (self, n ? n : 1, "%d-%" PRIu64 " %s: %s", r->priority, r->seq, r->kind, why);
+        }
+        else if (rc < 0)
+            odc_error (NULL, "outbox record %d-%" PRIu64 ": %s; the store refused to move it",
+                       r->priority, r->seq, why);
+    }
+    if (batch)
+        odc__batch__free_unpacked (batch, NULL);
+    self->looked = UINT64_MAX;
+}
+
+/*  Send record r as flight f (new or again). false when it cannot go as
+    one stanza: it was split or set aside (s_set_aside), and f, if any, is
+    to be dropped. */
+static bool
+s_send (s_self_t *self, const Odc__OutboxRecord *r, s_flight_t *f)
+{
+    size_t plain = 0, wire = 0;
+    char *err = NULL;
+    xmpp_stanza_t *batch =
+        odc_xml_batch (self->ctx, r, self->config->portal_compress, &plain, &wire, &err);
+    if (batch && wire + S_IQ_ROOM > ODC_XML_STANZA_MAX) {
+        xmpp_stanza_release (batch);
+        batch = NULL;
+        if (asprintf (&err, "%zu bytes of XML, %zu on the wire: more than one stanza carries (%u)",
+                      plain, wire, ODC_XML_STANZA_MAX) < 0)
+            err = NULL;
+    }
+    if (!batch) {
+        s_set_aside (self, r, err ? err : "cannot be written as XML");
+        free (err);
+        return false;
+    }
+    xmpp_stanza_t *iq = xmpp_iq_new (self->ctx, "set", f->id);
+    xmpp_stanza_set_to (iq, self->peer);
+    xmpp_stanza_add_child_ex (iq, batch, 0);
+    xmpp_send (self->conn, iq);
+    xmpp_stanza_release (iq);
+    f->again = odc_wall_s () + S_ANSWER_WAIT;
+    f->refused = false;
+    self->status.sent++;
+    self->bytes_plain += plain;
+    self->bytes_wire += wire;
+    odc_debug (NULL, "sent %s: %s, %zu bytes of XML as %zu", f->id, r->kind, plain, wire);
+    return true;
+}
+
+/*  The window: S_WINDOW batches out at most. First the flights that are
+    due again (refused, or unanswered past their deadline), each read back
+    by its own key wherever it now stands in delivery order (newer, more
+    urgent records may have come ahead of it); then the free slots, filled
+    in delivery order. Every flight has a deadline, so the window always
+    comes back. */
 static void
 s_pump (s_self_t *self)
 {
-    if (self->state != S_ONLINE || self->n_flights >= S_WINDOW)
+    if (self->state != S_ONLINE)
         return;
     double now = odc_wall_s ();
-    /*  Nothing added, acknowledged or shed since the last look, and no
-        refused batch due again: the records need not be read again. */
-    uint64_t state = odc_outbox_count (self->outbox) + (odc_outbox_shed (self->outbox) << 32);
-    bool due = false;
-    for (size_t i = 0; i < self->n_flights; i++)
-        due |= self->flights[i].refused_until > 0 && self->flights[i].refused_until <= now;
-    if (state == self->looked && !due)
-        return;
-    self->looked = state;
-    size_t free_slots = S_WINDOW - self->n_flights;
-    Odc__OutboxRecord *records[2 * S_WINDOW];
-    size_t n = odc_outbox_peek (self->outbox, 0, 0, records, self->n_flights + free_slots);
-    for (size_t i = 0; i < n && self->n_flights < S_WINDOW; i++) {
-        Odc__OutboxRecord *r = records[i];
-        s_flight_t *f = s_flight (self, r->priority, r->seq);
-        if (f && (f->refused_until == 0 || f->refused_until > now))
-            continue; /* in flight */
-        size_t plain = 0, wire = 0;
-        xmpp_stanza_t *batch =
-            odc_xml_batch (self->ctx, r, self->config->portal_compress, &plain, &wire);
-        if (!batch) {
-            odc_error (NULL, "outbox record %d/%" PRIu64 " does not unpack: dropped", r->priority,
-                       r->seq);
-            odc_outbox_ack (self->outbox, r->priority, r->seq);
+    bool changed = false;
+    for (size_t i = 0; i < self->n_flights; i++) {
+        s_flight_t *f = &self->flights[i];
+        if (f->again > now)
             continue;
+        Odc__OutboxRecord *r = odc_outbox_get (self->outbox, f->priority, f->seq);
+        if (!f->refused && f->again > 0)
+            odc_info (NULL, "batch %s not answered in %.0f s: sent again", f->id, S_ANSWER_WAIT);
+        if (!r || !s_send (self, r, f)) {
+            /*  Acked meanwhile (a late answer), shed, or set aside. */
+            s_flight_remove (self, f);
+            i--;
         }
-        if (!f) {
-            f = &self->flights[self->n_flights++];
+        if (r)
+            odc__outbox_record__free_unpacked (r, NULL);
+        changed = true;
+    }
+    /*  Nothing added, acknowledged or shed since the last look: the records
+        need not be read again. */
+    uint64_t state = odc_outbox_count (self->outbox) + (odc_outbox_shed (self->outbox) << 32);
+    if (self->n_flights < S_WINDOW && state != self->looked) {
+        self->looked = state;
+        /*  Among the first S_WINDOW records at most n_flights are in
+            flight: the others fill the free slots. */
+        Odc__OutboxRecord *records[S_WINDOW];
+        size_t n = odc_outbox_peek (self->outbox, 0, 0, records, S_WINDOW);
+        for (size_t i = 0; i < n && self->n_flights < S_WINDOW; i++) {
+            Odc__OutboxRecord *r = records[i];
+            if (s_flight (self, r->priority, r->seq))
+                continue; /* in flight */
+            s_flight_t *f = &self->flights[self->n_flights++];
             memset (f, 0, sizeof *f);
             f->priority = r->priority;
             f->seq = r->seq;
             snprintf (f->id, sizeof f->id, "%s-%d-%" PRIu64, self->instance, r->priority, r->seq);
+            if (!s_send (self, r, f))
+                self->n_flights--;
+            changed = true;
         }
-        f->refused_until = 0;
-        xmpp_stanza_t *iq = xmpp_iq_new (self->ctx, "set", f->id);
-        xmpp_stanza_set_to (iq, self->peer);
-        xmpp_stanza_add_child_ex (iq, batch, 0);
-        xmpp_send (self->conn, iq);
-        xmpp_stanza_release (iq);
-        self->status.sent++;
-        self->bytes_plain += plain;
-        self->bytes_wire += wire;
-        odc_debug (NULL, "sent %s: %s, %zu bytes of XML as %zu", f->id, r->kind, plain, wire);
+        odc_outbox_records_free (records, n);
     }
-    odc_outbox_records_free (records, n);
-    s_publish (self);
+    if (changed)
+        s_publish (self);
 }
 
 /* ------------------------------------------------------------------------
@@ -282,6 +409,103 @@ s_push_devices (s_self_t *self, xmpp_conn_t *conn, xmpp_stanza_t *iq, xmpp_stanz
         kill (getpid (), SIGHUP);
 }
 
+/*  Whether from is the portal receiver's full JID (self->peer): its
+    answers, and the server's answers for it, carry it. The local part and
+    the domain compare without case, the resource exactly (RFC 7622). */
+static bool
+s_is_peer (const s_self_t *self, const char *from)
+{
+    const char *slash = from ? strchr (from, '/') : NULL, *peer_slash = strchr (self->peer, '/');
+    if (!slash || !peer_slash || slash - from != peer_slash - self->peer)
+        return false;
+    return !strncasecmp (from, self->peer, (size_t)(slash - from)) && !strcmp (slash, peer_slash);
+}
+
+/*  An answer to one of our batch ids from anyone but the portal: ignored
+    (it would delete a record never delivered, or hold one back), counted,
+    and logged (the first ten, then every hundredth: a flood of them must
+    not flood the log). */
+static void
+s_forged (s_self_t *self, const char *type, const char *id, const char *from)
+{
+    self->status.forged++;
+    s_publish (self);
+    if (self->status.forged <= 10 || self->status.forged % 100 == 0)
+        odc_warn (NULL,
+                  "ignored an iq %s for batch %.60s: not from the portal %s but from %.80s "
+                  "(%" PRIu64 " such answers so far)",
+                  type, id, self->peer, from ? from : "(no sender)", self->status.forged);
+}
+
+/*  The portal's answer to a batch: result, or an error. */
+static void
+s_on_answer (s_self_t *self, xmpp_stanza_t *stanza, const char *type, const char *id, int priority,
+             uint64_t seq)
+{
+    s_flight_t *f = s_flight (self, priority, seq);
+    if (!strcmp (type, "result")) {
+        odc_outbox_ack (self->outbox, priority, seq);
+        if (f)
+            s_flight_remove (self, f);
+        self->status.acked++;
+        s_publish (self);
+        s_pump (self);
+        return;
+    }
+    /*  The condition (service-unavailable: the portal is not online) and
+        the text, when given. */
+    xmpp_stanza_t *error = xmpp_stanza_get_child_by_name (stanza, "error");
+    xmpp_stanza_t *text = error ? xmpp_stanza_get_child_by_name (error, "text") : NULL;
+    const char *condition = NULL, *etype = error ? xmpp_stanza_get_type (error) : NULL;
+    for (xmpp_stanza_t *c = error ? xmpp_stanza_get_children (error) : NULL; c;
+         c = xmpp_stanza_get_next (c))
+        if (xmpp_stanza_is_tag (c) && strcmp (xmpp_stanza_get_name (c), "text"))
+            condition = xmpp_stanza_get_name (c);
+    char *reason = text ? xmpp_stanza_get_text (text) : NULL;
+    /*  The portal away (the server answers for it): soon again, backing
+        off; a refusal by the portal itself: in a minute, and after
+        S_REFUSALS_MAX of them set aside (a "wait" error is the portal's
+        own trouble, never the batch's). */
+    bool away = condition && !strcmp (condition, "service-unavailable");
+    int refusals = f ? ++f->refusals : 1;
+    bool final =
+        f && !away && !(etype && !strcmp (etype, "wait")) && ++f->portal_no >= S_REFUSALS_MAX;
+    double pause =
+        away ? fmin (S_AWAY_PAUSE * pow (2, refusals - 1), S_REJECT_PAUSE) : S_REJECT_PAUSE;
+    if (away && refusals > 1)
+        odc_debug (NULL, "batch %s: %s still not online; again in %.0f s", id, self->peer, pause);
+    else if (!final)
+        odc_error (NULL, "batch %s not taken by %s: %s%s%s; sent again in %.0f s", id, self->peer,
+                   condition ? condition : "error", reason ? ": " : "", reason ? reason : "",
+                   pause);
+    if (f && final) {
+        char why[200];
+        snprintf (why, sizeof why, "the portal refused it %d times: %s%s%.120s", f->portal_no,
+                  condition ? condition : "error", reason ? ": " : "", reason ? reason : "");
+        Odc__OutboxRecord *r = odc_outbox_get (self->outbox, priority, seq);
+        s_flight_remove (self, f);
+        if (r) {
+            Odc__Batch *b = odc__batch__unpack (NULL, r->payload.len, r->payload.data);
+            /*  Set aside whole (no split: the portal said no to the batch,
+                not to its size). */
+            if (odc_outbox_replace (self->outbox, priority, seq, NULL, 0, why, NULL) == 1) {
+                odc_error (NULL, "batch %s refused: %s; moved out of the outbox", id, why);
+                s_refusal (self, b ? b->n_items : 1, "%s: %s", id, why);
+            }
+            if (b)
+                odc__batch__free_unpacked (b, NULL);
+            odc__outbox_record__free_unpacked (r, NULL);
+        }
+        s_pump (self);
+    }
+    else if (f) {
+        f->again = odc_wall_s () + pause;
+        f->refused = true;
+    }
+    if (reason)
+        xmpp_free (self->ctx, reason);
+}
+
 static int
 s_on_iq (xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
 {
@@ -296,44 +520,11 @@ s_on_iq (xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
         if (!id || sscanf (id, "%16[0-9a-f]-%d-%" SCNu64, instance, &priority, &seq) != 3 ||
             strcmp (instance, self->instance))
             return 1; /* not ours */
-        s_flight_t *f = s_flight (self, priority, seq);
-        if (!strcmp (type, "result")) {
-            odc_outbox_ack (self->outbox, priority, seq);
-            if (f)
-                s_flight_remove (self, f);
-            self->status.acked++;
-            s_publish (self);
-            s_pump (self);
-        }
-        else {
-            /*  The condition (service-unavailable: the portal is not
-                online) and the text, when given. */
-            xmpp_stanza_t *error = xmpp_stanza_get_child_by_name (stanza, "error");
-            xmpp_stanza_t *text = error ? xmpp_stanza_get_child_by_name (error, "text") : NULL;
-            const char *condition = NULL;
-            for (xmpp_stanza_t *c = error ? xmpp_stanza_get_children (error) : NULL; c;
-                 c = xmpp_stanza_get_next (c))
-                if (xmpp_stanza_is_tag (c) && strcmp (xmpp_stanza_get_name (c), "text"))
-                    condition = xmpp_stanza_get_name (c);
-            char *reason = text ? xmpp_stanza_get_text (text) : NULL;
-            /*  The portal away (the server answers for it): soon again,
-                backing off; a refusal by the portal itself: in a minute. */
-            bool away = condition && !strcmp (condition, "service-unavailable");
-            int refusals = f ? ++f->refusals : 1;
-            double pause =
-                away ? fmin (S_AWAY_PAUSE * pow (2, refusals - 1), S_REJECT_PAUSE) : S_REJECT_PAUSE;
-            if (away && refusals > 1)
-                odc_debug (NULL, "batch %s: %s still not online; again in %.0f s", id, self->peer,
-                           pause);
-            else
-                odc_error (NULL, "batch %s not taken by %s: %s%s%s; sent again in %.0f s", id,
-                           self->peer, condition ? condition : "error", reason ? ": " : "",
-                           reason ? reason : "", pause);
-            if (reason)
-                xmpp_free (self->ctx, reason);
-            if (f)
-                f->refused_until = odc_wall_s () + pause;
-        }
+        const char *from = xmpp_stanza_get_from (stanza);
+        if (!s_is_peer (self, from))
+            s_forged (self, type, id, from);
+        else
+            s_on_answer (self, stanza, type, id, priority, seq);
         return 1;
     }
     /*  A request to us: a device list from a trusted JID, and ping. */
@@ -373,16 +564,19 @@ s_on_presence (xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
     (void)conn;
     s_self_t *self = arg;
     const char *from = xmpp_stanza_get_from (stanza), *type = xmpp_stanza_get_type (stanza);
-    if (!from || type || strcasecmp (from, self->peer))
+    if (type || !s_is_peer (self, from))
         return 1; /* not the portal, or not "available" */
-    size_t waiting = 0;
-    for (size_t i = 0; i < self->n_flights; i++)
-        if (self->flights[i].refused_until) {
-            self->flights[i].refused_until = odc_wall_s ();
-            self->flights[i].refusals = 0;
-            waiting++;
-        }
-    odc_info (NULL, "%s is online; %zu refused batches go again now", from, waiting);
+    /*  Every batch out goes again: the refused ones, and those sent
+        before it logged in, which a portal that died or hung with them in
+        hand will never answer. */
+    size_t refused = 0;
+    for (size_t i = 0; i < self->n_flights; i++) {
+        refused += self->flights[i].refused;
+        self->flights[i].again = 0;
+        self->flights[i].refusals = 0;
+    }
+    odc_info (NULL, "%s is online; %zu batches out (%zu refused) go again now", from,
+              self->n_flights, refused);
     s_pump (self);
     return 1;
 }

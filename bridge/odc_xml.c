@@ -12,9 +12,13 @@
 
 #include "odc_bus.h"
 #include "odc_read.h"
+#include "odc_text.h"
 
 /*  Records nest header > raw varbind: three levels below the record. */
 #define S_DEPTH_MAX 4
+/*  Attributes on one element: every field of the largest message, and room
+    for a newer collector's (unknown ones are skipped). */
+#define S_ATTRS_MAX 256
 
 static const struct {
     const char *kind;
@@ -56,26 +60,19 @@ odc_xml_kind (const Odc__Envelope *env)
    Text */
 
 /*  Length of the valid UTF-8 sequence at s (at most n bytes) that XML 1.0
-    allows, 0 when there is none. */
+    allows, 0 when there is none. Valid UTF-8 is odc_utf8_char's (the one
+    test every writer uses); on top, XML's own rules. */
 static size_t
 s_utf8 (const unsigned char *s, size_t n)
 {
-    unsigned c = s[0];
-    if (c < 0x80)
-        return c >= 0x20 && c != 0x7f && c != '\\' ? 1 : 0;
-    size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
-    if (!len || len > n || c > 0xf4)
+    uint32_t cp = 0;
+    size_t len = odc_utf8_char (s, n, &cp);
+    if (!len)
         return 0;
-    uint32_t cp = c & (0x3f >> (len - 1));
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0; /* overlong or out of range */
-    if ((cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff)
-        return 0; /* surrogates, non-characters XML forbids */
+    if (cp < 0x80)
+        return cp >= 0x20 && cp != 0x7f && cp != '\\' ? 1 : 0;
+    if (cp == 0xfffe || cp == 0xffff)
+        return 0; /* non-characters XML forbids */
     if (cp >= 0x80 && cp <= 0x9f)
         return 0; /* C1 controls: allowed by XML, unreadable everywhere */
     return len;
@@ -365,8 +362,16 @@ s_message (xmpp_stanza_t *el, const ProtobufCMessageDescriptor *d, int depth, ch
     ProtobufCMessage *m = calloc (1, d->sizeof_message);
     protobuf_c_message_init (d, m);
     char *base = (char *)m;
-    const char *attrs[2 * 64];
-    int n_attrs = xmpp_stanza_get_attributes (el, attrs, 2 * 64);
+    /*  Every attribute is read (a fixed array used to drop those past 64
+        without a word); more than any record has is refused. */
+    int n_attrs = xmpp_stanza_get_attribute_count (el);
+    if (n_attrs > S_ATTRS_MAX) {
+        s_error (err, "<%s> has %d attributes, more than the %d a record may have",
+                 xmpp_stanza_get_name (el), n_attrs, S_ATTRS_MAX);
+        goto fail;
+    }
+    const char *attrs[2 * S_ATTRS_MAX];
+    n_attrs = xmpp_stanza_get_attributes (el, attrs, 2 * S_ATTRS_MAX);
     for (int i = 0; i + 1 < n_attrs; i += 2) {
         const ProtobufCFieldDescriptor *f =
             protobuf_c_message_descriptor_get_field_by_name (d, attrs[i]);
@@ -447,7 +452,8 @@ odc_xml_envelope (const xmpp_stanza_t *record, char **err)
     record element also goes into holder when one is given (built once,
     whether it is sent as it is or only measured and deflated). */
 static char *
-s_records_text (xmpp_ctx_t *ctx, const Odc__Batch *batch, xmpp_stanza_t *holder, size_t *len)
+s_records_text (xmpp_ctx_t *ctx, const Odc__Batch *batch, xmpp_stanza_t *holder, size_t *len,
+                char **err)
 {
     size_t cap = 4096, used = 0;
     char *all = malloc (cap);
@@ -456,9 +462,15 @@ s_records_text (xmpp_ctx_t *ctx, const Odc__Batch *batch, xmpp_stanza_t *holder,
         char *text = NULL;
         size_t n = 0;
         if (!el || xmpp_stanza_to_text (el, &text, &n) != XMPP_EOK) {
+            /*  Never left out quietly: the whole batch fails, and the
+                caller sets the reading aside with this reason. */
+            s_error (err, "reading %zu of %zu (%s) cannot be written as XML: %s", i + 1,
+                     batch->n_items, odc_xml_kind (batch->items[i]) ?: "no reading",
+                     el ? "libstrophe could not serialise it" : "not a kind the portal knows");
             if (el)
                 xmpp_stanza_release (el);
-            continue;
+            free (all);
+            return NULL;
         }
         if (used + n + 1 > cap) {
             while (used + n + 1 > cap)
@@ -480,11 +492,11 @@ s_records_text (xmpp_ctx_t *ctx, const Odc__Batch *batch, xmpp_stanza_t *holder,
 
 xmpp_stanza_t *
 odc_xml_batch (xmpp_ctx_t *ctx, const Odc__OutboxRecord *record, bool compress, size_t *plain,
-               size_t *wire)
+               size_t *wire, char **err)
 {
     Odc__Batch *batch = odc__batch__unpack (NULL, record->payload.len, record->payload.data);
     if (!batch)
-        return NULL;
+        return s_error (err, "its %zu bytes do not unpack as a batch", record->payload.len);
     xmpp_stanza_t *el = xmpp_stanza_new (ctx);
     xmpp_stanza_set_name (el, "batch");
     xmpp_stanza_set_ns (el, ODC_XML_NS);
@@ -497,7 +509,12 @@ odc_xml_batch (xmpp_ctx_t *ctx, const Odc__OutboxRecord *record, bool compress, 
     snprintf (num, sizeof num, "%" PRIu64, record->created_ms);
     xmpp_stanza_set_attribute (el, "created", num);
     size_t len = 0;
-    char *text = s_records_text (ctx, batch, compress ? NULL : el, &len);
+    char *text = s_records_text (ctx, batch, compress ? NULL : el, &len, err);
+    if (!text) {
+        xmpp_stanza_release (el);
+        odc__batch__free_unpacked (batch, NULL);
+        return NULL;
+    }
     *plain = *wire = len;
     if (compress) {
         uLongf zlen = compressBound (len);
@@ -513,7 +530,7 @@ odc_xml_batch (xmpp_ctx_t *ctx, const Odc__OutboxRecord *record, bool compress, 
             free (b64);
         }
         else /* out of memory in zlib: send it as it is */
-            free (s_records_text (ctx, batch, el, &len));
+            free (s_records_text (ctx, batch, el, &len, NULL));
         free (z);
     }
     free (text);

@@ -66,10 +66,19 @@ Odc__Envelope *odc_xml_envelope (const xmpp_stanza_t *record, char **err);
 
 /*  A batch element for the outbox record (kind, seq, payload: a packed
     Odc__Batch). *plain gets the size of the records' XML, *wire the size of
-    what is sent in its place (equal unless compressed). NULL when the
-    payload does not unpack. */
+    what is sent in its place (equal unless compressed). NULL with *err
+    (the caller frees; err may be NULL) when the payload does not unpack or
+    one of its readings cannot be written as XML: a batch never leaves a
+    reading out. */
 xmpp_stanza_t *odc_xml_batch (xmpp_ctx_t *ctx, const Odc__OutboxRecord *record, bool compress,
-                              size_t *plain, size_t *wire);
+                              size_t *plain, size_t *wire, char **err);
+
+/*  The largest stanza the collector sends (a batch in its iq): half of
+    Prosody 0.12's default c2s_stanza_size_limit (256 KiB), so that a server
+    with the default, and the iq's own envelope, always have room. A batch
+    that would be larger is split by the bridge; a single reading that
+    would be is refused with its reason (bridge/README.md). */
+#define ODC_XML_STANZA_MAX (128u << 10)
 
 /*  The records of a batch element: a new array of envelopes in *items
     (free with odc_xml_items_free). Returns how many, -1 with *err. */

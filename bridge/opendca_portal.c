@@ -39,6 +39,7 @@
 #include "odc_log.h"
 #include "odc_read.h"
 #include "odc_store.h"
+#include "odc_text.h"
 #include "odc_devices.h"
 #include "odc_xml.h"
 
@@ -222,10 +223,14 @@ s_take_batch (s_portal_t *p, xmpp_conn_t *conn, xmpp_stanza_t *iq, xmpp_stanza_t
         const char *device = h && h->device_id && *h->device_id ? h->device_id
                              : h && h->address                  ? h->address
                                                                 : "?";
-        char lkey[600];
-        int klen = snprintf (lkey, sizeof lkey, "%s%c%s%c%s", collector, 0, device, 0,
-                             odc_xml_kind (items[i]));
-        odc_batch_put (b, p->store, ODC_CF_LATEST, lkey, (size_t)klen, value + head, size);
+        /*  The key as long as it is: a device id or address from the wire
+            can be longer than any fixed buffer (fuzz_portal found one). */
+        const char *kind = odc_xml_kind (items[i]);
+        size_t klen = clen + 1 + strlen (device) + 1 + strlen (kind);
+        char *lkey = malloc (klen + 1);
+        snprintf (lkey, klen + 1, "%s%c%s%c%s", collector, 0, device, 0, kind);
+        odc_batch_put (b, p->store, ODC_CF_LATEST, lkey, klen, value + head, size);
+        free (lkey);
         free (value);
     }
     char next[24];
@@ -602,11 +607,16 @@ static void s_csv_walk (FILE *out, const char *row, const char *prefix, const Pr
 static void
 s_csv_text (FILE *out, const char *text)
 {
+    /*  Quotes doubled; invalid UTF-8 and control characters as U+FFFD
+        (issue 14: the export is valid UTF-8, whatever a device sent). */
     fputc ('"', out);
-    for (const char *p = text; *p; p++) {
-        if (*p == '"')
-            fputc ('"', out);
-        fputc (*p, out);
+    for (const char *p = text, *q; *p; p = q) {
+        q = p + strcspn (p, "\"");
+        odc_text_fprint (out, p, (size_t)(q - p));
+        if (*q == '"') {
+            fputs ("\"\"", out);
+            q++;
+        }
     }
     fputc ('"', out);
 }

@@ -16,6 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 const char *const odc_config_loop_names[ODC_LOOP_COUNT] = {"alert", "identity", "meter", "supply",
@@ -177,6 +180,8 @@ static const s_field_t s_discovery[] = {
     {"concurrency", F_INT, C (discovery_concurrency), 1, 4096, NULL, NULL, NULL, 0, 0, 0, false},
     {"timeout_ms", F_INT, C (discovery_timeout_ms), 10, 60000, NULL, NULL, NULL, 0, 0, 0, false},
     {"retries", F_INT, C (discovery_retries), 0, 5, NULL, NULL, NULL, 0, 0, 0, false},
+    {"max_addresses", F_INT, C (discovery_max_addresses), 1, 16777216, NULL, NULL, NULL, 0, 0, 0,
+     false},
     {"port", F_INT, C (discovery_port), 1, 65535, NULL, NULL, NULL, 0, 0, 0, false},
     END,
 };
@@ -302,9 +307,36 @@ s_read_secret (s_ctx_t *ctx, const char *name, int line, const char *path)
     char *file = NULL;
     if (name[0] == '/' || asprintf (&file, "%s/%s", ctx->dir, name) == -1)
         file = strdup (name);
-    FILE *in = fopen (file, "r");
+    /*  Non-blocking: a FIFO named here must not hang the loader. */
+    int fd = open (file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat (fd, &st) != 0) {
+        s_error (ctx, line, path, "cannot read secret file %s: %s", file, strerror (errno));
+        if (fd >= 0)
+            close (fd);
+        free (file);
+        return NULL;
+    }
+    if (!S_ISREG (st.st_mode)) {
+        s_error (ctx, line, path, "secret file %s is not a regular file", file);
+        close (fd);
+        free (file);
+        return NULL;
+    }
+    /*  Like ssh with a private key: a secret others may read is no secret;
+        refused rather than taken with a word (issue 14). */
+    if (st.st_mode & 077) {
+        s_error (ctx, line, path,
+                 "secret file %s is open to group or others (mode 0%o): chmod 600 %s", file,
+                 (unsigned)(st.st_mode & 0777), file);
+        close (fd);
+        free (file);
+        return NULL;
+    }
+    FILE *in = fdopen (fd, "r");
     if (!in) {
         s_error (ctx, line, path, "cannot read secret file %s: %s", file, strerror (errno));
+        close (fd);
         free (file);
         return NULL;
     }
@@ -626,6 +658,7 @@ s_defaults (odc_config_t *self, const char *dir)
     self->discovery_timeout_ms = 2000;
     self->discovery_retries = 0;
     self->discovery_port = 161;
+    self->discovery_max_addresses = ODC_SWEEP_MAX;
     self->registry_missing_after_hours = 24;
 }
 
@@ -646,10 +679,14 @@ odc_config_address_ok (const char *text)
     return strspn (text, "0123456789.") != n;
 }
 
+/*  Whether text is a range, and how many addresses it holds (counted as
+    odc_discover_target does: a network's own and broadcast addresses are
+    not swept; a name is one). */
 static bool
-s_range_ok (const char *text)
+s_range_ok (const char *text, uint64_t *count)
 {
     char copy[128];
+    *count = 1;
     if (strlen (text) >= sizeof copy)
         return false;
     strcpy (copy, text);
@@ -658,14 +695,22 @@ s_range_ok (const char *text)
     if (sep) {
         *sep = 0;
         long bits;
-        return inet_pton (AF_INET, copy, &a) == 1 && s_parse_long (sep + 1, &bits) && bits >= 8 &&
-               bits <= 32;
+        if (inet_pton (AF_INET, copy, &a) != 1 || !s_parse_long (sep + 1, &bits) || bits < 8 ||
+            bits > 32)
+            return false;
+        *count = (uint64_t)1 << (32 - bits);
+        if (bits <= 30)
+            *count -= 2;
+        return true;
     }
     sep = strchr (copy, '-');
     if (sep) {
         *sep = 0;
-        return inet_pton (AF_INET, copy, &a) == 1 && inet_pton (AF_INET, sep + 1, &b) == 1 &&
-               ntohl (a.s_addr) <= ntohl (b.s_addr);
+        if (inet_pton (AF_INET, copy, &a) != 1 || inet_pton (AF_INET, sep + 1, &b) != 1 ||
+            ntohl (a.s_addr) > ntohl (b.s_addr))
+            return false;
+        *count = (uint64_t)ntohl (b.s_addr) - ntohl (a.s_addr) + 1;
+        return true;
     }
     return odc_config_address_ok (text);
 }
@@ -717,15 +762,32 @@ s_check (s_ctx_t *ctx, odc_config_t *self)
         if (d->port == 0)
             d->port = 161;
     }
+    uint64_t swept = 0; /* the ranges' addresses so far */
     for (size_t i = 0; i < self->range_count; i++) {
         odc_range_config_t *r = &self->ranges[i];
         char path[64];
         snprintf (path, sizeof path, "ranges[%zu]", i);
-        if (r->range && !s_range_ok (r->range))
+        uint64_t count = 0;
+        if (r->range && !s_range_ok (r->range, &count))
             s_error (ctx, r->line, path,
                      "'%s' is not a range (a.b.c.d/nn with nn 8-32, a.b.c.d-e.f.g.h, an address or "
                      "a name)",
                      r->range);
+        else if (r->range && count > (uint64_t)self->discovery_max_addresses)
+            s_error (ctx, r->line, path,
+                     "'%s' holds %llu addresses, more than discovery.max_addresses (%d) a sweep "
+                     "takes: split it, or raise discovery.max_addresses",
+                     r->range, (unsigned long long)count, self->discovery_max_addresses);
+        else if (r->range) {
+            uint64_t before = swept;
+            swept += count;
+            if (before <= (uint64_t)self->discovery_max_addresses &&
+                swept > (uint64_t)self->discovery_max_addresses)
+                s_error (ctx, r->line, path,
+                         "the ranges hold %llu addresses together, more than "
+                         "discovery.max_addresses (%d) a sweep takes",
+                         (unsigned long long)swept, self->discovery_max_addresses);
+        }
         for (size_t k = 0; k < r->credential_count; k++)
             if (r->credentials[k] && !odc_config_credential (self, r->credentials[k]))
                 s_error (ctx, r->line, path, "no credential named '%s' in snmp.credentials",
@@ -748,6 +810,119 @@ s_check (s_ctx_t *ctx, odc_config_t *self)
     }
 }
 
+static void
+s_syntax_error (s_ctx_t *ctx, const yaml_parser_t *parser)
+{
+    fprintf (ctx->errors, "%s:%zu:%zu: YAML syntax error: %s%s%s\n", ctx->file,
+             parser->problem_mark.line + 1, parser->problem_mark.column + 1,
+             parser->problem ? parser->problem : "unknown", parser->context ? " " : "",
+             parser->context ? parser->context : "");
+    ctx->error_count++;
+}
+
+/*  The whole file, at most ODC_CONFIG_FILE_MAX bytes (read, not trusted
+    to stat: a pipe or a device has no size); NULL with the error said. */
+static unsigned char *
+s_read_file (s_ctx_t *ctx, const char *file, size_t *size)
+{
+    FILE *in = fopen (file, "rb");
+    if (!in) {
+        s_error (ctx, 0, NULL, "cannot open: %s", strerror (errno));
+        return NULL;
+    }
+    size_t cap = 65536, n = 0;
+    unsigned char *text = malloc (cap);
+    while (text) {
+        if (n == cap) {
+            if (cap > ODC_CONFIG_FILE_MAX)
+                break;
+            cap *= 2;
+            unsigned char *more = realloc (text, cap);
+            if (!more) {
+                free (text);
+                text = NULL;
+                break;
+            }
+            text = more;
+        }
+        size_t got = fread (text + n, 1, cap - n, in);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    bool failed = ferror (in);
+    int err = errno;
+    fclose (in);
+    if (!text || failed) {
+        s_error (ctx, 0, NULL, "cannot read: %s", text ? strerror (err) : "out of memory");
+        free (text);
+        return NULL;
+    }
+    if (n > ODC_CONFIG_FILE_MAX) {
+        s_error (ctx, 1, NULL,
+                 "the file is larger than %u MiB, the most a configuration may hold (put long "
+                 "device lists in an import: opendca import devices)",
+                 ODC_CONFIG_FILE_MAX >> 20);
+        free (text);
+        return NULL;
+    }
+    *size = n;
+    return text;
+}
+
+/*  A pass over the file's events before it is loaded: refuses nesting
+    deeper than ODC_CONFIG_DEPTH_MAX and any anchor or alias, at the line
+    where it starts, and stops there (so a million-deep or anchor-laden
+    file costs what it takes to reach the first offence). 0 when clean. */
+static int
+s_prescan (s_ctx_t *ctx, const unsigned char *text, size_t size)
+{
+    yaml_parser_t parser;
+    yaml_parser_initialize (&parser);
+    yaml_parser_set_input_string (&parser, text, size);
+    int depth = 0, rc = 0;
+    for (bool end = false; !end && rc == 0;) {
+        yaml_event_t event;
+        if (!yaml_parser_parse (&parser, &event)) {
+            s_syntax_error (ctx, &parser);
+            rc = -1;
+            break;
+        }
+        int line = (int)event.start_mark.line + 1;
+        const unsigned char *anchor = NULL;
+        switch (event.type) {
+        case YAML_STREAM_END_EVENT: end = true; break;
+        case YAML_ALIAS_EVENT:
+            s_error (ctx, line, NULL, "YAML aliases (*%s) are not taken here: write the value out",
+                     (const char *)event.data.alias.anchor);
+            rc = -1;
+            break;
+        case YAML_SCALAR_EVENT: anchor = event.data.scalar.anchor; break;
+        case YAML_SEQUENCE_START_EVENT:
+        case YAML_MAPPING_START_EVENT:
+            anchor = event.type == YAML_SEQUENCE_START_EVENT ? event.data.sequence_start.anchor
+                                                             : event.data.mapping_start.anchor;
+            if (++depth > ODC_CONFIG_DEPTH_MAX) {
+                s_error (ctx, line, NULL, "nested deeper than %d levels (the deepest key is 4)",
+                         ODC_CONFIG_DEPTH_MAX);
+                rc = -1;
+            }
+            break;
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT: depth--; break;
+        default: break;
+        }
+        if (anchor && rc == 0) {
+            s_error (ctx, line, NULL, "YAML anchors (&%s) are not taken here: write the value out",
+                     (const char *)anchor);
+            rc = -1;
+        }
+        yaml_event_delete (&event);
+    }
+    yaml_parser_delete (&parser);
+    return rc;
+}
+
 odc_config_t *
 odc_config_load (const char *file, char **errors)
 {
@@ -766,19 +941,13 @@ odc_config_load (const char *file, char **errors)
     yaml_parser_t parser;
     yaml_document_t doc;
     bool have_doc = false;
-    FILE *in = fopen (file, "rb");
-    if (!in)
-        s_error (&ctx, 0, NULL, "cannot open: %s", strerror (errno));
-    else {
+    size_t size = 0;
+    unsigned char *text = s_read_file (&ctx, file, &size);
+    if (text && s_prescan (&ctx, text, size) == 0) {
         yaml_parser_initialize (&parser);
-        yaml_parser_set_input_file (&parser, in);
-        if (!yaml_parser_load (&parser, &doc)) {
-            fprintf (ctx.errors, "%s:%zu:%zu: YAML syntax error: %s%s%s\n", file,
-                     parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-                     parser.problem ? parser.problem : "unknown", parser.context ? " " : "",
-                     parser.context ? parser.context : "");
-            ctx.error_count++;
-        }
+        yaml_parser_set_input_string (&parser, text, size);
+        if (!yaml_parser_load (&parser, &doc))
+            s_syntax_error (&ctx, &parser);
         else {
             have_doc = true;
             ctx.doc = &doc;
@@ -791,8 +960,8 @@ odc_config_load (const char *file, char **errors)
                 s_parse_map (&ctx, root, s_root, self, "");
         }
         yaml_parser_delete (&parser);
-        fclose (in);
     }
+    free (text);
     if (ctx.error_count == 0) {
         if (self->credential_count == 0) {
             /*  No credentials given: the usual factory default. */

@@ -18,6 +18,28 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/*  The bound on one text field that comes from outside (a device's SNMP
+    strings, an import's asset number or location, a portal push, the
+    configuration): SNMP's DisplayString is at most 255 octets, and so is
+    every text the collector keeps about a device. Longer text is cut at a
+    UTF-8 character boundary, and the cut is said (issue 14). */
+#define ODC_TEXT_MAX 255
+
+/*  Bounds on the configuration file itself (issue 14), each refused with
+    FILE:LINE: reason before the file is walked: its size (a 100,000-device
+    file with every key is about 14 MiB; bigger lists belong in an import,
+    `opendca import devices`), its nesting (the deepest key is 4 levels
+    down; libyaml's scanner costs grow with depth), and YAML anchors and
+    aliases (&NAME, *NAME: libyaml looks each anchor up in a list, so
+    100,000 anchors took 48 s; nothing here needs them). */
+#define ODC_CONFIG_FILE_MAX  (16u << 20)
+#define ODC_CONFIG_DEPTH_MAX 32
+
+/*  The most addresses a sweep takes unless told otherwise: a /16.
+    discovery.max_addresses raises it for the configured ranges,
+    `opendca discover --force` for the command line. */
+#define ODC_SWEEP_MAX 65536
+
 typedef enum {
     ODC_LOOP_ALERT = 0,
     ODC_LOOP_IDENTITY,
@@ -104,6 +126,7 @@ typedef struct {
     int discovery_timeout_ms;
     int discovery_retries;
     int discovery_port;
+    int discovery_max_addresses; /* the most one sweep of the ranges takes */
 
     int registry_missing_after_hours; /* a device not seen this long is missing */
 

@@ -10,6 +10,7 @@
 #define ODC_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum {
@@ -32,6 +33,12 @@ void odc_log_set_actor (const char *actor);
 
 void odc_log_write (odc_log_level_t level, const char *func, const char *device, const char *fmt,
                     ...) __attribute__ ((format (printf, 4, 5)));
+
+/*  in[0..len) into out (size bytes, NUL-terminated) with control
+    characters (C0, DEL, C1) escaped as \n, \r, \t, \xHH: what every log
+    line does to its text, for other text shown to a user (IMIL's echo).
+    Returns the length written; cut when out is full. */
+size_t odc_log_escape (char *out, size_t size, const char *in, size_t len);
 
 /*  Milliseconds since the epoch (wall clock). */
 uint64_t odc_now_ms (void);

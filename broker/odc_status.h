@@ -28,6 +28,11 @@ typedef struct {
     double since;         /* when it connected or lost the connection */
     uint64_t sent, acked; /* batches since the start */
     char last_error[160];
+    /*  issue 14 (bridge): answers to our batch ids that did not come from
+        the portal (ignored); readings set aside because no stanza can
+        carry them, with the last reason. */
+    uint64_t forged, refused;
+    char last_refusal[160];
 } odc_portal_status_t;
 
 void odc_status_loop_set (odc_loop_t loop, const odc_loop_status_t *status);

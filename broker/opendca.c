@@ -11,6 +11,7 @@
     SIGINT/SIGTERM stop the actors in reverse start order and close the store.
     Exit codes: 0 success, 1 runtime failure, 2 bad usage or configuration. */
 #include <czmq.h>
+#include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
@@ -383,9 +384,10 @@ s_outbox (const char *file)
     return rc;
 }
 
-/*  Whether a collector listens on the control socket at path (a socket
-    file left by one that died refuses the connection). */
-static bool
+/*  Whether a collector listens on the control socket at path: 1 yes, 0
+    no (a socket file left by one that died refuses the connection), -1
+    it does but we may not talk to it (the socket is its user's, 0600). */
+static int
 s_collector_running (const char *path)
 {
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
@@ -393,10 +395,20 @@ s_collector_running (const char *path)
         return access (path, F_OK) == 0;
     strcpy (addr.sun_path, path);
     int fd = socket (AF_UNIX, SOCK_STREAM, 0);
-    bool up = fd >= 0 && connect (fd, (struct sockaddr *)&addr, sizeof addr) == 0;
+    int up = fd >= 0 && connect (fd, (struct sockaddr *)&addr, sizeof addr) == 0;
+    if (!up && (errno == EACCES || errno == EPERM))
+        up = -1;
     if (fd >= 0)
         close (fd);
     return up;
+}
+
+/*  The words for a control socket we may not use. */
+static void
+s_permission_denied (const char *prog, const char *socket_path)
+{
+    fprintf (stderr, "%s: permission denied on %s (run as the collector's user)\n", prog,
+             socket_path);
 }
 
 /*  "opendca imil TEXT -c FILE": TEXT to the collector running with FILE,
@@ -413,7 +425,12 @@ s_imil_body (const char *file, const char *text, const char *body, size_t body_s
     char socket_path[1100];
     snprintf (socket_path, sizeof socket_path, "%s/control", config->store_path);
     int rc = 3;
-    if (!s_collector_running (socket_path))
+    int running = s_collector_running (socket_path);
+    if (running < 0) {
+        s_permission_denied ("opendca imil", socket_path);
+        rc = 2;
+    }
+    else if (!running)
         fprintf (stderr, "opendca imil: no collector is running with %s (nothing listens on %s)\n",
                  file, socket_path);
     else {
@@ -489,7 +506,12 @@ s_import (const char *file, const char *csv)
     int rc = list->error_count ? 1 : 0;
     char control[1100];
     snprintf (control, sizeof control, "%s/control", config->store_path);
-    if (s_collector_running (control)) {
+    int running = s_collector_running (control);
+    if (running < 0) {
+        s_permission_denied ("opendca import", control);
+        rc = 2;
+    }
+    else if (running) {
         /*  A collector runs: it takes the list (and reads the file as we
             did, so the same lines are refused). */
         size_t size = 0;
@@ -537,6 +559,9 @@ s_import (const char *file, const char *csv)
 static int
 s_run (const char *file)
 {
+    /*  Before any thread exists, so that every thread inherits the mask and
+        only the supervisor sees SIGINT, SIGTERM and SIGHUP. */
+    odc_supervisor_block_signals ();
     odc_config_t *config = s_load (file);
     if (!config)
         return 2;
@@ -650,9 +675,11 @@ s_run (const char *file)
 int
 main (int argc, char **argv)
 {
-    /*  Before any thread exists, so that every thread inherits the mask and
-        only the supervisor sees SIGINT, SIGTERM and SIGHUP. */
-    odc_supervisor_block_signals ();
+    /*  CZMQ's own SIGINT/SIGTERM handler would only set a flag nobody
+        reads: off, for every command. Only "run" blocks the signals (for
+        its supervisor, in s_run); the other commands stop at once on
+        SIGINT/SIGTERM (Ctrl-C, timeout), as a user expects (issue 14). */
+    zsys_handler_set (NULL);
     /*  A peer that goes away (the XMPP server, a command client) must not
         end the process: writes to it fail with EPIPE instead. */
     signal (SIGPIPE, SIG_IGN);

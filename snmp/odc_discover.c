@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "odc_log.h"
+#include "odc_text.h" /* issue 14 (bridge) */
 
 /*  A stretch of addresses, on one port, with the credentials to try. */
 typedef struct {
@@ -560,22 +561,20 @@ s_cell (char *out, size_t size, const char *text)
 static void
 s_json_string (FILE *out, const char *key, const char *text, bool last)
 {
-    fprintf (out, "\"%s\":\"", key);
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf (out, "\\%c", *p);
-        else if (*p < 32 || *p >= 127)
-            fprintf (out, "\\u%04x", *p);
-        else
-            fputc (*p, out);
-    }
-    fprintf (out, "\"%s", last ? "}\n" : ",");
+    /*  issue 14 (bridge): the one JSON string writer (broker/odc_text.h),
+        valid UTF-8 always; bytes were written as Latin-1 code points. */
+    fprintf (out, "\"%s\":", key);
+    odc_text_json (out, text ? text : "", text ? strlen (text) : 0);
+    fprintf (out, "%s", last ? "}\n" : ",");
 }
 
 void
 odc_discover_list_print (odc_discover_list_t *self, FILE *out, bool json)
 {
-    qsort (self->rows, self->count, sizeof *self->rows, s_by_address);
+    /*  Nothing found: rows is NULL, and qsort's pointer must not be
+        (undefined behaviour; the sanitizer build aborted). */
+    if (self->count > 1)
+        qsort (self->rows, self->count, sizeof *self->rows, s_by_address);
     if (json) {
         for (size_t i = 0; i < self->count; i++) {
             s_row_t *r = &self->rows[i];

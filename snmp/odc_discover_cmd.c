@@ -47,6 +47,7 @@ s_usage (FILE *out)
                   "  --concurrency N        addresses in flight at most (default 1024: a silent\n"
                   "                         address holds one for a timeout per credential)\n"
                   "  --all                  list the SNMP agents that are not printers too\n"
+                  "  --force                sweep more than 65536 addresses (a /16) in all\n"
                   "  --json                 JSON lines instead of the table\n"
                   "  -q, --quiet            no progress on stderr\n" ODC_CLI_CREDENTIAL_HELP "\n"
                   "Exit codes: 0 swept (whether or not anything answered), 1 no target could\n"
@@ -65,18 +66,13 @@ odc_discover_main (int argc, char **argv, const char *config_default)
     const char *config_file = config_default;
     odc_discover_options_t o = {.port = 161, .timeout_ms = 2000, .rate = 200, .concurrency = 1024};
     bool all = false;
-    enum { O_CONFIG = 256, O_RATE, O_CONCURRENCY, O_ALL, O_JSON };
-    static const struct option options[] = {{"config", 1, 0, O_CONFIG},
-                                            {"port", 1, 0, 'p'},
-                                            {"timeout", 1, 0, 't'},
-                                            {"retries", 1, 0, 'r'},
-                                            {"rate", 1, 0, O_RATE},
-                                            {"concurrency", 1, 0, O_CONCURRENCY},
-                                            {"all", 0, 0, O_ALL},
-                                            {"json", 0, 0, O_JSON},
-                                            {"quiet", 0, 0, 'q'},
-                                            {"help", 0, 0, 'h'},
-                                            {0, 0, 0, 0}};
+    enum { O_CONFIG = 256, O_RATE, O_CONCURRENCY, O_ALL, O_JSON, O_FORCE };
+    bool force = false;
+    static const struct option options[] = {
+        {"config", 1, 0, O_CONFIG}, {"port", 1, 0, 'p'},      {"timeout", 1, 0, 't'},
+        {"retries", 1, 0, 'r'},     {"rate", 1, 0, O_RATE},   {"concurrency", 1, 0, O_CONCURRENCY},
+        {"all", 0, 0, O_ALL},       {"force", 0, 0, O_FORCE}, {"json", 0, 0, O_JSON},
+        {"quiet", 0, 0, 'q'},       {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
     optind = 0;
     int opt;
     while ((opt = getopt_long (argc, argv, ODC_CLI_CREDENTIAL_OPTS "p:t:r:qh", options, NULL)) !=
@@ -127,6 +123,7 @@ odc_discover_main (int argc, char **argv, const char *config_default)
             o.concurrency = (int)v;
             break;
         case O_ALL: all = true; break;
+        case O_FORCE: force = true; break;
         case O_JSON: json = true; break;
         case 'q': quiet = true; break;
         case 'h': s_usage (stdout); return 0;
@@ -174,6 +171,16 @@ odc_discover_main (int argc, char **argv, const char *config_default)
         fprintf (stderr, "%s: %s\n", prog, error);
         free (error);
         rc = 1;
+    }
+    else if (!force && odc_discover_stats (sweep)->addresses > ODC_SWEEP_MAX) {
+        /*  A typo (/8 for /24) would sweep for days: bounded unless
+            forced (issue 14). Counted once each, overlaps removed. */
+        fprintf (stderr,
+                 "%s: the targets hold %llu addresses, more than %d (a /16) a sweep takes; "
+                 "give --force to sweep them all\n",
+                 prog, (unsigned long long)odc_discover_stats (sweep)->addresses, ODC_SWEEP_MAX);
+        odc_discover_destroy (&sweep);
+        rc = 2;
     }
     else {
         const odc_discover_stats_t *s = odc_discover_stats (sweep);

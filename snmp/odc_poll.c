@@ -18,6 +18,7 @@
 #include "odc_cli.h"
 #include "odc_log.h"
 #include "odc_read.h"
+#include "odc_text.h" /* issue 14 (bridge) */
 
 #ifndef ODC_DATA_DIR
 #define ODC_DATA_DIR "."
@@ -172,16 +173,22 @@ s_read_loop (odc_snmp_t *engine, const char *address, int port, const odc_creden
     return reading;
 }
 
+/*  issue 14 (bridge): text from a device is printed through
+    odc_text_printable (broker/odc_text.h): invalid UTF-8 and control
+    characters (a device's escape sequences) as U+FFFD. */
+#define S_P(buf, text) odc_text_printable (buf, sizeof buf, text)
+
 static void
 s_table_row (FILE *out, const char *key, const char *value)
 {
-    fprintf (out, "  %-22s %s\n", key, value);
+    char k[512], v[1024];
+    fprintf (out, "  %-22s %s\n", S_P (k, key), S_P (v, value));
 }
 
 void
 odc_reading_fprint (FILE *out, odc_loop_t loop, const ProtobufCMessage *m)
 {
-    char buf[256];
+    char buf[256], t1[1024], t2[1024];
     switch (loop) {
     case ODC_LOOP_IDENTITY: {
         const Odc__IdentityReading *r = (const Odc__IdentityReading *)m;
@@ -214,14 +221,14 @@ odc_reading_fprint (FILE *out, odc_loop_t loop, const ProtobufCMessage *m)
                  "description");
         for (size_t i = 0; i < r->n_alerts; i++)
             fprintf (out, "  %-6d %-8d %-6d %-6d %s\n", r->alerts[i]->index, r->alerts[i]->severity,
-                     r->alerts[i]->group, r->alerts[i]->code, r->alerts[i]->description);
+                     r->alerts[i]->group, r->alerts[i]->code, S_P (t1, r->alerts[i]->description));
         break;
     }
     case ODC_LOOP_METER: {
         const Odc__MeterReading *r = (const Odc__MeterReading *)m;
         for (size_t i = 0; i < r->n_counters; i++) {
             snprintf (buf, sizeof buf, "%llu %s", (unsigned long long)r->counters[i]->value,
-                      r->counters[i]->unit);
+                      S_P (t1, r->counters[i]->unit));
             s_table_row (out, r->counters[i]->name, buf);
         }
         break;
@@ -235,8 +242,8 @@ odc_reading_fprint (FILE *out, odc_loop_t loop, const ProtobufCMessage *m)
             char pct[16];
             snprintf (pct, sizeof pct, s->percent >= 0 ? "%d %%" : "-", s->percent);
             fprintf (out, "  %-5d %-34.34s %-8.8s %-6d %-6d %-6d %-5d %s\n", s->index,
-                     s->description, s->colorant, s->supply_class, s->max_capacity, s->level,
-                     s->unit, pct);
+                     S_P (t1, s->description), S_P (t2, s->colorant), s->supply_class,
+                     s->max_capacity, s->level, s->unit, pct);
         }
         break;
     }
@@ -246,12 +253,13 @@ odc_reading_fprint (FILE *out, odc_loop_t loop, const ProtobufCMessage *m)
                  "level", "status", "media");
         for (size_t i = 0; i < r->n_trays; i++) {
             const Odc__Tray *t = r->trays[i];
-            fprintf (out, "  %-5d %-24.24s %-5d %-6d %-6d %-6d %s\n", t->index, t->name, t->type,
-                     t->max_capacity, t->current_level, t->status, t->media_name);
+            fprintf (out, "  %-5d %-24.24s %-5d %-6d %-6d %-6d %s\n", t->index, S_P (t1, t->name),
+                     t->type, t->max_capacity, t->current_level, t->status,
+                     S_P (t2, t->media_name));
         }
         for (size_t i = 0; i < r->n_covers; i++)
             fprintf (out, "  cover %d: %s (status %d)\n", r->covers[i]->index,
-                     r->covers[i]->description, r->covers[i]->status);
+                     S_P (t1, r->covers[i]->description), r->covers[i]->status);
         break;
     }
     default: break;

@@ -1,5 +1,6 @@
 /*  odc_read: see odc_read.h. */
 #include "odc_read.h"
+#include "odc_text.h" /* issue 14 (bridge) */
 
 #include <ctype.h>
 #include <errno.h>
@@ -180,10 +181,14 @@ odc_read_prepare (odc_loop_t loop, uint32_t x, bool table,
 
 /*  Text from a device as valid UTF-8: control characters become blanks,
     bytes that are not UTF-8 are taken as Latin-1, trailing blanks and NULs
-    go. Always a new string. */
+    go, at most ODC_TEXT_MAX bytes. Always a new string. */
 static char *
 s_utf8 (const uint8_t *in, size_t len)
 {
+    /*  Valid UTF-8 is copied (RFC 3629, odc_utf8_char: no overlongs, no
+        surrogates, nothing past U+10FFFF); any other byte is Latin-1 (two
+        bytes at most per byte in). Controls (C0, DEL, and C1 whether sent
+        as UTF-8 or as a Latin-1 byte) become blanks. */
     char *out = malloc (len * 2 + 1);
     size_t n = 0;
     for (size_t i = 0; i < len;) {
@@ -193,17 +198,16 @@ s_utf8 (const uint8_t *in, size_t len)
             i++;
             continue;
         }
-        size_t follow = (c & 0xe0) == 0xc0   ? 1
-                        : (c & 0xf0) == 0xe0 ? 2
-                        : (c & 0xf8) == 0xf0 ? 3
-                                             : 0;
-        bool ok = follow && c >= 0xc2 && i + follow < len;
-        for (size_t k = 1; ok && k <= follow; k++)
-            ok = (in[i + k] & 0xc0) == 0x80;
-        if (ok) {
-            memcpy (out + n, in + i, follow + 1);
-            n += follow + 1;
-            i += follow + 1;
+        uint32_t cp = 0;
+        size_t k = odc_utf8_char (in + i, len - i, &cp);
+        if (k && cp >= 0xa0) {
+            memcpy (out + n, in + i, k);
+            n += k;
+            i += k;
+        }
+        else if (k || c < 0xa0) {
+            out[n++] = ' '; /* a C1 control */
+            i += k ? k : 1;
         }
         else {
             out[n++] = (char)(0xc0 | (c >> 6));
@@ -211,6 +215,10 @@ s_utf8 (const uint8_t *in, size_t len)
             i++;
         }
     }
+    /*  Bounded (ODC_TEXT_MAX bytes, at a character boundary): a 60 kB
+        sysDescr was stored, queued and sent as it came. The longest text
+        of the recordings is 156 bytes. */
+    n = odc_text_cut (out, n, ODC_TEXT_MAX);
     while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == 0))
         n--;
     out[n] = 0;
@@ -254,6 +262,52 @@ s_oid_text (const oid *name, size_t len)
     }
     out[n] = 0;
     return out;
+}
+
+/*  A count (a counter, gauge, time, or an INTEGER that is not negative);
+    0 when it is none: a negative INTEGER is a sentinel or broken firmware,
+    and cast to unsigned it was 4,294,967,295 pages or alerts. */
+static uint64_t
+s_count (const odc_snmp_value_t *v)
+{
+    return v ? odc_snmp_value_u64 (v) : 0;
+}
+
+/*  A count of pages or events: 0 with *out, or -1 when it is none. Past
+    2^31 (2^63 for Counter64) is no printer's: it is a negative number
+    coded as a Counter32 (net-snmp reads 41 04 ff ff ff fb as 4294967291),
+    or garbage. */
+static int
+s_plausible_count (const odc_snmp_value_t *v, uint64_t *out)
+{
+    if (!v || odc_snmp_value_count (v, out) != 0)
+        return -1;
+    uint64_t limit = v->type == ASN_COUNTER64 ? (uint64_t)1 << 63 : (uint64_t)1 << 31;
+    return *out < limit ? 0 : -1;
+}
+
+/*  A TimeTicks (or an INTEGER that is not negative), 0 otherwise. */
+static uint64_t
+s_time (const odc_snmp_value_t *v)
+{
+    return v && (v->type == ASN_TIMETICKS || v->type == ASN_INTEGER) ? s_count (v) : 0;
+}
+
+/*  A Printer MIB level or capacity: a number, or one of its sentinels
+    (-1 other, -2 unknown, -3 some remain); below that, invalid, read as
+    -2 (unknown). */
+static int32_t
+s_level (long value)
+{
+    return value < -3 || value > INT32_MAX ? -2 : (int32_t)value;
+}
+
+/*  An enumeration of 1..max (hrDeviceStatus, hrPrinterStatus): 0 when out
+    of range. */
+static int32_t
+s_enum (long value, long max)
+{
+    return value >= 1 && value <= max ? (int32_t)value : 0;
 }
 
 static long
@@ -376,6 +430,20 @@ s_rows (const odc_snmp_job_t *job, int first, int count, s_row_t *rows, size_t m
     return n;
 }
 
+/*  Every row of those columns, however many the walk brought (the engine
+    bounds a column at ODC_SNMP_MAX_ROWS): fixed arrays of 16 to 64 rows
+    dropped the rest without a word. The caller frees. */
+static s_row_t *
+s_rows_all (const odc_snmp_job_t *job, int first, int count, size_t *n)
+{
+    size_t max = 0;
+    for (size_t i = 0; i < job->n_values; i++)
+        max += job->values[i].column >= first && job->values[i].column < first + count;
+    s_row_t *rows = malloc ((max ? max : 1) * sizeof *rows);
+    *n = s_rows (job, first, count, rows, max);
+    return rows;
+}
+
 uint32_t
 odc_read_printer_index (const odc_snmp_job_t *job)
 {
@@ -414,7 +482,7 @@ odc_read_identity (const odc_snmp_job_t *job)
     r->sys_name = s_text (s_scalar (job, 2));
     r->sys_location = s_text (s_scalar (job, 3));
     r->sys_contact = s_text (s_scalar (job, 4));
-    r->sys_uptime_cs = (uint64_t)(unsigned long)s_int (s_scalar (job, 5), 0);
+    r->sys_uptime_cs = s_time (s_scalar (job, 5));
     v = s_scalar (job, 6);
     /*  HP's private strings start with the two bytes 01 15. */
     if (v && v->type == ASN_OCTET_STR && v->len >= 2 && v->value[0] == 0x01 && v->value[1] == 0x15)
@@ -453,8 +521,8 @@ odc_read_alerts (const odc_snmp_job_t *status, const odc_snmp_job_t *table)
     Odc__AlertReading *r = malloc (sizeof *r);
     odc__alert_reading__init (r);
     r->header = odc_read_header (status, ODC_LOOP_ALERT);
-    r->hr_device_status = (int32_t)s_int (s_scalar (status, 0), 0);
-    r->hr_printer_status = (int32_t)s_int (s_scalar (status, 1), 0);
+    r->hr_device_status = s_enum (s_int (s_scalar (status, 0), 0), 5);
+    r->hr_printer_status = s_enum (s_int (s_scalar (status, 1), 0), 5);
     const odc_snmp_value_t *e = s_scalar (status, 2);
     if (e && e->type == ASN_OCTET_STR) {
         /*  0, 1 or 2 octets; bit 0 is the first octet's high bit. */
@@ -467,12 +535,16 @@ odc_read_alerts (const odc_snmp_job_t *status, const odc_snmp_job_t *table)
         if (e->len)
             memcpy (r->detected_error_raw.data, e->value, e->len);
     }
-    r->critical_events = (uint32_t)s_int (s_scalar (status, 3), 0);
-    r->all_events = (uint32_t)s_int (s_scalar (status, 4), 0);
+    uint64_t events;
+    r->critical_events =
+        s_plausible_count (s_scalar (status, 3), &events) == 0 ? (uint32_t)events : 0;
+    r->all_events = s_plausible_count (s_scalar (status, 4), &events) == 0 ? (uint32_t)events : 0;
     if (table && table->status == ODC_SNMP_OK) {
         r->table_read = true;
-        s_row_t rows[64];
-        size_t n = s_rows (table, 0, 8, rows, 64);
+        /*  Every row the walk brought (the engine bounds a column at
+            ODC_SNMP_MAX_ROWS): 64 on the stack dropped the rest unsaid. */
+        size_t n;
+        s_row_t *rows = s_rows_all (table, 0, 8, &n);
         r->alerts = n ? malloc (n * sizeof *r->alerts) : NULL;
         for (size_t i = 0; i < n; i++) {
             Odc__Alert *a = malloc (sizeof *a);
@@ -485,9 +557,10 @@ odc_read_alerts (const odc_snmp_job_t *status, const odc_snmp_job_t *table)
             a->location = (int32_t)s_int (rows[i].col[4], 0);
             a->code = (int32_t)s_int (rows[i].col[5], 0);
             a->description = s_text (rows[i].col[6]);
-            a->time_cs = (uint64_t)(unsigned long)s_int (rows[i].col[7], 0);
+            a->time_cs = s_time (rows[i].col[7]);
             r->alerts[r->n_alerts++] = a;
         }
+        free (rows);
     }
     return r;
 }
@@ -519,13 +592,18 @@ odc_read_meters (const odc_snmp_job_t *job, const odc_vendor_counter_t *const *v
     Odc__MeterReading *r = malloc (sizeof *r);
     odc__meter_reading__init (r);
     r->header = odc_read_header (job, ODC_LOOP_METER);
-    s_row_t rows[16];
-    size_t n = s_rows (job, 0, 2, rows, 16);
+    size_t n;
+    s_row_t *rows = s_rows_all (job, 0, 2, &n);
     r->counters = malloc ((n + n_vendor + 1) * sizeof *r->counters);
     for (size_t i = 0; i < n; i++) {
         const odc_snmp_value_t *count = rows[i].col[0];
-        if (!count || (count->type != ASN_COUNTER && count->type != ASN_INTEGER &&
-                       count->type != ASN_COUNTER64))
+        uint64_t value;
+        /*  A negative INTEGER is no page count (a sentinel or broken
+            firmware): no counter rather than 4,294,967,295 pages. */
+        if (!count ||
+            (count->type != ASN_COUNTER && count->type != ASN_INTEGER &&
+             count->type != ASN_COUNTER64) ||
+            s_plausible_count (count, &value) != 0)
             continue;
         Odc__Counter *c = malloc (sizeof *c);
         odc__counter__init (c);
@@ -533,14 +611,17 @@ odc_read_meters (const odc_snmp_job_t *job, const odc_vendor_counter_t *const *v
         snprintf (name, sizeof name, rows[i].row == 1 ? "total" : "marker.%u", rows[i].row);
         c->name = strdup (name);
         c->oid = s_oid_text (count->name, count->name_len);
-        c->value = odc_snmp_value_u64 (count);
+        c->value = value;
         c->unit = strdup (s_unit (s_int (rows[i].col[1], 7)));
         r->counters[r->n_counters++] = c;
     }
     for (size_t i = 0; i < n_vendor && i < job->n_scalars; i++) {
         const odc_snmp_value_t *v = s_scalar (job, i);
-        if (!v || (v->type != ASN_COUNTER && v->type != ASN_INTEGER && v->type != ASN_COUNTER64 &&
-                   v->type != ASN_GAUGE))
+        uint64_t value;
+        if (!v ||
+            (v->type != ASN_COUNTER && v->type != ASN_INTEGER && v->type != ASN_COUNTER64 &&
+             v->type != ASN_GAUGE) ||
+            s_plausible_count (v, &value) != 0)
             continue;
         Odc__Counter *c = malloc (sizeof *c);
         odc__counter__init (c);
@@ -548,10 +629,11 @@ odc_read_meters (const odc_snmp_job_t *job, const odc_vendor_counter_t *const *v
         snprintf (name, sizeof name, "vendor.%s", vendor[i]->name);
         c->name = strdup (name);
         c->oid = s_oid_text (v->name, v->name_len);
-        c->value = odc_snmp_value_u64 (v);
+        c->value = value;
         c->unit = strdup ("impressions");
         r->counters[r->n_counters++] = c;
     }
+    free (rows);
     return r;
 }
 
@@ -563,9 +645,9 @@ odc_read_supplies (const odc_snmp_job_t *job)
     Odc__SupplyReading *r = malloc (sizeof *r);
     odc__supply_reading__init (r);
     r->header = odc_read_header (job, ODC_LOOP_SUPPLY);
-    s_row_t rows[64], colorants[32];
-    size_t n = s_rows (job, 0, 7, rows, 64);
-    size_t nc = s_rows (job, 7, 1, colorants, 32);
+    size_t n, nc;
+    s_row_t *rows = s_rows_all (job, 0, 7, &n);
+    s_row_t *colorants = s_rows_all (job, 7, 1, &nc);
     r->supplies = n ? malloc (n * sizeof *r->supplies) : NULL;
     for (size_t i = 0; i < n; i++) {
         Odc__Supply *s = malloc (sizeof *s);
@@ -576,8 +658,8 @@ odc_read_supplies (const odc_snmp_job_t *job)
         s->type = (int32_t)s_int (rows[i].col[2], 0);
         s->description = s_text (rows[i].col[3]);
         s->unit = (int32_t)s_int (rows[i].col[4], 0);
-        s->max_capacity = (int32_t)s_int (rows[i].col[5], -2);
-        s->level = (int32_t)s_int (rows[i].col[6], -2);
+        s->max_capacity = s_level (s_int (rows[i].col[5], -2));
+        s->level = s_level (s_int (rows[i].col[6], -2));
         s->colorant = NULL;
         for (size_t k = 0; k < nc && !s->colorant; k++)
             if ((long)colorants[k].row == colorant && colorant > 0)
@@ -597,6 +679,8 @@ odc_read_supplies (const odc_snmp_job_t *job)
             s->percent = 100;
         r->supplies[r->n_supplies++] = s;
     }
+    free (rows);
+    free (colorants);
     return r;
 }
 
@@ -608,18 +692,18 @@ odc_read_trays (const odc_snmp_job_t *job)
     Odc__TrayReading *r = malloc (sizeof *r);
     odc__tray_reading__init (r);
     r->header = odc_read_header (job, ODC_LOOP_TRAY);
-    s_row_t rows[32];
-    size_t n = s_rows (job, 0, 10, rows, 32);
+    size_t n;
+    s_row_t *rows = s_rows_all (job, 0, 10, &n);
     r->trays = n ? malloc (n * sizeof *r->trays) : NULL;
     for (size_t i = 0; i < n; i++) {
         Odc__Tray *t = malloc (sizeof *t);
         odc__tray__init (t);
         t->index = (int32_t)rows[i].row;
         t->type = (int32_t)s_int (rows[i].col[0], 0);
-        t->media_dimension_feed = (int32_t)s_int (rows[i].col[1], -2);
-        t->media_dimension_xfeed = (int32_t)s_int (rows[i].col[2], -2);
-        t->max_capacity = (int32_t)s_int (rows[i].col[4], -2);
-        t->current_level = (int32_t)s_int (rows[i].col[5], -2);
+        t->media_dimension_feed = s_level (s_int (rows[i].col[1], -2));
+        t->media_dimension_xfeed = s_level (s_int (rows[i].col[2], -2));
+        t->max_capacity = s_level (s_int (rows[i].col[4], -2));
+        t->current_level = s_level (s_int (rows[i].col[5], -2));
         t->status = (int32_t)s_int (rows[i].col[6], 0);
         t->media_name = s_text (rows[i].col[7]);
         t->name = s_text (rows[i].col[8]);
@@ -630,8 +714,9 @@ odc_read_trays (const odc_snmp_job_t *job)
         }
         r->trays[r->n_trays++] = t;
     }
-    s_row_t covers[16];
-    size_t m = s_rows (job, 10, 2, covers, 16);
+    free (rows);
+    size_t m;
+    s_row_t *covers = s_rows_all (job, 10, 2, &m);
     r->covers = m ? malloc (m * sizeof *r->covers) : NULL;
     for (size_t i = 0; i < m; i++) {
         Odc__Cover *c = malloc (sizeof *c);
@@ -641,26 +726,20 @@ odc_read_trays (const odc_snmp_job_t *job)
         c->status = (int32_t)s_int (covers[i].col[1], 0);
         r->covers[r->n_covers++] = c;
     }
+    free (covers);
     return r;
 }
 
 /* ------------------------------------------------------------------------
    JSON */
 
+/*  issue 14 (bridge): one writer of JSON strings for every JSON the
+    collector and the portal print, always valid UTF-8 (broker/odc_text.h:
+    invalid sequences as U+FFFD). */
 static void
 s_json_string (const char *text, size_t len, FILE *out)
 {
-    fputc ('"', out);
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if (c == '"' || c == '\\')
-            fprintf (out, "\\%c", c);
-        else if (c < 0x20)
-            fprintf (out, "\\u%04x", c);
-        else
-            fputc (c, out);
-    }
-    fputc ('"', out);
+    odc_text_json (out, text, len);
 }
 
 static void s_json_value (const ProtobufCFieldDescriptor *f, const void *member, FILE *out,

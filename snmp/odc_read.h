@@ -40,6 +40,14 @@ void odc_vendor_map_destroy (odc_vendor_map_t **self_p);
 /*  The enterprise number in a sysObjectID (1.3.6.1.4.1.N...), 0 if none. */
 uint32_t odc_enterprise_of (const char *sys_object_id);
 
+/*  Where a loop keeps a device's last failed read for `show device`
+    (odc_devices_note_*): what "read-error-LOOP" (LOOP the loop's name),
+    text "MS REASON", MS the wall clock (ms) of the failure, REASON the
+    job's error ("walk stopped: more than 1000 rows in ..."); "" once the
+    device reads again. Only answers that went wrong are noted (errors and
+    the bounds of a read), not silence. */
+#define ODC_READ_ERROR_NOTE "read-error-"
+
 /*  Fill the job's scalars and columns for a loop. For the meter loop,
     vendor lists the counters to ask for (NULL: the standard counter only).
     For the alert loop, table selects the second step. The OID arrays live

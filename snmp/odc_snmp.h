@@ -60,11 +60,28 @@ typedef enum {
     ODC_SNMP_ERROR,   /* it answered with an error we cannot get past; see error */
 } odc_snmp_status_t;
 
+/*  Bounds per device read (one job), against agents that walk for ever,
+    loop, drip or flood (snmp/README.md, "Bounds per read"). A job that
+    passes one ends as ODC_SNMP_ERROR with a reason that names the bound
+    ("walk stopped: more than 1000 rows in 1.3.6.1.2.1.43.18.1.1.2.1"),
+    and its values are dropped: a cut table is not the device's table.
+    0 in a field: the default; UINT32_MAX: no bound. The defaults are far
+    above what any real printer of the recordings needs (their largest
+    walked column has 10 rows; a read takes a few requests). */
+#define ODC_SNMP_MAX_ROWS     1000u              /* rows per column */
+#define ODC_SNMP_MAX_REQUESTS 1200u              /* requests per job, resends included */
+#define ODC_SNMP_MAX_BYTES    (4u * 1024 * 1024) /* bytes received per job */
+#define ODC_SNMP_MAX_MS       60000u             /* wall time per job */
 typedef struct {
-    int window;          /* jobs in flight at most (default 256) */
-    int timeout_ms;      /* per request (default 1500) */
-    int retries;         /* further tries per request (default 1) */
-    int max_repetitions; /* rows per GETBULK at first (default 16) */
+    uint32_t rows, requests, bytes, ms;
+} odc_snmp_bounds_t;
+
+typedef struct {
+    int window;               /* jobs in flight at most (default 256) */
+    int timeout_ms;           /* per request (default 1500) */
+    int retries;              /* further tries per request (default 1) */
+    int max_repetitions;      /* rows per GETBULK at first (default 16) */
+    odc_snmp_bounds_t bounds; /* per job, for jobs that set none (defaults above) */
 } odc_snmp_options_t;
 
 typedef struct _odc_snmp_t odc_snmp_t;
@@ -81,11 +98,13 @@ struct odc_snmp_job {
     size_t n_scalars;
     const odc_oid_t *columns; /* subtrees, walked */
     size_t n_columns;
-    size_t max_rows;     /* stop a column after this many rows (0: no limit) */
-    int max_repetitions; /* rows per GETBULK at first (0: the engine's); a caller
+    size_t max_rows;          /* stop a column after this many rows, quietly and OK (discovery
+                            reads only the first rows; 0: no limit) */
+    odc_snmp_bounds_t bounds; /* per field, 0: the engine's (see odc_snmp_bounds_t) */
+    int max_repetitions;      /* rows per GETBULK at first (0: the engine's); a caller
                             that knows the table's size asks for one more row
                             than it has, and the walk ends in one request */
-    bool keep_raw;       /* for odc_read: the reading keeps every value as received */
+    bool keep_raw;            /* for odc_read: the reading keeps every value as received */
     odc_snmp_done_fn *done;
     void *arg;
     /* out */
@@ -96,6 +115,10 @@ struct odc_snmp_job {
     bool fell_back; /* had to use GETNEXT */
     size_t rows;    /* the most rows one of the columns gave */
     uint32_t requests, bytes_out, bytes_in, timeouts;
+    uint32_t foreign;  /* replies dropped: from another address or port than the device's */
+    const char *bound; /* what stopped the job: a bound ("rows", "requests", "bytes",
+                          "time"), an OID too long ("oid"), a reply that would be asked
+                          again for ever ("reply"); NULL none; the reason is in error */
     uint64_t started_us, finished_us, rtt_us; /* monotonic clock */
     uint64_t started_ms, finished_ms;         /* wall clock, for readings */
     /* the engine's own */
@@ -133,6 +156,11 @@ int odc_snmp_run (odc_snmp_t *self, int timeout_ms);
 int odc_snmp_fd (odc_snmp_t *self);
 int odc_snmp_next_ms (odc_snmp_t *self);
 
+/*  Replies the engine dropped so far because they came from another
+    address or port than the request went to (spoofed, or a confused
+    agent); each is also counted in its job's `foreign`. */
+uint64_t odc_snmp_foreign (odc_snmp_t *self);
+
 /*  Jobs queued plus in flight. */
 size_t odc_snmp_pending (odc_snmp_t *self);
 
@@ -152,6 +180,13 @@ int odc_oid_parse (const char *text, odc_oid_t *out);
 /*  The value of a job as an integer, a string (copied, NUL-terminated,
     into buf), ... Helpers for decoders. */
 long odc_snmp_value_int (const odc_snmp_value_t *value);
+/*  An unsigned count: Counter32, Gauge32, TimeTicks, Counter64, or an
+    INTEGER that is not negative. 0 for anything else: a negative INTEGER
+    is a Printer MIB sentinel (-1 other, -2 unknown, -3 some remain) or
+    broken firmware, never 4,294,967,295 pages. */
 uint64_t odc_snmp_value_u64 (const odc_snmp_value_t *value);
+/*  The same, telling: 0 with *out set, or -1 when the value is no count
+    (a negative INTEGER, another type, no value). */
+int odc_snmp_value_count (const odc_snmp_value_t *value, uint64_t *out);
 
 #endif

@@ -10,20 +10,49 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "odc_bus.h"
 #include "odc_log.h"
+#include "odc_text.h"
 
 #define S_SOURCE_CONFIG "config"
 
 void
 odc_device_id (char *out, size_t size, const char *address, int port)
 {
+    char full[600];
     if (port == 0 || port == 161)
-        snprintf (out, size, "%s", address);
+        snprintf (full, sizeof full, "%s", address);
     else if (strchr (address, ':'))
-        snprintf (out, size, "[%s]:%d", address, port); /* IPv6 literal */
+        snprintf (full, sizeof full, "[%s]:%d", address, port); /* IPv6 literal */
     else
-        snprintf (out, size, "%s:%d", address, port);
+        snprintf (full, sizeof full, "%s:%d", address, port);
+    size_t len = strlen (full);
+    if (len < size || size < 12) {
+        snprintf (out, size, "%s", full);
+        return;
+    }
+    /*  Too long to keep whole (a DNS name of up to 253 characters): the
+        start, then "~" and 8 hex digits of a hash of the whole, so two long
+        names that share their start still get two ids. */
+    uint32_t h = (uint32_t)odc_fnv (ODC_FNV_START, full, len);
+    snprintf (out, size, "%.*s~%08x", (int)(size - 10), full, h);
+}
+
+/*  Text from outside into a device record: at most ODC_TEXT_MAX bytes,
+    cut at a UTF-8 character boundary, the cut said. NULL when text fits
+    (use it as it is), else a shorter copy the caller frees. */
+static char *
+s_bounded (const char *text, const char *what, const char *id, const char *source)
+{
+    size_t len = text ? strlen (text) : 0;
+    if (len <= ODC_TEXT_MAX)
+        return NULL;
+    size_t keep = odc_text_cut (text, len, ODC_TEXT_MAX);
+    odc_warn (id, "the %s list's %s of %zu bytes is cut to %zu (at most %d bytes are kept)", source,
+              what, len, keep, ODC_TEXT_MAX);
+    return strndup (text, keep);
 }
 
 typedef struct {
@@ -103,8 +132,11 @@ odc_devices_sync (odc_store_t *store, const char *source, const odc_device_confi
     zhashx_t *at = zhashx_new (); /* ADDRESS[:PORT] -> id (strings owned by `ids`) */
     zlist_t *ids = zlist_new ();
     zlist_autofree (ids);
+    size_t others = 0; /* devices of other sources: they stay */
     for (zchunk_t *chunk = zhashx_first (load.stored); chunk; chunk = zhashx_next (load.stored)) {
         Odc__Device *d = odc__device__unpack (NULL, zchunk_size (chunk), zchunk_data (chunk));
+        if (d && !(d->source && !strcmp (d->source, source)))
+            others++;
         if (d && d->address && *d->address) {
             char key[ODC_DEVICE_ID_MAX];
             odc_device_id (key, sizeof key, d->address, (int)d->port);
@@ -118,8 +150,16 @@ odc_devices_sync (odc_store_t *store, const char *source, const odc_device_confi
     odc_batch_t *batch = odc_batch_new ();
     size_t n_added = 0, n_removed = 0;
     zhashx_t *listed = zhashx_new (); /* ids the list holds */
+    /*  limits.max_devices bounds the whole family: what other sources
+        hold stays, this list gets the rest, in its order. */
+    size_t max = config && config->max_devices > 0 ? (size_t)config->max_devices : SIZE_MAX;
+    size_t over = 0;
     for (size_t i = 0; i < device_count; i++) {
         const odc_device_config_t *c = &devices[i];
+        if (others + zhashx_size (listed) >= max) {
+            over++;
+            continue;
+        }
         char key[ODC_DEVICE_ID_MAX], id[ODC_DEVICE_ID_MAX + 8];
         odc_device_id (key, sizeof key, c->address, c->port);
         const char *held = zhashx_lookup (at, key);
@@ -152,8 +192,13 @@ odc_devices_sync (odc_store_t *store, const char *source, const odc_device_confi
                                                    : ODC__SNMP_VERSION__SNMP_V2C)
                            : ODC__SNMP_VERSION__SNMP_VERSION_UNSPECIFIED;
         d.credential = &ref;
-        d.asset_number = c->asset_number ? c->asset_number : (old ? old->asset_number : "");
-        d.location = c->location ? c->location : (old ? old->location : "");
+        char *asset = s_bounded (c->asset_number, "asset number", id, source);
+        char *location = s_bounded (c->location, "location", id, source);
+        d.asset_number = asset             ? asset
+                         : c->asset_number ? c->asset_number
+                         : old             ? old->asset_number
+                                           : "";
+        d.location = location ? location : c->location ? c->location : old ? old->location : "";
         d.source = (char *)source;
         if (!old) {
             d.first_seen_ms = now;
@@ -168,9 +213,16 @@ odc_devices_sync (odc_store_t *store, const char *source, const odc_device_confi
         if (!chunk || zchunk_size (chunk) != size || memcmp (zchunk_data (chunk), buffer, size))
             odc_devices_stage (store, batch, &d);
         free (buffer);
+        free (asset);
+        free (location);
         if (old)
             odc__device__free_unpacked (old, NULL);
     }
+    if (over)
+        odc_warn (NULL,
+                  "the %s list: %zu of its %zu devices refused: limits.max_devices is %zu, "
+                  "and %zu devices of other sources are kept",
+                  source, over, device_count, max, others);
     /*  Devices of this source it no longer lists. */
     for (zchunk_t *chunk = zhashx_first (load.stored); chunk; chunk = zhashx_next (load.stored)) {
         const char *id = zhashx_cursor (load.stored);
@@ -382,12 +434,29 @@ odc_devices_csv_read (const char *path, const char *const *columns, const odc_co
                       char **error)
 {
     FILE *f = fopen (path, "r");
+    struct stat st;
+    /*  A folder opens for reading on Linux and reads as nothing: that
+        would be an empty list, which removes every device the last one
+        gave (issue 14). */
+    if (f && fstat (fileno (f), &st) == 0 && S_ISDIR (st.st_mode)) {
+        fclose (f);
+        f = NULL;
+        errno = EISDIR;
+    }
     if (!f) {
         if (error && asprintf (error, "%s: cannot read: %s", path, strerror (errno)) < 0)
             *error = NULL;
         return NULL;
     }
+    errno = 0;
     odc_device_list_t *list = s_csv_read (f, path, columns, config);
+    if (list && ferror (f)) {
+        /*  Half a list is not the list: nothing of it is taken. */
+        if (error &&
+            asprintf (error, "%s: cannot read: %s", path, strerror (errno ? errno : EIO)) < 0)
+            *error = NULL;
+        odc_device_list_destroy (&list);
+    }
     fclose (f);
     return list;
 }
@@ -417,8 +486,17 @@ s_csv_read (FILE *f, const char *path, const char *const *columns, const odc_con
     size_t line_size = 0;
     int number = 0;
     bool first = true;
-    while (getline (&line, &line_size, f) >= 0) {
+    ssize_t got;
+    while ((got = getline (&line, &line_size, f)) >= 0) {
         number++;
+        /*  C strings end at a NUL: what follows one in a field would be
+            dropped without a word, so the line is refused. */
+        const char *nul = memchr (line, 0, (size_t)got);
+        if (nul) {
+            s_list_error (list, path, number, "a NUL byte at column %d: not a text line",
+                          (int)(nul - line) + 1);
+            continue;
+        }
         line[strcspn (line, "\r\n")] = 0;
         char *p = line;
         while (*p == ' ' || *p == '\t')

@@ -109,6 +109,25 @@ odc_outbox_destroy (odc_outbox_t **self_p)
     *self_p = NULL;
 }
 
+/*  A record's value: the packed Odc__OutboxRecord (malloc'd). */
+static uint8_t *
+s_record_value (Odc__Priority priority, uint64_t seq, const char *kind, uint64_t created_ms,
+                const void *payload, size_t size, size_t *vlen)
+{
+    Odc__OutboxRecord record = ODC__OUTBOX_RECORD__INIT;
+    record.seq = seq;
+    record.priority = priority;
+    record.kind = (char *)kind;
+    record.created_ms = created_ms;
+    record.payload.data = (uint8_t *)payload;
+    record.payload.len = size;
+    *vlen = odc__outbox_record__get_packed_size (&record);
+    uint8_t *value = (uint8_t *)malloc (*vlen);
+    assert (value);
+    odc__outbox_record__pack (&record, value);
+    return value;
+}
+
 uint64_t
 odc_outbox_add (odc_outbox_t *self, odc_batch_t *batch, Odc__Priority priority, const char *kind,
                 const void *payload, size_t size)
@@ -121,17 +140,8 @@ odc_outbox_add (odc_outbox_t *self, odc_batch_t *batch, Odc__Priority priority, 
     self->staged.count[priority]++;
     pthread_mutex_unlock (&self->lock);
 
-    Odc__OutboxRecord record = ODC__OUTBOX_RECORD__INIT;
-    record.seq = seq;
-    record.priority = priority;
-    record.kind = (char *)kind;
-    record.created_ms = odc_now_ms ();
-    record.payload.data = (uint8_t *)payload;
-    record.payload.len = size;
-    size_t vlen = odc__outbox_record__get_packed_size (&record);
-    uint8_t *value = (uint8_t *)malloc (vlen);
-    assert (value);
-    odc__outbox_record__pack (&record, value);
+    size_t vlen = 0;
+    uint8_t *value = s_record_value (priority, seq, kind, odc_now_ms (), payload, size, &vlen);
 
     uint8_t key[ODC_OUTBOX_KEY_SIZE];
     odc_outbox_key (key, (int)priority, seq);
@@ -213,8 +223,16 @@ odc_outbox_commit (odc_outbox_t *self, odc_batch_t *batch)
                                         self->staged.count[2]));
         errno = ENOSPC;
     }
-    else
+    else {
+        /*  issue 14 (bridge): the next number as it is now, not as the
+            staged records had it: odc_outbox_replace may have taken
+            numbers since, and a number must never be given twice. */
+        uint8_t next[8];
+        odc_be64_put (next, self->next_seq);
+        odc_batch_put (batch, self->store, ODC_CF_META, S_NEXT_SEQ_KEY, strlen (S_NEXT_SEQ_KEY),
+                       next, sizeof next);
         rc = odc_store_write (self->store, batch);
+    }
     if (rc == 0) {
         uint64_t shed_total = 0;
         for (int c = 0; c < ODC_OUTBOX_CLASSES; c++) {
@@ -353,6 +371,97 @@ odc_outbox_ack (odc_outbox_t *self, int priority, uint64_t seq)
     pthread_mutex_unlock (&self->lock);
     return rc;
 }
+
+/* --- issue 14 (bridge): odc_outbox_get, odc_outbox_replace */
+Odc__OutboxRecord *
+odc_outbox_get (odc_outbox_t *self, int priority, uint64_t seq)
+{
+    if (priority < 0 || priority >= ODC_OUTBOX_CLASSES)
+        return NULL;
+    uint8_t key[ODC_OUTBOX_KEY_SIZE];
+    odc_outbox_key (key, priority, seq);
+    size_t vlen = 0;
+    void *value = odc_store_get (self->store, ODC_CF_OUTBOX, key, sizeof key, &vlen);
+    if (!value)
+        return NULL;
+    Odc__OutboxRecord *record = odc__outbox_record__unpack (NULL, vlen, value);
+    if (!record)
+        odc_error (NULL, "outbox record %d/%llu of %zu bytes does not unpack", priority,
+                   (unsigned long long)seq, vlen);
+    free (value);
+    return record;
+}
+
+int
+odc_outbox_replace (odc_outbox_t *self, int priority, uint64_t seq,
+                    const ProtobufCBinaryData *payloads, size_t n, const char *reason,
+                    uint64_t *first)
+{
+    if (priority < 0 || priority >= ODC_OUTBOX_CLASSES)
+        return 0;
+    uint8_t key[ODC_OUTBOX_KEY_SIZE];
+    odc_outbox_key (key, priority, seq);
+    /*  Under the lock from lookup to count, as ack: a record shed or acked
+        meanwhile is not counted twice. */
+    pthread_mutex_lock (&self->lock);
+    size_t vlen = 0;
+    void *value = odc_store_get (self->store, ODC_CF_OUTBOX, key, sizeof key, &vlen);
+    Odc__OutboxRecord *old = value ? odc__outbox_record__unpack (NULL, vlen, value) : NULL;
+    if (!value || (n && !old)) {
+        pthread_mutex_unlock (&self->lock);
+        free (value);
+        if (old)
+            odc__outbox_record__free_unpacked (old, NULL);
+        return value ? -1 : 0;
+    }
+    odc_batch_t *batch = odc_batch_new ();
+    odc_batch_delete (batch, self->store, ODC_CF_OUTBOX, key, sizeof key);
+    if (reason) {
+        size_t rlen = strlen (reason), klen = strlen (ODC_OUTBOX_REFUSED_PREFIX);
+        uint8_t *kept = malloc (rlen + 1 + vlen), refused_key[64];
+        memcpy (kept, reason, rlen + 1);
+        memcpy (kept + rlen + 1, value, vlen);
+        memcpy (refused_key, ODC_OUTBOX_REFUSED_PREFIX, klen);
+        memcpy (refused_key + klen, key, sizeof key);
+        odc_batch_put (batch, self->store, ODC_CF_META, refused_key, klen + sizeof key, kept,
+                       rlen + 1 + vlen);
+        free (kept);
+    }
+    uint64_t next = self->next_seq, added = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t plen = 0;
+        uint8_t *part = s_record_value ((Odc__Priority)priority, next + i, old->kind,
+                                        old->created_ms, payloads[i].data, payloads[i].len, &plen);
+        uint8_t pkey[ODC_OUTBOX_KEY_SIZE];
+        odc_outbox_key (pkey, priority, next + i);
+        odc_batch_put (batch, self->store, ODC_CF_OUTBOX, pkey, sizeof pkey, part, plen);
+        added += s_record_bytes (plen);
+        free (part);
+    }
+    if (n) {
+        uint8_t be[8];
+        odc_be64_put (be, next + n);
+        odc_batch_put (batch, self->store, ODC_CF_META, S_NEXT_SEQ_KEY, strlen (S_NEXT_SEQ_KEY), be,
+                       sizeof be);
+    }
+    int rc = odc_store_write (self->store, batch) == 0 ? 1 : -1;
+    odc_batch_destroy (&batch);
+    if (rc == 1) {
+        self->next_seq = next + n;
+        self->held.count[priority] += n;
+        self->held.count[priority]--;
+        self->held.bytes[priority] += added;
+        self->held.bytes[priority] -= s_record_bytes (vlen);
+        if (first)
+            *first = next;
+    }
+    pthread_mutex_unlock (&self->lock);
+    free (value);
+    if (old)
+        odc__outbox_record__free_unpacked (old, NULL);
+    return rc;
+}
+/* --- end issue 14 (bridge) */
 
 uint64_t
 odc_outbox_count (odc_outbox_t *self)

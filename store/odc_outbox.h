@@ -72,6 +72,28 @@ void odc_outbox_records_free (Odc__OutboxRecord **records, size_t count);
     not there (acknowledged before, or shed), -1 on error. */
 int odc_outbox_ack (odc_outbox_t *self, int priority, uint64_t seq);
 
+/* --- issue 14 (bridge): a record by its key, and records the bridge cannot
+   send as they are. */
+
+/*  The record (priority, seq), unpacked (free with
+    odc__outbox_record__free_unpacked), or NULL when it is not there (acked
+    or shed). A point lookup. */
+Odc__OutboxRecord *odc_outbox_get (odc_outbox_t *self, int priority, uint64_t seq);
+
+/*  Replace the record (priority, seq) in one synced write by n records of
+    its class, kind and creation time, holding payloads[i] (each a packed
+    Odc__Batch) under new sequence numbers (*first gets the first; they are
+    consecutive). With n 0 the record leaves the outbox; when reason is
+    given it is kept for a human in the meta family under
+    ODC_OUTBOX_REFUSED_PREFIX + its key, as reason NUL record (not counted
+    against the bound, never sent again). Returns 1 done, 0 the record was
+    not there, -1 on a store error (nothing changed). */
+#define ODC_OUTBOX_REFUSED_PREFIX "outbox.refused/"
+int odc_outbox_replace (odc_outbox_t *self, int priority, uint64_t seq,
+                        const ProtobufCBinaryData *payloads, size_t n, const char *reason,
+                        uint64_t *first);
+/* --- end issue 14 (bridge) */
+
 uint64_t odc_outbox_count (odc_outbox_t *self);
 uint64_t odc_outbox_bytes (odc_outbox_t *self);
 uint64_t odc_outbox_shed (odc_outbox_t *self); /* records shed since open */

@@ -88,6 +88,22 @@ check "a broken file on SIGHUP is reported with its place" grep -q "run.yaml:.*Y
 check "a broken file on SIGHUP keeps the running configuration" grep -q "reload failed; the running configuration stays" "$tmp/run.log"
 check "still running after a failed reload" kill -0 $pid
 
+# IMIL text with a newline: one log line, the newline escaped (issue 14).
+write_config debug # the control socket is found through the file
+"$opendca" imil $'frobnicate\n2026-01-01T00:00:00.000Z error [x] forged\x1b[2J' -c "$tmp/run.yaml" >"$tmp/imil.out" 2>&1
+for _ in $(seq 50); do grep -q "forged" "$tmp/run.log" && break; sleep 0.1; done
+check "a newline in a command does not forge a log line" bash -c "! grep -q '^2026-01-01T00:00:00.000Z error' '$tmp/run.log'"
+check "the command is logged on one line, escaped" grep -qF "local command 'frobnicate\\n2026-01-01T00:00:00.000Z error [x] forged\\x1b[2J'" "$tmp/run.log"
+check "IMIL's echo escapes it too" grep -qF "unknown command 'frobnicate\\n2026" "$tmp/imil.out"
+check "no raw ESC in the log" bash -c "! grep -q $'\x1b' '$tmp/run.log'"
+
+# SIGHUP with a 1,000,000-deep file: refused at once, and SIGTERM right
+# after is prompt (the reload used to parse for minutes, SIGTERM behind it).
+python3 -c "import sys; n=1000000; open(sys.argv[1],'w').write('collector:\n  id: c1\nx: ' + '['*n + ']'*n + '\n')" "$tmp/run.yaml"
+kill -HUP $pid
+for _ in $(seq 50); do grep -q "nested deeper than" "$tmp/run.log" && break; sleep 0.1; done
+check "a 1,000,000-deep file on SIGHUP is refused with its place" grep -q "run.yaml:3: nested deeper than 32 levels" "$tmp/run.log"
+
 start=$(date +%s%N)
 kill -TERM $pid
 wait $pid; rc=$?
@@ -103,14 +119,51 @@ check "the store was created" [ -f "$state/CURRENT" ]
 "$opendca" run -c "$tmp/run.yaml" 2>"$tmp/err"; rc=$?
 check "broken config at start exits 2" [ $rc -eq 2 ]
 write_config info
-"$opendca" run -c "$tmp/run.yaml" 2>"$tmp/a.log" &
+# umask 000: the control socket is still the collector's alone (issue 14).
+(umask 000; exec "$opendca" run -c "$tmp/run.yaml" 2>"$tmp/a.log") &
 pid=$!
 for _ in $(seq 50); do grep -q "running;" "$tmp/a.log" && break; sleep 0.1; done
+check "under umask 000 the control socket is 0600 (is $(stat -c %a "$state/control"))" [ "$(stat -c %a "$state/control")" = 600 ]
+if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null; then
+    chmod 755 "$tmp"
+    runuser -u nobody -- "$opendca" imil status -c "$tmp/run.yaml" >/dev/null 2>"$tmp/nobody.err"; rc=$?
+    check "another user is told permission denied, not 'no collector' (rc $rc)" \
+        grep -q "permission denied on $state/control (run as the collector's user)" "$tmp/nobody.err"
+    check "and exits 2" [ $rc -eq 2 ]
+    chmod 700 "$tmp"
+else
+    echo "SKIP: the other-user check needs root and runuser"
+fi
 "$opendca" run -c "$tmp/run.yaml" 2>"$tmp/b.log"; rc=$?
 check "a second collector on the same store exits 1" [ $rc -eq 1 ]
 check "and says why" grep -q "cannot open the store.*lock" "$tmp/b.log"
 kill -INT $pid; wait $pid; rc=$?; pid=
 check "SIGINT: exit code 0" [ $rc -eq 0 ]
+
+# Every command but "run" stops at once on SIGINT/SIGTERM (they used to be
+# blocked for all: Ctrl-C and timeout did nothing). A silent address.
+silent=127.0.0.1:$(( 20000 + RANDOM % 20000 ))
+for sig in INT TERM; do
+    start=$(date +%s%N)
+    timeout -s KILL 15 timeout -s $sig 2 "$opendca" poll "$silent" --loop alert -r 1000000 >/dev/null 2>&1
+    ms=$(( ($(date +%s%N) - start) / 1000000 ))
+    check "poll -r 1000000 stops on SIG$sig within 3.5 s (took $ms ms)" [ $ms -lt 3500 ]
+    start=$(date +%s%N)
+    timeout -s KILL 15 timeout -s $sig 2 "$opendca" discover 127.64.0.0/16 -q >/dev/null 2>&1
+    ms=$(( ($(date +%s%N) - start) / 1000000 ))
+    check "discover stops on SIG$sig within 3.5 s (took $ms ms)" [ $ms -lt 3500 ]
+done
+
+# A sweep is bounded to 65,536 addresses unless forced (issue 14).
+for t in 127.0.0.0/8 0.0.0.0-255.255.255.255 "127.65.0.0/16 127.66.0.0/24"; do
+    timeout -s KILL 15 "$opendca" discover $t -q >/dev/null 2>"$tmp/big.err"; rc=$?
+    check "discover $t is refused with exit 2 (was $rc)" [ $rc -eq 2 ]
+    check "and says how many and --force" grep -q "more than 65536 (a /16) a sweep takes; give --force" "$tmp/big.err"
+done
+start=$(date +%s%N)
+timeout -s KILL 15 timeout -s INT 2 "$opendca" discover 127.0.0.0/8 --force -q >/dev/null 2>&1; rc=$?
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+check "discover --force takes a /8 (stopped by SIGINT after 2 s: rc $rc, $ms ms)" [ $rc -eq 124 -a $ms -lt 3500 ]
 
 [ $failed -eq 0 ] || { echo "--- run.log"; cat "$tmp/run.log"; }
 echo "$passed passed, $failed failed"

@@ -1,7 +1,12 @@
 /*  test_config: every error path of the configuration, each checked for the
     FILE:LINE, the key and the reason a user needs to fix it; the defaults;
-    secrets from files; the example file. */
+    secrets from files (and their modes); the bounds on the file itself
+    (size, nesting, anchors and aliases) and on discovery ranges; the
+    example file. */
 #include <string.h>
+#include <sys/stat.h>
+
+#include "odc_log.h"
 
 #include "odc_config.h"
 #include "odc_test.h"
@@ -17,6 +22,15 @@ s_write (const char *name, const char *text)
     FILE *out = fopen (path, "w");
     fputs (text, out);
     fclose (out);
+    return path;
+}
+
+/*  A secret file, private as the collector wants it (0600). */
+static char *
+s_write_secret (const char *name, const char *text)
+{
+    char *path = s_write (name, text);
+    chmod (path, 0600);
     return path;
 }
 
@@ -154,8 +168,8 @@ test_credentials_and_references (void)
 static void
 test_secrets_from_files (void)
 {
-    char *secret = s_write ("community.secret", "s3cr3t-community\n");
-    char *pass = s_write ("xmpp.secret", "xmpp-pass\r\n");
+    char *secret = s_write_secret ("community.secret", "s3cr3t-community\n");
+    char *pass = s_write_secret ("xmpp.secret", "xmpp-pass\r\n");
     char text[1024];
     snprintf (text, sizeof text,
               "collector:\n  id: c1\nportal:\n  password_file: xmpp.secret\nsnmp:\n"
@@ -178,12 +192,198 @@ test_secrets_from_files (void)
                     "key 'portal.password_file'", "missing.secret: No such file");
     s_expect_error ("collector:\n  id: c1\nportal:\n  password: a\n  password_file: xmpp.secret\n",
                     4, "portal.password_file", "give 'password' or 'password_file', not both");
-    char *empty = s_write ("empty.secret", "\n");
+    char *empty = s_write_secret ("empty.secret", "\n");
     s_expect_error ("collector:\n  id: c1\nportal:\n  password_file: empty.secret\n", 4,
                     "portal.password_file", "empty");
     free (empty);
+
+    /*  Readable by others: refused (like ssh), with the file, its mode and
+        the fix; 0400 and 0600 are taken. */
+    static const mode_t open_modes[] = {0644, 0640, 0604, 0660, 0666};
+    for (size_t i = 0; i < sizeof open_modes / sizeof *open_modes; i++) {
+        chmod (pass, open_modes[i]);
+        char mode[32];
+        snprintf (mode, sizeof mode, "mode 0%o", (unsigned)open_modes[i]);
+        s_expect_error ("collector:\n  id: c1\nportal:\n  password_file: xmpp.secret\n", 4,
+                        "key 'portal.password_file'", mode);
+        s_expect_error ("collector:\n  id: c1\nportal:\n  password_file: xmpp.secret\n", 4,
+                        "xmpp.secret", "chmod 600");
+    }
+    static const mode_t private_modes[] = {0600, 0400};
+    for (size_t i = 0; i < sizeof private_modes / sizeof *private_modes; i++) {
+        chmod (pass, private_modes[i]);
+        char *ok = s_write ("private.yaml", "collector:\n  id: c1\nportal:\n"
+                                            "  password_file: xmpp.secret\n");
+        char *errors = NULL;
+        odc_config_t *c = odc_config_load (ok, &errors);
+        CHECKF (c != NULL, "mode 0%o: %s", (unsigned)private_modes[i], errors ? errors : "");
+        odc_config_destroy (&c);
+        free (errors);
+        free (ok);
+    }
+    chmod (secret, 0644);
+    snprintf (text, sizeof text,
+              "collector:\n  id: c1\nsnmp:\n  credentials:\n    - name: a\n      version: 2c\n"
+              "      community_file: %s\n",
+              secret);
+    s_expect_error (text, 7, "snmp.credentials[0].community_file", "mode 0644");
+    /*  Not a file: named as such (a FIFO would block the reader). */
+    s_expect_error ("collector:\n  id: c1\nportal:\n  password_file: /dev/null\n", 4,
+                    "portal.password_file", "not a regular file");
     free (secret);
     free (pass);
+}
+
+/*  Loads text from a file; 0 when it loads, else 1 with the errors in
+    *errors (caller frees); *took the seconds it took. */
+static int
+s_load_timed (const char *name, const char *text, size_t len, char **errors, double *took)
+{
+    char *path = NULL;
+    if (asprintf (&path, "%s/%s", s_dir, name) == -1)
+        exit (2);
+    FILE *out = fopen (path, "w");
+    fwrite (text, 1, len, out);
+    fclose (out);
+    double t0 = odc_clock_s ();
+    *errors = NULL;
+    odc_config_t *config = odc_config_load (path, errors);
+    *took = odc_clock_s () - t0;
+    int rc = config ? 0 : 1;
+    odc_config_destroy (&config);
+    free (path);
+    return rc;
+}
+
+/*  The bounds on the file: size, nesting, anchors and aliases. Each is
+    refused quickly, with FILE:LINE and the reason; a file just inside
+    each bound is not refused for it. */
+static void
+test_file_bounds (void)
+{
+    const char *head = "collector:\n  id: c1\n";
+    double took;
+    char *errors;
+
+    /*  Size: exactly the bound (padded with a comment) loads; a byte more
+        is refused. */
+    size_t max = ODC_CONFIG_FILE_MAX;
+    char *big = malloc (max + 2);
+    size_t h = strlen (head);
+    memcpy (big, head, h);
+    big[h] = '#';
+    memset (big + h + 1, 'x', max - h - 2);
+    big[max - 1] = '\n';
+    CHECKF (s_load_timed ("size.yaml", big, max, &errors, &took) == 0, "%s", errors);
+    free (errors);
+    big[max - 1] = 'x';
+    big[max] = '\n';
+    CHECK (s_load_timed ("size.yaml", big, max + 1, &errors, &took) == 1);
+    CHECKF (errors && strstr (errors, "size.yaml:1: ") && strstr (errors, "larger than"), "%s",
+            errors ? errors : "");
+    free (errors);
+    free (big);
+
+    /*  Nesting: the root mapping is level 1, each bracket one more. */
+    size_t deep_n = 1000000;
+    char *deep = malloc (h + 4 + 2 * deep_n + 2);
+    for (int levels = ODC_CONFIG_DEPTH_MAX; levels <= ODC_CONFIG_DEPTH_MAX + 1; levels++) {
+        size_t n = (size_t)levels - 1, k = 0;
+        memcpy (deep, head, h);
+        k = h;
+        memcpy (deep + k, "x: ", 3);
+        k += 3;
+        memset (deep + k, '[', n);
+        memset (deep + k + n, ']', n);
+        k += 2 * n;
+        deep[k++] = '\n';
+        s_load_timed ("deep.yaml", deep, k, &errors, &took);
+        bool refused = errors && strstr (errors, "nested deeper than");
+        if (levels <= ODC_CONFIG_DEPTH_MAX)
+            /*  Refused, but for the unknown key, not for its depth. */
+            CHECKF (!refused && errors && strstr (errors, "deep.yaml:3: key 'x': unknown key"),
+                    "%d levels: %s", levels, errors ? errors : "");
+        else
+            CHECKF (refused && strstr (errors, "deep.yaml:3: "), "%d levels: %s", levels,
+                    errors ? errors : "");
+        free (errors);
+    }
+    /*  1,000,000 levels: refused at once (was minutes). */
+    memcpy (deep + h, "x: ", 3);
+    memset (deep + h + 3, '[', deep_n);
+    memset (deep + h + 3 + deep_n, ']', deep_n);
+    deep[h + 3 + 2 * deep_n] = '\n';
+    CHECK (s_load_timed ("deep.yaml", deep, h + 4 + 2 * deep_n, &errors, &took) == 1);
+    CHECKF (errors && strstr (errors, "nested deeper than") && took < 2.0, "%.1f s: %s", took,
+            errors ? errors : "");
+    free (errors);
+    /*  The same in block style ("- - - ... a"). */
+    memcpy (deep + h, "x:\n", 3);
+    for (size_t i = 0; i < deep_n; i++)
+        memcpy (deep + h + 3 + 2 * i, "- ", 2);
+    memcpy (deep + h + 3 + 2 * deep_n, "a\n", 2);
+    CHECK (s_load_timed ("deep.yaml", deep, h + 5 + 2 * deep_n, &errors, &took) == 1);
+    CHECKF (errors && strstr (errors, "nested deeper than") && took < 2.0, "%.1f s: %s", took,
+            errors ? errors : "");
+    free (errors);
+    free (deep);
+
+    /*  Anchors and aliases are refused (the loader looks each one up in a
+        list: 100,000 anchors took 48 s; an alias bomb walks the same nodes
+        again and again); a file without them loads. */
+    s_expect_error ("collector:\n  id: &name c1\n", 2, "anchor", "write the value out");
+    s_expect_error ("collector:\n  id: c1\nlog:\n  level: *name\n", 4, "alias",
+                    "write the value out");
+    FILE *bomb_out;
+    char *bomb = NULL;
+    size_t bomb_size = 0;
+    bomb_out = open_memstream (&bomb, &bomb_size);
+    fprintf (bomb_out, "%sportal:\n  trusted: [", head);
+    for (int i = 0; i < 100000; i++)
+        fprintf (bomb_out, "%s&a%d x", i ? ", " : "", i);
+    fprintf (bomb_out, "]\n");
+    fprintf (bomb_out, "l0: &l0 [a, a, a, a, a, a, a, a, a, a]\n");
+    for (int i = 1; i < 10; i++)
+        fprintf (bomb_out, "l%d: &l%d [*l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d]\n", i,
+                 i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
+    fclose (bomb_out);
+    CHECK (s_load_timed ("bomb.yaml", bomb, bomb_size, &errors, &took) == 1);
+    CHECKF (errors && strstr (errors, "bomb.yaml:4: ") && strstr (errors, "anchor") && took < 2.0,
+            "%.1f s: %s", took, errors ? errors : "");
+    free (errors);
+    free (bomb);
+}
+
+/*  A sweep is bounded (discovery.max_addresses, default a /16): a range
+    beyond it, or ranges beyond it together, are errors naming the count;
+    the key lifts the bound. */
+static void
+test_range_bounds (void)
+{
+    s_expect_error ("collector:\n  id: c1\nranges:\n  - range: 127.0.0.0/8\n", 4, "key 'ranges[0]'",
+                    "16777214 addresses, more than discovery.max_addresses");
+    s_expect_error ("collector:\n  id: c1\nranges:\n  - range: 0.0.0.0-255.255.255.255\n", 4,
+                    "key 'ranges[0]'", "4294967296 addresses");
+    s_expect_error ("collector:\n  id: c1\nranges:\n  - range: 10.0.0.0/16\n"
+                    "  - range: 10.1.0.0-10.1.0.9\n",
+                    5, "key 'ranges[1]'", "65544 addresses together");
+    s_expect_error ("collector:\n  id: c1\ndiscovery:\n  max_addresses: 0\n", 4,
+                    "discovery.max_addresses", "out of range");
+    const char *good[] = {
+        "collector:\n  id: c1\nranges:\n  - range: 10.0.0.0/16\n",
+        "collector:\n  id: c1\nranges:\n  - range: 10.0.0.0-10.0.255.255\n",
+        "collector:\n  id: c1\nranges:\n  - range: 10.0.0.0/8\ndiscovery:\n"
+        "  max_addresses: 16777216\n",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        char *path = s_write ("ranges.yaml", good[i]);
+        char *errors = NULL;
+        odc_config_t *config = odc_config_load (path, &errors);
+        CHECKF (config != NULL, "%s", errors ? errors : "");
+        odc_config_destroy (&config);
+        free (errors);
+        free (path);
+    }
 }
 
 static void
@@ -264,6 +464,8 @@ main (void)
     RUN (test_required_and_structure);
     RUN (test_credentials_and_references);
     RUN (test_secrets_from_files);
+    RUN (test_file_bounds);
+    RUN (test_range_bounds);
     RUN (test_defaults_and_minimal);
     RUN (test_references);
     RUN (test_example_file);

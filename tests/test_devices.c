@@ -309,6 +309,89 @@ test_csv (void)
     free (dir);
 }
 
+/*  issue 14: bounds and quiet faults. Text from outside cut at
+    ODC_TEXT_MAX on a character boundary; limits.max_devices kept; long DNS
+    names get distinct ids; a folder as the list is an error, not an empty
+    list; a NUL in a line refuses it. */
+static void
+test_bounds (void)
+{
+    char *dir = s_tempdir ("devices-bounds");
+    char state[512];
+    snprintf (state, sizeof state, "%s/state", dir);
+    odc_store_t *store = odc_store_open (state, NULL, NULL);
+    odc_config_t *config = s_config (dir, "c.yaml", "  - address: 192.0.2.1\n");
+    CHECK (store && config);
+    /*  Two long names that share their first 100 characters. */
+    char a[300], b[300], ida[ODC_DEVICE_ID_MAX], idb[ODC_DEVICE_ID_MAX];
+    memset (a, 'x', 100);
+    snprintf (a + 100, sizeof a - 100, ".printer-a.example.com");
+    memcpy (b, a, 100);
+    snprintf (b + 100, sizeof b - 100, ".printer-b.example.com");
+    odc_device_id (ida, sizeof ida, a, 0);
+    odc_device_id (idb, sizeof idb, b, 0);
+    CHECKF (strcmp (ida, idb) != 0, "'%s' and '%s'", ida, idb);
+    CHECK (strlen (ida) == ODC_DEVICE_ID_MAX - 1);
+    /*  A 5 MB location, one of 300 bytes of two-byte characters. */
+    size_t big = 5u << 20;
+    char *location = malloc (big + 1);
+    memset (location, 'L', big);
+    location[big] = 0;
+    char accents[301];
+    for (int i = 0; i < 150; i++)
+        memcpy (accents + 2 * i, "\xc3\xa9", 2);
+    accents[300] = 0;
+    odc_device_config_t list[3] = {
+        {.address = "192.0.2.50", .credential = "v2", .location = location},
+        {.address = "192.0.2.51", .credential = "v2", .asset_number = accents},
+        {.address = "192.0.2.52", .credential = "v2"}};
+    CHECK (odc_devices_sync (store, "import", list, 3, config, NULL, NULL) == 3);
+    Odc__Device *d = odc_devices_get (store, "192.0.2.50");
+    CHECKF (d && strlen (d->location) == ODC_TEXT_MAX, "%zu", d ? strlen (d->location) : 0);
+    if (d)
+        odc__device__free_unpacked (d, NULL);
+    d = odc_devices_get (store, "192.0.2.51");
+    CHECKF (d && strlen (d->asset_number) == 254, "cut inside a character: %zu",
+            d ? strlen (d->asset_number) : 0);
+    if (d)
+        odc__device__free_unpacked (d, NULL);
+    free (location);
+    /*  limits.max_devices: 4 in all; the configuration's one stays, the
+        list gets three of its five. */
+    config->max_devices = 4;
+    odc_device_config_t five[5] = {{.address = "192.0.2.60", .credential = "v2"},
+                                   {.address = "192.0.2.61", .credential = "v2"},
+                                   {.address = "192.0.2.62", .credential = "v2"},
+                                   {.address = "192.0.2.63", .credential = "v2"},
+                                   {.address = "192.0.2.64", .credential = "v2"}};
+    odc_devices_sync_config (store, config, NULL, NULL);
+    long n = odc_devices_sync (store, "import", five, 5, config, NULL, NULL);
+    long all = odc_devices_each (store, s_list, &(s_list_t){0});
+    CHECKF (n == 3 && all == 4, "%ld taken, %ld in all", n, all);
+    config->max_devices = 100000;
+    /*  A folder given as the list: an error naming it; the list kept. */
+    char *error = NULL;
+    odc_device_list_t *got = odc_devices_csv_read (dir, odc_devices_import_columns, config, &error);
+    CHECK (got == NULL);
+    CHECKF (error && strstr (error, dir) && strstr (error, "Is a directory"), "%s",
+            error ? error : "no error");
+    free (error);
+    odc_device_list_destroy (&got);
+    /*  A NUL inside a field: the line refused, named. */
+    const char text[] = "192.0.2.70,A-1,Hall\n192.0.2.71,A-2,Ha\0ll two\n192.0.2.72\n";
+    got = odc_devices_csv_read_text (text, sizeof text - 1, "nul.csv", odc_devices_import_columns,
+                                     config);
+    CHECKF (got && got->count == 2 && got->error_count == 1, "%zu good, %zu bad",
+            got ? got->count : 0, got ? got->error_count : 0);
+    if (got && got->error_count == 1)
+        CHECKF (strstr (got->errors[0], "nul.csv:2: a NUL byte"), "%s", got->errors[0]);
+    odc_device_list_destroy (&got);
+    odc_config_destroy (&config);
+    odc_store_close (&store);
+    s_rmtree (dir);
+    free (dir);
+}
+
 int
 main (void)
 {
@@ -317,5 +400,6 @@ main (void)
     RUN (test_sync);
     RUN (test_moves_and_ids);
     RUN (test_csv);
+    RUN (test_bounds);
     TEST_END ();
 }

@@ -5,6 +5,7 @@
 
 #include "odc_bus.h"
 #include "odc_test.h"
+#include "odc_text.h"
 #include "odc_xml.h"
 
 static xmpp_ctx_t *s_ctx;
@@ -177,6 +178,79 @@ test_clean (void)
     CHECK (odc_xml_unclean ("cut \\x4", &len) == NULL);
 }
 
+/*  issue 14: one test of UTF-8 for every writer (broker/odc_text.h): JSON
+    gets only valid UTF-8, whatever the device sent; the XML writer escapes
+    the same bytes. */
+static void
+test_utf8 (void)
+{
+    static const struct {
+        const char *in, *json;
+    } cases[] = {
+        {"ok \xc3\xa9", "\"ok \xc3\xa9\""},
+        {"\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""},            /* a surrogate */
+        {"\xc0\xaf", "\"\\ufffd\\ufffd\""},                       /* overlong '/' */
+        {"\xe0\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\""},            /* overlong, 3 bytes */
+        {"\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""}, /* past U+10FFFF */
+        {"cut \xe2\x82", "\"cut \\ufffd\\ufffd\""},               /* cut short */
+        {"\xf0\x9f\x96\xa8 \"q\" \\ \x01", "\"\xf0\x9f\x96\xa8 \\\"q\\\" \\\\ \\u0001\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *out = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream (&out, &size);
+        odc_text_json (f, cases[i].in, strlen (cases[i].in));
+        fclose (f);
+        CHECKF (!strcmp (out, cases[i].json), "case %zu: %s, not %s", i, out, cases[i].json);
+        CHECKF (odc_utf8_valid (out, size), "case %zu", i);
+        char *clean = odc_xml_clean (cases[i].in, strlen (cases[i].in));
+        CHECKF (odc_utf8_valid (clean, strlen (clean)), "case %zu: %s", i, clean);
+        free (clean);
+        free (out);
+    }
+    /*  For a terminal: a device's escape sequence and bad bytes as U+FFFD. */
+    char shown[64];
+    odc_text_printable (shown, sizeof shown, "A\x1b[2J\xff\xc3\xa9");
+    CHECKF (!strcmp (shown, "A\xef\xbf\xbd[2J\xef\xbf\xbd\xc3\xa9"), "%s", shown);
+    /*  A cut never splits a character. */
+    CHECK (odc_text_cut ("\xc3\xa9\xc3\xa9", 4, 3) == 2);
+    CHECK (odc_text_cut ("abc", 3, 3) == 3);
+}
+
+/*  issue 14: every attribute of a record is read (those past 64 were
+    dropped), and more than a record may have is refused, loudly. */
+static void
+test_attributes (void)
+{
+    for (int many = 200; many <= 300; many += 100) {
+        char *xml = malloc (64 * 1024), *p = xml;
+        p += sprintf (p, "<batch xmlns='%s'><alert", ODC_XML_NS);
+        for (int i = 0; i < many; i++)
+            p += sprintf (p, " future%d='1'", i);
+        sprintf (p, " hr_device_status='3' hr_printer_status='4' detected_error_state='5'"
+                    " critical_events='6' all_events='7'/></batch>");
+        xmpp_stanza_t *el = xmpp_stanza_new_from_string (s_ctx, xml);
+        Odc__Envelope **items = NULL;
+        char *err = NULL;
+        long n = el ? odc_xml_batch_items (s_ctx, el, &items, &err) : -1;
+        if (many == 200)
+            CHECKF (n == 1 && items[0]->alerts->hr_device_status == 3 &&
+                        items[0]->alerts->hr_printer_status == 4 &&
+                        items[0]->alerts->detected_error_state == 5 &&
+                        items[0]->alerts->critical_events == 6 && items[0]->alerts->all_events == 7,
+                    "%ld: %s", n, err ? err : "a field past 64 attributes was lost");
+        else
+            CHECKF (n < 0 && err && strstr (err, "attributes, more than the 256 a record may have"),
+                    "%s", err ? err : "taken");
+        if (n > 0)
+            odc_xml_items_free (items, n);
+        free (err);
+        if (el)
+            xmpp_stanza_release (el);
+        free (xml);
+    }
+}
+
 /*  Each kind, alone and all in one batch, plain and compressed. */
 static void
 test_round_trip (void)
@@ -214,7 +288,7 @@ test_round_trip (void)
     odc__batch__pack (&batch, record.payload.data);
     for (int compress = 0; compress < 2; compress++) {
         size_t plain = 0, wire = 0;
-        xmpp_stanza_t *el = odc_xml_batch (s_ctx, &record, compress, &plain, &wire);
+        xmpp_stanza_t *el = odc_xml_batch (s_ctx, &record, compress, &plain, &wire, NULL);
         char *text = NULL;
         size_t n = 0;
         xmpp_stanza_to_text (el, &text, &n);
@@ -357,7 +431,7 @@ s_examples (const char *dir)
         odc__batch__pack (&batch, record.payload.data);
         for (int compress = 0; compress < 2; compress++) {
             size_t plain, wire;
-            xmpp_stanza_t *el = odc_xml_batch (s_ctx, &record, compress, &plain, &wire);
+            xmpp_stanza_t *el = odc_xml_batch (s_ctx, &record, compress, &plain, &wire, NULL);
             char *text = NULL, path[1024];
             size_t n = 0;
             xmpp_stanza_to_text (el, &text, &n);
@@ -389,6 +463,8 @@ main (int argc, char **argv)
         return rc;
     }
     RUN (test_clean);
+    RUN (test_utf8);
+    RUN (test_attributes);
     RUN (test_round_trip);
     RUN (test_hostile);
     RUN (test_bomb);

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# bench_soak.sh: a simulated day of a collector at 7,000 devices, with the
+# portal away for six of its hours, to show that nothing grows: memory,
+# descriptors, the outbox.
+#
+#   bench/bench_soak.sh [DEVICES [SPEED [HOURS [AWAY_FROM [AWAY_HOURS]]]]]
+#                       (default 7000 60 24 9 6; ODC_BUILD=DIR: binaries from DIR, default build)
+#
+# The simulator (the four built-in models, 10 % offline, 5-50 ms latency,
+# 1 % loss) and the collector run SPEED times fast from now (the loops at
+# the default intervals of the working hours Mon-Fri 08-18 and outside
+# them, the daily upload at 02:00 on the collector's clock), uploading
+# through a private Prosody (scripts/prosody) to the reference portal. The
+# portal stops at simulated hour AWAY_FROM and comes back AWAY_HOURS later.
+#
+# Prints a line per simulated hour: the collector's RSS (last sample, and
+# the most of the hour), its open descriptors (/proc/PID/fd; the most of
+# the hour: SNMP sockets come and go with the passes), the outbox's records
+# and bytes, the portal's state. Then checks: the RSS at the end within 5 %
+# of the first hour's, the outbox back to 0 after the outage, the
+# descriptors of the last hour no more than the first hour's. Exit 1 when a
+# check fails.
+set -u
+cd "$(dirname "$0")/.."
+src=$(pwd)
+devices=${1:-7000}
+speed=${2:-60}
+hours=${3:-24}
+away_from=${4:-9}
+away_hours=${5:-6}
+build=${ODC_BUILD:-build}
+tmp=$(mktemp -d /tmp/odc-bench-soak-XXXXXX)
+chmod 755 "$tmp"
+pids=()
+trap '"$src/scripts/prosody" stop "$tmp/xmpp"; for p in "${pids[@]}"; do kill $p 2>/dev/null; done; wait 2>/dev/null; [ -n "${ODC_KEEP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"' EXIT
+base=$(( 40000 + ($$ % 5000) * 2 ))
+xport=$base
+simport=$((base + 1))
+
+"$src/scripts/prosody" start "$tmp/xmpp" $xport portal:pw collector:pw || exit 1
+ca=$tmp/xmpp/localhost.crt
+"$build/opendca-sim" --devices "$devices" --first 127.61.0.1 --port $simport --speed "$speed" \
+    --offline 10 --latency 5-50 --loss 1 --sleepers 0 --control "$tmp/sim.sock" >"$tmp/sim.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 200); do grep -q ready "$tmp/sim.log" && break; sleep 0.05; done
+
+cfg=$tmp/soak.yaml
+python3 - "$cfg" "$devices" "$simport" "$speed" "$tmp/state" "$xport" "$ca" <<'PY'
+import sys
+path, n, port, speed, state, xport, ca = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7]
+with open(path, "w") as f:
+    f.write(f"collector:\n  id: soak\nstore:\n  path: {state}\n  sync: false\n")
+    f.write(f"clock:\n  speed: {speed}\nsnmp:\n  window_max: 4096\n")
+    f.write("portal:\n  jid: collector@localhost\n  password: pw\n  portal_jid: portal@localhost\n")
+    f.write(f"  host: 127.0.0.1\n  ports: [{xport}]\n  ca_file: {ca}\n  trusted: [portal@localhost]\n")
+    f.write("devices:\n")
+    for i in range(1, n + 1):
+        a = 0x7f3d0000 + i
+        f.write(f"  - address: {a >> 24 & 255}.{a >> 16 & 255}.{a >> 8 & 255}.{a & 255}\n    port: {port}\n")
+PY
+
+start_portal() {
+    "$build/opendca-portal" run --store "$tmp/portal" --jid portal@localhost --password pw \
+        --host 127.0.0.1 --port $xport --ca-file "$ca" 2>>"$tmp/portal.log" &
+    portal_pid=$!
+    pids+=($portal_pid)
+}
+start_portal
+"$build/opendca" run -c "$cfg" 2>"$tmp/run.log" &
+run=$!
+pids+=($run)
+for _ in $(seq 600); do grep -q "running;" "$tmp/run.log" && break; sleep 0.1; done
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "soak: $devices devices, clock ${speed}x, $hours simulated hours from now ($(( hours * 3600 / speed )) s); the portal away from hour $away_from for $away_hours hours"
+hour_s=$(python3 -c "print(3600 / $speed)")
+sample_s=$(python3 -c "print(max(1.0, 3600 / $speed / 12))")
+t0=$(date +%s.%N)
+printf '%4s %9s %9s %6s %8s %10s %6s  %s\n' hour "RSS MiB" "most MiB" fds records "bytes" shed portal
+: >"$tmp/curve"
+portal_state=up
+h=0
+while [ $h -lt "$hours" ]; do
+    h=$((h + 1))
+    most_rss=0
+    most_fd=0
+    while :; do
+        now=$(date +%s.%N)
+        left=$(python3 -c "print($t0 + $h * $hour_s - $now)")
+        python3 -c "import sys; sys.exit(0 if $left > 0 else 1)" || break
+        kill -0 $run 2>/dev/null || { echo "the collector is gone"; exit 1; }
+        rss=$(awk '/VmRSS/ {print $2}' /proc/$run/status)
+        fds=$(ls /proc/$run/fd | wc -l)
+        [ "$rss" -gt "$most_rss" ] && most_rss=$rss
+        [ "$fds" -gt "$most_fd" ] && most_fd=$fds
+        sleep "$(python3 -c "print(min($sample_s, max(0.05, $left)))")"
+    done
+    rss=$(awk '/VmRSS/ {print $2}' /proc/$run/status)
+    status=$("$build/opendca" imil status -c "$cfg" 2>/dev/null)
+    records=$(echo "$status" | sed -n 's/^outbox: \([0-9]*\) records.*/\1/p')
+    bytes=$(echo "$status" | sed -n 's/^outbox: [0-9]* records, \([0-9]*\) bytes.*/\1/p')
+    shed=$(echo "$status" | sed -n 's/^outbox: .* bytes, \([0-9]*\) shed.*/\1/p')
+    printf '%4d %9.1f %9.1f %6d %8s %10s %6s  %s\n' $h "$(echo "$rss / 1024" | bc -l)" \
+        "$(echo "$most_rss / 1024" | bc -l)" $most_fd "${records:-?}" "${bytes:-?}" "${shed:-?}" $portal_state
+    echo "$h $rss $most_rss $most_fd ${records:-0}" >>"$tmp/curve"
+    if [ $h -eq "$away_from" ]; then
+        kill -TERM $portal_pid
+        wait $portal_pid 2>/dev/null
+        portal_state=away
+    elif [ $h -eq $((away_from + away_hours)) ]; then
+        start_portal
+        portal_state=back
+    elif [ $portal_state = back ]; then
+        portal_state=up
+    fi
+done
+# The outbox after the outage: at 0 at some moment of the last hours (the
+# fleet keeps adding records, the bridge keeps taking them).
+zero=
+for _ in $(seq 240); do
+    [ "$("$build/opendca" imil status -c "$cfg" 2>/dev/null | sed -n 's/^outbox: \([0-9]*\) records.*/\1/p')" = 0 ] && { zero=1; break; }
+    sleep 0.25
+done
+kill -TERM $run
+wait $run
+rc=$?
+grep -E "uploader stops|bridge stops|outbox .*shed" "$tmp/run.log" | sed 's/^[^ ]* [a-z]* *//' | head -5
+python3 - "$tmp/curve" "$zero" "$rc" "$away_from" "$away_hours" <<'PY'
+import sys
+rows = [list(map(int, l.split())) for l in open(sys.argv[1])]
+zero, rc, away_from, away_hours = sys.argv[2] == "1", int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+first, last = rows[0], rows[-1]
+ok = True
+def check(what, good):
+    global ok
+    print(f"{'ok  ' if good else 'FAIL'} {what}")
+    ok = ok and good
+growth = (last[1] - first[1]) * 100.0 / first[1]
+check(f"RSS at the end {last[1] / 1024:.1f} MiB, {growth:+.1f} % of the first hour's {first[1] / 1024:.1f} MiB (within 5 %)", abs(growth) <= 5)
+after = [r for r in rows if r[0] > away_from + away_hours]
+zero_hours = [r[0] for r in after if r[4] == 0]
+check(f"the outbox back to 0 after the outage (hours at 0: {zero_hours or 'none'}; at the end: {'0 seen' if zero else 'never 0'})", zero or bool(zero_hours))
+most_outage = max((r[4] for r in rows if away_from < r[0] <= away_from + away_hours), default=0)
+print(f"     the outbox held at most {most_outage} records during the outage")
+check(f"descriptors: the last hour's most {last[3]}, the first hour's {first[3]} (no growth)", last[3] <= first[3] + max(5, first[3] // 50))
+check(f"the collector stops cleanly (exit {rc})", rc == 0)
+sys.exit(0 if ok else 1)
+PY
