@@ -36,9 +36,8 @@ odc_imil_endpoint (char *out, size_t size, const char *store_path)
     snprintf (out, size, "ipc://%s/control", store_path);
 }
 
-/*  The words of a command, lower-cased, at most 8. */
-static int
-s_words (const char *text, char words[8][128])
+int
+odc_imil_words (const char *text, char words[8][128])
 {
     int n = 0;
     while (*text && n < 8) {
@@ -407,7 +406,7 @@ odc_imil_run (odc_imil_t *ctx, const char *text, int *status)
     size_t size = 0;
     FILE *out = open_memstream (&reply, &size);
     char w[8][128];
-    int n = strlen (text) > ODC_IMIL_MAX_TEXT ? -1 : s_words (text, w);
+    int n = strlen (text) > ODC_IMIL_MAX_TEXT ? -1 : odc_imil_words (text, w);
     *status = 0;
     if (n < 0) {
         fprintf (out, "command too long (at most %d characters)\n", ODC_IMIL_MAX_TEXT);

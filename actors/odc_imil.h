@@ -31,6 +31,10 @@
 
 #define ODC_IMIL_MAX_TEXT 1024
 
+/*  The words of a command as the parser takes them: split at blanks,
+    lower-cased, at most 8 of at most 127 bytes. Returns how many. */
+int odc_imil_words (const char *text, char words[8][128]);
+
 typedef struct {
     const odc_config_t *config;
     odc_store_t *store;

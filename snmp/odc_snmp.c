@@ -1298,14 +1298,16 @@ s_complete (s_flight_t *f)
         job->done (job, job->arg);
 }
 
-static void
-s_start (odc_snmp_t *self, odc_snmp_job_t *job)
+/*  A job's flight, with its per-column and per-scalar state in one block
+    (one allocation a job instead of five), and the job's bounds over the
+    engine's. No session yet (s_start; the SNMP fuzzer drives it without one). */
+static s_flight_t *
+s_flight_new (odc_snmp_t *self, odc_snmp_job_t *job)
 {
-    /*  The flight and its per-column and per-scalar state in one block:
-        one allocation a job instead of five. */
     size_t n = job->n_columns, ns = job->n_scalars;
     s_flight_t *f = calloc (1, sizeof *f + n * (sizeof *f->cur + sizeof *f->rows) +
                                    n * sizeof *f->active + ns * sizeof *f->missing);
+    assert (f);
     f->cur = (odc_oid_t *)(f + 1);
     f->rows = (size_t *)(f->cur + n);
     f->active = (bool *)(f->rows + n);
@@ -1328,6 +1330,13 @@ s_start (odc_snmp_t *self, odc_snmp_job_t *job)
         f->bounds.bytes = job->bounds.bytes;
     if (job->bounds.ms)
         f->bounds.ms = job->bounds.ms;
+    return f;
+}
+
+static void
+s_start (odc_snmp_t *self, odc_snmp_job_t *job)
+{
+    s_flight_t *f = s_flight_new (self, job);
     f->pool = s_pool_for (self, f);
     job->priv = f;
     self->in_flight++;

@@ -3,6 +3,12 @@
 #                         processes killed at exit; counters for check
 #   check WHAT CMD...     runs CMD; counts it passed, or prints "FAIL: WHAT"
 #   odc_test_end          prints "N passed, N failed"; the status to exit with
+#   odc_test_xmpp PORT ACCOUNT:PW...
+#                         a private Prosody in $tmp/xmpp on PORT with those
+#                         accounts, stopped at exit (stop_xmpp stops it
+#                         earlier); sets $xmpp, $ca and $xopts (the client
+#                         options of the portal's commands, without the
+#                         password). Needs $src, the source tree.
 odc_test_setup() {
     tmp=$(mktemp -d "/tmp/odc-$1-XXXXXX")
     chmod 755 "$tmp"
@@ -27,4 +33,15 @@ check() {
 odc_test_end() {
     echo "$passed passed, $failed failed"
     [ "$failed" -eq 0 ]
+}
+
+odc_test_xmpp() {
+    local port=$1
+    shift
+    xmpp=$tmp/xmpp
+    stop_xmpp() { "$src/scripts/prosody" stop "$xmpp"; }
+    trap 'stop_xmpp; odc_test_cleanup' EXIT
+    "$src/scripts/prosody" start "$xmpp" "$port" "$@" || exit 1
+    ca=$xmpp/localhost.crt
+    xopts=(--host 127.0.0.1 --port "$port" --ca-file "$ca")
 }

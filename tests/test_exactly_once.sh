@@ -37,14 +37,9 @@ odc_test_setup once
 base=$(( 45000 + ($$ % 3000) * 4 ))
 xport=$base
 simport=$((base + 1))
-xmpp=$tmp/xmpp
-stop_xmpp() { "$src/scripts/prosody" stop "$xmpp"; }
-trap 'stop_xmpp; odc_test_cleanup' EXIT
 say() { echo "[$(date +%T)] $*"; }
 
-"$src/scripts/prosody" start "$xmpp" $xport portal:pw collector:pw mallory:pw || exit 1
-ca=$xmpp/localhost.crt
-xopts=(--host 127.0.0.1 --port $xport --ca-file "$ca")
+odc_test_xmpp $xport portal:pw collector:pw mallory:pw
 
 "$sim" --devices $n --first 127.58.0.1 --port $simport --speed $speed --offline 0 --latency 1-20 \
     --loss 0 --sleepers 0 --control "$tmp/sim.sock" >"$tmp/sim.log" 2>&1 &

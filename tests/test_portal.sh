@@ -28,13 +28,8 @@ xport=$base          # Prosody
 dead=$((base + 1))   # nothing listens: the bridge falls back from it
 simport=$((base + 2))
 bigport=$((base + 3))
-xmpp=$tmp/xmpp
-stop_xmpp() { "$src/scripts/prosody" stop "$xmpp"; }
-trap 'stop_xmpp; odc_test_cleanup' EXIT
-
-"$src/scripts/prosody" start "$xmpp" $xport portal:pw collector:pw stranger:pw || exit 1
-ca=$xmpp/localhost.crt
-xopts=(--host 127.0.0.1 --port $xport --ca-file "$ca" --password pw)
+odc_test_xmpp $xport portal:pw collector:pw stranger:pw
+xopts+=(--password pw)
 
 n=60
 "$sim" --devices $((n + 4)) --first 127.53.0.1 --port $simport --offline 10 --latency 5-50 --loss 0 \

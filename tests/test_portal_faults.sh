@@ -25,13 +25,8 @@ odc_test_setup faults
 base=$(( 40000 + ($$ % 3000) * 3 ))
 xport=$base
 simport=$((base + 1))
-xmpp=$tmp/xmpp
-stop_xmpp() { "$src/scripts/prosody" stop "$xmpp"; }
-trap 'stop_xmpp; odc_test_cleanup' EXIT
-
-"$src/scripts/prosody" start "$xmpp" $xport portal:pw collector:pw stranger:pw || exit 1
-ca=$xmpp/localhost.crt
-xopts=(--host 127.0.0.1 --port $xport --ca-file "$ca" --password pw)
+odc_test_xmpp $xport portal:pw collector:pw stranger:pw
+xopts+=(--password pw)
 
 n=40
 "$sim" --devices $((n + 6)) --first 127.56.0.1 --port $simport --offline 0 --latency 1-5 --loss 0 \

@@ -103,27 +103,6 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
     return 0;
 }
 
-/*  The words as odc_imil_run splits them (blanks between, lower case). */
-static int
-s_words (const char *text, char words[8][128])
-{
-    int n = 0;
-    while (*text && n < 8) {
-        while (isspace ((unsigned char)*text))
-            text++;
-        if (!*text)
-            break;
-        size_t k = 0;
-        while (*text && !isspace ((unsigned char)*text)) {
-            if (k < 127)
-                words[n][k++] = (char)tolower ((unsigned char)*text);
-            text++;
-        }
-        words[n++][k] = 0;
-    }
-    return n;
-}
-
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -131,7 +110,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     memcpy (text, data, size);
     text[size] = 0;
     char w[8][128];
-    int n = strlen (text) > ODC_IMIL_MAX_TEXT ? 0 : s_words (text, w);
+    int n = strlen (text) > ODC_IMIL_MAX_TEXT ? 0 : odc_imil_words (text, w);
     if (n > 1 && !strcmp (w[0], "discover")) {
         uint64_t total = 0;
         for (int i = 1; i < n; i++) {

@@ -73,27 +73,12 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
     return 0;
 }
 
-/*  A flight as s_start makes it, without a session. */
+/*  A flight as s_start makes it (the engine's own s_flight_new), without
+    a session. */
 static s_flight_t *
-s_flight_new (odc_snmp_job_t *job)
+s_fuzz_flight (odc_snmp_job_t *job)
 {
-    size_t n = job->n_columns, ns = job->n_scalars;
-    s_flight_t *f = calloc (1, sizeof *f + n * (sizeof *f->cur + sizeof *f->rows) +
-                                   n * sizeof *f->active + ns * sizeof *f->missing);
-    f->cur = (odc_oid_t *)(f + 1);
-    f->rows = (size_t *)(f->cur + n);
-    f->active = (bool *)(f->rows + n);
-    f->missing = f->active + n;
-    f->job = job;
-    f->engine = s_engine;
-    f->bounds = s_engine->opt.bounds; /* as s_start: the engine's defaults */
-    f->bulk = !job->getnext_only;
-    f->max_rep = 16;
-    for (size_t c = 0; c < n; c++) {
-        f->cur[c] = job->columns[c];
-        f->active[c] = true;
-    }
-    f->scalars_done = job->n_scalars == 0;
+    s_flight_t *f = s_flight_new (s_engine, job);
     f->reqid = 1;
     job->status = ODC_SNMP_PENDING;
     return f;
@@ -143,7 +128,7 @@ s_answer (s_flight_t *f, const uint8_t *bytes, size_t len)
 static void
 s_run (odc_snmp_job_t *job, const uint8_t **data, size_t *size)
 {
-    s_flight_t *f = s_flight_new (job);
+    s_flight_t *f = s_fuzz_flight (job);
     for (int round = 0; round < S_ROUNDS && *size >= 2; round++) {
         size_t len = (size_t)(*data)[0] << 8 | (*data)[1];
         if (len > *size - 2)
