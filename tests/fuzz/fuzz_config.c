@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzz_tmp.h"
 #include "odc_config.h"
 #include "odc_log.h"
 
@@ -40,9 +41,7 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
     odc_log_set_level (ODC_LOG_FATAL);
     /*  /dev/shm: a file written and read in memory (on the disk's file
         system, creating and removing it took most of each run). */
-    const char *tmp = getenv ("TMPDIR");
-    if (!tmp || !*tmp)
-        tmp = access ("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    const char *tmp = fuzz_tmpdir ();
     snprintf (s_path, sizeof s_path, "%s/fuzz_config.%d.yaml", tmp, (int)getpid ());
     atexit (s_cleanup);
     return 0;

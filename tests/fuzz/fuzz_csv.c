@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzz_tmp.h"
 #include "odc_config.h"
 #include "odc_devices.h"
 #include "odc_log.h"
@@ -32,11 +33,7 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
 {
     (void)argc, (void)argv;
     odc_log_set_level (ODC_LOG_FATAL);
-    /*  In memory (/dev/shm) unless TMPDIR says: RocksDB's files there cost
-        no disk time. */
-    const char *tmp = getenv ("TMPDIR");
-    if (!tmp || !*tmp)
-        tmp = access ("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    const char *tmp = fuzz_tmpdir ();
     char path[512];
     snprintf (path, sizeof path, "%s/fuzz_csv.%d.yaml", tmp, (int)getpid ());
     FILE *out = fopen (path, "w");

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzz_tmp.h"
 #include "odc_config.h"
 #include "odc_devices.h"
 #include "odc_discover.h"
@@ -57,11 +58,7 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
     (void)argc, (void)argv;
     odc_log_set_level (ODC_LOG_FATAL);
     odc_snmp_init (0);
-    /*  In memory (/dev/shm) unless TMPDIR says: RocksDB's files there cost
-        no disk time. */
-    const char *tmp = getenv ("TMPDIR");
-    if (!tmp || !*tmp)
-        tmp = access ("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    const char *tmp = fuzz_tmpdir ();
     snprintf (s_dir, sizeof s_dir, "%s/fuzz_imil.XXXXXX", tmp);
     if (!mkdtemp (s_dir))
         abort ();

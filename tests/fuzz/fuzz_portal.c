@@ -17,6 +17,7 @@
     tests/fuzz/seeds/portal/. A crash goes to
     tests/fuzz/regressions/portal/ (tests/fuzz/README.md). */
 #define main s_portal_main
+#include "fuzz_tmp.h"
 #include "opendca_portal.c"
 #undef main
 
@@ -68,11 +69,7 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
 {
     (void)argc, (void)argv;
     odc_log_set_level (ODC_LOG_FATAL);
-    /*  In memory (/dev/shm) unless TMPDIR says: RocksDB's files there cost
-        no disk time. */
-    const char *tmp = getenv ("TMPDIR");
-    if (!tmp || !*tmp)
-        tmp = access ("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    const char *tmp = fuzz_tmpdir ();
     snprintf (s_dir, sizeof s_dir, "%s/fuzz_portal.XXXXXX", tmp);
     if (!mkdtemp (s_dir))
         abort ();

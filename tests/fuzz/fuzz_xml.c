@@ -25,6 +25,7 @@
     Seeds: tests/fuzz/seeds/xml/ and records and batches made from the
     recordings (fuzz_seeds). A crash goes to tests/fuzz/regressions/xml/
     (tests/fuzz/README.md). */
+#include "fuzz_tmp.h"
 #include "odc_bridge_actor.c"
 
 #include <stdint.h>
@@ -72,11 +73,7 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
     odc_log_set_level (ODC_LOG_FATAL);
     /*  A device list taken raises SIGHUP (the loops reload). */
     signal (SIGHUP, SIG_IGN);
-    /*  In memory (/dev/shm) unless TMPDIR says: RocksDB's files there cost
-        no disk time. */
-    const char *tmp = getenv ("TMPDIR");
-    if (!tmp || !*tmp)
-        tmp = access ("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    const char *tmp = fuzz_tmpdir ();
     snprintf (s_dir, sizeof s_dir, "%s/fuzz_xml.XXXXXX", tmp);
     if (!mkdtemp (s_dir))
         abort ();
