@@ -97,6 +97,12 @@ s_status (odc_imil_t *ctx, FILE *out)
              (unsigned long long)odc_outbox_count (ctx->outbox),
              (unsigned long long)odc_outbox_bytes (ctx->outbox),
              (unsigned long long)odc_outbox_shed (ctx->outbox));
+    uint64_t cache = 0, memtables = 0;
+    if (ctx->store)
+        odc_store_memory (ctx->store, &cache, &memtables);
+    fprintf (out, "memory: heap %.1f MiB, store cache %.1f MiB, memtables %.1f MiB\n",
+             (double)odc_status_heap_bytes () / 1048576.0, (double)cache / 1048576.0,
+             (double)memtables / 1048576.0);
     odc_portal_status_t ps;
     odc_status_portal_get (&ps);
     if (!ctx->config->portal_jid)

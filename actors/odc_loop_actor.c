@@ -17,7 +17,12 @@
 #include "odc_supervisor.h"
 
 #define S_MAX_BACKOFF 8 /* passes */
-#define S_MAX_VENDOR  32
+/*  Failures in a row are counted up to this (no multiple of 10: the
+    warning of every tenth failure must not fire at each failure once the
+    count stops, as it did at a cap of 30 on every alert pass of every
+    device that was off). */
+#define S_FAILURES_MAX 65535
+#define S_MAX_VENDOR   32
 /*  The alert loop sends a device's reading when it says something else
     than the one it sent last, and at least this often (collector seconds)
     when nothing changes: a pass finds most devices as they were (four
@@ -43,13 +48,13 @@
 typedef struct {
     uint32_t id_at, address_at; /* offsets in self->strings */
     uint16_t port;
-    bool getnext_only;
-    bool have_counters;
-    uint8_t failures;
-    bool vendor_known;
-    uint8_t rows;        /* 1 + the rows its tables had last time (0 unknown) */
-    bool error_noted;    /* a failed read is noted for `show device` (s_note_error) */
-    uint32_t skip_until; /* pass number */
+    uint16_t failures; /* in a row (at most S_FAILURES_MAX) */
+    uint8_t rows;      /* 1 + the rows its tables had last time (0 unknown) */
+    bool getnext_only : 1;
+    bool have_counters : 1;
+    bool vendor_known : 1;
+    bool error_noted : 1; /* a failed read is noted for `show device` (s_note_error) */
+    uint32_t skip_until;  /* pass number */
     uint32_t printer_index;
     uint32_t critical, all; /* alert loop: the event counters last seen */
     uint32_t enterprise;    /* meter loop: the maker, 0 unknown */
@@ -117,6 +122,7 @@ struct s_self {
     bool in_pass;
     double next_pass;
     double last_wake;
+    double adapted_at;       /* when s_adapt last changed the window */
     uint64_t polled_before;  /* device-polls of the passes before this one */
     uint64_t foreign_before; /* the engine's dropped foreign replies when the pass began */
 };
@@ -591,7 +597,7 @@ static void
 s_failed (s_self_t *self, s_slot_t *slot, const odc_snmp_job_t *job)
 {
     s_device_t *d = &self->devices[slot->device];
-    if (d->failures < 30)
+    if (d->failures < S_FAILURES_MAX)
         d->failures++;
     d->sent_hash = 0; /* its next answer is news */
     self->failed++;
@@ -604,8 +610,7 @@ s_failed (s_self_t *self, s_slot_t *slot, const odc_snmp_job_t *job)
         odc_warn (S_ID (self, d), "%s loop: %s (%u times in a row)%s", self->name,
                   job->error[0] ? job->error : "no answer", d->failures,
                   backoff ? "; tried again later with back-off" : "");
-        if (job->status == ODC_SNMP_ERROR)
-            s_note_error (self, d, job->error[0] ? job->error : "error");
+        s_note_error (self, d, job->error[0] ? job->error : "no answer");
     }
     s_release_slot (self, slot);
 }
@@ -819,6 +824,16 @@ s_pass_end (s_self_t *self, double now)
     s_apply_pending (self);
 }
 
+/*  A device read's bounds from the configuration (0: the engine's). */
+static odc_snmp_bounds_t
+s_bounds (const odc_config_t *c)
+{
+    return (odc_snmp_bounds_t){.rows = (uint32_t)c->snmp_max_rows,
+                               .requests = (uint32_t)c->snmp_max_requests,
+                               .bytes = (uint32_t)c->snmp_max_read_bytes,
+                               .ms = (uint32_t)c->snmp_max_read_seconds * 1000u};
+}
+
 /*  Between passes (no job in flight): take a new configuration. */
 static void
 s_apply_pending (s_self_t *self)
@@ -828,6 +843,7 @@ s_apply_pending (s_self_t *self)
     odc_config_t *old = (odc_config_t *)self->config;
     self->config = self->pending;
     self->pending = NULL;
+    odc_snmp_set_bounds (self->engine, s_bounds (self->config));
     s_load_devices (self);
     odc_config_destroy (&old);
     odc_info (NULL, "%s loop: configuration applied, %zu devices", self->name, self->n_devices);
@@ -850,13 +866,25 @@ s_adapt (s_self_t *self, double now)
     double job_s = self->jobs ? (double)self->job_us / 1e6 / (double)self->jobs : 0.05;
     double need = rate * job_s * 2 + 1;
     /*  Behind the spread schedule: open up. */
+    int current = odc_snmp_window (self->engine);
     if (self->next < self->n_devices && s_due (self, self->next) < now - 1)
-        need = odc_snmp_window (self->engine) * 2.0;
+        need = fmax (need, current * 2.0);
+    /*  One change a second at most, and down by a quarter at most (within
+        the configured bounds, which a reload may have moved): the effect of
+        a change shows only as its answers come back. Doubling at every
+        wake-up (every few milliseconds) took the window to its bound for a
+        lag of a second, and shrinking at once after it closed the sockets
+        the next lag opened again. */
     int window = (int)ceil (need);
+    if (window < current - (current + 3) / 4)
+        window = current - (current + 3) / 4;
     if (window < c->snmp_window_min)
         window = c->snmp_window_min;
     if (window > c->snmp_window_max)
         window = c->snmp_window_max;
+    if (window == current || now - self->adapted_at < 1.0)
+        return;
+    self->adapted_at = now;
     odc_snmp_set_window (self->engine, window);
 }
 
@@ -939,6 +967,7 @@ odc_loop_actor (zsock_t *pipe, void *args)
     odc_snmp_options_t eo = {.window = self->config->snmp_window_min,
                              .timeout_ms = self->config->snmp_timeout_ms,
                              .retries = self->config->snmp_retries,
+                             .bounds = s_bounds (self->config),
                              .max_repetitions = 16};
     self->engine = odc_snmp_new (&eo);
     self->notes = odc_batch_new ();

@@ -24,8 +24,10 @@ net=127.62.0.0/$bits
 tmp=$(mktemp -d /tmp/odc-bench-discover-XXXXXX)
 pids=()
 trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"' EXIT
-# Above the kernel's ephemeral ports and the tests' ranges (tests/test_registry.sh).
-port=$(( 63000 + ($$ % 2000) ))
+# The sweep's port band (tests/lib.sh), below the kernel's ephemeral ports.
+. tests/lib.sh
+odc_ports 21 1 || exit 1
+port=$port_base
 # Four printer models of equal weight and switches at a twentieth of the
 # printers: the fleet is printers * 1.05 devices.
 devices=$(( printers + printers / 20 ))

@@ -28,7 +28,9 @@ warm=${4:-0}
 tmp=$(mktemp -d /tmp/odc-bench-loops-XXXXXX)
 pids=()
 trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"' EXIT
-port=$(( 22000 + ($$ % 20000) ))
+. tests/lib.sh
+odc_ports 24 1 || exit 1
+port=$port_base
 
 build/opendca-sim --devices "$devices" --first 127.60.0.1 --port $port --offline 10 \
     --latency 5-50 --loss 1 --sleepers 0 --control "$tmp/sim.sock" >"$tmp/sim.log" 2>&1 &

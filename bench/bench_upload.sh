@@ -22,7 +22,9 @@ tmp=$(mktemp -d /tmp/odc-bench-upload-XXXXXX)
 chmod 755 "$tmp"
 pids=()
 trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null; done; wait 2>/dev/null; scripts/prosody stop "$tmp/xmpp"; rm -rf "$tmp"' EXIT
-base=$(( 40000 + ($$ % 2000) * 3 ))
+. tests/lib.sh
+odc_ports 26 3 || exit 1
+base=$port_base
 xport=$base
 simport=$((base + 1))
 scripts/prosody start "$tmp/xmpp" $xport portal:pw collector:pw >/dev/null || exit 1

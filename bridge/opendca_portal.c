@@ -25,6 +25,7 @@
         latest   collector NUL device NUL kind -> packed envelope
         meta     "seen/" collector "/" batch id -> "": the batches taken;
                  "received" -> the next receive number */
+#include <assert.h>
 #include <czmq.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -179,17 +180,30 @@ s_be64 (uint8_t out[8], uint64_t v)
         out[i] = (uint8_t)v;
 }
 
+/*  "A" B ["/" C]: a meta key as long as its parts (a collector's JID can be
+    3,071 bytes: cut to a fixed buffer, two batch ids of one long JID would
+    make one "seen" key, and the second batch be taken for the first). */
+static char *
+s_meta_key (const char *a, const char *b, const char *c)
+{
+    size_t size = strlen (a) + strlen (b) + (c ? 1 + strlen (c) : 0) + 1;
+    char *key = malloc (size);
+    assert (key);
+    snprintf (key, size, "%s%s%s%s", a, b, c ? "/" : "", c ? c : "");
+    return key;
+}
+
 /*  One batch: stored with its seen mark in one write, then answered. */
 static void
 s_take_batch (s_portal_t *p, xmpp_conn_t *conn, xmpp_stanza_t *iq, xmpp_stanza_t *batch,
               const char *collector, const char *id)
 {
-    char seen[600];
-    snprintf (seen, sizeof seen, "seen/%s/%s", collector, id);
+    char *seen = s_meta_key ("seen/", collector, id);
     size_t len = 0;
     void *known = odc_store_get (p->store, ODC_CF_META, seen, strlen (seen), &len);
     if (known) {
         free (known);
+        free (seen);
         p->duplicates++;
         odc_info (NULL, "batch %s from %s again: answered, not stored twice", id, collector);
         xmpp_stanza_t *reply = xmpp_stanza_reply (iq);
@@ -206,6 +220,7 @@ s_take_batch (s_portal_t *p, xmpp_conn_t *conn, xmpp_stanza_t *iq, xmpp_stanza_t
         odc_warn (NULL, "refused batch %s from %s: %s", id, collector, err ? err : "not valid");
         s_reply_error (conn, iq, "modify", "bad-request", err ? err : "not a valid batch");
         free (err);
+        free (seen);
         return;
     }
     odc_batch_t *b = odc_batch_new ();
@@ -238,9 +253,10 @@ s_take_batch (s_portal_t *p, xmpp_conn_t *conn, xmpp_stanza_t *iq, xmpp_stanza_t
     odc_batch_put (b, p->store, ODC_CF_META, S_RECEIVED_KEY, strlen (S_RECEIVED_KEY), next,
                    strlen (next));
     odc_batch_put (b, p->store, ODC_CF_META, seen, strlen (seen), "", 0);
-    char mark[300];
-    snprintf (mark, sizeof mark, "collector/%s", collector);
+    char *mark = s_meta_key ("collector/", collector, NULL);
     odc_batch_put (b, p->store, ODC_CF_META, mark, strlen (mark), "", 0);
+    free (seen);
+    free (mark);
     int rc = odc_store_write (p->store, b);
     odc_batch_destroy (&b);
     odc_xml_items_free (items, n);

@@ -112,6 +112,9 @@ typedef struct {
     int snmp_window_min;
     int snmp_window_max;
     bool snmp_raw; /* the loops' readings keep every value as received */
+    /*  The bounds of one device read (snmp/odc_snmp.h, odc_snmp_bounds_t);
+        0: the engine's defaults. */
+    int snmp_max_rows, snmp_max_requests, snmp_max_read_bytes, snmp_max_read_seconds;
 
     odc_credential_t *credentials;
     size_t credential_count;

@@ -1,7 +1,14 @@
 /*  odc_status: see odc_status.h. */
 #include "odc_status.h"
 
+#include <malloc.h>
 #include <pthread.h>
+#include <stddef.h>
+
+/*  jemalloc's, when the program is linked with it (opendca is, see
+    CMakeLists.txt): weak, so that the other programs link without it. */
+extern int mallctl (const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen)
+    __attribute__ ((weak));
 
 static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
 static odc_loop_status_t s_loops[ODC_LOOP_COUNT];
@@ -55,4 +62,19 @@ odc_status_start_time (void)
     double when = s_started;
     pthread_mutex_unlock (&s_lock);
     return when;
+}
+
+uint64_t
+odc_status_heap_bytes (void)
+{
+    if (mallctl) {
+        uint64_t epoch = 1;
+        size_t allocated = 0, len = sizeof allocated, elen = sizeof epoch;
+        /*  The statistics are as of the last epoch: move it on first. */
+        mallctl ("epoch", &epoch, &elen, &epoch, elen);
+        if (mallctl ("stats.allocated", &allocated, &len, NULL, 0) == 0)
+            return allocated;
+    }
+    struct mallinfo2 info = mallinfo2 ();
+    return (uint64_t)info.uordblks + (uint64_t)info.hblkhd;
 }

@@ -42,5 +42,9 @@ void odc_status_portal_get (odc_portal_status_t *status);
 /*  Wall clock when the collector started (set by "opendca run"). */
 void odc_status_started (double when);
 double odc_status_start_time (void);
+/*  Bytes the allocator has handed out and not had back (jemalloc's
+    stats.allocated when the program is linked with it, glibc's mallinfo2
+    otherwise). */
+uint64_t odc_status_heap_bytes (void);
 
 #endif

@@ -1,6 +1,9 @@
 /*  odc_cli: the device commands' shared options. See odc_cli.h. */
 #include "odc_cli.h"
 
+#include <ctype.h>
+#include <errno.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,5 +97,24 @@ odc_cli_address (const char *text, char *address, size_t size, int *port)
         *colon = 0;
         *port = (int)p;
     }
+    return 0;
+}
+
+int
+odc_cli_number (const char *prog, const char *name, const char *text, long min, long max,
+                const char *what, int *value)
+{
+    char *end = NULL;
+    errno = 0;
+    /*  strtol would take " 5" and "+5" too. */
+    bool digits = text && (isdigit ((unsigned char)text[0]) ||
+                           (text[0] == '-' && isdigit ((unsigned char)text[1])));
+    long v = digits ? strtol (text, &end, 10) : 0;
+    if (!digits || *end || errno || v < min || v > max) {
+        fprintf (stderr, "%s: --%s %s: a whole number from %ld to %ld (%s)\n", prog, name,
+                 text ? text : "", min, max, what);
+        return -1;
+    }
+    *value = (int)v;
     return 0;
 }

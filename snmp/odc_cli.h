@@ -43,4 +43,11 @@ int odc_cli_credential_check (odc_credential_t *cred, const char *prog);
     given). -1 when the port is not 1-65535. */
 int odc_cli_address (const char *text, char *address, size_t size, int *port);
 
+/*  The value of a numeric option (--NAME TEXT) into *value: a whole number
+    from min to max ("--retries 1000000: a whole number from 0 to 10 (the
+    further tries per request)", naming prog and what on stderr
+    otherwise). 0, or -1. */
+int odc_cli_number (const char *prog, const char *name, const char *text, long min, long max,
+                    const char *what, int *value);
+
 #endif

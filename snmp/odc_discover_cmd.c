@@ -6,6 +6,7 @@
     Progress goes to stderr while it runs; the table of what it found (or
     JSON lines with --json) to stdout, sorted by address. See --help. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,14 @@ s_usage (FILE *out)
 
 int odc_discover_main (int argc, char **argv, const char *config_default);
 
+static volatile sig_atomic_t s_signal;
+
+static void
+s_on_signal (int sig)
+{
+    s_signal = sig;
+}
+
 int
 odc_discover_main (int argc, char **argv, const char *config_default)
 {
@@ -82,45 +91,28 @@ odc_discover_main (int argc, char **argv, const char *config_default)
             return 2;
         if (taken)
             continue;
-        char *end = NULL;
-        long v = optarg ? strtol (optarg, &end, 10) : 0;
-        bool number = optarg && *optarg && !*end;
         switch (opt) {
         case O_CONFIG: config_file = optarg; break;
         case 'p':
-            if (!number || v < 1 || v > 65535) {
-                fprintf (stderr, "%s: --port %s: a number 1-65535\n", prog, optarg);
+            if (odc_cli_number (prog, "port", optarg, 1, 65535, "the UDP port", &o.port))
                 return 2;
-            }
-            o.port = (int)v;
             break;
         case 't':
-            if (!number || v < 10 || v > 60000) {
-                fprintf (stderr, "%s: --timeout %s: 10 to 60000 ms\n", prog, optarg);
+            if (odc_cli_number (prog, "timeout", optarg, 10, 60000, "ms", &o.timeout_ms))
                 return 2;
-            }
-            o.timeout_ms = (int)v;
             break;
         case 'r':
-            if (!number || v < 0 || v > 5) {
-                fprintf (stderr, "%s: --retries %s: 0 to 5\n", prog, optarg);
+            if (odc_cli_number (prog, "retries", optarg, 0, 5, "further tries", &o.retries))
                 return 2;
-            }
-            o.retries = (int)v;
             break;
         case O_RATE:
-            if (!number || v < 1 || v > 100000) {
-                fprintf (stderr, "%s: --rate %s: 1 to 100000 addresses a second\n", prog, optarg);
+            if (odc_cli_number (prog, "rate", optarg, 1, 100000, "addresses a second", &o.rate))
                 return 2;
-            }
-            o.rate = (int)v;
             break;
         case O_CONCURRENCY:
-            if (!number || v < 1 || v > 4096) {
-                fprintf (stderr, "%s: --concurrency %s: 1 to 4096\n", prog, optarg);
+            if (odc_cli_number (prog, "concurrency", optarg, 1, 4096, "addresses at once",
+                                &o.concurrency))
                 return 2;
-            }
-            o.concurrency = (int)v;
             break;
         case O_ALL: all = true; break;
         case O_FORCE: force = true; break;
@@ -189,7 +181,13 @@ odc_discover_main (int argc, char **argv, const char *config_default)
         if (!quiet)
             fprintf (stderr, "%s: %llu addresses to sweep, %zu credential%s each at most\n", prog,
                      (unsigned long long)s->addresses, k, k == 1 ? "" : "s");
-        while (!odc_discover_done (sweep)) {
+        /*  Ctrl-C or SIGTERM ends the sweep where it is: what was found
+            so far is still printed (the default action lost it all). */
+        struct sigaction stop = {.sa_handler = s_on_signal}, was_int, was_term;
+        sigemptyset (&stop.sa_mask);
+        sigaction (SIGINT, &stop, &was_int);
+        sigaction (SIGTERM, &stop, &was_term);
+        while (!odc_discover_done (sweep) && !s_signal) {
             odc_discover_run (sweep, 200);
             if (!quiet && s->seconds - last >= (tty ? 0.5 : 5.0)) {
                 last = s->seconds;
@@ -203,8 +201,18 @@ odc_discover_main (int argc, char **argv, const char *config_default)
                          s->seconds > 0 ? (double)s->swept / s->seconds : 0.0, tty ? "  " : "\n");
             }
         }
+        sigaction (SIGINT, &was_int, NULL);
+        sigaction (SIGTERM, &was_term, NULL);
         if (!quiet && tty && last > 0)
             fputc ('\n', stderr);
+        if (s_signal) {
+            fprintf (stderr,
+                     "%s: stopped by %s after %llu of %llu addresses: the list holds what was "
+                     "found until then\n",
+                     prog, s_signal == SIGINT ? "SIGINT" : "SIGTERM", (unsigned long long)s->swept,
+                     (unsigned long long)s->addresses);
+            rc = 128 + s_signal;
+        }
         odc_discover_list_print (found, stdout, json);
         if (!quiet) {
             fprintf (stderr, "%s: ", prog);

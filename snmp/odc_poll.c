@@ -314,9 +314,20 @@ s_parse (int argc, char **argv, bool with_loop, const char *prog, void (*usage) 
             break;
         case 'J': a->json = true; break;
         case 'M': a->map_path = optarg; break;
-        case 'p': a->port = atoi (optarg); break;
-        case 't': a->timeout = atoi (optarg); break;
-        case 'r': a->retries = atoi (optarg); break;
+        case 'p':
+            if (odc_cli_number (prog, "port", optarg, 1, 65535, "the UDP port", &a->port))
+                return 2;
+            break;
+        case 't':
+            if (odc_cli_number (prog, "timeout", optarg, 10, 60000, "ms a request", &a->timeout))
+                return 2;
+            break;
+        case 'r':
+            /*  The configuration's bound (snmp.retries). */
+            if (odc_cli_number (prog, "retries", optarg, 0, 10, "further tries per request",
+                                &a->retries))
+                return 2;
+            break;
         case 'h': usage (stdout); return 0;
         default: usage (stderr); return 2;
         }
@@ -329,8 +340,8 @@ s_parse (int argc, char **argv, bool with_loop, const char *prog, void (*usage) 
     if (odc_cli_credential_check (&a->cred, prog) != 0)
         return 2;
     if (odc_cli_address (argv[optind], a->address, sizeof a->address, &a->port) != 0 ||
-        a->port < 1 || a->port > 65535 || a->timeout < 10 || a->retries < 0) {
-        fprintf (stderr, "%s: port 1-65535, timeout 10 ms or more, retries 0 or more\n", prog);
+        a->port < 1 || a->port > 65535) {
+        fprintf (stderr, "%s: %s: the port must be 1-65535\n", prog, argv[optind]);
         return 2;
     }
     return -1;

@@ -124,8 +124,8 @@ struct s_flight {
     size_t probed_len;
     uint64_t sent_us;
     uint64_t deadline_us;
-    uint32_t bytes_at_send;  /* bytes in when the request left */
-    s_flight_t *prev, *next; /* deadline list */
+    uint32_t heard, heard_at_send; /* datagrams from the device: all, when the request left */
+    s_flight_t *prev, *next;       /* deadline list */
 };
 
 typedef struct {
@@ -156,6 +156,7 @@ struct _odc_snmp_t {
     size_t engine_id_count;
     s_pool_t pools[S_POOLS];
     int n_pools;
+    int n_idle; /* sessions idle in the pools, at most the window */
     uint64_t sessions_opened;
     uint64_t foreign; /* replies dropped for their source */
 };
@@ -268,8 +269,10 @@ s_count_recv (netsnmp_transport *t, void *buf, int size, void **opaque, int *ole
     else if (f->sock && f->sock->peer.sa.sa_family)
         want = &f->sock->peer;
     const struct sockaddr *from = s_source (*opaque, *olength);
-    if (!want || !from || s_same_peer (from, want))
+    if (!want || !from || s_same_peer (from, want)) {
+        f->heard++;
         return n;
+    }
     f->job->foreign++;
     f->engine->foreign++;
     char got[64], expected[64];
@@ -422,11 +425,7 @@ odc_snmp_new (const odc_snmp_options_t *options)
         return NULL;
     odc_snmp_options_t defaults = {256, 1500, 1, 16, {0}};
     self->opt = options ? *options : defaults;
-    odc_snmp_bounds_t *b = &self->opt.bounds;
-    b->rows = b->rows ? b->rows : ODC_SNMP_MAX_ROWS;
-    b->requests = b->requests ? b->requests : ODC_SNMP_MAX_REQUESTS;
-    b->bytes = b->bytes ? b->bytes : ODC_SNMP_MAX_BYTES;
-    b->ms = b->ms ? b->ms : ODC_SNMP_MAX_MS;
+    odc_snmp_set_bounds (self, self->opt.bounds);
     if (self->opt.window < 1)
         self->opt.window = defaults.window;
     if (self->opt.timeout_ms < 1)
@@ -447,6 +446,19 @@ static void s_finish (s_flight_t *f, odc_snmp_status_t status, const char *why);
 static void s_release (s_flight_t *f);
 static void s_sock_close (odc_snmp_t *self, s_sock_t *k);
 
+/*  Close idle pooled sessions until KEEP are left. */
+static void
+s_pools_trim (odc_snmp_t *self, int keep)
+{
+    for (int i = 0; i < self->n_pools && self->n_idle > keep; i++)
+        while (self->pools[i].idle && self->n_idle > keep) {
+            s_sock_t *k = self->pools[i].idle;
+            self->pools[i].idle = k->next;
+            self->n_idle--;
+            s_sock_close (self, k);
+        }
+}
+
 void
 odc_snmp_destroy (odc_snmp_t **self_p)
 {
@@ -460,12 +472,7 @@ odc_snmp_destroy (odc_snmp_t **self_p)
         s_finish (f, ODC_SNMP_ERROR, "engine stopped");
         s_release (f);
     }
-    for (int i = 0; i < self->n_pools; i++)
-        while (self->pools[i].idle) {
-            s_sock_t *k = self->pools[i].idle;
-            self->pools[i].idle = k->next;
-            s_sock_close (self, k);
-        }
+    s_pools_trim (self, 0);
     free (self->queue);
     if (self->epfd >= 0)
         close (self->epfd);
@@ -515,6 +522,20 @@ void
 odc_snmp_set_window (odc_snmp_t *self, int window)
 {
     self->opt.window = window < 1 ? 1 : window;
+    /*  Idle sessions beyond the window would never all be used again: a
+        window that grew for a busy pass and shrank keeps no thousands of
+        sockets open (each a descriptor and net-snmp's buffers). */
+    s_pools_trim (self, self->opt.window);
+}
+
+void
+odc_snmp_set_bounds (odc_snmp_t *self, odc_snmp_bounds_t bounds)
+{
+    odc_snmp_bounds_t *b = &self->opt.bounds;
+    b->rows = bounds.rows ? bounds.rows : ODC_SNMP_MAX_ROWS;
+    b->requests = bounds.requests ? bounds.requests : ODC_SNMP_MAX_REQUESTS;
+    b->bytes = bounds.bytes ? bounds.bytes : ODC_SNMP_MAX_BYTES;
+    b->ms = bounds.ms ? bounds.ms : ODC_SNMP_MAX_MS;
 }
 
 int
@@ -672,10 +693,18 @@ s_open (s_flight_t *f, char *error, size_t size)
     if (f->pool >= 0 && self->pools[f->pool].idle) {
         s_sock_t *k = self->pools[f->pool].idle;
         self->pools[f->pool].idle = k->next;
+        self->n_idle--;
         k->next = NULL;
         k->flight = f;
         f->sock = k;
         return 0;
+    }
+    /*  SNMP over UDP and IPv4 only ("udp:" below): an IPv6 address says
+        so, instead of net-snmp's "Unknown host". (Were IPv6 added, its
+        replies' sources must be checked as IPv4's are: s_count_recv.) */
+    if (strchr (job->address, ':')) {
+        snprintf (error, size, "an IPv6 address; SNMP goes over IPv4 only");
+        return -1;
     }
     netsnmp_session s;
     snmp_sess_init (&s);
@@ -800,8 +829,7 @@ s_open (s_flight_t *f, char *error, size_t size)
     k->sessp = sessp;
     k->fd = t->sock;
     /*  The peer its answers must come from (UDP over IPv4 keeps it as an
-        address pair in the transport's data). IPv6 peers are not checked
-        yet: net-snmp's IPv6 receive hands over another shape, untested. */
+        address pair in the transport's data; no IPv6 session is opened). */
     if (t->data && t->data_length == (int)sizeof (netsnmp_indexed_addr_pair)) {
         const netsnmp_indexed_addr_pair *pair = t->data;
         if (pair->remote_addr.sa.sa_family == AF_INET)
@@ -926,7 +954,7 @@ s_send (s_flight_t *f)
     f->response = 0;
     f->pending = true;
     f->resend = false;
-    f->bytes_at_send = job->bytes_in;
+    f->heard_at_send = f->heard;
     s_current = f;
     f->sent_us = s_now_us ();
     f->reqid = snmp_sess_async_send (f->sock->sessp, pdu, s_callback, f);
@@ -1255,10 +1283,11 @@ s_close_session (s_flight_t *f)
         while the flight still lives. */
     bool clean =
         !f->pending && (f->job->status == ODC_SNMP_OK || f->job->status == ODC_SNMP_TIMEOUT);
-    if (k->pool >= 0 && clean) {
+    if (k->pool >= 0 && clean && f->engine->n_idle < f->engine->opt.window) {
         k->flight = NULL;
         k->next = f->engine->pools[k->pool].idle;
         f->engine->pools[k->pool].idle = k;
+        f->engine->n_idle++;
         return;
     }
     s_sock_close (f->engine, k);
@@ -1386,6 +1415,22 @@ odc_snmp_submit (odc_snmp_t *self, odc_snmp_job_t *job)
     return 0;
 }
 
+/*  Why a request timed out: silence, or datagrams from the device that
+    net-snmp could not take as the answer (malformed BER, not SNMP, another
+    request id or version): the user learns the device is there. */
+static const char *
+s_timeout_why (const s_flight_t *f)
+{
+    if (f->heard == f->heard_at_send)
+        return "no answer";
+    static _Thread_local char why[160];
+    snprintf (why, sizeof why,
+              "no answer it could read: %u datagram%s from the device, none an SNMP reply to "
+              "the request (malformed, or for another request)",
+              f->heard - f->heard_at_send, f->heard - f->heard_at_send == 1 ? "" : "s");
+    return why;
+}
+
 /*  After a reply or a timeout: the next request, or the end. */
 static int
 s_advance (s_flight_t *f)
@@ -1397,7 +1442,7 @@ s_advance (s_flight_t *f)
     }
     if (f->response == 2) {
         job->timeouts++;
-        s_finish (f, ODC_SNMP_TIMEOUT, "no answer");
+        s_finish (f, ODC_SNMP_TIMEOUT, s_timeout_why (f));
         s_complete (f);
         return 1;
     }
@@ -1523,12 +1568,13 @@ odc_snmp_run (odc_snmp_t *self, int timeout_ms)
             f->job->timeouts++;
             if (why)
                 s_finish (f, ODC_SNMP_ERROR, snmp_api_errstring (why));
-            else if (f->bytes_at_send != f->job->bytes_in)
+            else if (f->heard != f->heard_at_send && f->job->credential &&
+                     f->job->credential->version == 3)
                 /*  Something came back, and nothing of it was good. */
                 s_finish (f, ODC_SNMP_ERROR,
                           "answers did not authenticate (wrong SNMPv3 key or passphrase?)");
             else
-                s_finish (f, ODC_SNMP_TIMEOUT, "no answer");
+                s_finish (f, ODC_SNMP_TIMEOUT, s_timeout_why (f));
             finished += s_advance (f);
             continue;
         }

@@ -170,6 +170,8 @@ uint64_t odc_snmp_sessions_opened (odc_snmp_t *self);
 /*  Change the window (the loops adapt it to what they observe). */
 void odc_snmp_set_window (odc_snmp_t *self, int window);
 int odc_snmp_window (odc_snmp_t *self);
+/*  The bounds of the jobs started from now on (0 in a field: the default). */
+void odc_snmp_set_bounds (odc_snmp_t *self, odc_snmp_bounds_t bounds);
 
 /*  Free a finished job's values (the job itself is the caller's). */
 void odc_snmp_job_clear (odc_snmp_job_t *job);

@@ -65,6 +65,10 @@ odc_store_t *odc_store_open_readonly (const char *path, char **err);
 
 const char *odc_store_cf_name (odc_cf_t cf);
 bool odc_store_sync (odc_store_t *self);
+/*  What the store holds in memory: the block cache (bounded by
+    odc_store_options_t.cache_bytes) and the memtables of every family
+    (bounded by the write buffer sizes). */
+void odc_store_memory (odc_store_t *self, uint64_t *cache_bytes, uint64_t *memtable_bytes);
 
 /*  Single-key operations (each its own atomic write). 0 / -1. */
 int odc_store_put (odc_store_t *self, odc_cf_t cf, const void *key, size_t klen, const void *value,

@@ -141,18 +141,37 @@ kill -INT $pid; wait $pid; rc=$?; pid=
 check "SIGINT: exit code 0" [ $rc -eq 0 ]
 
 # Every command but "run" stops at once on SIGINT/SIGTERM (they used to be
-# blocked for all: Ctrl-C and timeout did nothing). A silent address.
-silent=127.0.0.1:$(( 20000 + RANDOM % 20000 ))
+# blocked for all: Ctrl-C and timeout did nothing). A silent address: a
+# free port of the suite's band (tests/lib.sh).
+. "$src/tests/lib.sh"
+odc_ports 28 1 || exit 1
+silent=127.0.0.1:$port_base
 for sig in INT TERM; do
     start=$(date +%s%N)
-    timeout -s KILL 15 timeout -s $sig 2 "$opendca" poll "$silent" --loop alert -r 1000000 >/dev/null 2>&1
+    timeout -s KILL 15 timeout -s $sig 2 "$opendca" poll "$silent" --loop alert -r 10 -t 60000 >/dev/null 2>&1
     ms=$(( ($(date +%s%N) - start) / 1000000 ))
-    check "poll -r 1000000 stops on SIG$sig within 3.5 s (took $ms ms)" [ $ms -lt 3500 ]
+    check "poll -r 10 -t 60000 (11 minutes) stops on SIG$sig within 3.5 s (took $ms ms)" [ $ms -lt 3500 ]
     start=$(date +%s%N)
     timeout -s KILL 15 timeout -s $sig 2 "$opendca" discover 127.64.0.0/16 -q >/dev/null 2>&1
     ms=$(( ($(date +%s%N) - start) / 1000000 ))
     check "discover stops on SIG$sig within 3.5 s (took $ms ms)" [ $ms -lt 3500 ]
 done
+
+# Numeric options are whole numbers within their bounds (issue 14: "poll -r
+# 1000000" retried for days, "-t abc" was a timeout of 0).
+for bad in "-r 1000000:--retries 1000000: a whole number from 0 to 10" "-t abc:--timeout abc: a whole number from 10 to 60000" \
+    "-t 5:--timeout 5: a whole number from 10" "-p 70000:--port 70000: a whole number from 1 to 65535" "-r -1:--retries -1:"; do
+    "$opendca" poll "$silent" --loop alert ${bad%%:*} >/dev/null 2>"$tmp/num.err"; rc=$?
+    check "poll ${bad%%:*} is refused with exit 2 (was $rc) and named" \
+        bash -c "[ $rc -eq 2 ] && grep -qF -- '${bad#*:}' '$tmp/num.err'"
+done
+"$opendca" discover 127.0.0.1 --rate 10x >/dev/null 2>"$tmp/num.err"; rc=$?
+check "discover --rate 10x is refused with exit 2 and named" \
+    bash -c "[ $rc -eq 2 ] && grep -qF -- '--rate 10x: a whole number from 1 to 100000' '$tmp/num.err'"
+
+timeout -s KILL 15 "$opendca" poll ::1 --loop alert -t 100 -r 0 >/dev/null 2>"$tmp/v6.err"; rc=$?
+check "an IPv6 address is refused, exit 1, saying SNMP goes over IPv4 only" \
+    bash -c "[ $rc -eq 1 ] && grep -q 'an IPv6 address; SNMP goes over IPv4 only' '$tmp/v6.err'"
 
 # A sweep is bounded to 65,536 addresses unless forced (issue 14).
 for t in 127.0.0.0/8 0.0.0.0-255.255.255.255 "127.65.0.0/16 127.66.0.0/24"; do

@@ -73,4 +73,20 @@ check "a name that does not resolve is named" grep -q "nosuch.invalid: the name 
 check "overlapping ranges are named" grep -q "127.62.0.1-127.62.0.2 overlaps the targets before it in 2 addresses" "$tmp/notes.err"
 "$opendca" discover 127.62.0.0/33 -q >/dev/null 2>"$tmp/bad.err"
 check "a target that is not one is refused, named, exit 1" bash -c "[ $? -eq 1 ] && grep -q '127.62.0.0/33: not a network' '$tmp/bad.err'"
+
+# Ctrl-C in the middle of a sweep prints what was found until then (it used
+# to end the command with nothing printed). 200 printers in a /24 swept 40
+# addresses a second, interrupted after 2 s.
+odc_ports 25 1 || exit 1
+"$(dirname "$opendca")/opendca-sim" --devices 200 --first 127.63.0.1 --port $port_base --sleepers 0 \
+    >"$tmp/isim.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do grep -q ready "$tmp/isim.log" && break; sleep 0.05; done
+timeout --preserve-status -s INT 2 "$opendca" discover 127.63.0.0/24 -p $port_base --rate 40 --json \
+    >"$tmp/part.json" 2>"$tmp/part.err"
+rc=$?
+got=$(grep -c '"address"' "$tmp/part.json")
+check "an interrupted sweep exits 130 (was $rc)" [ $rc -eq 130 ]
+check "and says where it stopped" grep -q "stopped by SIGINT after [0-9]* of 254 addresses" "$tmp/part.err"
+check "and prints the printers found until then ($got of 200)" [ "$got" -gt 0 -a "$got" -lt 200 ]
 odc_test_end

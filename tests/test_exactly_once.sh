@@ -34,7 +34,8 @@ interval=$(( speed / 20 > 0 ? speed / 20 : 1 ))
 src=$(cd "$(dirname "$0")/.." && pwd)
 . "$(dirname "$0")/lib.sh"
 odc_test_setup once
-base=$(( 45000 + ($$ % 3000) * 4 ))
+odc_ports 19 4 || exit 1
+base=$port_base
 xport=$base
 simport=$((base + 1))
 say() { echo "[$(date +%T)] $*"; }

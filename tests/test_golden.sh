@@ -34,11 +34,19 @@ chmod 777 "$tmp/cache"
 files=("$fixtures"/librenms/*.snmprec "$fixtures"/printmaster/*.snmprec)
 for f in "${files[@]}"; do cp "$f" "$tmp/data/"; done
 chmod -R a+rX "$tmp/data"
-port=$(( 42000 + ($$ % 5000) ))
+odc_ports 18 1 || exit 1
+port=$port_base
 snmpsimd --data-dir="$tmp/data" --agent-udpv4-endpoint=127.0.0.1:$port --cache-dir="$tmp/cache" \
     --process-user=nobody --process-group=nogroup >"$tmp/snmpsimd.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do grep -q "Listening at" "$tmp/snmpsimd.log" && break; sleep 0.1; done
+snmpsimd=$!
+pids+=($snmpsimd)
+for _ in $(seq 300); do grep -q "Listening at" "$tmp/snmpsimd.log" && break; sleep 0.1; done
+# Without an agent every read would wait out its timeout: say why and stop.
+if ! kill -0 "$snmpsimd" 2>/dev/null || ! grep -q "Listening at" "$tmp/snmpsimd.log"; then
+    echo "FAIL: snmpsimd did not start on 127.0.0.1:$port; its log:"
+    sed 's/^/    /' "$tmp/snmpsimd.log" | tail -20
+    exit 1
+fi
 
 for f in "${files[@]}"; do
     name=$(basename "$f" .snmprec)
@@ -53,6 +61,11 @@ for f in "${files[@]}"; do
             python3 "$here/golden.py" render $loop <"$out/$loop.json" >>"$out/rendered" 2>>"$out/$loop.err"
         else
             echo "     $name $loop: $(cat "$out/$loop.err")"
+            if ! kill -0 "$snmpsimd" 2>/dev/null; then
+                echo "FAIL: snmpsimd stopped while serving $name; its log:"
+                sed 's/^/    /' "$tmp/snmpsimd.log" | tail -20
+                exit 1
+            fi
             printf '[%s]\nno answer\n' $loop >>"$out/rendered"
         fi
     done

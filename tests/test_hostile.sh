@@ -41,7 +41,8 @@ quiet=" none huge-strings bad-text wrong-types negative-numbers partial-answer e
 must_fail=" $(echo $must_fail) " quiet=" $(echo $quiet) " # one line each
 
 # Each test has its own range of ports: CTest runs them side by side.
-port=$((36000 + ($$ % 4000) * 3)) # the simulator's; the hostile agents' is the next
+odc_ports 17 3 || exit 1
+port=$port_base # the simulator's; the hostile agents' is the next
 hport=$((port + 1))
 good=200
 h=${#behaviours[@]}
@@ -176,8 +177,11 @@ for i in "${!behaviours[@]}"; do
     fi
     stored=$(ls "$tmp"/latest-$i-*.json 2>/dev/null | while read -r f; do [ -s "$f" ] && echo x; done | wc -l)
     [ "$b" = none ] && [ "$stored" -ne 5 ] && v="the sound printer has $stored loops stored, not 5"
+    # A device no loop can read says why in "show device" too.
+    shown=$(grep -c "last read failed" "$tmp/show-$i.txt")
+    [ -z "$v" ] && [[ "$must_fail" == *" $b "* ]] && [ "$shown" -eq 0 ] &&
+        v="show device names no failed read: $(head -c 200 "$tmp/show-$i.txt" | tr '\n' ' ')"
     if [ -n "$v" ]; then verdict[$b]="FAIL: $v"; else
-        shown=$(grep -c "last read failed" "$tmp/show-$i.txt")
         verdict[$b]="ok: $stored loops stored, $shown failed reads in show device${reason:+; log: ${reason:0:60}}"
     fi
     check "collector, $b: ${verdict[$b]}" [ -z "$v" ]
@@ -223,6 +227,16 @@ for i in "${!behaviours[@]}"; do
         echo "$b $l rc=$(cat "$o.rc") $(cat "$o.time")s: $r" >>"$tmp/poll.txt"
     done
     pollv[$b]=$summary
+done
+
+# Answers that came and could not be read are told from silence: the user
+# learns that something answers at the address.
+unreadable=" truncated-ber ber-length-past-end ber-9-byte-length ber-inner-length garbage wrong-request-id "
+for i in "${!behaviours[@]}"; do
+    b=${behaviours[$i]}
+    [[ "$unreadable" == *" $b "* ]] || continue
+    check "poll $b: says datagrams came that were no reply ($(head -c 120 "$tmp/poll-$i-alert.err"))" \
+        grep -q "no answer it could read: [0-9]* datagrams\? from the device" "$tmp/poll-$i-alert.err"
 done
 
 echo

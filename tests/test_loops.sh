@@ -13,7 +13,8 @@ sim=$2
 . "$(dirname "$0")/lib.sh"
 odc_test_setup loops
 # Each test has its own range of ports: CTest runs them side by side.
-port=$(( 26000 + ($$ % 4000) ))
+odc_ports 14 1 || exit 1
+port=$port_base
 # Fewer under ThreadSanitizer, which is many times slower (scripts/test sets it).
 n=${ODC_LOOPS_DEVICES:-7000}
 

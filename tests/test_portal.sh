@@ -23,7 +23,8 @@ sim=$3
 src=$(cd "$(dirname "$0")/.." && pwd)
 . "$(dirname "$0")/lib.sh"
 odc_test_setup portal
-base=$(( 30000 + ($$ % 3000) * 5 ))
+odc_ports 15 5 || exit 1
+base=$port_base
 xport=$base          # Prosody
 dead=$((base + 1))   # nothing listens: the bridge falls back from it
 simport=$((base + 2))
@@ -201,6 +202,8 @@ sleep 4
 sleep 1.5
 "$opendca" imil status -c "$cfg" >"$tmp/away.txt"
 check "with the server down, status says the portal is not connected" grep -q "^portal: not connected" "$tmp/away.txt"
+check "status gives the collector's memory: heap, store cache, memtables ($(grep '^memory:' "$tmp/away.txt"))" \
+    grep -Eq "^memory: heap [0-9]+\.[0-9] MiB, store cache [0-9]+\.[0-9] MiB, memtables [0-9]+\.[0-9] MiB" "$tmp/away.txt"
 held=$(outbox_count)
 check "and the outbox holds what was read meanwhile ($held records)" [ "${held:-0}" -gt 0 ]
 "$src/scripts/prosody" start "$xmpp" $xport || exit 1

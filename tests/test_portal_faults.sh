@@ -22,7 +22,8 @@ enqueue=${4:-}
 src=$(cd "$(dirname "$0")/.." && pwd)
 . "$(dirname "$0")/lib.sh"
 odc_test_setup faults
-base=$(( 40000 + ($$ % 3000) * 3 ))
+odc_ports 16 3 || exit 1
+base=$port_base
 xport=$base
 simport=$((base + 1))
 odc_test_xmpp $xport portal:pw collector:pw stranger:pw

@@ -19,9 +19,9 @@ sim=$2
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 odc_test_setup registry
-# Ports above the kernel's ephemeral range (32768-60999) and the other
-# tests' (20000-60995): 61000-62999 here, 63000-64999 for the sweep test.
-port=$(( 61000 + ($$ % 2000) ))
+# The suite's port band (tests/lib.sh).
+odc_ports 20 1 || exit 1
+port=$port_base
 n=${ODC_REGISTRY_DEVICES:-60}
 speed=${ODC_REGISTRY_SPEED:-2880}
 days=${ODC_REGISTRY_DAYS:-2}

@@ -16,7 +16,8 @@ fixtures=$2
 . "$(dirname "$0")/lib.sh"
 odc_test_setup sim
 # A port of our own: several tests run side by side.
-base=$(( 20000 + ($$ % 400) * 15 ))
+odc_ports 13 15 || exit 1
+base=$port_base
 snmp="-t 1 -r 0"
 
 start_sim() { # start_sim LOG ARGS... ; waits for "ready"

@@ -211,7 +211,7 @@ main (int argc, char **argv)
     char truth[300], port_text[16];
     snprintf (truth, sizeof truth, "%s/truth.jsonl", dir);
     snprintf (s_control, sizeof s_control, "%s/ctl.sock", dir);
-    int port = 30000 + getpid () % 5000; /* ports of its own: tests run side by side */
+    int port = 11000 + getpid () % 1000; /* port band 11 (tests/lib.sh) */
     snprintf (port_text, sizeof port_text, "%d", port);
     char devices[16];
     snprintf (devices, sizeof devices, "%d", DEVICES);

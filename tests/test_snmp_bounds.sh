@@ -20,7 +20,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 odc_test_setup snmp-bounds
 # Ports of its own, below the ephemeral range and the other tests' (CTest runs
 # tests side by side).
-port=$(( 17000 + ($$ % 1000) * 2 ))
+odc_ports 12 2 || exit 1
+port=$port_base
 
 "$opendca" discover 127.47.2.1-127.47.2.4 >"$tmp/discover.out" 2>"$tmp/discover.err"
 rc=$?
@@ -84,4 +85,22 @@ kill -TERM $run
 wait $run
 rc=$?
 check "the collector stops cleanly (exit $rc)" [ $rc -eq 0 ]
+
+# The bounds are configuration keys (snmp.max_rows and the others): 50 rows.
+sed -e 's|^  retries: 1$|  retries: 1\n  max_rows: 50\n  max_read_seconds: 30|' -e "s|$tmp/state|$tmp/state2|" \
+    "$tmp/c.yaml" >"$tmp/c2.yaml"
+"$opendca" config check "$tmp/c2.yaml" >/dev/null 2>&1
+check "a configuration with snmp.max_rows and max_read_seconds checks ok" [ $? -eq 0 ]
+"$opendca" run -c "$tmp/c2.yaml" 2>"$tmp/run2.log" &
+run=$!
+pids+=($run)
+for _ in $(seq 300); do grep -q "alert pass 1:" "$tmp/run2.log" && break; sleep 0.1; done
+check "snmp.max_rows: 50 stops the endless walk at 50 rows" \
+    grep -q "warn .*device=127.47.1.1:$port alert loop: walk stopped: more than 50 rows in" "$tmp/run2.log"
+kill -TERM $run
+wait $run
+printf 'collector:\n  id: x\nsnmp:\n  max_rows: 5\n' >"$tmp/bad.yaml"
+"$opendca" config check "$tmp/bad.yaml" >/dev/null 2>"$tmp/bad.err"
+check "snmp.max_rows: 5 is refused, naming the key and its range ($(head -c 100 "$tmp/bad.err"))" \
+    grep -q "bad.yaml:4.*max_rows" "$tmp/bad.err"
 odc_test_end

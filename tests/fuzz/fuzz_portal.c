@@ -7,9 +7,17 @@
     <batch>, which is put in such an iq, as XML text. The iq's id is
     replaced by a new one each run, so that a batch is never "seen"
     already (the duplicate path would skip the reader). The store is a
-    real RocksDB in a temporary folder, made afresh every 5,000 runs to
-    keep it small. This file includes bridge/opendca_portal.c (its main()
-    renamed) to reach those functions.
+    real RocksDB in a temporary folder, opened once and emptied every
+    5,000 runs to keep it small. This file includes
+    bridge/opendca_portal.c (its main() renamed) to reach those functions.
+
+    Emptied, not closed and made again: every open starts, and every close
+    ends, RocksDB's timer thread (rocksdb::Timer), whose thread_local
+    PerfContext has glibc keep a 32-byte record of its destructor
+    (__cxa_thread_atexit_impl). Once in about 200 re-opens LeakSanitizer
+    finds that record unreachable and reports a direct leak on whatever
+    input it checks next, which then does not reproduce alone. The portal
+    itself opens its store once.
 
     Build: cmake -DODC_FUZZ=ON with CC=clang-14 (scripts/fuzz); run:
         build-fuzz/fuzz_portal build-fuzz/fuzz-corpus/portal
@@ -33,14 +41,8 @@ static FILE *s_null;
 static uint64_t s_runs;
 
 static void
-s_store_fresh (void)
+s_store_start (void)
 {
-    if (s_portal.store)
-        odc_store_close (&s_portal.store);
-    char cmd[600];
-    snprintf (cmd, sizeof cmd, "rm -rf '%s/store'", s_dir);
-    if (system (cmd) != 0)
-        abort ();
     char path[600], *err = NULL;
     snprintf (path, sizeof path, "%s/store", s_dir);
     odc_store_options_t o;
@@ -52,6 +54,27 @@ s_store_fresh (void)
         abort ();
     }
     s_portal.next = 1;
+}
+
+/*  Deletes what the portal wrote (s_take_batch): the history up to the
+    next receive number (which keeps counting), every latest record (a key
+    starts with a collector's bare JID, UTF-8, so below 0xff) and the meta
+    keys; the schema version stays. Range deletions cost one write each;
+    RocksDB drops the data they cover as it compacts. */
+static void
+s_store_empty (void)
+{
+    odc_batch_t *b = odc_batch_new ();
+    uint8_t to[8];
+    s_be64 (to, s_portal.next);
+    odc_batch_delete_range (b, s_portal.store, ODC_CF_HISTORY, "", 0, to, 8);
+    odc_batch_delete_range (b, s_portal.store, ODC_CF_LATEST, "", 0, "\xff", 1);
+    odc_batch_delete_range (b, s_portal.store, ODC_CF_META, "seen/", 5, "seen0", 5);
+    odc_batch_delete_range (b, s_portal.store, ODC_CF_META, "collector/", 10, "collector0", 10);
+    odc_batch_delete (b, s_portal.store, ODC_CF_META, S_RECEIVED_KEY, strlen (S_RECEIVED_KEY));
+    if (odc_store_write (s_portal.store, b) != 0)
+        abort ();
+    odc_batch_destroy (&b);
 }
 
 static void
@@ -77,7 +100,7 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
     s_portal.ctx = xmpp_ctx_new (NULL, NULL);
     s_conn = xmpp_conn_new (s_portal.ctx);
     s_null = fopen ("/dev/null", "w");
-    s_store_fresh ();
+    s_store_start ();
     atexit (s_cleanup);
     return 0;
 }
@@ -86,7 +109,7 @@ int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
     if (++s_runs % 5000 == 0)
-        s_store_fresh ();
+        s_store_empty ();
     char *text = malloc (size + 1);
     memcpy (text, data, size);
     text[size] = 0;
