@@ -19,7 +19,7 @@ typedef struct {
 static double
 s_clock (const s_self_t *self)
 {
-    return self->clock_start + (odc_wall_s () - self->clock_start) * self->config->clock_speed;
+    return odc_collector_s (self->clock_start, self->config->clock_speed);
 }
 
 void

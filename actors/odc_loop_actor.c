@@ -157,8 +157,7 @@ static double
 s_interval (s_self_t *self)
 {
     const odc_config_t *c = self->config;
-    double now = odc_wall_s ();
-    time_t t = (time_t)(self->clock_start + (now - self->clock_start) * c->clock_speed);
+    time_t t = (time_t)odc_collector_s (self->clock_start, c->clock_speed);
     struct tm tm;
     localtime_r (&t, &tm);
     int weekday = (tm.tm_wday + 6) % 7; /* Monday 0 */

@@ -101,7 +101,7 @@ s_room (s_self_t *self, const char *address)
 static double
 s_clock (const s_self_t *self)
 {
-    return self->clock_start + (odc_wall_s () - self->clock_start) * self->config->clock_speed;
+    return odc_collector_s (self->clock_start, self->config->clock_speed);
 }
 
 static uint64_t

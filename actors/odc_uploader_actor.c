@@ -81,7 +81,7 @@ typedef struct {
 static double
 s_clock (const s_self_t *self)
 {
-    return self->clock_start + (odc_wall_s () - self->clock_start) * self->config->clock_speed;
+    return odc_collector_s (self->clock_start, self->config->clock_speed);
 }
 
 /* ------------------------------------------------------------------------
@@ -404,6 +404,18 @@ s_on_reading (const Odc__Envelope *env, void *arg)
     s_add (self, k, frame, size);
 }
 
+void
+odc_uploader_portal_event (Odc__DeviceEvent *out, const Odc__DeviceEvent *in)
+{
+    *out = *in;
+    out->device = NULL;
+    out->n_also = 0;
+    out->also = NULL;
+    out->n_remove_ids = 0;
+    out->remove_ids = NULL;
+    out->relist = false;
+}
+
 /*  A registry event: the portal gets it without the registry's records,
     which are written with it (s_flush). */
 static void
@@ -413,10 +425,8 @@ s_on_event (const Odc__Envelope *env, void *arg)
     size_t size = 0;
     const void *frame = odc_bus_frame (&size);
     zlist_append (self->events, zchunk_new (frame, size));
-    Odc__DeviceEvent event = *env->device_event;
-    event.device = NULL;
-    event.n_also = 0;
-    event.n_remove_ids = 0;
+    Odc__DeviceEvent event;
+    odc_uploader_portal_event (&event, env->device_event);
     Odc__Envelope out = *env;
     out.device_event = &event;
     size = odc__envelope__get_packed_size (&out);

@@ -637,7 +637,7 @@ s_defaults (odc_config_t *self, const char *dir)
     if (asprintf (&self->store_path, "%s/opendca-state", dir) == -1)
         self->store_path = NULL;
     self->store_sync = true;
-    self->store_cache_mb = 16;
+    self->store_cache_mb = 1;
     self->outbox_max_mb = 256;
     self->portal_ports = (int *)malloc (2 * sizeof (int));
     self->portal_ports[0] = 5222;

@@ -31,6 +31,12 @@ odc_clock_s (void)
 }
 
 double
+odc_collector_s (double start, double speed)
+{
+    return start + (odc_wall_s () - start) * speed;
+}
+
+double
 odc_wall_s (void)
 {
     struct timespec ts;

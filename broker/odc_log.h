@@ -49,6 +49,11 @@ double odc_clock_s (void);
 /*  Seconds since the epoch on the wall clock, for schedules and times shown. */
 double odc_wall_s (void);
 
+/*  The collector's clock, in seconds since the epoch: the wall clock since
+    start (the wall clock when the actor started) run speed times fast
+    (clock.speed; 1 in production). */
+double odc_collector_s (double start, double speed);
+
 #define odc_debug(dev, ...) odc_log_write (ODC_LOG_DEBUG, __func__, (dev), __VA_ARGS__)
 #define odc_info(dev, ...)  odc_log_write (ODC_LOG_INFO, __func__, (dev), __VA_ARGS__)
 #define odc_warn(dev, ...)  odc_log_write (ODC_LOG_WARN, __func__, (dev), __VA_ARGS__)

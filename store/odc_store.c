@@ -77,7 +77,7 @@ void
 odc_store_options_default (odc_store_options_t *options)
 {
     options->sync = true;
-    options->cache_bytes = 16u << 20;
+    options->cache_bytes = 1u << 20;
     options->write_buffer_bytes = 4u << 20;
     options->max_open_files = 256;
 }

@@ -42,7 +42,7 @@ typedef enum {
 
 typedef struct {
     bool sync;                 /* fsync the WAL on each write (default true) */
-    size_t cache_bytes;        /* shared block cache (default 16 MiB) */
+    size_t cache_bytes;        /* shared block cache (default 1 MiB) */
     size_t write_buffer_bytes; /* per family memtable (default 4 MiB) */
     int max_open_files;        /* default 256 */
 } odc_store_options_t;

@@ -6,6 +6,7 @@
 #include "odc_bus.h"
 #include "odc_test.h"
 #include "odc_text.h"
+#include "odc_uploader_actor.h"
 #include "odc_xml.h"
 
 static xmpp_ctx_t *s_ctx;
@@ -411,6 +412,89 @@ test_bomb (void)
     free (xml);
 }
 
+/*  One batch file (plain) of a record kind's envelopes. */
+static int
+s_write_batch (const char *dir, const char *kind, const char *name, Odc__Envelope **items, size_t n)
+{
+    Odc__Batch batch = ODC__BATCH__INIT;
+    batch.n_items = n;
+    batch.items = items;
+    Odc__OutboxRecord record = ODC__OUTBOX_RECORD__INIT;
+    record.seq = 8;
+    record.created_ms = 1764000000999ull;
+    record.kind = (char *)kind;
+    record.payload.len = odc__batch__get_packed_size (&batch);
+    record.payload.data = malloc (record.payload.len);
+    odc__batch__pack (&batch, record.payload.data);
+    size_t plain, wire;
+    xmpp_stanza_t *el = odc_xml_batch (s_ctx, &record, 0, &plain, &wire, NULL);
+    free (record.payload.data);
+    if (!el)
+        return 1;
+    char *text = NULL, path[1024];
+    size_t len = 0;
+    xmpp_stanza_to_text (el, &text, &len);
+    snprintf (path, sizeof path, "%s/%s.xml", dir, name);
+    FILE *f = fopen (path, "w");
+    if (f) {
+        fprintf (f, "%s\n", text);
+        fclose (f);
+    }
+    xmpp_free (s_ctx, text);
+    xmpp_stanza_release (el);
+    return f ? 0 : 1;
+}
+
+/*  An event of every type, as the registry raises it (with the records
+    the uploader writes, the ids it removes and "read the list again") and
+    as the uploader passes it on (odc_uploader_portal_event): what only
+    the collector needs must not reach the portal. */
+static int
+s_write_events (const char *dir)
+{
+    Odc__Device device = ODC__DEVICE__INIT;
+    device.id = "dev-1";
+    device.address = "10.0.0.1";
+    Odc__Device *also = &device;
+    char *remove_ids[] = {"dev-0"};
+    Odc__DeviceEvent events[ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_RETURNED];
+    Odc__Envelope envs[ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_RETURNED];
+    Odc__Envelope *items[ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_RETURNED];
+    size_t n = 0;
+    for (int type = ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_NEW;
+         type <= ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_RETURNED; type++, n++) {
+        Odc__DeviceEvent raised = ODC__DEVICE_EVENT__INIT;
+        raised.type = (Odc__DeviceEventType)type;
+        raised.device_id = "dev-1";
+        raised.address = "10.0.0.1";
+        raised.old_address = type == ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_MOVED ? "10.0.0.9" : "";
+        raised.serial = "CN12345678";
+        raised.old_serial = type == ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_REPLACED ? "CN0" : "";
+        raised.mac = "00:11:22:33:44:55";
+        raised.old_mac =
+            type == ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_MAC_CHANGED ? "00:11:22:33:44:00" : "";
+        raised.vendor = "HP";
+        raised.model = (char *)s_nasty;
+        raised.location = (char *)s_nasty;
+        raised.at_ms = 1764000000000ull;
+        raised.last_seen_ms =
+            type == ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_MISSING ? 1763000000000ull : 0;
+        raised.device = &device;
+        raised.n_also = 1;
+        raised.also = &also;
+        raised.n_remove_ids = 1;
+        raised.remove_ids = remove_ids;
+        raised.relist = true;
+        odc_uploader_portal_event (&events[n], &raised);
+        odc__envelope__init (&envs[n]);
+        envs[n].version = ODC_ENVELOPE_VERSION;
+        envs[n].body_case = ODC__ENVELOPE__BODY_DEVICE_EVENT;
+        envs[n].device_event = &events[n];
+        items[n] = &envs[n];
+    }
+    return s_write_batch (dir, "event", "event-plain", items, n);
+}
+
 /*  --examples DIR: one batch of each kind, plain and deflated, as the
     bridge sends them, for the schema check (tests/test_xml_schema.sh). */
 static int
@@ -448,7 +532,7 @@ s_examples (const char *dir)
         free (record.payload.data);
         odc__envelope__free_unpacked (env, NULL);
     }
-    return 0;
+    return s_write_events (dir);
 }
 
 int

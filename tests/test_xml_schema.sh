@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_xml_schema.sh TEST_XML: the batches the collector sends (one of each
-# kind, plain and deflated, with hostile text from devices) are valid
-# against bridge/opendca-portal.rng (xmllint, libxml2's RELAX NG).
+# reading kind, plain and deflated, with hostile text from devices, and an
+# event of every type as the uploader passes the registry's events on) are
+# valid against bridge/opendca-portal.rng (xmllint, libxml2's RELAX NG).
 set -u
 src=$(cd "$(dirname "$0")/.." && pwd)
 . "$(dirname "$0")/lib.sh"
