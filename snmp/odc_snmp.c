@@ -120,6 +120,7 @@ struct s_flight {
     bool pending;      /* a request of ours is in net-snmp's list */
     bool resend;       /* the round must be sent again (tooBig, fallback) */
     bool probing;      /* SNMPv3: asking the device for its engine ID */
+    bool graced;       /* our deadline passed before net-snmp's: one grace given */
     u_char probed[32]; /* the engine ID the probe found */
     size_t probed_len;
     uint64_t sent_us;
@@ -583,6 +584,27 @@ s_append (odc_snmp_t *self, s_flight_t *f)
     self->last = f;
 }
 
+/*  Into the deadline list where its deadline falls (a grace, shorter than
+    the timeout every other entry waits: rare, so a walk from the end). */
+static void
+s_insert (odc_snmp_t *self, s_flight_t *f)
+{
+    s_unlink (self, f);
+    s_flight_t *after = self->last;
+    while (after && after->deadline_us > f->deadline_us)
+        after = after->prev;
+    f->prev = after;
+    f->next = after ? after->next : self->first;
+    if (f->next)
+        f->next->prev = f;
+    else
+        self->last = f;
+    if (after)
+        after->next = f;
+    else
+        self->first = f;
+}
+
 /* ------------------------------------------------------------------------
    Sessions */
 
@@ -966,7 +988,11 @@ s_send (s_flight_t *f)
                   snmp_api_errstring (snmp_sess_session (f->sock->sessp)->s_snmp_errno));
         return -1;
     }
-    f->deadline_us = f->sent_us + (uint64_t)f->engine->opt.timeout_ms * 1000u + S_DEADLINE_SLACK_US;
+    /*  From after the send: net-snmp starts its own clock inside it, and a
+        loaded machine may stop this thread in between. */
+    f->graced = false;
+    f->deadline_us =
+        s_now_us () + (uint64_t)f->engine->opt.timeout_ms * 1000u + S_DEADLINE_SLACK_US;
     s_append (f->engine, f);
     return 0;
 }
@@ -1561,9 +1587,18 @@ odc_snmp_run (odc_snmp_t *self, int timeout_ms)
             finished += s_advance (f);
             continue;
         }
+        if (f->job->requests == before && !f->graced) {
+            /*  net-snmp neither resent nor gave up: its clock may be behind
+                ours (this thread stopped between the two), so once more a
+                little later before taking the request as dropped. */
+            f->graced = true;
+            f->deadline_us = s_now_us () + 5 * S_DEADLINE_SLACK_US;
+            s_insert (self, f);
+            continue;
+        }
         if (f->job->requests == before) {
-            /*  net-snmp neither resent nor gave up: it dropped the request
-                itself (an SNMPv3 report it handled, such as a wrong key). */
+            /*  Still neither: net-snmp dropped the request itself (an SNMPv3
+                report it handled, such as a wrong key). */
             int why = snmp_sess_session (f->sock->sessp)->s_snmp_errno;
             f->job->timeouts++;
             if (why)
@@ -1579,8 +1614,9 @@ odc_snmp_run (odc_snmp_t *self, int timeout_ms)
             continue;
         }
         f->job->timeouts++; /* a request was lost and sent again */
-        f->sent_us = now;
-        f->deadline_us = now + (uint64_t)self->opt.timeout_ms * 1000u + S_DEADLINE_SLACK_US;
+        f->graced = false;
+        f->sent_us = s_now_us ();
+        f->deadline_us = f->sent_us + (uint64_t)self->opt.timeout_ms * 1000u + S_DEADLINE_SLACK_US;
         s_append (self, f);
     }
     s_fill_window (self);
