@@ -115,7 +115,7 @@ s_status (odc_imil_t *ctx, FILE *out)
     }
     else
         fprintf (out, "portal: not connected%s%s\n", ps.last_error[0] ? ": " : "", ps.last_error);
-    /*  issue 14 (bridge): what the bridge refused to take or to send. */
+    /*  What the bridge refused to take or to send. */
     if (ps.forged || ps.refused)
         fprintf (out, "portal: forged answers: %llu ignored; readings refused: %llu%s%s\n",
                  (unsigned long long)ps.forged, (unsigned long long)ps.refused,
@@ -168,7 +168,7 @@ s_find (odc_imil_t *ctx, const char *what, char *id, size_t size)
     return f.id[0] != 0;
 }
 
-/* [snmp helper, issue 14] A loop's last failed read of the device
+/* A loop's last failed read of the device
    (ODC_READ_ERROR_NOTE), printed when it is newer than the reading shown. */
 static void
 s_show_read_error (odc_imil_t *ctx, const char *id, int l, uint64_t read_ms, FILE *out)
@@ -188,7 +188,6 @@ s_show_read_error (odc_imil_t *ctx, const char *id, int l, uint64_t read_ms, FIL
     }
     free (text);
 }
-/* [end snmp helper] */
 
 static int
 s_show_device (odc_imil_t *ctx, const char *what, FILE *out)
@@ -216,7 +215,7 @@ s_show_device (odc_imil_t *ctx, const char *what, FILE *out)
         free (value);
         if (!env) {
             fprintf (out, "%s: no reading yet\n", odc_config_loop_names[l]);
-            s_show_read_error (ctx, id, l, 0, out); /* [snmp helper, issue 14] */
+            s_show_read_error (ctx, id, l, 0, out);
             continue;
         }
         const Odc__ReadingHeader *h = odc_bus_reading_header (env);
@@ -227,7 +226,7 @@ s_show_device (odc_imil_t *ctx, const char *what, FILE *out)
             strftime (when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
         fprintf (out, "%s (read %s):\n", odc_config_loop_names[l], when);
         odc_reading_fprint (out, (odc_loop_t)l, odc_bus_body (env));
-        s_show_read_error (ctx, id, l, h ? h->finished_ms : 0, out); /* [snmp helper, issue 14] */
+        s_show_read_error (ctx, id, l, h ? h->finished_ms : 0, out);
         odc__envelope__free_unpacked (env, NULL);
     }
     return 0;
@@ -458,8 +457,8 @@ s_import (odc_imil_t *ctx, const char *csv, size_t size, int *status)
     char *reply = NULL;
     size_t reply_size = 0;
     FILE *out = open_memstream (&reply, &reply_size);
-    odc_device_list_t *list = odc_devices_csv_read_text (csv, size, "the imported list",
-                                                         odc_devices_import_columns, ctx->config);
+    odc_devlist_t *list = odc_devlist_read_text (csv, size, "the imported list",
+                                                 odc_devlist_import_columns, ctx->config);
     size_t added = 0, removed = 0;
     long n = odc_devices_sync (ctx->store, "import", list->devices, list->count, ctx->config,
                                &added, &removed);
@@ -478,7 +477,7 @@ s_import (odc_imil_t *ctx, const char *csv, size_t size, int *status)
     }
     odc_info (NULL, "device list imported: %ld devices (%zu new, %zu removed), %zu lines refused",
               n, added, removed, list->error_count);
-    odc_device_list_destroy (&list);
+    odc_devlist_destroy (&list);
     fclose (out);
     return reply;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "odc_bus.h"
+#include "odc_bytes.h"
 #include "odc_devices.h"
 #include "odc_log.h"
 #include "odc_supervisor.h"
@@ -55,7 +56,7 @@ typedef struct {
     odc_batch_t *batch; /* no portal: the events' records, written together */
     size_t batched;
     bool relist;
-    /*  issue 14 (bridge): limits.max_devices for devices discovery finds.
+    /*  Limits.max_devices for devices discovery finds.
         The family's count, taken from the store when unknown (-1) and
         again at most once a minute while at the bound (imports and lists
         remove devices behind the registry's back); counted up for each
@@ -96,7 +97,6 @@ s_room (s_self_t *self, const char *address)
                   self->devices, max, (unsigned long long)self->refused);
     return false;
 }
-/* --- end issue 14 (bridge) */
 
 static double
 s_clock (const s_self_t *self)
@@ -614,7 +614,7 @@ s_observe (s_self_t *self, const s_obs_t *o)
         goto done;
     }
     /*  Found by discovery where no device was known. */
-    if (!s_room (self, o->address)) /* issue 14 (bridge): limits.max_devices */
+    if (!s_room (self, o->address)) /* limits.max_devices */
         goto done;
     Odc__Device *z =
         s_new_device (self, o->address, o->port, o->credential, S_SOURCE_FOUND, now_ms);
@@ -799,7 +799,7 @@ odc_registry_actor (zsock_t *pipe, void *args)
     s_self_t *self = calloc (1, sizeof *self);
     self->config = odc_config_ref (a->config);
     self->store = a->store;
-    self->devices = -1; /* issue 14 (bridge): counted at the first find */
+    self->devices = -1; /* counted at the first find */
     self->clock_start = odc_wall_s ();
     self->started = s_clock (self);
     self->recent = zhashx_new ();

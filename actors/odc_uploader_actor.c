@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "odc_bus.h"
+#include "odc_bytes.h"
 #include "odc_devices.h"
 #include "odc_latest_actor.h"
 #include "odc_log.h"

@@ -36,20 +36,6 @@
 #define ODC_EP_REGISTRY  "inproc://odc.registry"  /* latest, discovery -> registry */
 #define ODC_EP_DISCOVERY "inproc://odc.discovery" /* commands -> discovery */
 
-/*  FNV-1a, for telling what readings say apart (has it changed since the
-    last one?): start from ODC_FNV_START, feed bytes. */
-#define ODC_FNV_START 0xcbf29ce484222325ull
-static inline uint64_t
-odc_fnv (uint64_t h, const void *data, size_t len)
-{
-    const uint8_t *p = data;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 /*  Default high-water mark of data sockets, in messages, on each side. */
 #define ODC_BUS_HWM 1000
 

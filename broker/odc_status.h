@@ -28,7 +28,7 @@ typedef struct {
     double since;         /* when it connected or lost the connection */
     uint64_t sent, acked; /* batches since the start */
     char last_error[160];
-    /*  issue 14 (bridge): answers to our batch ids that did not come from
+    /*  Answers to our batch ids that did not come from
         the portal (ignored); readings set aside because no stanza can
         carry them, with the last reason. */
     uint64_t forged, refused;

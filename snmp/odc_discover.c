@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "odc_log.h"
-#include "odc_text.h" /* issue 14 (bridge) */
+#include "odc_text.h"
 
 /*  A stretch of addresses, on one port, with the credentials to try. */
 typedef struct {
@@ -561,7 +561,7 @@ s_cell (char *out, size_t size, const char *text)
 static void
 s_json_string (FILE *out, const char *key, const char *text, bool last)
 {
-    /*  issue 14 (bridge): the one JSON string writer (broker/odc_text.h),
+    /*  The one JSON string writer (base/odc_text.h),
         valid UTF-8 always; bytes were written as Latin-1 code points. */
     fprintf (out, "\"%s\":", key);
     odc_text_json (out, text ? text : "", text ? strlen (text) : 0);

@@ -1,6 +1,6 @@
 /*  odc_read: see odc_read.h. */
 #include "odc_read.h"
-#include "odc_text.h" /* issue 14 (bridge) */
+#include "odc_text.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -733,8 +733,8 @@ odc_read_trays (const odc_snmp_job_t *job)
 /* ------------------------------------------------------------------------
    JSON */
 
-/*  issue 14 (bridge): one writer of JSON strings for every JSON the
-    collector and the portal print, always valid UTF-8 (broker/odc_text.h:
+/*  One writer of JSON strings for every JSON the
+    collector and the portal print, always valid UTF-8 (base/odc_text.h:
     invalid sequences as U+FFFD). */
 static void
 s_json_string (const char *text, size_t len, FILE *out)
@@ -885,4 +885,104 @@ s_json_value (const ProtobufCFieldDescriptor *f, const void *member, FILE *out, 
         odc_json_print (*(const ProtobufCMessage *const *)member, out, indent);
         break;
     }
+}
+
+/* ------------------------------------------------------------------------
+   Readings as text (opendca poll, IMIL show device): text from a device is
+   printed through odc_text_printable (base/odc_text.h), invalid UTF-8 and
+   control characters (a device's escape sequences) as U+FFFD. */
+#define S_P(buf, text) odc_text_printable (buf, sizeof buf, text)
+
+void
+odc_reading_row (FILE *out, const char *key, const char *value)
+{
+    char k[512], v[1024];
+    fprintf (out, "  %-22s %s\n", S_P (k, key), S_P (v, value));
+}
+
+void
+odc_reading_fprint (FILE *out, odc_loop_t loop, const ProtobufCMessage *m)
+{
+    char buf[256], t1[1024], t2[1024];
+    switch (loop) {
+    case ODC_LOOP_IDENTITY: {
+        const Odc__IdentityReading *r = (const Odc__IdentityReading *)m;
+        odc_reading_row (out, "maker", r->vendor);
+        odc_reading_row (out, "model", r->model);
+        odc_reading_row (out, "serial", r->serial);
+        odc_reading_row (out, "MAC", r->mac);
+        odc_reading_row (out, "sysName", r->sys_name);
+        odc_reading_row (out, "sysLocation", r->sys_location);
+        odc_reading_row (out, "sysObjectID", r->sys_object_id);
+        odc_reading_row (out, "sysDescr", r->sys_descr);
+        snprintf (buf, sizeof buf, "%d", r->hr_device_index);
+        odc_reading_row (out, "printer hrDeviceIndex", buf);
+        snprintf (buf, sizeof buf, "%llu s", (unsigned long long)r->sys_uptime_cs / 100);
+        odc_reading_row (out, "uptime", buf);
+        break;
+    }
+    case ODC_LOOP_ALERT: {
+        const Odc__AlertReading *r = (const Odc__AlertReading *)m;
+        snprintf (buf, sizeof buf, "%d (1 unknown, 2 running, 3 warning, 4 testing, 5 down)",
+                  r->hr_device_status);
+        odc_reading_row (out, "hrDeviceStatus", buf);
+        snprintf (buf, sizeof buf, "%d (3 idle, 4 printing, 5 warmup)", r->hr_printer_status);
+        odc_reading_row (out, "hrPrinterStatus", buf);
+        snprintf (buf, sizeof buf, "0x%04x", r->detected_error_state);
+        odc_reading_row (out, "detected error state", buf);
+        snprintf (buf, sizeof buf, "%u critical, %u in all", r->critical_events, r->all_events);
+        odc_reading_row (out, "events since power-up", buf);
+        fprintf (out, "  %-6s %-8s %-6s %-6s %s\n", "index", "severity", "group", "code",
+                 "description");
+        for (size_t i = 0; i < r->n_alerts; i++)
+            fprintf (out, "  %-6d %-8d %-6d %-6d %s\n", r->alerts[i]->index, r->alerts[i]->severity,
+                     r->alerts[i]->group, r->alerts[i]->code, S_P (t1, r->alerts[i]->description));
+        break;
+    }
+    case ODC_LOOP_METER: {
+        const Odc__MeterReading *r = (const Odc__MeterReading *)m;
+        for (size_t i = 0; i < r->n_counters; i++) {
+            snprintf (buf, sizeof buf, "%llu %s", (unsigned long long)r->counters[i]->value,
+                      S_P (t1, r->counters[i]->unit));
+            odc_reading_row (out, r->counters[i]->name, buf);
+        }
+        break;
+    }
+    case ODC_LOOP_SUPPLY: {
+        const Odc__SupplyReading *r = (const Odc__SupplyReading *)m;
+        fprintf (out, "  %-5s %-34s %-8s %-6s %-6s %-6s %-5s %s\n", "index", "description",
+                 "colour", "class", "max", "level", "unit", "percent");
+        for (size_t i = 0; i < r->n_supplies; i++) {
+            const Odc__Supply *s = r->supplies[i];
+            char pct[16];
+            snprintf (pct, sizeof pct, s->percent >= 0 ? "%d %%" : "-", s->percent);
+            fprintf (out, "  %-5d %-34.34s %-8.8s %-6d %-6d %-6d %-5d %s\n", s->index,
+                     S_P (t1, s->description), S_P (t2, s->colorant), s->supply_class,
+                     s->max_capacity, s->level, s->unit, pct);
+        }
+        break;
+    }
+    case ODC_LOOP_TRAY: {
+        const Odc__TrayReading *r = (const Odc__TrayReading *)m;
+        fprintf (out, "  %-5s %-24s %-5s %-6s %-6s %-6s %s\n", "index", "name", "type", "max",
+                 "level", "status", "media");
+        for (size_t i = 0; i < r->n_trays; i++) {
+            const Odc__Tray *t = r->trays[i];
+            fprintf (out, "  %-5d %-24.24s %-5d %-6d %-6d %-6d %s\n", t->index, S_P (t1, t->name),
+                     t->type, t->max_capacity, t->current_level, t->status,
+                     S_P (t2, t->media_name));
+        }
+        for (size_t i = 0; i < r->n_covers; i++)
+            fprintf (out, "  cover %d: %s (status %d)\n", r->covers[i]->index,
+                     S_P (t1, r->covers[i]->description), r->covers[i]->status);
+        break;
+    }
+    default: break;
+    }
+}
+
+void
+odc_reading_print (odc_loop_t loop, const ProtobufCMessage *m)
+{
+    odc_reading_fprint (stdout, loop, m);
 }

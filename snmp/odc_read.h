@@ -95,8 +95,10 @@ typedef void (odc_pb_field_fn) (const ProtobufCFieldDescriptor *f, const void *m
                                 void *arg);
 void odc_pb_each_field (const ProtobufCMessage *m, odc_pb_field_fn *fn, void *arg);
 
-/*  Print a reading of a loop as a readable table on stdout. */
+/*  Print a reading of a loop as a readable table on stdout / on out. */
 void odc_reading_print (odc_loop_t loop, const ProtobufCMessage *message);
 void odc_reading_fprint (FILE *out, odc_loop_t loop, const ProtobufCMessage *message);
+/*  One row of such a table: "  KEY  VALUE", both made printable. */
+void odc_reading_row (FILE *out, const char *key, const char *value);
 
 #endif

@@ -24,13 +24,9 @@
 #include <stddef.h>
 
 #include "odc_config.h"
+#include "odc_devlist.h"
 #include "odc_store.h"
 #include "opendca.pb-c.h"
-
-#define ODC_DEVICE_ID_MAX 64
-
-/*  The id of the device at address and port (0 means 161). */
-void odc_device_id (char *out, size_t size, const char *address, int port);
 
 /*  A new device's id: the address's id, or with "#2", "#3", ... when
     taken (id) says that one is taken (by a device that moved away or was
@@ -81,40 +77,6 @@ bool odc_devices_retired (odc_store_t *store, const char *id);
     end of their pass (the supervisor hands them the running configuration
     again on SIGUSR1). */
 void odc_devices_changed (void);
-
-/*  A device list in CSV, as `opendca import devices` and `opendca-portal
-    push-devices` read it: one device a line; fields separated by commas,
-    a field with a comma in double quotes ("" for a quote in it); empty
-    lines and lines starting with # skipped. A first line that starts with
-    "address" names the columns (address, port, credential, asset_number,
-    location; "asset" for asset_number); otherwise `columns` gives them.
-    The address may carry its port (ADDRESS:PORT).
-
-    Every bad line is reported as "FILE:LINE: reason" in errors (no or bad
-    address, port not 1-65535, a credential the configuration does not
-    have, too many fields, an address listed twice); the good lines are in
-    devices (credential: the named one, or else the configuration's first;
-    with config NULL, as written, possibly NULL). NULL only when the file
-    cannot be read (*error says why). */
-typedef struct {
-    odc_device_config_t *devices;
-    size_t count;
-    char **errors;
-    size_t error_count;
-} odc_device_list_t;
-
-/*  The columns of `opendca import devices` (no header) and of the
-    portal's push-devices. */
-extern const char *const odc_devices_import_columns[];
-extern const char *const odc_devices_portal_columns[];
-
-odc_device_list_t *odc_devices_csv_read (const char *path, const char *const *columns,
-                                         const odc_config_t *config, char **error);
-/*  The same from text in memory (name: what errors call it). */
-odc_device_list_t *odc_devices_csv_read_text (const char *text, size_t size, const char *name,
-                                              const char *const *columns,
-                                              const odc_config_t *config);
-void odc_device_list_destroy (odc_device_list_t **self_p);
 
 /*  Call fn for every device, in id order; fn returns 0 to go on. The
     device is only valid during the call. Returns the number visited, -1 on

@@ -224,7 +224,7 @@ odc_outbox_commit (odc_outbox_t *self, odc_batch_t *batch)
         errno = ENOSPC;
     }
     else {
-        /*  issue 14 (bridge): the next number as it is now, not as the
+        /*  The next number as it is now, not as the
             staged records had it: odc_outbox_replace may have taken
             numbers since, and a number must never be given twice. */
         uint8_t next[8];
@@ -372,7 +372,7 @@ odc_outbox_ack (odc_outbox_t *self, int priority, uint64_t seq)
     return rc;
 }
 
-/* --- issue 14 (bridge): odc_outbox_get, odc_outbox_replace */
+/* --- odc_outbox_get, odc_outbox_replace */
 Odc__OutboxRecord *
 odc_outbox_get (odc_outbox_t *self, int priority, uint64_t seq)
 {
@@ -461,7 +461,6 @@ odc_outbox_replace (odc_outbox_t *self, int priority, uint64_t seq,
         odc__outbox_record__free_unpacked (old, NULL);
     return rc;
 }
-/* --- end issue 14 (bridge) */
 
 uint64_t
 odc_outbox_count (odc_outbox_t *self)

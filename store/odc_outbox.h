@@ -72,7 +72,7 @@ void odc_outbox_records_free (Odc__OutboxRecord **records, size_t count);
     not there (acknowledged before, or shed), -1 on error. */
 int odc_outbox_ack (odc_outbox_t *self, int priority, uint64_t seq);
 
-/* --- issue 14 (bridge): a record by its key, and records the bridge cannot
+/* --- a record by its key, and records the bridge cannot
    send as they are. */
 
 /*  The record (priority, seq), unpacked (free with
@@ -92,7 +92,6 @@ Odc__OutboxRecord *odc_outbox_get (odc_outbox_t *self, int priority, uint64_t se
 int odc_outbox_replace (odc_outbox_t *self, int priority, uint64_t seq,
                         const ProtobufCBinaryData *payloads, size_t n, const char *reason,
                         uint64_t *first);
-/* --- end issue 14 (bridge) */
 
 uint64_t odc_outbox_count (odc_outbox_t *self);
 uint64_t odc_outbox_bytes (odc_outbox_t *self);

@@ -56,24 +56,6 @@ struct _odc_batch_t {
 };
 
 void
-odc_be64_put (uint8_t *out, uint64_t value)
-{
-    for (int i = 7; i >= 0; i--) {
-        out[i] = (uint8_t)(value & 0xff);
-        value >>= 8;
-    }
-}
-
-uint64_t
-odc_be64_get (const uint8_t *in)
-{
-    uint64_t value = 0;
-    for (int i = 0; i < 8; i++)
-        value = (value << 8) | in[i];
-    return value;
-}
-
-void
 odc_store_options_default (odc_store_options_t *options)
 {
     options->sync = true;

@@ -27,6 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "odc_bytes.h" /* sequence keys are big-endian (odc_be64_put) */
+
 #define ODC_STORE_SCHEMA_VERSION 1
 
 typedef enum {
@@ -113,9 +115,5 @@ long odc_store_each (odc_store_t *self, odc_cf_t cf, const void *from, size_t fl
     empty, -1 on error. */
 int odc_store_last_key (odc_store_t *self, odc_cf_t cf, const void *from, size_t flen,
                         const void *to, size_t tlen, void *key, size_t *klen);
-
-/*  Big-endian 64-bit helpers for sequence keys. */
-void odc_be64_put (uint8_t *out, uint64_t value);
-uint64_t odc_be64_get (const uint8_t *in);
 
 #endif

@@ -255,8 +255,7 @@ test_csv (void)
                    "not an address!,A-6\n"
                    ",A-7\n");
     char *error = NULL;
-    odc_device_list_t *list =
-        odc_devices_csv_read (path, odc_devices_import_columns, config, &error);
+    odc_devlist_t *list = odc_devlist_read (path, odc_devlist_import_columns, config, &error);
     CHECK (list);
     CHECKF (list && list->count == 2, "%zu good", list ? list->count : 0);
     CHECKF (list && list->error_count == 7, "%zu bad", list ? list->error_count : 0);
@@ -278,12 +277,12 @@ test_csv (void)
         CHECK (strstr (list->errors[5], "list.csv:10: 'not an address!' is not an address"));
         CHECK (strstr (list->errors[6], "list.csv:11: no address"));
     }
-    odc_device_list_destroy (&list);
+    odc_devlist_destroy (&list);
     /*  A header names the columns, in any order; a byte-order mark first. */
     s_write (path, "\xef\xbb\xbf"
                    "Address, Location, Port, Colour, Asset Number\n"
                    "printer-1.example.com,Hall,1161,red,A-9\n");
-    list = odc_devices_csv_read (path, odc_devices_import_columns, config, &error);
+    list = odc_devlist_read (path, odc_devlist_import_columns, config, &error);
     CHECK (list && list->count == 1 && list->error_count == 1);
     if (list && list->count == 1) {
         CHECK (!strcmp (list->devices[0].address, "printer-1.example.com"));
@@ -293,15 +292,15 @@ test_csv (void)
     }
     if (list && list->error_count == 1)
         CHECK (strstr (list->errors[0], "list.csv:1: unknown column 'Colour'"));
-    odc_device_list_destroy (&list);
+    odc_devlist_destroy (&list);
     /*  The same from memory, and a file that is not there. */
     const char *text = "192.0.2.20,A-1\n";
-    list = odc_devices_csv_read_text (text, strlen (text), "pushed", odc_devices_import_columns,
-                                      config);
+    list =
+        odc_devlist_read_text (text, strlen (text), "pushed", odc_devlist_import_columns, config);
     CHECK (list && list->count == 1);
-    odc_device_list_destroy (&list);
-    CHECK (odc_devices_csv_read ("/nonexistent/list.csv", odc_devices_import_columns, config,
-                                 &error) == NULL);
+    odc_devlist_destroy (&list);
+    CHECK (odc_devlist_read ("/nonexistent/list.csv", odc_devlist_import_columns, config, &error) ==
+           NULL);
     CHECK (error && strstr (error, "/nonexistent/list.csv: cannot read"));
     free (error);
     odc_config_destroy (&config);
@@ -309,7 +308,7 @@ test_csv (void)
     free (dir);
 }
 
-/*  issue 14: bounds and quiet faults. Text from outside cut at
+/*  Bounds and quiet faults. Text from outside cut at
     ODC_TEXT_MAX on a character boundary; limits.max_devices kept; long DNS
     names get distinct ids; a folder as the list is an error, not an empty
     list; a NUL in a line refuses it. */
@@ -371,21 +370,21 @@ test_bounds (void)
     config->max_devices = 100000;
     /*  A folder given as the list: an error naming it; the list kept. */
     char *error = NULL;
-    odc_device_list_t *got = odc_devices_csv_read (dir, odc_devices_import_columns, config, &error);
+    odc_devlist_t *got = odc_devlist_read (dir, odc_devlist_import_columns, config, &error);
     CHECK (got == NULL);
     CHECKF (error && strstr (error, dir) && strstr (error, "Is a directory"), "%s",
             error ? error : "no error");
     free (error);
-    odc_device_list_destroy (&got);
+    odc_devlist_destroy (&got);
     /*  A NUL inside a field: the line refused, named. */
     const char text[] = "192.0.2.70,A-1,Hall\n192.0.2.71,A-2,Ha\0ll two\n192.0.2.72\n";
-    got = odc_devices_csv_read_text (text, sizeof text - 1, "nul.csv", odc_devices_import_columns,
-                                     config);
+    got = odc_devlist_read_text (text, sizeof text - 1, "nul.csv", odc_devlist_import_columns,
+                                 config);
     CHECKF (got && got->count == 2 && got->error_count == 1, "%zu good, %zu bad",
             got ? got->count : 0, got ? got->error_count : 0);
     if (got && got->error_count == 1)
         CHECKF (strstr (got->errors[0], "nul.csv:2: a NUL byte"), "%s", got->errors[0]);
-    odc_device_list_destroy (&got);
+    odc_devlist_destroy (&got);
     odc_config_destroy (&config);
     odc_store_close (&store);
     s_rmtree (dir);

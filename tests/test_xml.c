@@ -179,7 +179,7 @@ test_clean (void)
     CHECK (odc_xml_unclean ("cut \\x4", &len) == NULL);
 }
 
-/*  issue 14: one test of UTF-8 for every writer (broker/odc_text.h): JSON
+/*  One test of UTF-8 for every writer (base/odc_text.h): JSON
     gets only valid UTF-8, whatever the device sent; the XML writer escapes
     the same bytes. */
 static void
@@ -218,7 +218,7 @@ test_utf8 (void)
     CHECK (odc_text_cut ("abc", 3, 3) == 3);
 }
 
-/*  issue 14: every attribute of a record is read (those past 64 were
+/*  Every attribute of a record is read (those past 64 were
     dropped), and more than a record may have is refused, loudly. */
 static void
 test_attributes (void)

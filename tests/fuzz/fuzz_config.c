@@ -1,5 +1,5 @@
 /*  fuzz_config: the collector's YAML configuration, as odc_config_load
-    reads it from a file (broker/odc_config.c: the YAML parser, every key's
+    reads it from a file (base/odc_config.c: the YAML parser, every key's
     check, the error list with FILE:LINE).
 
     An input is the whole file. Each is written to a temporary file (in

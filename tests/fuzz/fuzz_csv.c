@@ -1,5 +1,5 @@
-/*  fuzz_csv: device lists as CSV (store/odc_devices.c,
-    odc_devices_csv_read_text): what `opendca import devices FILE.csv`
+/*  fuzz_csv: device lists as CSV (base/odc_devlist.c,
+    odc_devlist_read_text): what `opendca import devices FILE.csv`
     and the portal's push-devices hand the collector.
 
     An input is: byte 0 the columns (bit 0: the portal's, else the
@@ -20,7 +20,7 @@
 
 #include "fuzz_tmp.h"
 #include "odc_config.h"
-#include "odc_devices.h"
+#include "odc_devlist.h"
 #include "odc_log.h"
 
 int LLVMFuzzerInitialize (int *argc, char ***argv);
@@ -60,14 +60,13 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     const char *const *columns =
-        data[0] & 1 ? odc_devices_portal_columns : odc_devices_import_columns;
+        data[0] & 1 ? odc_devlist_portal_columns : odc_devlist_import_columns;
     const odc_config_t *config = data[0] & 2 ? NULL : s_config;
     /*  An exact-size copy without a terminating NUL: the reader is given a
         size, and must not read past it. */
     char *text = malloc (size - 1 ? size - 1 : 1);
     memcpy (text, data + 1, size - 1);
-    odc_device_list_t *list =
-        odc_devices_csv_read_text (text, size - 1, "fuzz.csv", columns, config);
+    odc_devlist_t *list = odc_devlist_read_text (text, size - 1, "fuzz.csv", columns, config);
     if (!list)
         abort (); /* only a file that cannot be read gives no list */
     for (size_t i = 0; i < list->count; i++) {
@@ -80,7 +79,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     for (size_t i = 0; i < list->error_count; i++)
         if (!list->errors[i] || !strstr (list->errors[i], "fuzz.csv"))
             abort (); /* a refused line not named */
-    odc_device_list_destroy (&list);
+    odc_devlist_destroy (&list);
     free (text);
     return 0;
 }

@@ -1,4 +1,4 @@
-/*  fuzz_portal: what the reference portal (bridge/opendca_portal.c) does
+/*  fuzz_portal: what the reference portal (portal/opendca_portal.c) does
     with an iq from a collector: its batch reader (s_portal_iq,
     s_take_batch: odc_xml_batch_items, the store write, the answer), then
     its export of what it stored, as jsonl and csv (s_export_one).
@@ -9,7 +9,7 @@
     already (the duplicate path would skip the reader). The store is a
     real RocksDB in a temporary folder, opened once and emptied every
     5,000 runs to keep it small. This file includes
-    bridge/opendca_portal.c (its main() renamed) to reach those functions.
+    portal/opendca_portal.c (its main() renamed) to reach those functions.
 
     Emptied, not closed and made again: every open starts, and every close
     ends, RocksDB's timer thread (rocksdb::Timer), whose thread_local
@@ -66,7 +66,7 @@ s_store_empty (void)
 {
     odc_batch_t *b = odc_batch_new ();
     uint8_t to[8];
-    s_be64 (to, s_portal.next);
+    odc_be64_put (to, s_portal.next);
     odc_batch_delete_range (b, s_portal.store, ODC_CF_HISTORY, "", 0, to, 8);
     odc_batch_delete_range (b, s_portal.store, ODC_CF_LATEST, "", 0, "\xff", 1);
     odc_batch_delete_range (b, s_portal.store, ODC_CF_META, "seen/", 5, "seen0", 5);
@@ -138,8 +138,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     xmpp_stanza_release (iq);
     /*  What it stored, exported as `opendca-portal export` does. */
     uint8_t from[8], to[8];
-    s_be64 (from, first);
-    s_be64 (to, s_portal.next);
+    odc_be64_put (from, first);
+    odc_be64_put (to, s_portal.next);
     if (s_portal.next > first) {
         s_export_t e = {"jsonl", s_null, 0};
         odc_store_each (s_portal.store, ODC_CF_HISTORY, from, 8, to, 8, s_export_one, &e);

@@ -1,4 +1,5 @@
-/*  odc_cli: the device commands' shared options. See odc_cli.h. */
+/*  odc_cli: what the subcommands share (credential options, addresses,
+    numbers, loading the configuration). See odc_cli.h. */
 #include "odc_cli.h"
 
 #include <ctype.h>
@@ -117,4 +118,17 @@ odc_cli_number (const char *prog, const char *name, const char *text, long min, 
     }
     *value = (int)v;
     return 0;
+}
+
+/*  Load a configuration; on errors print them all to stderr. */
+odc_config_t *
+odc_cli_load_config (const char *file)
+{
+    char *errors = NULL;
+    odc_config_t *config = odc_config_load (file, &errors);
+    if (!config) {
+        fputs (errors, stderr);
+        free (errors);
+    }
+    return config;
 }

@@ -18,7 +18,7 @@
 #include "odc_cli.h"
 #include "odc_log.h"
 #include "odc_read.h"
-#include "odc_text.h" /* issue 14 (bridge) */
+#include "odc_text.h"
 
 #ifndef ODC_DATA_DIR
 #define ODC_DATA_DIR "."
@@ -171,105 +171,6 @@ s_read_loop (odc_snmp_t *engine, const char *address, int port, const odc_creden
     odc_snmp_job_clear (&job);
     odc_snmp_job_clear (&table);
     return reading;
-}
-
-/*  issue 14 (bridge): text from a device is printed through
-    odc_text_printable (broker/odc_text.h): invalid UTF-8 and control
-    characters (a device's escape sequences) as U+FFFD. */
-#define S_P(buf, text) odc_text_printable (buf, sizeof buf, text)
-
-static void
-s_table_row (FILE *out, const char *key, const char *value)
-{
-    char k[512], v[1024];
-    fprintf (out, "  %-22s %s\n", S_P (k, key), S_P (v, value));
-}
-
-void
-odc_reading_fprint (FILE *out, odc_loop_t loop, const ProtobufCMessage *m)
-{
-    char buf[256], t1[1024], t2[1024];
-    switch (loop) {
-    case ODC_LOOP_IDENTITY: {
-        const Odc__IdentityReading *r = (const Odc__IdentityReading *)m;
-        s_table_row (out, "maker", r->vendor);
-        s_table_row (out, "model", r->model);
-        s_table_row (out, "serial", r->serial);
-        s_table_row (out, "MAC", r->mac);
-        s_table_row (out, "sysName", r->sys_name);
-        s_table_row (out, "sysLocation", r->sys_location);
-        s_table_row (out, "sysObjectID", r->sys_object_id);
-        s_table_row (out, "sysDescr", r->sys_descr);
-        snprintf (buf, sizeof buf, "%d", r->hr_device_index);
-        s_table_row (out, "printer hrDeviceIndex", buf);
-        snprintf (buf, sizeof buf, "%llu s", (unsigned long long)r->sys_uptime_cs / 100);
-        s_table_row (out, "uptime", buf);
-        break;
-    }
-    case ODC_LOOP_ALERT: {
-        const Odc__AlertReading *r = (const Odc__AlertReading *)m;
-        snprintf (buf, sizeof buf, "%d (1 unknown, 2 running, 3 warning, 4 testing, 5 down)",
-                  r->hr_device_status);
-        s_table_row (out, "hrDeviceStatus", buf);
-        snprintf (buf, sizeof buf, "%d (3 idle, 4 printing, 5 warmup)", r->hr_printer_status);
-        s_table_row (out, "hrPrinterStatus", buf);
-        snprintf (buf, sizeof buf, "0x%04x", r->detected_error_state);
-        s_table_row (out, "detected error state", buf);
-        snprintf (buf, sizeof buf, "%u critical, %u in all", r->critical_events, r->all_events);
-        s_table_row (out, "events since power-up", buf);
-        fprintf (out, "  %-6s %-8s %-6s %-6s %s\n", "index", "severity", "group", "code",
-                 "description");
-        for (size_t i = 0; i < r->n_alerts; i++)
-            fprintf (out, "  %-6d %-8d %-6d %-6d %s\n", r->alerts[i]->index, r->alerts[i]->severity,
-                     r->alerts[i]->group, r->alerts[i]->code, S_P (t1, r->alerts[i]->description));
-        break;
-    }
-    case ODC_LOOP_METER: {
-        const Odc__MeterReading *r = (const Odc__MeterReading *)m;
-        for (size_t i = 0; i < r->n_counters; i++) {
-            snprintf (buf, sizeof buf, "%llu %s", (unsigned long long)r->counters[i]->value,
-                      S_P (t1, r->counters[i]->unit));
-            s_table_row (out, r->counters[i]->name, buf);
-        }
-        break;
-    }
-    case ODC_LOOP_SUPPLY: {
-        const Odc__SupplyReading *r = (const Odc__SupplyReading *)m;
-        fprintf (out, "  %-5s %-34s %-8s %-6s %-6s %-6s %-5s %s\n", "index", "description",
-                 "colour", "class", "max", "level", "unit", "percent");
-        for (size_t i = 0; i < r->n_supplies; i++) {
-            const Odc__Supply *s = r->supplies[i];
-            char pct[16];
-            snprintf (pct, sizeof pct, s->percent >= 0 ? "%d %%" : "-", s->percent);
-            fprintf (out, "  %-5d %-34.34s %-8.8s %-6d %-6d %-6d %-5d %s\n", s->index,
-                     S_P (t1, s->description), S_P (t2, s->colorant), s->supply_class,
-                     s->max_capacity, s->level, s->unit, pct);
-        }
-        break;
-    }
-    case ODC_LOOP_TRAY: {
-        const Odc__TrayReading *r = (const Odc__TrayReading *)m;
-        fprintf (out, "  %-5s %-24s %-5s %-6s %-6s %-6s %s\n", "index", "name", "type", "max",
-                 "level", "status", "media");
-        for (size_t i = 0; i < r->n_trays; i++) {
-            const Odc__Tray *t = r->trays[i];
-            fprintf (out, "  %-5d %-24.24s %-5d %-6d %-6d %-6d %s\n", t->index, S_P (t1, t->name),
-                     t->type, t->max_capacity, t->current_level, t->status,
-                     S_P (t2, t->media_name));
-        }
-        for (size_t i = 0; i < r->n_covers; i++)
-            fprintf (out, "  cover %d: %s (status %d)\n", r->covers[i]->index,
-                     S_P (t1, r->covers[i]->description), r->covers[i]->status);
-        break;
-    }
-    default: break;
-    }
-}
-
-void
-odc_reading_print (odc_loop_t loop, const ProtobufCMessage *m)
-{
-    odc_reading_fprint (stdout, loop, m);
 }
 
 /*  The options of the one-device commands (poll, analyse). */
@@ -749,18 +650,18 @@ odc_analyse_main (int argc, char **argv)
                     id->serial[0] ? id->serial : "no serial", verdict);
             printf ("SNMP\n");
             for (int v = 0; v < 3; v++)
-                s_table_row (stdout, vnames[v],
-                             v == 2 && cred.version != 3 ? "not tried (no -u USER)"
-                             : ans[v]                    ? "answers"
-                                                         : "no answer");
-            s_table_row (stdout, "GETBULK",
-                         use->version == 1 ? "not in SNMPv1"
-                         : getbulk         ? "works"
-                                           : "does not work (GETNEXT used)");
+                odc_reading_row (stdout, vnames[v],
+                                 v == 2 && cred.version != 3 ? "not tried (no -u USER)"
+                                 : ans[v]                    ? "answers"
+                                                             : "no answer");
+            odc_reading_row (stdout, "GETBULK",
+                             use->version == 1 ? "not in SNMPv1"
+                             : getbulk         ? "works"
+                                               : "does not work (GETNEXT used)");
             char buf[200];
             snprintf (buf, sizeof buf, "%u requests, %u bytes out, %u in, %u timeouts",
                       cost.requests, cost.bytes_out, cost.bytes_in, cost.timeouts);
-            s_table_row (stdout, "this analysis", buf);
+            odc_reading_row (stdout, "this analysis", buf);
             static const char *titles[ODC_LOOP_COUNT] = {
                 "Alerts (alert loop)", "Identity (identity loop)", "Counters (meter loop)",
                 "Supplies (supply loop)", "Trays and media (tray loop)"};
@@ -782,7 +683,7 @@ odc_analyse_main (int argc, char **argv)
                                       ? "vendor counter"
                                       : "standard, prtMarkerLifeCount",
                                   c->oid);
-                        s_table_row (stdout, c->name, buf);
+                        odc_reading_row (stdout, c->name, buf);
                     }
                 }
                 else

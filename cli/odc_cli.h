@@ -1,4 +1,5 @@
-/*  odc_cli: what the commands that talk to devices share (opendca poll,
+/*  odc_cli: the subcommands' entry points, called by main (cli/opendca.c),
+    and what the commands that talk to devices share (opendca poll,
     discover, analyse): net-snmp's credential options and ADDRESS[:PORT].
 
         -v 1|2c|3  -c COMMUNITY  -u USER  -l LEVEL  -a PROTOCOL  -A PASSPHRASE
@@ -25,6 +26,24 @@
     "  -x PROTOCOL            v3 privacy: DES, AES, AES-192, AES-256\n"                            \
     "  -X PASSPHRASE          v3 privacy passphrase\n"                                             \
     "  -n CONTEXT             v3 context name\n"
+
+/*  The entry points: argv[0] is the subcommand's name, the rest its
+    words. Each returns the process's exit status (0 done, 1 failed, 2 a
+    usage error, said on stderr). */
+int odc_poll_main (int argc, char **argv);    /* cli/odc_poll.c */
+int odc_analyse_main (int argc, char **argv); /* cli/odc_poll.c */
+/*  config: the -c FILE given before the subcommand, or NULL. */
+int odc_discover_main (int argc, char **argv, const char *config); /* cli/odc_discover_cmd.c */
+/*  Beside a collector (cli/odc_local_cmd.c): its store, its control
+    socket. */
+int odc_latest_main (int argc, char **argv, const char *config);
+int odc_outbox_main (int argc, char **argv, const char *config);
+int odc_devices_main (int argc, char **argv, const char *config);
+int odc_import_main (int argc, char **argv, const char *config);
+int odc_imil_main (int argc, char **argv, const char *config);
+
+/*  A configuration loaded, or NULL with every error printed on stderr. */
+odc_config_t *odc_cli_load_config (const char *file);
 
 /*  The default: v2c, community public. */
 void odc_cli_credential_init (odc_credential_t *cred);

@@ -37,6 +37,7 @@
 #include <strophe.h>
 
 #include "odc_bus.h"
+#include "odc_bytes.h"
 #include "odc_log.h"
 #include "odc_read.h"
 #include "odc_store.h"
@@ -173,13 +174,6 @@ s_reply_error (xmpp_conn_t *conn, xmpp_stanza_t *stanza, const char *type, const
     }
 }
 
-static void
-s_be64 (uint8_t out[8], uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        out[i] = (uint8_t)v;
-}
-
 /*  "A" B ["/" C]: a meta key as long as its parts (a collector's JID can be
     3,071 bytes: cut to a fixed buffer, two batch ids of one long JID would
     make one "seen" key, and the second batch be taken for the first). */
@@ -232,7 +226,7 @@ s_take_batch (s_portal_t *p, xmpp_conn_t *conn, xmpp_stanza_t *iq, xmpp_stanza_t
         memcpy (value + clen + 1, id, ilen + 1);
         odc__envelope__pack (items[i], value + head);
         uint8_t key[8];
-        s_be64 (key, p->next++);
+        odc_be64_put (key, p->next++);
         odc_batch_put (b, p->store, ODC_CF_HISTORY, key, 8, value, head + size);
         const Odc__ReadingHeader *h = odc_bus_reading_header (items[i]);
         const char *device = h && h->device_id && *h->device_id ? h->device_id
@@ -536,8 +530,7 @@ static int
 s_push_devices (const s_options_t *o, const char *to, const char *file, double timeout)
 {
     char *error = NULL;
-    odc_device_list_t *parsed =
-        odc_devices_csv_read (file, odc_devices_portal_columns, NULL, &error);
+    odc_devlist_t *parsed = odc_devlist_read (file, odc_devlist_portal_columns, NULL, &error);
     if (!parsed) {
         fprintf (stderr, "opendca-portal push-devices: %s\n", error ? error : file);
         free (error);
@@ -568,7 +561,7 @@ s_push_devices (const s_options_t *o, const char *to, const char *file, double t
             xmpp_stanza_set_attribute (d, "location", c->location);
         xmpp_stanza_add_child_ex (list, d, 0);
     }
-    odc_device_list_destroy (&parsed);
+    odc_devlist_destroy (&parsed);
     fprintf (stderr, "opendca-portal push-devices: %d devices to send, %d bad lines\n", good, bad);
     s_link_t link = {0};
     char resource[32];
@@ -624,7 +617,7 @@ static void
 s_csv_text (FILE *out, const char *text)
 {
     /*  Quotes doubled; invalid UTF-8 and control characters as U+FFFD
-        (issue 14: the export is valid UTF-8, whatever a device sent). */
+        (The export is valid UTF-8, whatever a device sent). */
     fputc ('"', out);
     for (const char *p = text, *q; *p; p = q) {
         q = p + strcspn (p, "\"");
@@ -717,15 +710,6 @@ s_csv_walk (FILE *out, const char *row, const char *prefix, const ProtobufCMessa
     odc_pb_each_field (m, s_csv_field, &c);
 }
 
-static uint64_t
-s_from_be64 (const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
 static int
 s_export_one (const void *key, size_t klen, const void *value, size_t vlen, void *arg)
 {
@@ -745,7 +729,7 @@ s_export_one (const void *key, size_t klen, const void *value, size_t vlen, void
             odc__envelope__free_unpacked (env, NULL);
         return 0;
     }
-    uint64_t n = s_from_be64 (key);
+    uint64_t n = odc_be64_get (key);
     const Odc__ReadingHeader *h = odc_bus_reading_header (env);
     if (!strcmp (e->format, "jsonl")) {
         /*  A bare JID has no quote, backslash or control character. */

@@ -55,8 +55,6 @@ s_usage (FILE *out)
                   "be swept, 2 usage error.\n");
 }
 
-int odc_discover_main (int argc, char **argv, const char *config_default);
-
 static volatile sig_atomic_t s_signal;
 
 static void

@@ -74,7 +74,7 @@ odc_log_set_actor (const char *actor)
 /*  Escape what could forge or garble a line: C0 controls (newline,
     carriage return, ESC ...), DEL and C1 controls written as \n, \r, \t
     or \xHH. One place, so every message, device and actor name is
-    covered (issue 14: IMIL text with a newline forged log lines). Bytes
+    covered (IMIL text with a newline forged log lines). Bytes
     of UTF-8 text pass as they are. Returns the length written. */
 size_t
 odc_log_escape (char *out, size_t size, const char *in, size_t len)
