@@ -229,8 +229,7 @@ odc_discovery_actor (zsock_t *pipe, void *args)
     free (self->creds);
     free (self->targets);
     if (!ok)
-        while (!odc_actor_pipe (pipe, NULL, NULL))
-            ;
+        odc_actor_wait_term (pipe);
     zsock_destroy (&pull);
     zsock_destroy (&self->registry);
     odc_config_t *config = (odc_config_t *)self->config, *pending = (odc_config_t *)self->pending;

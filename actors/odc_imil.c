@@ -206,7 +206,7 @@ s_show_device (odc_imil_t *ctx, const char *what, FILE *out)
     if (d)
         odc__device__free_unpacked (d, NULL);
     for (int l = 0; l < ODC_LOOP_COUNT; l++) {
-        int loop = (int)l + 1;
+        int loop = odc_loop_wire ((odc_loop_t)l);
         char key[128];
         odc_latest_key (key, sizeof key, id, loop);
         size_t len = 0;
@@ -473,7 +473,7 @@ s_import (odc_imil_t *ctx, const char *csv, size_t size, int *status)
                  n, added, removed, list->error_count);
         *status = 0;
         if (added || removed)
-            odc_devices_changed ();
+            odc_bus_device_set_send (ctx->device_set, "import", added, removed);
     }
     odc_info (NULL, "device list imported: %ld devices (%zu new, %zu removed), %zu lines refused",
               n, added, removed, list->error_count);
@@ -488,6 +488,38 @@ s_take_config (void *config, void *arg)
     odc_config_replace (&((odc_imil_t *)arg)->config, config);
 }
 
+/*  A command from the portal (the bridge hands it over and goes on): run
+    here, the reply to the bridge, which sends it to the command's sender. */
+typedef struct {
+    odc_imil_t *ctx;
+    zsock_t *replies;
+} s_remote_t;
+
+static void
+s_on_remote (const Odc__Envelope *env, void *arg)
+{
+    s_remote_t *r = arg;
+    const Odc__Command *c = env->command;
+    int status = 0;
+    char *text = odc_imil_run (r->ctx, c->text, &status);
+    odc_info (NULL, "command from %s: '%.80s': %s", c->from, c->text,
+              status == 0   ? "done"
+              : status == 1 ? "not understood"
+                            : "not done");
+    Odc__Reply reply = ODC__REPLY__INIT;
+    reply.id = c->id;
+    reply.to = c->from;
+    reply.status = status;
+    reply.text = text;
+    Odc__Envelope out = ODC__ENVELOPE__INIT;
+    out.source = "commands";
+    out.body_case = ODC__ENVELOPE__BODY_REPLY;
+    out.reply = &reply;
+    if (odc_bus_send (r->replies, &out) != 0)
+        odc_warn (NULL, "the reply to %s was not handed to the bridge", c->from);
+    free (text);
+}
+
 void
 odc_commands_actor (zsock_t *pipe, void *args)
 {
@@ -496,6 +528,12 @@ odc_commands_actor (zsock_t *pipe, void *args)
     ctx.upload = ctx.config->portal_jid ? odc_bus_push_connect (ODC_EP_UPLOAD, 0) : NULL;
     ctx.registry = odc_bus_push_connect (ODC_EP_REGISTRY, 0);
     ctx.discovery = odc_bus_push_connect (ODC_EP_DISCOVERY, 0);
+    ctx.device_set = odc_bus_device_set_pub ("commands");
+    /*  The portal's commands, by way of the bridge (with a portal only). */
+    zsock_t *remote = ctx.upload ? odc_bus_pull_bind (ODC_EP_COMMANDS, 0) : NULL;
+    s_remote_t replies = {&ctx, ctx.upload ? odc_bus_push_connect (ODC_EP_REPLIES, 0) : NULL};
+    odc_bus_handlers_t handlers = {0};
+    handlers.on[ODC__ENVELOPE__BODY_COMMAND] = s_on_remote;
     char endpoint[1100];
     odc_imil_endpoint (endpoint, sizeof endpoint, ctx.config->store_path);
     zsock_t *rep = zsock_new (ZMQ_REP);
@@ -513,8 +551,10 @@ odc_commands_actor (zsock_t *pipe, void *args)
     if (!ok)
         odc_error (NULL, "commands: cannot listen on %s: %s", endpoint,
                    zmq_strerror (zmq_errno ()));
+    if (ctx.upload && (!remote || !replies.replies))
+        ok = false;
     odc_actor_ready (pipe, ok);
-    zpoller_t *poller = ok ? zpoller_new (pipe, rep, NULL) : NULL;
+    zpoller_t *poller = ok ? zpoller_new (pipe, rep, remote, NULL) : NULL;
     while (ok) {
         zsock_t *which = zpoller_wait (poller, -1);
         if (which == pipe || !which) {
@@ -522,6 +562,10 @@ odc_commands_actor (zsock_t *pipe, void *args)
                 break;
             if (which && odc_actor_pipe (pipe, s_take_config, &ctx))
                 break;
+            continue;
+        }
+        if (which == remote) {
+            odc_bus_recv (remote, &handlers, &replies);
             continue;
         }
         zmsg_t *msg = zmsg_recv (rep);
@@ -550,13 +594,15 @@ odc_commands_actor (zsock_t *pipe, void *args)
         zstr_free (&text);
     }
     if (!ok)
-        while (!odc_actor_pipe (pipe, NULL, NULL))
-            ;
+        odc_actor_wait_term (pipe);
     zpoller_destroy (&poller);
     zsock_destroy (&rep);
+    zsock_destroy (&remote);
+    zsock_destroy (&replies.replies);
     zsock_destroy (&ctx.upload);
     zsock_destroy (&ctx.registry);
     zsock_destroy (&ctx.discovery);
+    zsock_destroy (&ctx.device_set);
     odc_config_t *config = (odc_config_t *)ctx.config;
     odc_config_destroy (&config);
 }

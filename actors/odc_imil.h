@@ -16,10 +16,12 @@
 
     Words are case-insensitive and spaces do not matter. Anything else gets
     "unknown command" with the list. The same text arrives from the portal
-    (XMPP chat from a trusted JID, in the bridge's thread) or from
-    `opendca imil "..."` on the collector's machine (the commands actor, its
-    control socket in the store folder); each caller runs the commands in
-    its own thread with its own odc_imil_t. */
+    (XMPP chat from a trusted JID: the bridge hands it to the commands actor
+    as a Command on ODC_EP_COMMANDS and goes on; the Reply comes back on
+    ODC_EP_REPLIES) or from `opendca imil "..."` on the collector's machine
+    (the commands actor's control socket in the store folder). The commands
+    actor runs them one after the other: a sweep holds the next command,
+    never the bridge's acknowledgements and batches. */
 #ifndef ODC_IMIL_H
 #define ODC_IMIL_H
 
@@ -39,9 +41,10 @@ typedef struct {
     const odc_config_t *config;
     odc_store_t *store;
     odc_outbox_t *outbox;
-    zsock_t *upload;    /* a PUSH socket of the caller's thread to the uploader, NULL: no portal */
-    zsock_t *registry;  /* ... to the registry (ODC_EP_REGISTRY), NULL: none */
-    zsock_t *discovery; /* ... to the discovery actor (ODC_EP_DISCOVERY), NULL: none */
+    zsock_t *upload;     /* a PUSH socket of the caller's thread to the uploader, NULL: no portal */
+    zsock_t *registry;   /* ... to the registry (ODC_EP_REGISTRY), NULL: none */
+    zsock_t *discovery;  /* ... to the discovery actor (ODC_EP_DISCOVERY), NULL: none */
+    zsock_t *device_set; /* the caller's PUB of device-set changes (odc_bus_device_set_pub) */
 } odc_imil_t;
 
 /*  Run one command; returns the reply (caller frees) and sets *status: 0
@@ -54,8 +57,9 @@ char *odc_imil_run (odc_imil_t *ctx, const char *text, int *status);
 int odc_imil_devices (FILE *out, odc_store_t *store, bool json);
 
 /*  The commands actor: serves `opendca imil` on ODC_IMIL_ENDPOINT in the
-    store folder. args: odc_imil_t * (its upload member is ignored: the
-    actor makes its own). */
+    store folder and, with a portal, the portal's commands (Command on
+    ODC_EP_COMMANDS, Reply to ODC_EP_REPLIES). args: odc_imil_t * (its
+    sockets are ignored: the actor makes its own). */
 void odc_commands_actor (zsock_t *pipe, void *args);
 
 /*  The control socket's endpoint for a store folder ("ipc://DIR/control"). */

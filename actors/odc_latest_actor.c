@@ -98,8 +98,7 @@ odc_latest_actor (zsock_t *pipe, void *args)
         zsock_destroy (&pull);
         zsock_destroy (&self.upload);
         zsock_destroy (&self.registry);
-        while (!odc_actor_pipe (pipe, NULL, NULL))
-            ;
+        odc_actor_wait_term (pipe);
         return;
     }
     /*  Wait for readings; take all that are waiting; then hear only the

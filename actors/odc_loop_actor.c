@@ -23,7 +23,6 @@
     count stops, as it did at a cap of 30 on every alert pass of every
     device that was off). */
 #define S_FAILURES_MAX 65535
-#define S_MAX_VENDOR   32
 /*  The alert loop sends a device's reading when it says something else
     than the one it sent last, and at least this often (collector seconds)
     when nothing changes: a pass finds most devices as they were (four
@@ -69,7 +68,7 @@ typedef struct {
     uint32_t x, enterprise, mask;
     bool table, probe;
     odc_read_oids_t oids;
-    const odc_vendor_counter_t *vendor[S_MAX_VENDOR];
+    const odc_vendor_counter_t *vendor[ODC_READ_MAX_VENDOR];
     size_t n_vendor;
     size_t n_scalars, n_columns;
 } s_oidset_t;
@@ -92,6 +91,8 @@ struct s_self {
     const char *name;
     const odc_config_t *config;
     const odc_config_t *pending; /* a new configuration, applied between passes */
+    zsock_t *device_set;         /* SUB: the device set changed (odc_bus_device_set_sub) */
+    bool relist;                 /* it did: read the device list between passes */
     odc_store_t *store;
     odc_vendor_map_t *vendors;
     odc_snmp_t *engine;
@@ -170,16 +171,11 @@ s_interval (s_self_t *self)
 
 /*  The maker's counters in the vendor map, in map order: bit k of a
     device's vendor_mask stands for out[k]. Returns how many (at most
-    S_MAX_VENDOR). */
+    ODC_READ_MAX_VENDOR). */
 static size_t
 s_maker_counters (const s_self_t *self, uint32_t enterprise, const odc_vendor_counter_t **out)
 {
-    size_t k = 0;
-    for (size_t i = 0; self->vendors && enterprise && i < self->vendors->count && k < S_MAX_VENDOR;
-         i++)
-        if (self->vendors->counters[i].enterprise == enterprise)
-            out[k++] = &self->vendors->counters[i];
-    return k;
+    return odc_vendor_map_maker (self->vendors, enterprise, out);
 }
 
 /*  The meter loop's vendor probe, as kept in the store: "ENTERPRISE" and
@@ -191,7 +187,7 @@ s_probe_save (s_self_t *self, const s_device_t *d)
 {
     char text[1024];
     size_t n = (size_t)snprintf (text, sizeof text, "%u", d->enterprise);
-    const odc_vendor_counter_t *counters[S_MAX_VENDOR];
+    const odc_vendor_counter_t *counters[ODC_READ_MAX_VENDOR];
     size_t count = s_maker_counters (self, d->enterprise, counters);
     const char *sep = " ";
     for (size_t k = 0; k < count; k++)
@@ -231,7 +227,7 @@ s_probe_load (s_self_t *self, s_device_t *d)
     char *names = strchr (text, ' ');
     d->enterprise = (uint32_t)strtoul (text, NULL, 10);
     d->vendor_mask = 0;
-    const odc_vendor_counter_t *counters[S_MAX_VENDOR];
+    const odc_vendor_counter_t *counters[ODC_READ_MAX_VENDOR];
     size_t count = s_maker_counters (self, d->enterprise, counters);
     char *save = NULL;
     for (char *name = names ? strtok_r (names + 1, ",", &save) : NULL; name;
@@ -422,7 +418,7 @@ s_oidset (s_self_t *self, const s_device_t *d, bool table, bool probe)
     s->mask = mask;
     s->table = table;
     s->probe = probe;
-    const odc_vendor_counter_t *counters[S_MAX_VENDOR];
+    const odc_vendor_counter_t *counters[ODC_READ_MAX_VENDOR];
     size_t count = s_maker_counters (self, enterprise, counters);
     for (size_t k = 0; k < count; k++)
         if (mask & (1u << k))
@@ -518,7 +514,7 @@ s_publish (s_self_t *self, ProtobufCMessage *reading, Odc__Envelope__BodyCase bo
     /*  The store key in front: the latest actor files the reading without
         unpacking it. */
     char key[ODC_DEVICE_ID_MAX + 16];
-    odc_latest_key (key, sizeof key, S_ID (self, d), (int)self->loop + 1);
+    odc_latest_key (key, sizeof key, S_ID (self, d), odc_loop_wire (self->loop));
     odc_bus_send_keyed (self->push, key, &env);
     protobuf_c_message_free_unpacked (reading, NULL);
 }
@@ -676,28 +672,8 @@ s_on_done (odc_snmp_job_t *job, void *arg)
         s_release_slot (self, slot);
         return;
     }
-    ProtobufCMessage *reading = NULL;
-    Odc__Envelope__BodyCase body = ODC__ENVELOPE__BODY__NOT_SET;
-    switch (self->loop) {
-    case ODC_LOOP_IDENTITY: {
-        Odc__IdentityReading *r = odc_read_identity (job);
-        if (r && r->hr_device_index > 0)
-            d->printer_index = (uint32_t)r->hr_device_index;
-        reading = (ProtobufCMessage *)r;
-        body = ODC__ENVELOPE__BODY_IDENTITY;
-        break;
-    }
-    case ODC_LOOP_ALERT: {
-        Odc__AlertReading *r = odc_read_alerts (&slot->job, &slot->table);
-        if (r) {
-            s_publish_alerts (self, r, d);
-            self->read++;
-        }
-        break;
-    }
-    case ODC_LOOP_METER: {
-        /*  Which of the counters asked (the first values) answered. (A
-            block: clang 14 takes no declaration right after a label.) */
+    if (self->loop == ODC_LOOP_METER) {
+        /*  Which of the counters asked (the first values) answered. */
         uint32_t answered = 0;
         for (size_t i = 0; slot->set && i < slot->set->n_vendor && i < job->n_values; i++)
             if (job->values[i].type != SNMP_NOSUCHINSTANCE &&
@@ -716,22 +692,22 @@ s_on_done (odc_snmp_job_t *job, void *arg)
             odc_info (S_ID (self, d),
                       "meter loop: its vendor counters stopped answering; probed again");
         }
-        reading = (ProtobufCMessage *)odc_read_meters (job, slot->set->vendor, slot->set->n_vendor);
-        body = ODC__ENVELOPE__BODY_METERS;
-        break;
     }
-    case ODC_LOOP_SUPPLY:
-        reading = (ProtobufCMessage *)odc_read_supplies (job);
-        body = ODC__ENVELOPE__BODY_SUPPLIES;
-        break;
-    case ODC_LOOP_TRAY:
-        reading = (ProtobufCMessage *)odc_read_trays (job);
-        body = ODC__ENVELOPE__BODY_TRAYS;
-        break;
-    default: break;
+    ProtobufCMessage *reading =
+        odc_read_decode (self->loop, self->loop == ODC_LOOP_ALERT ? &slot->job : job, &slot->table,
+                         slot->set ? slot->set->vendor : NULL, slot->set ? slot->set->n_vendor : 0);
+    if (reading && self->loop == ODC_LOOP_IDENTITY) {
+        const Odc__IdentityReading *r = (const Odc__IdentityReading *)reading;
+        if (r->hr_device_index > 0)
+            d->printer_index = (uint32_t)r->hr_device_index;
+    }
+    if (reading && self->loop == ODC_LOOP_ALERT) {
+        s_publish_alerts (self, (Odc__AlertReading *)reading, d);
+        self->read++;
+        reading = NULL;
     }
     if (reading) {
-        s_publish (self, reading, body, d);
+        s_publish (self, reading, odc_kinds[self->loop].body, d);
         self->read++;
     }
     s_release_slot (self, slot);
@@ -838,11 +814,19 @@ s_bounds (const odc_config_t *c)
 static void
 s_apply_pending (s_self_t *self)
 {
-    if (!self->pending || self->slots_used)
+    if ((!self->pending && !self->relist) || self->slots_used)
         return;
+    if (!self->pending) {
+        self->relist = false;
+        s_load_devices (self);
+        odc_info (NULL, "%s loop: the device list read again, %zu devices", self->name,
+                  self->n_devices);
+        return;
+    }
     odc_config_t *old = (odc_config_t *)self->config;
     self->config = self->pending;
     self->pending = NULL;
+    self->relist = false;
     odc_snmp_set_bounds (self->engine, s_bounds (self->config));
     s_load_devices (self);
     odc_config_destroy (&old);
@@ -946,6 +930,27 @@ s_take_config (void *config, void *arg)
     odc_config_replace (&((s_self_t *)arg)->pending, config);
 }
 
+/*  The device set changed: read it between passes (now, when none runs). */
+static void
+s_on_device_set (const Odc__Envelope *env, void *arg)
+{
+    s_self_t *self = arg;
+    self->relist = true;
+    odc_debug (NULL, "%s loop: the device set changed (%s: %u added, %u removed)", self->name,
+               env->device_set->source, env->device_set->added, env->device_set->removed);
+}
+
+static void
+s_device_set_take (s_self_t *self)
+{
+    odc_bus_handlers_t handlers = {0};
+    handlers.on[ODC__ENVELOPE__BODY_DEVICE_SET] = s_on_device_set;
+    while (zsock_events (self->device_set) & ZMQ_POLLIN)
+        odc_bus_recv (self->device_set, &handlers, self);
+    if (self->relist && !self->in_pass)
+        s_apply_pending (self);
+}
+
 void
 odc_loop_actor (zsock_t *pipe, void *args)
 {
@@ -972,10 +977,11 @@ odc_loop_actor (zsock_t *pipe, void *args)
     self->engine = odc_snmp_new (&eo);
     self->notes = odc_batch_new ();
     self->push = odc_bus_push_connect (ODC_EP_READINGS, 0);
+    self->device_set = odc_bus_device_set_sub ();
     self->n_slots = (size_t)self->config->snmp_window_max;
     self->slots = calloc (self->n_slots, sizeof *self->slots);
     s_load_devices (self);
-    bool ok = self->engine && self->push && self->slots;
+    bool ok = self->engine && self->push && self->device_set && self->slots;
     odc_actor_ready (pipe, ok);
     odc_info (NULL, "%s loop: %zu devices, every %d / %d minutes (in / out of working hours)",
               self->name, self->n_devices, self->config->loops[self->loop].in_hours,
@@ -1006,8 +1012,9 @@ odc_loop_actor (zsock_t *pipe, void *args)
             wait = due;
         if (wait > 200)
             wait = 200; /* stay responsive to the pipe */
-        zmq_pollitem_t items[2] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
-                                   {NULL, odc_snmp_fd (self->engine), ZMQ_POLLIN, 0}};
+        zmq_pollitem_t items[3] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
+                                   {NULL, odc_snmp_fd (self->engine), ZMQ_POLLIN, 0},
+                                   {zsock_resolve (self->device_set), 0, ZMQ_POLLIN, 0}};
         /*  Let answers gather and deadlines pass: the engine is heard at
             most once a tick (a thread woken for every answer, or for every
             silent device's deadline, spends more on the wake-ups than on
@@ -1024,7 +1031,7 @@ odc_loop_actor (zsock_t *pipe, void *args)
             if (wait > 0)
                 wait = wait > tick ? wait - tick : 0;
         }
-        int n = zmq_poll (items, 2, wait);
+        int n = zmq_poll (items, 3, wait);
         self->last_wake = odc_wall_s ();
         if (n < 0 && zmq_errno () != EINTR)
             break;
@@ -1032,14 +1039,15 @@ odc_loop_actor (zsock_t *pipe, void *args)
             if (odc_actor_pipe (pipe, s_take_config, self))
                 break;
         }
+        if (items[2].revents & ZMQ_POLLIN)
+            s_device_set_take (self);
         odc_snmp_run (self->engine, 0);
         s_notes_write (self, self->last_wake, false);
     }
     if (ok)
         s_stop_report (self, odc_wall_s ());
     if (!ok)
-        while (!odc_actor_pipe (pipe, NULL, NULL))
-            ;
+        odc_actor_wait_term (pipe);
     odc_snmp_destroy (&self->engine);
     s_notes_write (self, odc_wall_s (), true);
     odc_batch_destroy (&self->notes);
@@ -1049,6 +1057,7 @@ odc_loop_actor (zsock_t *pipe, void *args)
     for (size_t i = 0; i < self->slots_made; i++)
         free (self->slots[i]);
     zsock_destroy (&self->push);
+    zsock_destroy (&self->device_set);
     for (size_t i = 0; i < self->n_sets; i++)
         free (self->sets[i]);
     free (self->sets);

@@ -46,6 +46,7 @@ typedef struct {
     const odc_config_t *config;
     odc_store_t *store;
     zsock_t *upload;
+    zsock_t *device_set;    /* PUB: the device set changed */
     zhashx_t *recent;       /* id -> s_recent_t */
     zhashx_t *recent_index; /* index key -> s_recent_t */
     s_seen_t *seen;
@@ -298,7 +299,7 @@ s_write_events (s_self_t *self)
     odc_batch_clear (self->batch);
     self->batched = 0;
     if (self->relist)
-        odc_devices_changed ();
+        odc_bus_device_set_send (self->device_set, "registry", 0, 0);
     self->relist = false;
 }
 
@@ -810,7 +811,8 @@ odc_registry_actor (zsock_t *pipe, void *args)
     zsock_t *pull = odc_bus_pull_bind (ODC_EP_REGISTRY, 0);
     if (a->upload)
         self->upload = odc_bus_push_connect (ODC_EP_UPLOAD, 0);
-    bool ok = pull && (!a->upload || self->upload);
+    self->device_set = odc_bus_device_set_pub ("registry");
+    bool ok = pull && (!a->upload || self->upload) && self->device_set;
     odc_actor_ready (pipe, ok);
     if (ok) {
         s_index_all (self);
@@ -871,10 +873,10 @@ odc_registry_actor (zsock_t *pipe, void *args)
     s_write_events (self);
     odc_batch_destroy (&self->batch);
     if (!ok)
-        while (!odc_actor_pipe (pipe, NULL, NULL))
-            ;
+        odc_actor_wait_term (pipe);
     zsock_destroy (&pull);
     zsock_destroy (&self->upload);
+    zsock_destroy (&self->device_set);
     zhashx_destroy (&self->recent);
     zhashx_destroy (&self->recent_index);
     free (self->seen);

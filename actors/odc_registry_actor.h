@@ -28,7 +28,8 @@
     it changes: both are written in one batch (actors/odc_uploader_actor.h).
     Without one, the registry writes the records itself. Either way each
     event is logged ("device event TYPE: ...") and the loops are told to
-    read the device list again (odc_devices_changed).
+    read the device list again (a DeviceSetChanged on the bus, from the
+    actor that wrote the records: odc_bus_device_set_send).
 
     An identity reading that says what the device's record says (address,
     serial, MAC, maker, model) is only counted as seen, without a look at

@@ -18,21 +18,15 @@
 #define S_SENT_MARK   "upload/sent" /* meta: this store keeps what was sent */
 #define S_SENT_SIZE   16            /* a sent state: content hash, read time */
 
-/*  The kinds: the loops' in Odc__Loop order (index = loop - 1), then the
-    registry's events. */
-#define S_EVENT 5
-#define S_KINDS 6
-static const struct {
-    const char *kind;
-    Odc__Priority priority;
-    double wait;
-} s_kinds[S_KINDS] = {
-    {"alert", ODC__PRIORITY__PRIORITY_URGENT, S_URGENT_WAIT},
-    {"asset", ODC__PRIORITY__PRIORITY_NORMAL, S_NORMAL_WAIT},
-    {"meters", ODC__PRIORITY__PRIORITY_BULK, S_NORMAL_WAIT},
-    {"supply", ODC__PRIORITY__PRIORITY_NORMAL, S_NORMAL_WAIT},
-    {"tray", ODC__PRIORITY__PRIORITY_NORMAL, S_NORMAL_WAIT},
-    {"event", ODC__PRIORITY__PRIORITY_URGENT, S_URGENT_WAIT},
+/*  The kinds (odc_kinds: the loops' in odc_loop_t order, then the
+    registry's events) and how long each gathers before its record is
+    written. */
+#define S_EVENT ODC_KIND_EVENT
+#define S_KINDS ODC_KIND_COUNT
+static const double s_wait[S_KINDS] = {
+    [ODC_LOOP_ALERT] = S_URGENT_WAIT, [ODC_LOOP_IDENTITY] = S_NORMAL_WAIT,
+    [ODC_LOOP_METER] = S_NORMAL_WAIT, [ODC_LOOP_SUPPLY] = S_NORMAL_WAIT,
+    [ODC_LOOP_TRAY] = S_NORMAL_WAIT,  [ODC_KIND_EVENT] = S_URGENT_WAIT,
 };
 
 /*  What a reading taken into a record changed in memory, undone when the
@@ -69,7 +63,8 @@ typedef struct {
     odc_store_t *store;
     odc_outbox_t *outbox;
     s_pending_t pending[S_KINDS];
-    zlist_t *events; /* the registry's events gathered, as received (zchunk_t) */
+    zsock_t *device_set; /* PUB: the registry's changes it wrote changed the device set */
+    zlist_t *events;     /* the registry's events gathered, as received (zchunk_t) */
     s_slot_t *sent;
     size_t sent_cap, sent_used;
     double clock_start; /* wall clock at the start, for the collector's clock */
@@ -284,8 +279,8 @@ s_flush (s_self_t *self, int k)
         /*  The registry's changes and the record that reports them: one
             write. */
         changes = s_stage_events (self, batch);
-        seq = odc_outbox_add (self->outbox, batch, s_kinds[k].priority, s_kinds[k].kind, p->data,
-                              p->len);
+        seq = odc_outbox_add (self->outbox, batch, odc_kinds[k].priority, odc_kinds[k].kind,
+                              p->data, p->len);
         rc = odc_outbox_commit (self->outbox, batch);
         if (rc != 0 && changes) {
             /*  No room for the record: the registry's state is kept all the
@@ -301,8 +296,8 @@ s_flush (s_self_t *self, int k)
     else {
         /*  The record and the sent state of its readings: one write, so
             that a restart, however abrupt, knows exactly what went. */
-        seq = odc_outbox_add (self->outbox, batch, s_kinds[k].priority, s_kinds[k].kind, p->data,
-                              p->len);
+        seq = odc_outbox_add (self->outbox, batch, odc_kinds[k].priority, odc_kinds[k].kind,
+                              p->data, p->len);
         rc = odc_outbox_commit (self->outbox, batch);
         if (rc != 0)
             s_sent_undo (self, k);
@@ -310,18 +305,18 @@ s_flush (s_self_t *self, int k)
     odc_batch_clear (batch);
     p->n_undo = 0;
     if (changes)
-        odc_devices_changed ();
+        odc_bus_device_set_send (self->device_set, "registry", 0, 0);
     if (rc == 0) {
         self->records++;
         /*  One line per record: the collector's own account of what it
             put in the outbox (tests compare it with what the portal got). */
         odc_info (NULL, "outbox record %d-%llu: %zu %s readings, %zu bytes",
-                  (int)s_kinds[k].priority, (unsigned long long)seq, p->count, s_kinds[k].kind,
+                  (int)odc_kinds[k].priority, (unsigned long long)seq, p->count, odc_kinds[k].kind,
                   p->len);
     }
     else {
         self->failed += p->count;
-        odc_error (NULL, "%zu %s readings not put in the outbox: %s", p->count, s_kinds[k].kind,
+        odc_error (NULL, "%zu %s readings not put in the outbox: %s", p->count, odc_kinds[k].kind,
                    errno == ENOSPC ? "the outbox is full of more urgent records"
                                    : "the store refused the write");
     }
@@ -370,26 +365,13 @@ s_add (s_self_t *self, int k, const void *frame, size_t size)
         s_flush (self, k);
 }
 
-static int
-s_kind_of (const Odc__Envelope *env)
-{
-    switch (env->body_case) {
-    case ODC__ENVELOPE__BODY_ALERTS: return 0;
-    case ODC__ENVELOPE__BODY_IDENTITY: return 1;
-    case ODC__ENVELOPE__BODY_METERS: return 2;
-    case ODC__ENVELOPE__BODY_SUPPLIES: return 3;
-    case ODC__ENVELOPE__BODY_TRAYS: return 4;
-    default: return -1;
-    }
-}
-
 static void
 s_on_reading (const Odc__Envelope *env, void *arg)
 {
     s_self_t *self = arg;
-    int k = s_kind_of (env);
+    int k = odc_kind_of_body (env->body_case);
     const Odc__ReadingHeader *h = odc_bus_reading_header (env);
-    if (k < 0 || !h || k == 2) /* meters: daily or on command */
+    if (k < 0 || k == S_EVENT || !h || k == ODC_LOOP_METER) /* meters: daily or on command */
         return;
     const char *id = h->device_id && *h->device_id ? h->device_id : h->address;
     if (!id)
@@ -465,7 +447,7 @@ static void
 s_walk_decide (s_walk_t *w, const uint8_t *sent)
 {
     s_self_t *self = w->self;
-    int k = w->loop - 1;
+    int k = odc_loop_of_wire ((Odc__Loop)w->loop);
     uint64_t sent_hash = sent ? odc_be64_get (sent) : 0,
              sent_ms = sent ? odc_be64_get (sent + 8) : 0;
     if (w->mode == S_WALK_START && sent)
@@ -489,7 +471,7 @@ s_walk_decide (s_walk_t *w, const uint8_t *sent)
             s_sent_stage (self, k, w->id, w->id_len, hash, h->finished_ms);
             goto done;
         }
-        if (k == ODC__LOOP__LOOP_METER - 1 || (sent && hash == sent_hash))
+        if (k == ODC_LOOP_METER || (sent && hash == sent_hash))
             goto done; /* meters go daily; unchanged goes never */
         w->recovered++;
     }
@@ -566,8 +548,8 @@ s_walk (s_walk_t *w, const char *device_id)
         odc_store_each (w->self->store, ODC_CF_LATEST, NULL, 0, NULL, 0, s_walk_one, w);
     if (w->id_len)
         s_walk_decide (w, NULL);
-    for (int k = 0; k < 5; k++)
-        if (w->loops & (1u << (k + 1)))
+    for (int k = 0; k < ODC_LOOP_COUNT; k++)
+        if (w->loops & (1u << odc_loop_wire ((odc_loop_t)k)))
             s_flush (w->self, k);
     free (w->value);
 }
@@ -579,14 +561,14 @@ s_walk (s_walk_t *w, const char *device_id)
 static void
 s_send_latest (s_self_t *self, const char *device_id, unsigned loops)
 {
-    for (int k = 0; k < 5; k++)
-        if (loops & (1u << (k + 1)))
+    for (int k = 0; k < ODC_LOOP_COUNT; k++)
+        if (loops & (1u << odc_loop_wire ((odc_loop_t)k)))
             s_flush (self, k);
     s_walk_t w = {.self = self, .mode = S_WALK_SEND, .loops = loops};
     uint64_t before = self->readings, had = self->sent_before;
     s_walk (&w, device_id);
     odc_info (NULL, "sent the latest %s of %s: %llu readings (%llu sent before: not again)",
-              loops == (1u << 3) ? "meters" : "meters and supplies",
+              loops == (1u << ODC__LOOP__LOOP_METER) ? "meters" : "meters and supplies",
               device_id ? device_id : "all devices", (unsigned long long)(self->readings - before),
               (unsigned long long)(self->sent_before - had));
 }
@@ -604,7 +586,10 @@ s_recover (s_self_t *self)
 {
     size_t len = 0;
     char *mark = odc_store_get (self->store, ODC_CF_META, S_SENT_MARK, strlen (S_SENT_MARK), &len);
-    s_walk_t w = {.self = self, .mode = S_WALK_START, .loops = 0x3e, .seed = mark == NULL};
+    s_walk_t w = {.self = self,
+                  .mode = S_WALK_START,
+                  .loops = 0x3e /* the five loops */,
+                  .seed = mark == NULL};
     free (mark);
     double t0 = odc_clock_s ();
     uint64_t before = self->readings;
@@ -617,7 +602,7 @@ s_recover (s_self_t *self)
             s_walk_decide (&w, NULL);
         free (w.value);
         int failed = 0;
-        for (int k = 0; k < 5; k++) {
+        for (int k = 0; k < ODC_LOOP_COUNT; k++) {
             s_pending_t *p = &self->pending[k];
             if (odc_store_write (self->store, p->batch) != 0)
                 failed++;
@@ -648,7 +633,8 @@ s_on_command (const Odc__Envelope *env, void *arg)
     s_self_t *self = arg;
     const char *text = env->command->text ? env->command->text : "";
     if (!strncmp (text, "meters ", 7))
-        s_send_latest (self, strcmp (text + 7, "all") ? text + 7 : NULL, 1u << 3);
+        s_send_latest (self, strcmp (text + 7, "all") ? text + 7 : NULL,
+                       1u << ODC__LOOP__LOOP_METER);
     else
         odc_warn (NULL, "uploader: unknown request '%.80s'", text);
 }
@@ -702,7 +688,7 @@ s_day (double t)
 static void
 s_daily (s_self_t *self, double now)
 {
-    s_send_latest (self, NULL, 1u << 3 | 1u << 4);
+    s_send_latest (self, NULL, 1u << ODC__LOOP__LOOP_METER | 1u << ODC__LOOP__LOOP_SUPPLY);
     char day[16];
     snprintf (day, sizeof day, "%d", s_day (now));
     odc_store_put (self->store, ODC_CF_META, S_DAILY_KEY, strlen (S_DAILY_KEY), day, strlen (day));
@@ -753,8 +739,10 @@ odc_uploader_actor (zsock_t *pipe, void *args)
     for (int k = 0; k < S_KINDS; k++)
         self->pending[k].batch = odc_batch_new ();
     zsock_t *pull = odc_bus_pull_bind (ODC_EP_UPLOAD, 0);
-    odc_actor_ready (pipe, pull != NULL);
-    if (pull)
+    self->device_set = odc_bus_device_set_pub ("uploader");
+    bool ok = pull && self->device_set;
+    odc_actor_ready (pipe, ok);
+    if (ok)
         s_recover (self);
     s_daily_start (self);
     odc_bus_handlers_t handlers = {0};
@@ -763,13 +751,13 @@ odc_uploader_actor (zsock_t *pipe, void *args)
     handlers.on[ODC__ENVELOPE__BODY_DEVICE_EVENT] = s_on_event;
     zmq_pollitem_t items[2] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
                                {pull ? zsock_resolve (pull) : NULL, 0, ZMQ_POLLIN, 0}};
-    while (pull) {
+    while (ok) {
         /*  Wake for the oldest gathered record's deadline, at least once a
             second for the daily upload. */
         double now = odc_clock_s (), wait = 1.0;
         for (int k = 0; k < S_KINDS; k++)
             if (self->pending[k].count) {
-                double left = self->pending[k].since + s_kinds[k].wait - now;
+                double left = self->pending[k].since + s_wait[k] - now;
                 if (left < wait)
                     wait = left > 0 ? left : 0;
             }
@@ -781,13 +769,13 @@ odc_uploader_actor (zsock_t *pipe, void *args)
             odc_bus_recv (pull, &handlers, self);
         now = odc_clock_s ();
         for (int k = 0; k < S_KINDS; k++)
-            if (self->pending[k].count && now - self->pending[k].since >= s_kinds[k].wait)
+            if (self->pending[k].count && now - self->pending[k].since >= s_wait[k])
                 s_flush (self, k);
         if (s_clock (self) >= self->next_daily)
             s_daily (self, s_clock (self));
     }
     /*  What is gathered goes to the outbox before the stop. */
-    if (pull)
+    if (ok)
         while (zsock_events (pull) & ZMQ_POLLIN)
             odc_bus_recv (pull, &handlers, self);
     for (int k = 0; k < S_KINDS; k++)
@@ -798,9 +786,8 @@ odc_uploader_actor (zsock_t *pipe, void *args)
               (unsigned long long)self->readings, (unsigned long long)self->records,
               (unsigned long long)self->unchanged, (unsigned long long)self->sent_before,
               (unsigned long long)self->failed);
-    if (!pull)
-        while (!odc_actor_pipe (pipe, NULL, NULL))
-            ;
+    if (!ok)
+        odc_actor_wait_term (pipe);
     for (int k = 0; k < S_KINDS; k++) {
         free (self->pending[k].data);
         free (self->pending[k].undo);
@@ -809,6 +796,7 @@ odc_uploader_actor (zsock_t *pipe, void *args)
     zlist_destroy (&self->events);
     free (self->sent);
     zsock_destroy (&pull);
+    zsock_destroy (&self->device_set);
     odc_config_t *config = (odc_config_t *)self->config;
     odc_config_destroy (&config);
     free (self);

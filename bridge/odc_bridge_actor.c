@@ -12,7 +12,6 @@
 
 #include "odc_bus.h"
 #include "odc_devices.h"
-#include "odc_imil.h"
 #include "odc_log.h"
 #include "odc_status.h"
 #include "odc_supervisor.h"
@@ -55,7 +54,9 @@ typedef struct {
     const odc_config_t *config;
     odc_store_t *store;
     odc_outbox_t *outbox;
-    odc_imil_t imil;
+    zsock_t *device_set; /* PUB: a portal's device list changed the device set */
+    zsock_t *commands;   /* PUSH: the portal's commands, to the commands actor */
+    zsock_t *replies;    /* PULL: their replies */
     xmpp_ctx_t *ctx;
     xmpp_conn_t *conn;
     xmpp_log_t log;
@@ -318,8 +319,8 @@ static bool s_trusted (s_self_t *self, const char *bare);
     good entries replace the previous list from the portal (store/
     odc_devices.h, source "portal"), the bad are named in the answer
     <pushed taken= refused=><refused address= reason=/>...</pushed>; the
-    loops take the new list at their next pass (through a reload, as on
-    SIGHUP). */
+    loops take the new list at the end of their pass (the device-set
+    signal on the bus; the configuration file is not read). */
 static void
 s_push_devices (s_self_t *self, xmpp_conn_t *conn, xmpp_stanza_t *iq, xmpp_stanza_t *list,
                 const char *from)
@@ -403,10 +404,9 @@ s_push_devices (s_self_t *self, xmpp_conn_t *conn, xmpp_stanza_t *iq, xmpp_stanz
     xmpp_stanza_release (reply);
     odc_info (NULL, "device list from %s: %zu taken (%zu new, %zu removed), %zu refused%s", from,
               taken, added, removed, refused, rc < 0 ? "; the store refused it" : "");
-    /*  The loops read the device family when a configuration arrives:
-        the same path as SIGHUP. */
+    /*  The loops read the device family again at the end of their pass. */
     if (rc >= 0 && (added || removed))
-        kill (getpid (), SIGHUP);
+        odc_bus_device_set_send (self->device_set, "portal", added, removed);
 }
 
 /*  Whether from is the portal receiver's full JID (self->peer): its
@@ -590,6 +590,41 @@ s_trusted (s_self_t *self, const char *bare)
     return false;
 }
 
+/*  A chat message to (with the id of the message it answers). */
+static void
+s_chat (s_self_t *self, xmpp_conn_t *conn, const char *to, const char *id, const char *text)
+{
+    xmpp_stanza_t *msg = xmpp_message_new (self->ctx, "chat", to, NULL);
+    xmpp_message_set_body (msg, text);
+    if (id && *id)
+        xmpp_stanza_set_attribute (msg, "id", id);
+    xmpp_send (conn, msg);
+    xmpp_stanza_release (msg);
+}
+
+static void
+s_on_reply (const Odc__Envelope *env, void *arg)
+{
+    s_self_t *self = arg;
+    const Odc__Reply *r = env->reply;
+    if (self->state != S_ONLINE) {
+        odc_warn (NULL, "the reply to %s is lost: the connection to the server closed meanwhile",
+                  r->to);
+        return;
+    }
+    s_chat (self, self->conn, r->to, r->id, r->text);
+}
+
+/*  The commands actor's replies, to their senders. */
+static void
+s_replies (s_self_t *self)
+{
+    odc_bus_handlers_t handlers = {0};
+    handlers.on[ODC__ENVELOPE__BODY_REPLY] = s_on_reply;
+    while (zsock_events (self->replies) & ZMQ_POLLIN)
+        odc_bus_recv (self->replies, &handlers, self);
+}
+
 static int
 s_on_message (xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
 {
@@ -605,20 +640,23 @@ s_on_message (xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
         odc_warn (NULL, "ignored a command from %.80s: not a trusted JID (portal.trusted)", from);
     }
     else {
-        int status = 0;
-        char *reply = odc_imil_run (&self->imil, body, &status);
-        odc_info (NULL, "command from %s: '%.80s': %s", from, body,
-                  status == 0   ? "done"
-                  : status == 1 ? "not understood"
-                                : "not done");
-        xmpp_stanza_t *msg = xmpp_message_new (self->ctx, "chat", from, NULL);
-        xmpp_message_set_body (msg, reply);
-        const char *thread_id = xmpp_stanza_get_id (stanza);
-        if (thread_id)
-            xmpp_stanza_set_attribute (msg, "id", thread_id);
-        xmpp_send (conn, msg);
-        xmpp_stanza_release (msg);
-        free (reply);
+        /*  Handed to the commands actor: a sweep there never holds this
+            thread's acknowledgements and batches. Its reply comes back
+            on self->replies (s_replies). */
+        const char *id = xmpp_stanza_get_id (stanza);
+        Odc__Command command = ODC__COMMAND__INIT;
+        command.id = (char *)(id ? id : "");
+        command.from = (char *)from;
+        command.text = body;
+        Odc__Envelope env = ODC__ENVELOPE__INIT;
+        env.source = "bridge";
+        env.body_case = ODC__ENVELOPE__BODY_COMMAND;
+        env.command = &command;
+        if (odc_bus_try_send (self->commands, &env) != 0) {
+            odc_warn (NULL, "command from %s: '%.80s': not taken, the commands actor is busy", from,
+                      body);
+            s_chat (self, conn, from, id, "busy: too many commands waiting; try again later");
+        }
     }
     if (bare)
         xmpp_free (self->ctx, bare);
@@ -755,7 +793,6 @@ s_take_config (void *config, void *arg)
     s_self_t *self = arg;
     odc_config_t *old = (odc_config_t *)self->config;
     self->config = odc_config_ref (config);
-    self->imil.config = self->config;
     s_set_peer (self);
     if (self->port_index >= self->config->portal_port_count)
         self->port_index = 0;
@@ -773,16 +810,13 @@ odc_bridge_actor (zsock_t *pipe, void *args)
     self->outbox = a->outbox;
     s_instance (self);
     s_set_peer (self);
-    self->imil = (odc_imil_t){self->config,
-                              a->store,
-                              a->outbox,
-                              odc_bus_push_connect (ODC_EP_UPLOAD, 0),
-                              odc_bus_push_connect (ODC_EP_REGISTRY, 0),
-                              odc_bus_push_connect (ODC_EP_DISCOVERY, 0)};
+    self->device_set = odc_bus_device_set_pub ("bridge");
     self->log = (xmpp_log_t){s_strophe_log, self};
     self->ctx = xmpp_ctx_new (NULL, &self->log);
     self->conn = self->ctx ? xmpp_conn_new (self->ctx) : NULL;
-    bool ok = self->conn && self->imil.upload;
+    self->commands = odc_bus_push_connect (ODC_EP_COMMANDS, 0);
+    self->replies = odc_bus_pull_bind (ODC_EP_REPLIES, 0);
+    bool ok = self->conn && self->device_set && self->commands && self->replies;
     if (ok) {
         /*  Stream management (XEP-0198) off: delivery is ours (iq + result
             per batch, resent after a reconnect), and libstrophe 0.12 leaks
@@ -810,6 +844,7 @@ odc_bridge_actor (zsock_t *pipe, void *args)
         xmpp_run_once (self->ctx, 50);
         if (zmq_poll (items, 1, 0) > 0 && odc_actor_pipe (pipe, s_take_config, self))
             break;
+        s_replies (self);
         /*  New records: look every 100 ms (acks pump at once). */
         if (now - last_pump >= 0.1) {
             s_pump (self);
@@ -822,8 +857,7 @@ odc_bridge_actor (zsock_t *pipe, void *args)
             xmpp_run_once (self->ctx, 50);
     }
     if (!ok)
-        while (!odc_actor_pipe (pipe, NULL, NULL))
-            ;
+        odc_actor_wait_term (pipe);
     odc_info (NULL,
               "bridge stops: %llu batches sent, %llu acknowledged; XML %llu bytes, sent as "
               "%llu",
@@ -835,9 +869,9 @@ odc_bridge_actor (zsock_t *pipe, void *args)
         xmpp_conn_release (self->conn);
     if (self->ctx)
         xmpp_ctx_free (self->ctx);
-    zsock_destroy (&self->imil.upload);
-    zsock_destroy (&self->imil.registry);
-    zsock_destroy (&self->imil.discovery);
+    zsock_destroy (&self->device_set);
+    zsock_destroy (&self->commands);
+    zsock_destroy (&self->replies);
     odc_config_t *config = (odc_config_t *)self->config;
     odc_config_destroy (&config);
     s_current = NULL;

@@ -20,20 +20,6 @@
     for a newer collector's (unknown ones are skipped). */
 #define S_ATTRS_MAX 256
 
-static const struct {
-    const char *kind;
-    Odc__Envelope__BodyCase body;
-    const ProtobufCMessageDescriptor *descriptor;
-} s_kinds[] = {
-    {"asset", ODC__ENVELOPE__BODY_IDENTITY, &odc__identity_reading__descriptor},
-    {"alert", ODC__ENVELOPE__BODY_ALERTS, &odc__alert_reading__descriptor},
-    {"meters", ODC__ENVELOPE__BODY_METERS, &odc__meter_reading__descriptor},
-    {"supply", ODC__ENVELOPE__BODY_SUPPLIES, &odc__supply_reading__descriptor},
-    {"tray", ODC__ENVELOPE__BODY_TRAYS, &odc__tray_reading__descriptor},
-    {"event", ODC__ENVELOPE__BODY_DEVICE_EVENT, &odc__device_event__descriptor},
-};
-#define S_KINDS (sizeof s_kinds / sizeof s_kinds[0])
-
 static void *
 s_error (char **err, const char *format, ...)
 {
@@ -50,10 +36,8 @@ s_error (char **err, const char *format, ...)
 const char *
 odc_xml_kind (const Odc__Envelope *env)
 {
-    for (size_t i = 0; env && i < S_KINDS; i++)
-        if (env->body_case == s_kinds[i].body)
-            return s_kinds[i].kind;
-    return NULL;
+    int k = env ? odc_kind_of_body (env->body_case) : -1;
+    return k < 0 ? NULL : odc_kinds[k].kind;
 }
 
 /* ------------------------------------------------------------------------
@@ -427,16 +411,16 @@ Odc__Envelope *
 odc_xml_envelope (const xmpp_stanza_t *record, char **err)
 {
     const char *name = xmpp_stanza_get_name ((xmpp_stanza_t *)record);
-    for (size_t i = 0; name && i < S_KINDS; i++) {
-        if (strcmp (name, s_kinds[i].kind))
-            continue;
-        ProtobufCMessage *body = s_message ((xmpp_stanza_t *)record, s_kinds[i].descriptor, 0, err);
+    int k = odc_kind_of_name (name);
+    if (k >= 0) {
+        ProtobufCMessage *body =
+            s_message ((xmpp_stanza_t *)record, odc_kinds[k].descriptor, 0, err);
         if (!body)
             return NULL;
         Odc__Envelope *env = malloc (sizeof *env);
         odc__envelope__init (env);
         env->version = ODC_ENVELOPE_VERSION;
-        env->body_case = s_kinds[i].body;
+        env->body_case = odc_kinds[k].body;
         /*  The body members share one union: any of them holds it. */
         env->identity = (Odc__IdentityReading *)body;
         return env;

@@ -3,6 +3,8 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "odc_log.h"
 #include "odc_tsan.h"
@@ -197,6 +199,94 @@ odc_bus_body_name (Odc__Envelope__BodyCase body)
     return field ? field->name : "none";
 }
 
+/* ------------------------------------------------------------------------
+   The device-set signal */
+
+const char *const odc_bus_device_set_writers[] = {"registry", "uploader", "commands", "bridge",
+                                                  NULL};
+
+zsock_t *
+odc_bus_device_set_pub (const char *writer)
+{
+    char endpoint[128];
+    snprintf (endpoint, sizeof endpoint, "%s.%s", ODC_EP_DEVICE_SET, writer);
+    return s_socket (ZMQ_PUB, endpoint, 0, true);
+}
+
+void
+odc_bus_device_set_send (zsock_t *pub, const char *source, size_t added, size_t removed)
+{
+    if (!pub)
+        return;
+    Odc__DeviceSetChanged changed = ODC__DEVICE_SET_CHANGED__INIT;
+    changed.source = (char *)source;
+    changed.added = (uint32_t)added;
+    changed.removed = (uint32_t)removed;
+    Odc__Envelope env = ODC__ENVELOPE__INIT;
+    env.body_case = ODC__ENVELOPE__BODY_DEVICE_SET;
+    env.device_set = &changed;
+    /*  A PUB drops at its high-water mark rather than block: the
+        subscriber then has signals waiting, which is all it needs. */
+    while (s_send (pub, &env, ZMQ_DONTWAIT) == -1 && errno == EINTR)
+        ;
+}
+
+zsock_t *
+odc_bus_device_set_sub (void)
+{
+    zsock_t *sub = zsock_new (ZMQ_SUB);
+    if (!sub)
+        return NULL;
+    zsock_set_linger (sub, 0);
+    zsock_set_subscribe (sub, "");
+    for (int i = 0; odc_bus_device_set_writers[i]; i++)
+        if (zsock_connect (sub, "%s.%s", ODC_EP_DEVICE_SET, odc_bus_device_set_writers[i]) == -1) {
+            odc_error (NULL, "cannot connect %s.%s: %s", ODC_EP_DEVICE_SET,
+                       odc_bus_device_set_writers[i], zmq_strerror (zmq_errno ()));
+            zsock_destroy (&sub);
+            return NULL;
+        }
+    return sub;
+}
+
+/* ------------------------------------------------------------------------
+   Kinds */
+
+const odc_kind_t odc_kinds[ODC_KIND_COUNT] = {
+    [ODC_LOOP_ALERT] = {ODC__LOOP__LOOP_ALERT, ODC__ENVELOPE__BODY_ALERTS,
+                        &odc__alert_reading__descriptor, "alert", ODC__PRIORITY__PRIORITY_URGENT},
+    [ODC_LOOP_IDENTITY] = {ODC__LOOP__LOOP_IDENTITY, ODC__ENVELOPE__BODY_IDENTITY,
+                           &odc__identity_reading__descriptor, "asset",
+                           ODC__PRIORITY__PRIORITY_NORMAL},
+    [ODC_LOOP_METER] = {ODC__LOOP__LOOP_METER, ODC__ENVELOPE__BODY_METERS,
+                        &odc__meter_reading__descriptor, "meters", ODC__PRIORITY__PRIORITY_BULK},
+    [ODC_LOOP_SUPPLY] = {ODC__LOOP__LOOP_SUPPLY, ODC__ENVELOPE__BODY_SUPPLIES,
+                         &odc__supply_reading__descriptor, "supply",
+                         ODC__PRIORITY__PRIORITY_NORMAL},
+    [ODC_LOOP_TRAY] = {ODC__LOOP__LOOP_TRAY, ODC__ENVELOPE__BODY_TRAYS,
+                       &odc__tray_reading__descriptor, "tray", ODC__PRIORITY__PRIORITY_NORMAL},
+    [ODC_KIND_EVENT] = {0, ODC__ENVELOPE__BODY_DEVICE_EVENT, &odc__device_event__descriptor,
+                        "event", ODC__PRIORITY__PRIORITY_URGENT},
+};
+
+int
+odc_kind_of_body (Odc__Envelope__BodyCase body)
+{
+    for (int k = 0; k < ODC_KIND_COUNT; k++)
+        if (odc_kinds[k].body == body)
+            return k;
+    return -1;
+}
+
+int
+odc_kind_of_name (const char *kind)
+{
+    for (int k = 0; kind && k < ODC_KIND_COUNT; k++)
+        if (!strcmp (odc_kinds[k].kind, kind))
+            return k;
+    return -1;
+}
+
 /*  The oneof's members are pointers at their field's offset: the
     descriptor says where, so one piece of code serves every body. */
 static ProtobufCMessage **
@@ -241,9 +331,6 @@ odc_bus_reading_header (const Odc__Envelope *env)
 void
 odc_bus_on_readings (odc_bus_handlers_t *handlers, odc_bus_handler_fn *fn)
 {
-    handlers->on[ODC__ENVELOPE__BODY_IDENTITY] = fn;
-    handlers->on[ODC__ENVELOPE__BODY_ALERTS] = fn;
-    handlers->on[ODC__ENVELOPE__BODY_METERS] = fn;
-    handlers->on[ODC__ENVELOPE__BODY_SUPPLIES] = fn;
-    handlers->on[ODC__ENVELOPE__BODY_TRAYS] = fn;
+    for (int l = 0; l < ODC_LOOP_COUNT; l++)
+        handlers->on[odc_kinds[l].body] = fn;
 }

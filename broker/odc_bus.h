@@ -23,18 +23,23 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "odc_config.h"
 #include "opendca.pb-c.h"
 
 #define ODC_ENVELOPE_VERSION 1
 
 /*  Endpoint names. Each is bound by the actor named after the arrow. */
-#define ODC_EP_READINGS  "inproc://odc.readings"  /* loops -> validator */
-#define ODC_EP_ACCEPTED  "inproc://odc.accepted"  /* validator -> consumers */
+#define ODC_EP_READINGS  "inproc://odc.readings"  /* loops -> latest */
 #define ODC_EP_UPLOAD    "inproc://odc.upload"    /* anyone -> uploader */
-#define ODC_EP_OUTBOX    "inproc://odc.outbox"    /* uploader -> bridge */
-#define ODC_EP_COMMANDS  "inproc://odc.commands"  /* bridge, cli -> commands */
 #define ODC_EP_REGISTRY  "inproc://odc.registry"  /* latest, discovery -> registry */
 #define ODC_EP_DISCOVERY "inproc://odc.discovery" /* commands -> discovery */
+#define ODC_EP_COMMANDS  "inproc://odc.commands"  /* bridge -> commands: Command */
+#define ODC_EP_REPLIES   "inproc://odc.replies"   /* commands -> bridge: Reply */
+/*  "The device set changed" (DeviceSetChanged), PUB -> SUB: each actor that
+    writes the devices family binds ODC_EP_DEVICE_SET "." and its name
+    (odc_bus_device_set_pub); the loops subscribe to all of them
+    (odc_bus_device_set_sub). */
+#define ODC_EP_DEVICE_SET "inproc://odc.device-set"
 
 /*  Default high-water mark of data sockets, in messages, on each side. */
 #define ODC_BUS_HWM 1000
@@ -65,7 +70,7 @@ typedef void (odc_bus_handler_fn) (const Odc__Envelope *env, void *arg);
 
 /*  One handler per body case (ODC__ENVELOPE__BODY_*), NULL for none. */
 typedef struct {
-    odc_bus_handler_fn *on[ODC__ENVELOPE__BODY_DISCOVERED + 1]; /* the last body */
+    odc_bus_handler_fn *on[ODC__ENVELOPE__BODY_DEVICE_SET + 1]; /* the last body */
 } odc_bus_handlers_t;
 
 /*  Receive one envelope, dispatch it, free it. Blocks until a frame comes.
@@ -100,5 +105,50 @@ Odc__ReadingHeader *odc_bus_reading_header (const Odc__Envelope *env);
 
 /*  Name of a body case, for logs. */
 const char *odc_bus_body_name (Odc__Envelope__BodyCase body);
+
+/*  The device-set signal. pub: a PUB socket bound for writer (one of
+    odc_bus_device_set_writers), NULL on failure (logged). send: tell the
+    subscribers that source changed the devices family (never blocks; a
+    subscriber too far behind has one waiting already). sub: a SUB socket
+    connected to every writer's endpoint (bound or not yet). */
+extern const char *const odc_bus_device_set_writers[];
+zsock_t *odc_bus_device_set_pub (const char *writer);
+void odc_bus_device_set_send (zsock_t *pub, const char *source, size_t added, size_t removed);
+zsock_t *odc_bus_device_set_sub (void);
+
+/*  What each kind of record is called where, in one table: the five
+    loops' readings in odc_loop_t order (0-based, base/odc_config.h), then
+    the registry's events (ODC_KIND_EVENT). For each: the loop on the wire
+    (Odc__Loop, 1-based; 0 for events), the envelope's body, the body's
+    descriptor, the portal's name for it (the XML record and the outbox
+    record's kind) and the outbox's priority class. */
+typedef struct {
+    Odc__Loop loop;
+    Odc__Envelope__BodyCase body;
+    const ProtobufCMessageDescriptor *descriptor;
+    const char *kind;
+    Odc__Priority priority;
+} odc_kind_t;
+
+#define ODC_KIND_EVENT ODC_LOOP_COUNT
+#define ODC_KIND_COUNT (ODC_LOOP_COUNT + 1)
+extern const odc_kind_t odc_kinds[ODC_KIND_COUNT];
+
+/*  The index in odc_kinds of a body, or of a portal kind; -1 for none. */
+int odc_kind_of_body (Odc__Envelope__BodyCase body);
+int odc_kind_of_name (const char *kind);
+
+/*  A loop's number on the wire, and back (-1 when loop is none of the
+    five). */
+static inline Odc__Loop
+odc_loop_wire (odc_loop_t loop)
+{
+    return odc_kinds[loop].loop;
+}
+static inline int
+odc_loop_of_wire (Odc__Loop loop)
+{
+    return loop >= ODC__LOOP__LOOP_ALERT && loop <= ODC__LOOP__LOOP_TRAY ? (int)loop - 1 : -1;
+}
 
 #endif

@@ -40,7 +40,6 @@ odc_supervisor_block_signals (void)
     sigaddset (&set, SIGINT);
     sigaddset (&set, SIGTERM);
     sigaddset (&set, SIGHUP);
-    sigaddset (&set, SIGUSR1);
     pthread_sigmask (SIG_BLOCK, &set, NULL);
     zsys_handler_set (NULL);
 }
@@ -180,7 +179,6 @@ odc_supervisor_run (odc_supervisor_t *self, void *current, odc_reload_fn *reload
     sigaddset (&set, SIGINT);
     sigaddset (&set, SIGTERM);
     sigaddset (&set, SIGHUP);
-    sigaddset (&set, SIGUSR1);
     while (true) {
         int sig = sigwaitinfo (&set, NULL);
         if (sig == -1) {
@@ -201,12 +199,6 @@ odc_supervisor_run (odc_supervisor_t *self, void *current, odc_reload_fn *reload
                 release (current, arg);
             current = fresh;
             odc_info (NULL, "configuration reloaded");
-            continue;
-        }
-        if (sig == SIGUSR1) {
-            /*  The device list changed (store/odc_devices.h): the loops
-                read it again when they are handed a configuration. */
-            odc_supervisor_configure (self, current);
             continue;
         }
         odc_info (NULL, "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -250,4 +242,11 @@ odc_actor_pipe (zsock_t *pipe, odc_actor_config_fn *on_config, void *arg)
     }
     zstr_free (&command);
     return rc;
+}
+
+void
+odc_actor_wait_term (zsock_t *pipe)
+{
+    while (!odc_actor_pipe (pipe, NULL, NULL))
+        ;
 }

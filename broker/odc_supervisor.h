@@ -40,7 +40,7 @@ typedef struct _odc_supervisor_t odc_supervisor_t;
 typedef void *(odc_reload_fn)(void *current, void *arg);
 typedef void (odc_release_fn) (void *config, void *arg);
 
-/*  Block SIGINT, SIGTERM, SIGHUP and SIGUSR1 in the calling thread; threads created
+/*  Block SIGINT, SIGTERM and SIGHUP in the calling thread; threads created
     after inherit the mask, so only odc_supervisor_run receives them. Also
     stops CZMQ from installing its own handler. */
 void odc_supervisor_block_signals (void);
@@ -65,10 +65,10 @@ void odc_supervisor_stop (odc_supervisor_t *self);
 void odc_supervisor_configure (odc_supervisor_t *self, void *config);
 
 /*  Wait for signals until SIGINT or SIGTERM. On SIGHUP: reload, configure
-    the actors with the new configuration, release the old one. On SIGUSR1
-    (the device list changed): hand the actors the running configuration
-    again, so the loops read the list. current is
-    the running configuration; returns the one running at the end. */
+    the actors with the new configuration, release the old one (SIGHUP
+    means only that: a changed device set travels on the bus,
+    odc_bus_device_set_*). current is the running configuration; returns
+    the one running at the end. */
 void *odc_supervisor_run (odc_supervisor_t *self, void *current, odc_reload_fn *reload,
                           odc_release_fn *release, void *arg);
 
@@ -88,5 +88,10 @@ typedef void (odc_actor_config_fn) (void *config, void *arg);
     actor must return), 0 otherwise. On "CONFIG" calls on_config (when not
     NULL) with the new configuration and arg, then acknowledges. */
 int odc_actor_pipe (zsock_t *pipe, odc_actor_config_fn *on_config, void *arg);
+
+/*  For actors whose set-up failed (after odc_actor_ready (pipe, false)):
+    wait for "$TERM", acknowledging configurations meanwhile, so the
+    supervisor's stop never hangs on them. */
+void odc_actor_wait_term (zsock_t *pipe);
 
 #endif

@@ -29,10 +29,11 @@
 
 /*  The entry points: argv[0] is the subcommand's name, the rest its
     words. Each returns the process's exit status (0 done, 1 failed, 2 a
-    usage error, said on stderr). */
-int odc_poll_main (int argc, char **argv);    /* cli/odc_poll.c */
-int odc_analyse_main (int argc, char **argv); /* cli/odc_poll.c */
-/*  config: the -c FILE given before the subcommand, or NULL. */
+    usage error, said on stderr).
+    config: the -c FILE given before the subcommand, or NULL (poll and
+    analyse take none). */
+int odc_poll_main (int argc, char **argv, const char *config);     /* cli/odc_poll.c */
+int odc_analyse_main (int argc, char **argv, const char *config);  /* cli/odc_poll.c */
 int odc_discover_main (int argc, char **argv, const char *config); /* cli/odc_discover_cmd.c */
 /*  Beside a collector (cli/odc_local_cmd.c): its store, its control
     socket. */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "odc_bus.h"
+#include "odc_bytes.h"
 #include "odc_cli.h"
 #include "odc_config.h"
 #include "odc_devices.h"
@@ -105,7 +106,7 @@ odc_latest_main (int argc, char **argv, const char *config_file)
         }
         free (known);
         char key[128];
-        odc_latest_key (key, sizeof key, id, loop + 1);
+        odc_latest_key (key, sizeof key, id, odc_loop_wire ((odc_loop_t)loop));
         size_t len = 0;
         uint8_t *value = odc_store_get (store, ODC_CF_LATEST, key, strlen (key), &len);
         Odc__Envelope *env = value ? odc__envelope__unpack (NULL, len, value) : NULL;
@@ -141,9 +142,7 @@ s_outbox_one (const void *key, size_t klen, const void *value, size_t vlen, void
     if (klen != ODC_OUTBOX_KEY_SIZE)
         return 0;
     const uint8_t *k = key;
-    uint64_t seq = 0;
-    for (int i = 1; i < ODC_OUTBOX_KEY_SIZE; i++)
-        seq = seq << 8 | k[i];
+    uint64_t seq = odc_be64_get (k + 1);
     Odc__OutboxRecord *r = odc__outbox_record__unpack (NULL, vlen, value);
     Odc__Batch *b = r ? odc__batch__unpack (NULL, r->payload.len, r->payload.data) : NULL;
     for (size_t i = 0; b && i < b->n_items; i++) {

@@ -138,12 +138,11 @@ s_read_loop (odc_snmp_t *engine, const char *address, int port, const odc_creden
              const odc_vendor_map_t *map, s_cost_t *cost, char *why, size_t why_size)
 {
     uint32_t x = id->hr_device_index > 0 ? (uint32_t)id->hr_device_index : 1;
-    const odc_vendor_counter_t *vendor[32];
-    size_t n_vendor = 0;
-    uint32_t enterprise = odc_enterprise_of (id->sys_object_id);
-    for (size_t i = 0; loop == ODC_LOOP_METER && map && i < map->count && n_vendor < 32; i++)
-        if (map->counters[i].enterprise == enterprise)
-            vendor[n_vendor++] = &map->counters[i];
+    const odc_vendor_counter_t *vendor[ODC_READ_MAX_VENDOR];
+    size_t n_vendor =
+        loop == ODC_LOOP_METER
+            ? odc_vendor_map_maker (map, odc_enterprise_of (id->sys_object_id), vendor)
+            : 0;
     odc_read_oids_t oids, oids_table;
     odc_snmp_job_t job, table;
     s_job_init (&job, address, port, cred);
@@ -152,20 +151,13 @@ s_read_loop (odc_snmp_t *engine, const char *address, int port, const odc_creden
     odc_read_prepare (loop, x, false, vendor, n_vendor, &oids, &job);
     s_run (engine, &job);
     s_add_cost (cost, &job);
-    ProtobufCMessage *reading = NULL;
     if (loop == ODC_LOOP_ALERT) {
         /*  A first pass always reads the table. */
         odc_read_prepare (ODC_LOOP_ALERT, x, true, NULL, 0, &oids_table, &table);
         s_run (engine, &table);
         s_add_cost (cost, &table);
-        reading = (ProtobufCMessage *)odc_read_alerts (&job, &table);
     }
-    else if (loop == ODC_LOOP_METER)
-        reading = (ProtobufCMessage *)odc_read_meters (&job, vendor, n_vendor);
-    else if (loop == ODC_LOOP_SUPPLY)
-        reading = (ProtobufCMessage *)odc_read_supplies (&job);
-    else if (loop == ODC_LOOP_TRAY)
-        reading = (ProtobufCMessage *)odc_read_trays (&job);
+    ProtobufCMessage *reading = odc_read_decode (loop, &job, &table, vendor, n_vendor);
     if (!reading)
         snprintf (why, why_size, "%s", job.error[0] ? job.error : "no answer");
     odc_snmp_job_clear (&job);
@@ -272,8 +264,9 @@ s_engine (const s_args_t *a, bool need_map, odc_vendor_map_t **map, const char *
 }
 
 int
-odc_poll_main (int argc, char **argv)
+odc_poll_main (int argc, char **argv, const char *config)
 {
+    (void)config; /* a device's own options, no configuration */
     s_args_t a;
     int rc = s_parse (argc, argv, true, "opendca poll", s_usage, &a);
     if (rc >= 0)
@@ -541,8 +534,9 @@ s_verdict (const s_findings_t *f, const Odc__IdentityReading *id, const Odc__Sup
 }
 
 int
-odc_analyse_main (int argc, char **argv)
+odc_analyse_main (int argc, char **argv, const char *config)
 {
+    (void)config;
     const char *prog = "opendca analyse";
     s_args_t a;
     int parsed = s_parse (argc, argv, false, prog, s_analyse_usage, &a);

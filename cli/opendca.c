@@ -258,7 +258,7 @@ s_run (const char *file)
     odc_loop_args_t loop_args[ODC_LOOP_COUNT];
     odc_uploader_args_t uploader_args = {config, store, outbox};
     odc_bridge_args_t bridge_args = {config, store, outbox};
-    odc_imil_t imil_args = {config, store, outbox, NULL, NULL, NULL};
+    odc_imil_t imil_args = {config, store, outbox, NULL, NULL, NULL, NULL};
     odc_latest_args_t latest_args = {store, portal, true};
     odc_registry_args_t registry_args = {config, store, portal};
     odc_discovery_args_t discovery_args = {config};
@@ -311,6 +311,41 @@ s_run (const char *file)
     return rc;
 }
 
+/*  The subcommands with their own words (cli/odc_cli.h): argv[0] the
+    command's name; config the -c FILE given before it, or NULL. */
+static const struct {
+    const char *name;
+    int (*main) (int argc, char **argv, const char *config);
+} s_commands[] = {
+    {"poll", odc_poll_main},         {"analyse", odc_analyse_main}, {"analyze", odc_analyse_main},
+    {"discover", odc_discover_main}, {"latest", odc_latest_main},   {"imil", odc_imil_main},
+    {"devices", odc_devices_main},   {"import", odc_import_main},   {"outbox", odc_outbox_main},
+};
+
+/*  The options of opendca itself (optstring: getopt's), before or after
+    the command: -c FILE into *config, --help, --version. The exit code
+    when they end the program, else -1. */
+static int
+s_options (int argc, char **argv, const char *optstring, const char **config)
+{
+    static const struct option long_options[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+    while ((opt = getopt_long (argc, argv, optstring, long_options, NULL)) != -1) {
+        switch (opt) {
+        case 'c': *config = optarg; break;
+        case 'h': s_usage (stdout); return 0;
+        case 'V': printf ("opendca %s\n", ODC_VERSION); return 0;
+        default: s_usage (stderr); return 2;
+        }
+    }
+    return -1;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -332,52 +367,22 @@ main (int argc, char **argv)
     mallopt (M_ARENA_MAX, 2);
 #endif
 
-    static const struct option long_options[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
-    };
     const char *config = NULL;
-    int opt;
-    while ((opt = getopt_long (argc, argv, "+c:hV", long_options, NULL)) != -1) {
-        switch (opt) {
-        case 'c': config = optarg; break;
-        case 'h': s_usage (stdout); return 0;
-        case 'V': printf ("opendca %s\n", ODC_VERSION); return 0;
-        default: s_usage (stderr); return 2;
-        }
-    }
+    int rc = s_options (argc, argv, "+c:hV", &config);
+    if (rc >= 0)
+        return rc;
     if (optind >= argc) {
         s_usage (stderr);
         return 2;
     }
     const char *command = argv[optind++];
-    if (strcmp (command, "poll") == 0)
-        return odc_poll_main (argc - optind + 1, argv + optind - 1);
-    if (strcmp (command, "analyse") == 0 || strcmp (command, "analyze") == 0)
-        return odc_analyse_main (argc - optind + 1, argv + optind - 1);
-    if (strcmp (command, "discover") == 0)
-        return odc_discover_main (argc - optind + 1, argv + optind - 1, config);
-    if (strcmp (command, "latest") == 0)
-        return odc_latest_main (argc - optind + 1, argv + optind - 1, config);
-    if (strcmp (command, "imil") == 0)
-        return odc_imil_main (argc - optind + 1, argv + optind - 1, config);
-    if (strcmp (command, "devices") == 0)
-        return odc_devices_main (argc - optind + 1, argv + optind - 1, config);
-    if (strcmp (command, "import") == 0)
-        return odc_import_main (argc - optind + 1, argv + optind - 1, config);
-    if (strcmp (command, "outbox") == 0)
-        return odc_outbox_main (argc - optind + 1, argv + optind - 1, config);
+    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
+        if (strcmp (command, s_commands[i].name) == 0)
+            return s_commands[i].main (argc - optind + 1, argv + optind - 1, config);
     /*  Options may also follow the command: "opendca run -c FILE". */
-    while ((opt = getopt_long (argc, argv, "c:hV", long_options, NULL)) != -1) {
-        switch (opt) {
-        case 'c': config = optarg; break;
-        case 'h': s_usage (stdout); return 0;
-        case 'V': printf ("opendca %s\n", ODC_VERSION); return 0;
-        default: s_usage (stderr); return 2;
-        }
-    }
+    rc = s_options (argc, argv, "c:hV", &config);
+    if (rc >= 0)
+        return rc;
     if (strcmp (command, "run") == 0) {
         if (!config || optind != argc) {
             fprintf (stderr, "opendca run: needs -c FILE and nothing else\n");

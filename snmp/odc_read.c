@@ -1,5 +1,6 @@
 /*  odc_read: see odc_read.h. */
 #include "odc_read.h"
+#include "odc_bus.h"
 #include "odc_text.h"
 
 #include <ctype.h>
@@ -107,6 +108,17 @@ odc_enterprise_of (const char *sys_object_id)
     if (strncmp (p, "1.3.6.1.4.1.", 12) != 0)
         return 0;
     return (uint32_t)strtoul (p + 12, NULL, 10);
+}
+
+size_t
+odc_vendor_map_maker (const odc_vendor_map_t *map, uint32_t enterprise,
+                      const odc_vendor_counter_t **out)
+{
+    size_t k = 0;
+    for (size_t i = 0; map && enterprise && i < map->count && k < ODC_READ_MAX_VENDOR; i++)
+        if (map->counters[i].enterprise == enterprise)
+            out[k++] = &map->counters[i];
+    return k;
 }
 
 /* ------------------------------------------------------------------------
@@ -378,7 +390,7 @@ odc_read_header (const odc_snmp_job_t *job, odc_loop_t loop)
     odc__reading_header__init (h);
     h->address = strdup (job->address);
     h->device_id = strdup ("");
-    h->loop = (Odc__Loop)(loop + 1);
+    h->loop = odc_loop_wire (loop);
     h->started_ms = job->started_ms;
     h->finished_ms = job->finished_ms;
     h->requests = job->requests;
@@ -728,6 +740,20 @@ odc_read_trays (const odc_snmp_job_t *job)
     }
     free (covers);
     return r;
+}
+
+ProtobufCMessage *
+odc_read_decode (odc_loop_t loop, const odc_snmp_job_t *job, const odc_snmp_job_t *table,
+                 const odc_vendor_counter_t *const *vendor, size_t n_vendor)
+{
+    switch (loop) {
+    case ODC_LOOP_ALERT: return (ProtobufCMessage *)odc_read_alerts (job, table);
+    case ODC_LOOP_IDENTITY: return (ProtobufCMessage *)odc_read_identity (job);
+    case ODC_LOOP_METER: return (ProtobufCMessage *)odc_read_meters (job, vendor, n_vendor);
+    case ODC_LOOP_SUPPLY: return (ProtobufCMessage *)odc_read_supplies (job);
+    case ODC_LOOP_TRAY: return (ProtobufCMessage *)odc_read_trays (job);
+    default: return NULL;
+    }
 }
 
 /* ------------------------------------------------------------------------

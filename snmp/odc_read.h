@@ -37,6 +37,12 @@ typedef struct {
     NULL with *error naming the file, the line and the reason. */
 odc_vendor_map_t *odc_vendor_map_load (const char *path, char **error);
 void odc_vendor_map_destroy (odc_vendor_map_t **self_p);
+/*  The maker's counters of the map (enterprise's, in the map's order), at
+    most ODC_READ_MAX_VENDOR, into out; their count. What the meter loop and
+    `opendca poll` ask a device of that maker. */
+#define ODC_READ_MAX_VENDOR 32
+size_t odc_vendor_map_maker (const odc_vendor_map_t *map, uint32_t enterprise,
+                             const odc_vendor_counter_t **out);
 /*  The enterprise number in a sysObjectID (1.3.6.1.4.1.N...), 0 if none. */
 uint32_t odc_enterprise_of (const char *sys_object_id);
 
@@ -74,6 +80,14 @@ Odc__MeterReading *odc_read_meters (const odc_snmp_job_t *job,
                                     const odc_vendor_counter_t *const *vendor, size_t n_vendor);
 Odc__SupplyReading *odc_read_supplies (const odc_snmp_job_t *job);
 Odc__TrayReading *odc_read_trays (const odc_snmp_job_t *job);
+
+/*  The loop's decoder: the reading of loop from its job (the alert loop:
+    the status job, and table the alert table's job or NULL; the meter
+    loop: the vendor counters asked), NULL as the decoders say. What the
+    loops and `opendca poll` / `analyse` both call. */
+ProtobufCMessage *odc_read_decode (odc_loop_t loop, const odc_snmp_job_t *job,
+                                   const odc_snmp_job_t *table,
+                                   const odc_vendor_counter_t *const *vendor, size_t n_vendor);
 
 /*  The printer's hrDeviceIndex from an identity job (the hrDeviceType row
     that says printer), 0 when none does. */

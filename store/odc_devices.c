@@ -2,15 +2,10 @@
 #include "odc_devices.h"
 
 #include <czmq.h>
-#include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
-#include <signal.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "odc_bytes.h"
 #include "odc_log.h"
@@ -304,12 +299,6 @@ odc_devices_retired (odc_store_t *store, const char *id)
     void *value = odc_store_get (store, ODC_CF_META, key, strlen (key), &len);
     free (value);
     return value != NULL;
-}
-
-void
-odc_devices_changed (void)
-{
-    kill (getpid (), SIGUSR1);
 }
 
 typedef struct {

@@ -73,11 +73,6 @@ size_t odc_devices_stage_event (odc_store_t *store, odc_batch_t *batch,
     given again. */
 bool odc_devices_retired (odc_store_t *store, const char *id);
 
-/*  Tell the loops the device family changed: they read it again at the
-    end of their pass (the supervisor hands them the running configuration
-    again on SIGUSR1). */
-void odc_devices_changed (void);
-
 /*  Call fn for every device, in id order; fn returns 0 to go on. The
     device is only valid during the call. Returns the number visited, -1 on
     error. */

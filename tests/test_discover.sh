@@ -15,7 +15,10 @@ odc_test_setup discover
 printers=${ODC_DISCOVER_PRINTERS:-5000}
 bits=${ODC_DISCOVER_BITS:-16}
 rate=${ODC_DISCOVER_RATE:-10000}
-timeout=${ODC_DISCOVER_TIMEOUT:-300}
+# 1 s: the simulator answers late when the machine is loaded (the test run
+# puts this beside the hostile devices' suite), and a late answer is a
+# printer not found; the bench (bench/bench_discover.sh) measures at 300 ms.
+timeout=${ODC_DISCOVER_TIMEOUT:-1000}
 ODC_BUILD=$(dirname "$opendca") "$here/../bench/bench_discover.sh" $printers $rate 2048 $timeout $bits "$tmp/out"
 check "the sweep ran (exit 0)" [ $? -eq 0 ]
 check "every printer found with its credential, no switch as a printer, no packet outside the /$bits" \

@@ -144,6 +144,32 @@ check "and is logged" grep -q "ignored a command from stranger@localhost" "$tmp/
 "$opendca" imil "show device nosuch" -c "$cfg" >/dev/null
 check "a local command for an unknown device exits 2" [ $? -eq 2 ]
 
+# --- A long command does not hold the uploads -------------------------------------
+# The bridge hands commands to the commands actor and goes on (issue 15): while
+# a trusted JID's sweep of 4,096 silent addresses runs there (about 20 s at
+# discovery's 200 addresses a second), a jam's alert still reaches the portal.
+at_portal() { "$portal" export --store "$tmp/portal" --format jsonl 2>/dev/null | grep -c '"kind": "alert"'; }
+"$portal" send --jid portal@localhost "${xopts[@]}" --timeout 120 collector@localhost \
+    "discover 127.54.0.0/20" >"$tmp/sweep.txt" 2>&1 &
+sweep=$!
+sleep 2
+alerts0=$(at_portal)
+"$sim" ctl --control "$tmp/sim.sock" inject 127.53.0.5 jam >/dev/null 2>&1
+grew=
+for _ in $(seq 150); do
+    kill -0 $sweep 2>/dev/null || break
+    [ "$(at_portal)" -gt "$alerts0" ] && { grew=1; break; }
+    sleep 0.1
+done
+running=no
+kill -0 $sweep 2>/dev/null && running=yes
+echo "  alert readings at the portal: $alerts0 before the jam, $(at_portal) after; the sweep still running: $running"
+check "while a portal's sweep of 4,096 addresses runs, new records reach the portal" [ -n "$grew" ]
+check "and the sweep was still running then" [ "$running" = yes ]
+wait $sweep
+check "the sweep's answer comes when it is done" grep -q "swept 409[0-9] addresses" "$tmp/sweep.txt"
+"$sim" ctl --control "$tmp/sim.sock" inject 127.53.0.5 clear >/dev/null 2>&1
+
 # --- A device list pushed by the portal ------------------------------------------
 cat >"$tmp/push.csv" <<CSV
 address,port,credential,asset number,location
@@ -152,6 +178,10 @@ address,port,credential,asset number,location
 127.53.0.63,99999
 127.53.0.64,$simport,nosuchcredential
 CSV
+# The configuration file on disk is broken meanwhile: a pushed list needs no
+# reload of it (issue 15: the device set changes on the bus, not by SIGHUP).
+cp "$cfg" "$tmp/c.yaml.good"
+printf 'collector: [broken\n' >"$cfg"
 "$portal" push-devices --jid portal@localhost "${xopts[@]}" collector@localhost "$tmp/push.csv" \
     >"$tmp/push.out" 2>"$tmp/push.err"
 prc=$?
@@ -161,11 +191,14 @@ check "the collector takes the good devices" grep -q "the collector took 2 devic
 check "and says why it refused one" grep -q "refused 127.53.0.64: no such credential" "$tmp/push.out"
 seen=
 for _ in $(seq 100); do
-    "$opendca" latest 127.53.0.61:$simport --loop alert -c "$cfg" >/dev/null 2>&1 &&
-        "$opendca" latest 127.53.0.62:$simport --loop identity -c "$cfg" >/dev/null 2>&1 && { seen=1; break; }
+    "$opendca" latest 127.53.0.61:$simport --loop alert --store "$tmp/state" >/dev/null 2>&1 &&
+        "$opendca" latest 127.53.0.62:$simport --loop identity --store "$tmp/state" >/dev/null 2>&1 && { seen=1; break; }
     sleep 0.1
 done
-check "the pushed devices are read from the next pass" [ -n "$seen" ]
+check "the pushed devices are read from the next pass, the file on disk broken" [ -n "$seen" ]
+check "without a reload of the file" sh -c "! grep -q 'SIGHUP: reloading' '$tmp/run.log'"
+check "the loops read the device list again" grep -q "alert loop: the device list read again" "$tmp/run.log"
+cp "$tmp/c.yaml.good" "$cfg"
 "$opendca" imil "show device 127.53.0.61:$simport" -c "$cfg" >"$tmp/pushed.txt"
 check "and kept with their source" grep -q "from portal" "$tmp/pushed.txt"
 "$portal" push-devices --jid stranger@localhost "${xopts[@]}" --timeout 3 collector@localhost "$tmp/push.csv" \

@@ -55,6 +55,9 @@ spare=$(( n + n / 10 + 16 ))
 run=$!
 pids+=($run)
 for _ in $(seq 100); do grep -q "running;" "$tmp/run.log" && break; sleep 0.1; done
+# ... and answers on its control socket (a loaded machine, a sanitizer build:
+# the import below must find it running, not open its locked store).
+for _ in $(seq 300); do "$opendca" imil status -c "$tmp/c.yaml" >/dev/null 2>&1 && break; sleep 0.2; done
 
 # An import while it runs: a bad row named by its line, the good ones taken.
 cat >"$tmp/import.csv" <<CSV

@@ -10,7 +10,10 @@
                   device lists (a real RocksDB store in a temporary folder),
                   pings
         message   the chat handler (s_on_message): IMIL commands from a
-                  trusted JID (portal@localhost) or not
+                  trusted JID (portal@localhost) or not, handed over as
+                  the bridge does (a Command on a PUSH socket), run here
+                  as the commands actor runs them, and the Reply sent
+                  back through the bridge's s_on_reply
         presence  the portal's presence (s_on_presence)
         batch     odc_xml_batch_items, each record written back
         other     odc_xml_envelope (a record), written back
@@ -27,6 +30,7 @@
     (tests/fuzz/README.md). */
 #include "fuzz_tmp.h"
 #include "odc_bridge_actor.c"
+#include "odc_imil.h"
 
 #include <stdint.h>
 
@@ -34,11 +38,34 @@ int LLVMFuzzerInitialize (int *argc, char ***argv);
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
 static s_self_t s_bridge;
+static odc_imil_t s_imil;   /* what the commands actor would run them with */
+static zsock_t *s_commands; /* the commands actor's end of s_bridge.commands */
 static char s_dir[512];
+
+/*  A command the bridge handed over: run, and the reply sent back. */
+static void
+s_on_command (const Odc__Envelope *env, void *arg)
+{
+    (void)arg;
+    int status = 0;
+    char *text = odc_imil_run (&s_imil, env->command->text, &status);
+    Odc__Reply reply = ODC__REPLY__INIT;
+    reply.id = env->command->id;
+    reply.to = env->command->from;
+    reply.status = status;
+    reply.text = text;
+    Odc__Envelope out = ODC__ENVELOPE__INIT;
+    out.body_case = ODC__ENVELOPE__BODY_REPLY;
+    out.reply = &reply;
+    s_on_reply (&out, &s_bridge);
+    free (text);
+}
 
 static void
 s_cleanup (void)
 {
+    zsock_destroy (&s_bridge.commands);
+    zsock_destroy (&s_commands);
     odc_outbox_destroy (&s_bridge.outbox);
     odc_store_close (&s_bridge.store);
     char cmd[600];
@@ -71,8 +98,6 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
 {
     (void)argc, (void)argv;
     odc_log_set_level (ODC_LOG_FATAL);
-    /*  A device list taken raises SIGHUP (the loops reload). */
-    signal (SIGHUP, SIG_IGN);
     const char *tmp = fuzz_tmpdir ();
     snprintf (s_dir, sizeof s_dir, "%s/fuzz_xml.XXXXXX", tmp);
     if (!mkdtemp (s_dir))
@@ -103,9 +128,13 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
         abort ();
     }
     s_bridge.outbox = odc_outbox_new (s_bridge.store, 1u << 20);
-    s_bridge.imil.config = imil;
-    s_bridge.imil.store = s_bridge.store;
-    s_bridge.imil.outbox = s_bridge.outbox;
+    s_imil.config = imil;
+    s_imil.store = s_bridge.store;
+    s_imil.outbox = s_bridge.outbox;
+    s_commands = odc_bus_pull_bind ("inproc://fuzz_xml.commands", 0);
+    s_bridge.commands = odc_bus_push_connect ("inproc://fuzz_xml.commands", 0);
+    if (!s_commands || !s_bridge.commands)
+        abort ();
     xmpp_initialize ();
     s_bridge.ctx = xmpp_ctx_new (NULL, NULL);
     s_bridge.conn = xmpp_conn_new (s_bridge.ctx);
@@ -159,8 +188,13 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         ;
     else if (!strcmp (name, "iq"))
         s_on_iq (s_bridge.conn, el, &s_bridge);
-    else if (!strcmp (name, "message"))
+    else if (!strcmp (name, "message")) {
         s_on_message (s_bridge.conn, el, &s_bridge);
+        odc_bus_handlers_t handlers = {0};
+        handlers.on[ODC__ENVELOPE__BODY_COMMAND] = s_on_command;
+        while (zsock_events (s_commands) & ZMQ_POLLIN)
+            odc_bus_recv (s_commands, &handlers, NULL);
+    }
     else if (!strcmp (name, "presence"))
         s_on_presence (s_bridge.conn, el, &s_bridge);
     else if (!strcmp (name, "batch")) {
