@@ -488,6 +488,13 @@ s_take_config (void *config, void *arg)
     odc_config_replace (&((odc_imil_t *)arg)->config, config);
 }
 
+/*  A command's status for the log. */
+static const char *
+s_outcome (int status)
+{
+    return status == 0 ? "done" : status == 1 ? "not understood" : "not done";
+}
+
 /*  A command from the portal (the bridge hands it over and goes on): run
     here, the reply to the bridge, which sends it to the command's sender. */
 typedef struct {
@@ -502,10 +509,7 @@ s_on_remote (const Odc__Envelope *env, void *arg)
     const Odc__Command *c = env->command;
     int status = 0;
     char *text = odc_imil_run (r->ctx, c->text, &status);
-    odc_info (NULL, "command from %s: '%.80s': %s", c->from, c->text,
-              status == 0   ? "done"
-              : status == 1 ? "not understood"
-                            : "not done");
+    odc_info (NULL, "command from %s: '%.80s': %s", c->from, c->text, s_outcome (status));
     Odc__Reply reply = ODC__REPLY__INIT;
     reply.id = c->id;
     reply.to = c->from;
@@ -582,10 +586,7 @@ odc_commands_actor (zsock_t *pipe, void *args)
                 ? s_import (&ctx, (const char *)zframe_data (body), zframe_size (body), &status)
                 : odc_imil_run (&ctx, text, &status);
         zframe_destroy (&body);
-        odc_info (NULL, "local command '%.80s': %s", text,
-                  status == 0   ? "done"
-                  : status == 1 ? "not understood"
-                                : "not done");
+        odc_info (NULL, "local command '%.80s': %s", text, s_outcome (status));
         char code[4];
         snprintf (code, sizeof code, "%d", status);
         zstr_sendm (rep, code);

@@ -12,6 +12,7 @@
 
 #include "odc_bus.h"
 #include "odc_devices.h"
+#include "odc_imil.h"
 #include "odc_log.h"
 #include "odc_status.h"
 #include "odc_supervisor.h"
@@ -644,6 +645,18 @@ s_on_message (xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
             thread's acknowledgements and batches. Its reply comes back
             on self->replies (s_replies). */
         const char *id = xmpp_stanza_get_id (stanza);
+        size_t len = strlen (body);
+        if (len > ODC_IMIL_MAX_TEXT) {
+            /*  Refused here, not queued at the commands actor at the
+                size of a stanza. */
+            odc_warn (NULL, "command from %s refused: %zu bytes, at most %d", from, len,
+                      ODC_IMIL_MAX_TEXT);
+            char text[80];
+            snprintf (text, sizeof text, "command too long (at most %d characters)",
+                      ODC_IMIL_MAX_TEXT);
+            s_chat (self, conn, from, id, text);
+            goto done;
+        }
         Odc__Command command = ODC__COMMAND__INIT;
         command.id = (char *)(id ? id : "");
         command.from = (char *)from;
@@ -658,6 +671,7 @@ s_on_message (xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
             s_chat (self, conn, from, id, "busy: too many commands waiting; try again later");
         }
     }
+done:
     if (bare)
         xmpp_free (self->ctx, bare);
     xmpp_free (self->ctx, body);

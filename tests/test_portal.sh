@@ -225,6 +225,10 @@ python3 -c "print(\"<message type='chat' to='collector@localhost'><body>\" + 'st
 hostile iq "<iq type='get' id='h4' to='collector@localhost/x'><query xmlns='urn:evil'/></iq>"
 check "the portal still runs after the hostile stanzas" kill -0 $portal_pid
 check "the collector still runs" kill -0 $run
+"$portal" send --jid portal@localhost "${xopts[@]}" collector@localhost "status $(printf '%02000d' 0)" \
+    >"$tmp/long.txt" 2>&1
+check "a trusted JID's command over 1,024 characters is refused as too long" grep -q "command too long" "$tmp/long.txt"
+check "by the bridge, before it is handed over" grep -q "command from portal@localhost/.* refused: 2007 bytes" "$tmp/run.log"
 "$portal" send --jid portal@localhost "${xopts[@]}" collector@localhost status >"$tmp/status2.txt" 2>&1
 check "and still answers the portal" grep -q "^portal: connected" "$tmp/status2.txt"
 
