@@ -9,6 +9,7 @@
 typedef struct {
     const odc_config_t *config, *pending;
     zsock_t *registry;
+    zsock_t *pull; /* commands: sweep now */
     odc_discover_t *sweep;
     const odc_credential_t **creds; /* every range's list, one block */
     odc_discover_target_t *targets;
@@ -43,8 +44,11 @@ odc_discovery_report (zsock_t *push, const odc_discover_found_t *found)
 int
 odc_discovery_request (zsock_t *push)
 {
+    Odc__Discover configured = ODC__DISCOVER__INIT; /* no ranges: the configured ones */
     Odc__Command command = ODC__COMMAND__INIT;
-    command.text = "sweep";
+    command.text = "discover";
+    command.what_case = ODC__COMMAND__WHAT_DISCOVER;
+    command.discover = &configured;
     Odc__Envelope env = ODC__ENVELOPE__INIT;
     env.body_case = ODC__ENVELOPE__BODY_COMMAND;
     env.command = &command;
@@ -160,7 +164,8 @@ static void
 s_on_command (const Odc__Envelope *env, void *arg)
 {
     s_self_t *self = arg;
-    if (env->command->text && !strcmp (env->command->text, "sweep")) {
+    if (env->command->what_case == ODC__COMMAND__WHAT_DISCOVER &&
+        !env->command->discover->n_ranges) {
         if (self->sweep)
             odc_info (NULL, "discovery: a sweep is running already");
         else
@@ -168,21 +173,45 @@ s_on_command (const Odc__Envelope *env, void *arg)
     }
 }
 
-void
-odc_discovery_actor (zsock_t *pipe, void *args)
+static void *
+s_self_new (void *args, bool *ok)
 {
     odc_discovery_args_t *a = args;
     s_self_t *self = calloc (1, sizeof *self);
     self->config = odc_config_ref (a->config);
     self->clock_start = odc_wall_s ();
     self->registry = odc_bus_push_connect (ODC_EP_REGISTRY, 0);
-    zsock_t *pull = odc_bus_pull_bind (ODC_EP_DISCOVERY, 0);
-    bool ok = self->registry && pull;
-    odc_actor_ready (pipe, ok);
+    self->pull = odc_bus_pull_bind (ODC_EP_DISCOVERY, 0);
+    *ok = self->registry && self->pull;
+    return self;
+}
+
+static void
+s_self_destroy (void **self_p)
+{
+    s_self_t *self = *self_p;
+    if (self->sweep)
+        odc_info (NULL, "discovery: sweep %u stopped unfinished", self->sweeps);
+    odc_discover_destroy (&self->sweep);
+    free (self->creds);
+    free (self->targets);
+    zsock_destroy (&self->pull);
+    zsock_destroy (&self->registry);
+    odc_config_t *config = (odc_config_t *)self->config, *pending = (odc_config_t *)self->pending;
+    odc_config_destroy (&config);
+    odc_config_destroy (&pending);
+    free (self);
+    *self_p = NULL;
+}
+
+static void
+s_run (void *arg, odc_actor_t *actor)
+{
+    s_self_t *self = arg;
     self->next_sweep = self->config->discovery_every_hours ? s_clock (self) : -1;
     odc_bus_handlers_t handlers = {0};
     handlers.on[ODC__ENVELOPE__BODY_COMMAND] = s_on_command;
-    while (ok) {
+    for (;;) {
         double now = s_clock (self);
         if (!self->sweep && self->next_sweep >= 0 && now >= self->next_sweep) {
             s_sweep_begin (self);
@@ -199,15 +228,15 @@ odc_discovery_actor (zsock_t *pipe, void *args)
             wait = s < 0 ? 0 : s > 1 ? 1000 : (long)(s * 1000);
         }
         zmq_pollitem_t items[3] = {
-            {zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
-            {zsock_resolve (pull), 0, ZMQ_POLLIN, 0},
+            {zsock_resolve (odc_actor_pipe_of (actor)), 0, ZMQ_POLLIN, 0},
+            {zsock_resolve (self->pull), 0, ZMQ_POLLIN, 0},
             {NULL, self->sweep ? odc_discover_fd (self->sweep) : -1, ZMQ_POLLIN, 0}};
         if (zmq_poll (items, self->sweep ? 3 : 2, wait) < 0 && zmq_errno () != EINTR)
             break;
-        if ((items[0].revents & ZMQ_POLLIN) && odc_actor_pipe (pipe, s_take_config, self))
+        if ((items[0].revents & ZMQ_POLLIN) && odc_actor_heard (actor))
             break;
-        while (zsock_events (pull) & ZMQ_POLLIN)
-            odc_bus_recv (pull, &handlers, self);
+        while (zsock_events (self->pull) & ZMQ_POLLIN)
+            odc_bus_recv (self->pull, &handlers, self);
         if (self->sweep) {
             odc_discover_run (self->sweep, 0);
             const odc_discover_stats_t *s = odc_discover_stats (self->sweep);
@@ -223,17 +252,13 @@ odc_discovery_actor (zsock_t *pipe, void *args)
         }
         s_apply_config (self);
     }
-    if (self->sweep)
-        odc_info (NULL, "discovery: sweep %u stopped unfinished", self->sweeps);
-    odc_discover_destroy (&self->sweep);
-    free (self->creds);
-    free (self->targets);
-    if (!ok)
-        odc_actor_wait_term (pipe);
-    zsock_destroy (&pull);
-    zsock_destroy (&self->registry);
-    odc_config_t *config = (odc_config_t *)self->config, *pending = (odc_config_t *)self->pending;
-    odc_config_destroy (&config);
-    odc_config_destroy (&pending);
-    free (self);
+}
+
+static const odc_actor_class_t s_class = {"discovery", s_self_new, s_self_destroy, s_take_config,
+                                          s_run};
+
+void
+odc_discovery_actor (zsock_t *pipe, void *args)
+{
+    odc_actor_main (pipe, &s_class, args);
 }

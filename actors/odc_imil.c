@@ -70,56 +70,86 @@ s_duration (FILE *out, double s)
 static void
 s_status (odc_imil_t *ctx, FILE *out)
 {
-    double now = (double)time (NULL), started = odc_status_start_time ();
+    double now = (double)time (NULL), started = ctx->started;
     fprintf (out, "collector %s, up ", ctx->config->collector_id);
     s_duration (out, started ? now - started : 0);
     fprintf (out, "\n");
     for (int l = 0; l < ODC_LOOP_COUNT; l++) {
-        odc_loop_status_t st;
-        odc_status_loop_get ((odc_loop_t)l, &st);
-        fprintf (out, "%-9s %zu devices; ", odc_config_loop_names[l], st.devices);
-        if (st.passes) {
-            fprintf (out, "pass %u done ", st.passes);
-            s_duration (out, now - st.last_end);
+        Odc__LoopStatus none = ODC__LOOP_STATUS__INIT;
+        const Odc__LoopStatus *st = ctx->loops[l] ? ctx->loops[l] : &none;
+        fprintf (out, "%-9s %u devices; ", odc_config_loop_names[l], st->devices);
+        if (st->passes) {
+            fprintf (out, "pass %u done ", st->passes);
+            s_duration (out, now - st->last_end);
             fprintf (out, " ago (took ");
-            s_duration (out, st.last_took);
+            s_duration (out, st->last_took);
             fprintf (out, " of ");
-            s_duration (out, st.interval);
-            fprintf (out, "; %zu read, %zu failed)", st.last_read, st.last_failed);
+            s_duration (out, st->interval);
+            fprintf (out, "; %u read, %u failed)", st->last_read, st->last_failed);
         }
         else
             fprintf (out, "no pass done yet");
-        if (st.in_pass)
-            fprintf (out, "; in a pass: %zu of %zu started", st.started, st.devices);
+        if (st->in_pass)
+            fprintf (out, "; in a pass: %u of %u started", st->started, st->devices);
         fprintf (out, "\n");
     }
-    fprintf (out, "outbox: %llu records, %llu bytes, %llu shed\n",
-             (unsigned long long)odc_outbox_count (ctx->outbox),
-             (unsigned long long)odc_outbox_bytes (ctx->outbox),
-             (unsigned long long)odc_outbox_shed (ctx->outbox));
+    if (ctx->outbox)
+        fprintf (out, "outbox: %llu records, %llu bytes, %llu shed\n",
+                 (unsigned long long)odc_outbox_count (ctx->outbox),
+                 (unsigned long long)odc_outbox_bytes (ctx->outbox),
+                 (unsigned long long)odc_outbox_shed (ctx->outbox));
     uint64_t cache = 0, memtables = 0;
     if (ctx->store)
         odc_store_memory (ctx->store, &cache, &memtables);
     fprintf (out, "memory: heap %.1f MiB, store cache %.1f MiB, memtables %.1f MiB\n",
              (double)odc_status_heap_bytes () / 1048576.0, (double)cache / 1048576.0,
              (double)memtables / 1048576.0);
-    odc_portal_status_t ps;
-    odc_status_portal_get (&ps);
+    Odc__PortalStatus none = ODC__PORTAL_STATUS__INIT;
+    const Odc__PortalStatus *ps = ctx->portal ? ctx->portal : &none;
     if (!ctx->config->portal_jid)
         fprintf (out, "portal: none configured\n");
-    else if (ps.connected) {
-        fprintf (out, "portal: connected as %s on port %d for ", ctx->config->portal_jid, ps.port);
-        s_duration (out, now - ps.since);
-        fprintf (out, "; %llu batches sent, %llu acknowledged\n", (unsigned long long)ps.sent,
-                 (unsigned long long)ps.acked);
+    else if (ps->connected) {
+        fprintf (out, "portal: connected as %s on port %d for ", ctx->config->portal_jid, ps->port);
+        s_duration (out, now - ps->since);
+        fprintf (out, "; %llu batches sent, %llu acknowledged\n", (unsigned long long)ps->sent,
+                 (unsigned long long)ps->acked);
     }
     else
-        fprintf (out, "portal: not connected%s%s\n", ps.last_error[0] ? ": " : "", ps.last_error);
+        fprintf (out, "portal: not connected%s%s\n", *ps->last_error ? ": " : "", ps->last_error);
     /*  What the bridge refused to take or to send. */
-    if (ps.forged || ps.refused)
+    if (ps->forged || ps->refused)
         fprintf (out, "portal: forged answers: %llu ignored; readings refused: %llu%s%s\n",
-                 (unsigned long long)ps.forged, (unsigned long long)ps.refused,
-                 ps.last_refusal[0] ? ", the last: " : "", ps.last_refusal);
+                 (unsigned long long)ps->forged, (unsigned long long)ps->refused,
+                 *ps->last_refusal ? ", the last: " : "", ps->last_refusal);
+}
+
+/*  A status message from a loop or the bridge: the newest is kept. */
+static void
+s_on_status (const Odc__Envelope *env, void *arg)
+{
+    odc_imil_t *ctx = arg;
+    size_t size = 0;
+    const void *frame = odc_bus_frame (&size);
+    Odc__Envelope *copy = odc__envelope__unpack (NULL, size, frame);
+    if (!copy)
+        return;
+    if (env->body_case == ODC__ENVELOPE__BODY_LOOP_STATUS) {
+        int l = odc_loop_of_wire (env->loop_status->loop);
+        if (l >= 0) {
+            if (ctx->loops[l])
+                odc__loop_status__free_unpacked (ctx->loops[l], NULL);
+            ctx->loops[l] = copy->loop_status;
+            copy->loop_status = NULL;
+        }
+    }
+    else {
+        if (ctx->portal)
+            odc__portal_status__free_unpacked (ctx->portal, NULL);
+        ctx->portal = copy->portal_status;
+        copy->portal_status = NULL;
+    }
+    copy->body_case = ODC__ENVELOPE__BODY__NOT_SET;
+    odc__envelope__free_unpacked (copy, NULL);
 }
 
 /*  Find a device by id, address or serial (from its latest identity). */
@@ -312,10 +342,10 @@ s_sweep_note (const char *text, void *arg)
 #define S_SWEEP_MAX 4096
 
 static int
-s_discover (odc_imil_t *ctx, char words[8][128], int n, FILE *out)
+s_discover (odc_imil_t *ctx, const Odc__Discover *d, FILE *out)
 {
     const odc_config_t *c = ctx->config;
-    if (n == 1) {
+    if (!d->n_ranges) {
         if (!ctx->discovery || !c->range_count) {
             fprintf (out, "no ranges configured (ranges:): give the ranges to sweep\n");
             return 2;
@@ -331,14 +361,15 @@ s_discover (odc_imil_t *ctx, char words[8][128], int n, FILE *out)
         return 2;
     }
     uint64_t total = 0;
-    odc_discover_target_t targets[7];
-    for (int i = 1; i < n; i++) {
+    odc_discover_target_t targets[8];
+    size_t n = d->n_ranges < 8 ? d->n_ranges : 8;
+    for (size_t i = 0; i < n; i++) {
         uint32_t first, last;
         int port;
         char reason[160];
-        targets[i - 1] = (odc_discover_target_t){words[i], NULL, 0};
-        if (odc_discover_target (words[i], &first, &last, &port, reason, sizeof reason) != 0) {
-            fprintf (out, "%s: %s\n", words[i], reason);
+        targets[i] = (odc_discover_target_t){d->ranges[i], NULL, 0};
+        if (odc_discover_target (d->ranges[i], &first, &last, &port, reason, sizeof reason) != 0) {
+            fprintf (out, "%.128s: %s\n", d->ranges[i], reason);
             return 2;
         }
         total += (uint64_t)last - first + 1;
@@ -364,8 +395,7 @@ s_discover (odc_imil_t *ctx, char words[8][128], int n, FILE *out)
                                 .found = s_sweep_found,
                                 .arg = &s};
     char *error = NULL;
-    odc_discover_t *sweep =
-        odc_discover_new (&o, targets, (size_t)(n - 1), s_sweep_note, out, &error);
+    odc_discover_t *sweep = odc_discover_new (&o, targets, n, s_sweep_note, out, &error);
     int rc = 0;
     if (!sweep) {
         fprintf (out, "%s\n", error);
@@ -385,8 +415,9 @@ s_discover (odc_imil_t *ctx, char words[8][128], int n, FILE *out)
 }
 
 static int
-s_get_latest_counts (odc_imil_t *ctx, const char *what, FILE *out)
+s_get_latest_counts (odc_imil_t *ctx, const Odc__SendMeters *m, FILE *out)
 {
+    const char *what = *m->device_id ? m->device_id : NULL;
     if (!ctx->upload) {
         fprintf (out, "no portal is configured: nothing to send the counts to\n");
         return 2;
@@ -404,32 +435,67 @@ s_get_latest_counts (odc_imil_t *ctx, const char *what, FILE *out)
     return 0;
 }
 
-char *
-odc_imil_run (odc_imil_t *ctx, const char *text, int *status)
+/*  The reply's text from a memstream: no trailing newline (replies go
+    into XML, text kept). */
+static char *
+s_reply_text (FILE *out, char **reply, size_t *size)
 {
-    char *reply = NULL;
-    size_t size = 0;
-    FILE *out = open_memstream (&reply, &size);
-    char w[8][128];
+    fclose (out);
+    if (*size && (*reply)[*size - 1] == '\n')
+        (*reply)[*size - 1] = 0;
+    return *reply;
+}
+
+int
+odc_imil_parse (const char *text, odc_imil_command_t *p, char **reply)
+{
+    memset (p, 0, sizeof *p);
+    odc__command__init (&p->command);
+    odc__empty__init (&p->empty);
+    odc__show_device__init (&p->show_device);
+    odc__discover__init (&p->discover);
+    odc__send_meters__init (&p->send_meters);
+    Odc__Command *c = &p->command;
+    c->text = (char *)text;
+    char (*w)[128] = p->words;
     int n = strlen (text) > ODC_IMIL_MAX_TEXT ? -1 : odc_imil_words (text, w);
-    *status = 0;
-    if (n < 0) {
-        fprintf (out, "command too long (at most %d characters)\n", ODC_IMIL_MAX_TEXT);
-        *status = 1;
+    if (n == 1 && !strcmp (w[0], "help")) {
+        c->what_case = ODC__COMMAND__WHAT_HELP;
+        c->help = &p->empty;
     }
-    else if (n == 1 && !strcmp (w[0], "help"))
-        fputs (s_help, out);
-    else if (n == 1 && !strcmp (w[0], "status"))
-        s_status (ctx, out);
-    else if (n == 3 && !strcmp (w[0], "show") && !strcmp (w[1], "device"))
-        *status = s_show_device (ctx, w[2], out);
-    else if (n == 2 && !strcmp (w[0], "show") && !strcmp (w[1], "devices"))
-        *status = odc_imil_devices (out, ctx->store, false);
-    else if (n >= 1 && !strcmp (w[0], "discover"))
-        *status = s_discover (ctx, w, n, out);
+    else if (n == 1 && !strcmp (w[0], "status")) {
+        c->what_case = ODC__COMMAND__WHAT_STATUS;
+        c->status = &p->empty;
+    }
+    else if (n == 3 && !strcmp (w[0], "show") && !strcmp (w[1], "device")) {
+        c->what_case = ODC__COMMAND__WHAT_SHOW_DEVICE;
+        c->show_device = &p->show_device;
+        p->show_device.what = w[2];
+    }
+    else if (n == 2 && !strcmp (w[0], "show") && !strcmp (w[1], "devices")) {
+        c->what_case = ODC__COMMAND__WHAT_SHOW_DEVICES;
+        c->show_devices = &p->empty;
+    }
+    else if (n >= 1 && !strcmp (w[0], "discover")) {
+        c->what_case = ODC__COMMAND__WHAT_DISCOVER;
+        c->discover = &p->discover;
+        for (int i = 1; i < n; i++)
+            p->ranges[i - 1] = w[i];
+        p->discover.n_ranges = (size_t)(n - 1);
+        p->discover.ranges = p->ranges;
+    }
     else if (n >= 3 && n <= 4 && !strcmp (w[0], "get") && !strcmp (w[1], "latest") &&
-             !strcmp (w[2], "counts"))
-        *status = s_get_latest_counts (ctx, n == 4 && strcmp (w[3], "all") ? w[3] : NULL, out);
+             !strcmp (w[2], "counts")) {
+        c->what_case = ODC__COMMAND__WHAT_SEND_METERS;
+        c->send_meters = &p->send_meters;
+        p->send_meters.device_id = n == 4 && strcmp (w[3], "all") ? w[3] : "";
+    }
+    if (c->what_case != ODC__COMMAND__WHAT__NOT_SET)
+        return 0;
+    size_t size = 0;
+    FILE *out = open_memstream (reply, &size);
+    if (n < 0)
+        fprintf (out, "command too long (at most %d characters)\n", ODC_IMIL_MAX_TEXT);
     else {
         /*  Echo what was not understood, cut, control characters escaped
             as the log does (issue 14). */
@@ -438,48 +504,140 @@ odc_imil_run (odc_imil_t *ctx, const char *text, int *status)
         odc_log_escape (shown, sizeof shown, text, cut);
         fprintf (out, "unknown command '%s'%s\n%s", shown, strlen (text) > cut ? "..." : "",
                  s_help);
-        *status = 1;
     }
-    fclose (out);
-    /*  Replies go into XML: no trailing newline, text kept. */
-    if (size && reply[size - 1] == '\n')
-        reply[size - 1] = 0;
-    return reply;
+    s_reply_text (out, reply, &size);
+    return 1;
+}
+
+/*  A device list to the registry, its only writer; the answer. */
+static int
+s_set_devices (odc_imil_t *ctx, const Odc__Command *c, FILE *out)
+{
+    const Odc__DeviceList *list = c->set_devices;
+    Odc__Envelope env = ODC__ENVELOPE__INIT;
+    env.source = "commands";
+    env.body_case = ODC__ENVELOPE__BODY_DEVICE_LIST;
+    env.device_list = (Odc__DeviceList *)list;
+    Odc__Envelope *answer = NULL;
+    if (ctx->devices && odc_bus_send (ctx->devices, &env) == 0)
+        answer = odc_bus_recv_envelope (ctx->devices);
+    const Odc__DeviceListTaken *t =
+        answer && answer->body_case == ODC__ENVELOPE__BODY_DEVICE_LIST_TAKEN
+            ? answer->device_list_taken
+            : NULL;
+    int status = 0;
+    if (!t || !t->ok) {
+        fprintf (out, "%s", t ? "the store refused the list" : "no registry took the list");
+        status = 2;
+    }
+    else if (!strcmp (list->source, "import"))
+        fprintf (out,
+                 "%u devices imported (%u new, %u no longer listed removed), %u lines "
+                 "refused",
+                 t->stored, t->added, t->removed, c->refused);
+    else
+        fprintf (out, "%u devices taken (%u new, %u removed), %u refused", t->stored, t->added,
+                 t->removed, c->refused);
+    odc_info (NULL, "device list %s: %u devices (%u new, %u removed), %u %s refused%s",
+              !strcmp (list->source, "import") ? "imported" : "from the portal", t ? t->stored : 0,
+              t ? t->added : 0, t ? t->removed : 0, c->refused,
+              !strcmp (list->source, "import") ? "lines" : "entries",
+              t && t->ok ? "" : "; not taken");
+    odc_bus_envelope_free (&answer);
+    return status;
+}
+
+char *
+odc_imil_run (odc_imil_t *ctx, const Odc__Command *c, int *status)
+{
+    char *reply = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&reply, &size);
+    *status = 0;
+    switch (c->what_case) {
+    case ODC__COMMAND__WHAT_HELP: fputs (s_help, out); break;
+    case ODC__COMMAND__WHAT_STATUS: s_status (ctx, out); break;
+    case ODC__COMMAND__WHAT_SHOW_DEVICE:
+        *status = s_show_device (ctx, c->show_device->what, out);
+        break;
+    case ODC__COMMAND__WHAT_SHOW_DEVICES:
+        *status = odc_imil_devices (out, ctx->store, false);
+        break;
+    case ODC__COMMAND__WHAT_DISCOVER: *status = s_discover (ctx, c->discover, out); break;
+    case ODC__COMMAND__WHAT_SEND_METERS:
+        *status = s_get_latest_counts (ctx, c->send_meters, out);
+        break;
+    case ODC__COMMAND__WHAT_SET_DEVICES: *status = s_set_devices (ctx, c, out); break;
+    default:
+        fprintf (out, "a command with nothing to do\n");
+        *status = 1;
+        break;
+    }
+    return s_reply_text (out, &reply, &size);
+}
+
+char *
+odc_imil_run_text (odc_imil_t *ctx, const char *text, int *status)
+{
+    odc_imil_command_t p;
+    char *reply = NULL;
+    if (odc_imil_parse (text, &p, &reply) != 0) {
+        *status = 1;
+        return reply;
+    }
+    return odc_imil_run (ctx, &p.command, status);
 }
 
 /* ------------------------------------------------------------------------
    The commands actor: `opendca imil` on the control socket */
 
-/*  "import devices" with the CSV text (from `opendca import devices`). */
+/*  "import devices" with the CSV text (from `opendca import devices`):
+    read here, the list to the registry. */
 static char *
 s_import (odc_imil_t *ctx, const char *csv, size_t size, int *status)
 {
-    char *reply = NULL;
-    size_t reply_size = 0;
-    FILE *out = open_memstream (&reply, &reply_size);
     odc_devlist_t *list = odc_devlist_read_text (csv, size, "the imported list",
                                                  odc_devlist_import_columns, ctx->config);
-    size_t added = 0, removed = 0;
-    long n = odc_devices_sync (ctx->store, "import", list->devices, list->count, ctx->config,
-                               &added, &removed);
-    if (n < 0) {
-        fprintf (out, "the store refused the list");
-        *status = 2;
-    }
-    else {
-        fprintf (out,
-                 "%ld devices imported (%zu new, %zu no longer listed removed), %zu lines "
-                 "refused",
-                 n, added, removed, list->error_count);
-        *status = 0;
-        if (added || removed)
-            odc_bus_device_set_send (ctx->device_set, "import", added, removed);
-    }
-    odc_info (NULL, "device list imported: %ld devices (%zu new, %zu removed), %zu lines refused",
-              n, added, removed, list->error_count);
+    Odc__DeviceList devices = ODC__DEVICE_LIST__INIT;
+    devices.source = "import";
+    odc_imil_device_list (&devices, list->devices, list->count);
+    Odc__Command c = ODC__COMMAND__INIT;
+    c.what_case = ODC__COMMAND__WHAT_SET_DEVICES;
+    c.set_devices = &devices;
+    c.refused = (uint32_t)list->error_count;
+    char *reply = odc_imil_run (ctx, &c, status);
+    odc_imil_device_list_free (&devices);
     odc_devlist_destroy (&list);
-    fclose (out);
     return reply;
+}
+
+void
+odc_imil_device_list (Odc__DeviceList *out, const odc_device_config_t *devices, size_t n)
+{
+    out->n_devices = n;
+    out->devices = calloc (n ? n : 1, sizeof *out->devices);
+    Odc__DeviceEntry *entries = calloc (n ? n : 1, sizeof *entries);
+    for (size_t i = 0; i < n; i++) {
+        Odc__DeviceEntry *e = &entries[i];
+        odc__device_entry__init (e);
+        e->address = devices[i].address ? devices[i].address : "";
+        e->port = devices[i].port > 0 ? (uint32_t)devices[i].port : 0;
+        e->credential = devices[i].credential ? devices[i].credential : "";
+        e->asset_number = devices[i].asset_number ? devices[i].asset_number : "";
+        e->location = devices[i].location ? devices[i].location : "";
+        out->devices[i] = e;
+    }
+    if (!n)
+        free (entries);
+}
+
+void
+odc_imil_device_list_free (Odc__DeviceList *list)
+{
+    free (list->n_devices ? list->devices[0] : NULL);
+    free (list->devices);
+    list->devices = NULL;
+    list->n_devices = 0;
 }
 
 static void
@@ -495,8 +653,9 @@ s_outcome (int status)
     return status == 0 ? "done" : status == 1 ? "not understood" : "not done";
 }
 
-/*  A command from the portal (the bridge hands it over and goes on): run
-    here, the reply to the bridge, which sends it to the command's sender. */
+/*  A command from the portal (the bridge parsed it, hands it over and
+    goes on): run here, the reply to the bridge, which sends it to the
+    command's sender. */
 typedef struct {
     odc_imil_t *ctx;
     zsock_t *replies;
@@ -508,7 +667,7 @@ s_on_remote (const Odc__Envelope *env, void *arg)
     s_remote_t *r = arg;
     const Odc__Command *c = env->command;
     int status = 0;
-    char *text = odc_imil_run (r->ctx, c->text, &status);
+    char *text = odc_imil_run (r->ctx, c, &status);
     odc_info (NULL, "command from %s: '%.80s': %s", c->from, c->text, s_outcome (status));
     Odc__Reply reply = ODC__REPLY__INIT;
     reply.id = c->id;
@@ -524,86 +683,156 @@ s_on_remote (const Odc__Envelope *env, void *arg)
     free (text);
 }
 
-void
-odc_commands_actor (zsock_t *pipe, void *args)
+/*  A command on the control socket: text, and for "import devices" the
+    CSV; the status and the reply go back. */
+static void
+s_on_local (odc_imil_t *ctx, zsock_t *rep)
 {
-    odc_imil_t ctx = *(odc_imil_t *)args;
-    ctx.config = odc_config_ref (ctx.config);
-    ctx.upload = ctx.config->portal_jid ? odc_bus_push_connect (ODC_EP_UPLOAD, 0) : NULL;
-    ctx.registry = odc_bus_push_connect (ODC_EP_REGISTRY, 0);
-    ctx.discovery = odc_bus_push_connect (ODC_EP_DISCOVERY, 0);
-    ctx.device_set = odc_bus_device_set_pub ("commands");
-    /*  The portal's commands, by way of the bridge (with a portal only). */
-    zsock_t *remote = ctx.upload ? odc_bus_pull_bind (ODC_EP_COMMANDS, 0) : NULL;
-    s_remote_t replies = {&ctx, ctx.upload ? odc_bus_push_connect (ODC_EP_REPLIES, 0) : NULL};
-    odc_bus_handlers_t handlers = {0};
-    handlers.on[ODC__ENVELOPE__BODY_COMMAND] = s_on_remote;
+    zmsg_t *msg = zmsg_recv (rep);
+    char *text = msg ? zmsg_popstr (msg) : NULL;
+    zframe_t *body = msg ? zmsg_pop (msg) : NULL;
+    zmsg_destroy (&msg);
+    if (!text) {
+        zframe_destroy (&body);
+        return;
+    }
+    int status = 0;
+    char *reply =
+        body && !strcmp (text, "import devices")
+            ? s_import (ctx, (const char *)zframe_data (body), zframe_size (body), &status)
+            : odc_imil_run_text (ctx, text, &status);
+    zframe_destroy (&body);
+    odc_info (NULL, "local command '%.80s': %s", text, s_outcome (status));
+    char code[4];
+    snprintf (code, sizeof code, "%d", status);
+    zstr_sendm (rep, code);
+    zstr_send (rep, reply);
+    free (reply);
+    zstr_free (&text);
+}
+
+/*  The control socket: the collector's own (issue 14), 0600 whatever the
+    umask, so only its user commands it. The umask is the process's:
+    narrowed for the microseconds of the bind, a file another thread makes
+    meanwhile is only more private. NULL on failure (logged). */
+static zsock_t *
+s_control_socket (const odc_config_t *config)
+{
     char endpoint[1100];
-    odc_imil_endpoint (endpoint, sizeof endpoint, ctx.config->store_path);
+    odc_imil_endpoint (endpoint, sizeof endpoint, config->store_path);
     zsock_t *rep = zsock_new (ZMQ_REP);
-    /*  The socket is the collector's own (issue 14): 0600 whatever the
-        umask, so only its user commands it. The umask is the process's:
-        narrowed for the microseconds of the bind, a file another thread
-        makes meanwhile is only more private. */
     mode_t mask = umask (077);
     bool ok = rep && zsock_bind (rep, "%s", endpoint) == 0;
     umask (mask);
-    if (ok && chmod (endpoint + strlen ("ipc://"), 0600) != 0) {
+    if (!ok)
+        odc_error (NULL, "commands: cannot listen on %s: %s", endpoint,
+                   zmq_strerror (zmq_errno ()));
+    else if (chmod (endpoint + strlen ("ipc://"), 0600) != 0) {
         odc_error (NULL, "commands: cannot make %s private: %s", endpoint, strerror (errno));
         ok = false;
     }
     if (!ok)
-        odc_error (NULL, "commands: cannot listen on %s: %s", endpoint,
-                   zmq_strerror (zmq_errno ()));
-    if (ctx.upload && (!remote || !replies.replies))
-        ok = false;
-    odc_actor_ready (pipe, ok);
-    zpoller_t *poller = ok ? zpoller_new (pipe, rep, remote, NULL) : NULL;
-    while (ok) {
+        zsock_destroy (&rep);
+    return rep;
+}
+
+typedef struct {
+    odc_imil_t ctx;
+    zsock_t *rep;    /* the control socket */
+    zsock_t *status; /* PULL: LoopStatus, PortalStatus (ODC_EP_STATUS) */
+    zsock_t *remote; /* PULL: the portal's commands, by way of the bridge */
+    s_remote_t replies;
+} s_self_t;
+
+static void *
+s_self_new (void *args, bool *ok)
+{
+    const odc_imil_t *a = args;
+    s_self_t *self = calloc (1, sizeof *self);
+    odc_imil_t *ctx = &self->ctx;
+    ctx->config = odc_config_ref (a->config);
+    ctx->store = a->store;
+    ctx->outbox = a->outbox;
+    ctx->started = (double)time (NULL);
+    bool portal = ctx->config->portal_jid != NULL;
+    ctx->upload = portal ? odc_bus_push_connect (ODC_EP_UPLOAD, 0) : NULL;
+    ctx->registry = odc_bus_push_connect (ODC_EP_REGISTRY, 0);
+    ctx->discovery = odc_bus_push_connect (ODC_EP_DISCOVERY, 0);
+    ctx->devices = zsock_new_req (ODC_EP_DEVICES);
+    self->status = odc_bus_pull_bind (ODC_EP_STATUS, 0);
+    /*  The portal's commands, by way of the bridge (with a portal only). */
+    self->remote = portal ? odc_bus_pull_bind (ODC_EP_COMMANDS, 0) : NULL;
+    self->replies = (s_remote_t){ctx, portal ? odc_bus_push_connect (ODC_EP_REPLIES, 0) : NULL};
+    self->rep = s_control_socket (ctx->config);
+    *ok = self->rep && ctx->registry && ctx->discovery && ctx->devices && self->status &&
+          (!portal || (ctx->upload && self->remote && self->replies.replies));
+    return self;
+}
+
+static void
+s_self_destroy (void **self_p)
+{
+    s_self_t *self = *self_p;
+    odc_imil_t *ctx = &self->ctx;
+    zsock_destroy (&self->rep);
+    zsock_destroy (&self->status);
+    zsock_destroy (&self->remote);
+    zsock_destroy (&self->replies.replies);
+    zsock_destroy (&ctx->upload);
+    zsock_destroy (&ctx->registry);
+    zsock_destroy (&ctx->discovery);
+    zsock_destroy (&ctx->devices);
+    for (int l = 0; l < ODC_LOOP_COUNT; l++)
+        if (ctx->loops[l])
+            odc__loop_status__free_unpacked (ctx->loops[l], NULL);
+    if (ctx->portal)
+        odc__portal_status__free_unpacked (ctx->portal, NULL);
+    odc_config_t *config = (odc_config_t *)ctx->config;
+    odc_config_destroy (&config);
+    free (self);
+    *self_p = NULL;
+}
+
+static void
+s_run (void *arg, odc_actor_t *actor)
+{
+    s_self_t *self = arg;
+    odc_bus_handlers_t handlers = {0};
+    handlers.on[ODC__ENVELOPE__BODY_COMMAND] = s_on_remote;
+    odc_bus_handlers_t statuses = {0};
+    statuses.on[ODC__ENVELOPE__BODY_LOOP_STATUS] = s_on_status;
+    statuses.on[ODC__ENVELOPE__BODY_PORTAL_STATUS] = s_on_status;
+    zsock_t *pipe = odc_actor_pipe_of (actor);
+    zpoller_t *poller = zpoller_new (pipe, self->rep, self->status, self->remote, NULL);
+    for (;;) {
         zsock_t *which = zpoller_wait (poller, -1);
         if (which == pipe || !which) {
             if (!which && zpoller_terminated (poller))
                 break;
-            if (which && odc_actor_pipe (pipe, s_take_config, &ctx))
+            if (which && odc_actor_heard (actor))
                 break;
-            continue;
         }
-        if (which == remote) {
-            odc_bus_recv (remote, &handlers, &replies);
-            continue;
-        }
-        zmsg_t *msg = zmsg_recv (rep);
-        char *text = msg ? zmsg_popstr (msg) : NULL;
-        zframe_t *body = msg ? zmsg_pop (msg) : NULL;
-        zmsg_destroy (&msg);
-        if (!text) {
-            zframe_destroy (&body);
-            continue;
-        }
-        int status = 0;
-        char *reply =
-            body && !strcmp (text, "import devices")
-                ? s_import (&ctx, (const char *)zframe_data (body), zframe_size (body), &status)
-                : odc_imil_run (&ctx, text, &status);
-        zframe_destroy (&body);
-        odc_info (NULL, "local command '%.80s': %s", text, s_outcome (status));
-        char code[4];
-        snprintf (code, sizeof code, "%d", status);
-        zstr_sendm (rep, code);
-        zstr_send (rep, reply);
-        free (reply);
-        zstr_free (&text);
+        else if (which == self->status)
+            odc_bus_recv (self->status, &statuses, &self->ctx);
+        else if (which == self->remote)
+            odc_bus_recv (self->remote, &handlers, &self->replies);
+        else
+            s_on_local (&self->ctx, self->rep);
     }
-    if (!ok)
-        odc_actor_wait_term (pipe);
     zpoller_destroy (&poller);
-    zsock_destroy (&rep);
-    zsock_destroy (&remote);
-    zsock_destroy (&replies.replies);
-    zsock_destroy (&ctx.upload);
-    zsock_destroy (&ctx.registry);
-    zsock_destroy (&ctx.discovery);
-    zsock_destroy (&ctx.device_set);
-    odc_config_t *config = (odc_config_t *)ctx.config;
-    odc_config_destroy (&config);
+}
+
+static void
+s_configure (void *config, void *arg)
+{
+    s_take_config (config, &((s_self_t *)arg)->ctx);
+}
+
+static const odc_actor_class_t s_class = {"commands", s_self_new, s_self_destroy, s_configure,
+                                          s_run};
+
+void
+odc_commands_actor (zsock_t *pipe, void *args)
+{
+    odc_actor_main (pipe, &s_class, args);
 }

@@ -29,6 +29,7 @@ typedef struct {
     odc_store_t *store;
     odc_batch_t *batch;
     uint64_t stored;
+    zsock_t *pull;     /* the readings */
     zsock_t *upload;   /* NULL: no portal */
     zsock_t *registry; /* identity readings go there too */
 } s_self_t;
@@ -82,47 +83,64 @@ s_drain (zsock_t *pull, s_self_t *self)
     }
 }
 
-void
-odc_latest_actor (zsock_t *pipe, void *args)
+static void *
+s_self_new (void *args, bool *ok)
 {
     odc_latest_args_t *a = args;
-    s_self_t self = {a->store, odc_batch_new (), 0, NULL, NULL};
-    zsock_t *pull = odc_bus_pull_bind (ODC_EP_READINGS, 0);
+    s_self_t *self = calloc (1, sizeof *self);
+    self->store = a->store;
+    self->batch = odc_batch_new ();
+    self->pull = odc_bus_pull_bind (ODC_EP_READINGS, 0);
     if (a->upload)
-        self.upload = odc_bus_push_connect (ODC_EP_UPLOAD, 0);
+        self->upload = odc_bus_push_connect (ODC_EP_UPLOAD, 0);
     if (a->registry)
-        self.registry = odc_bus_push_connect (ODC_EP_REGISTRY, 0);
-    bool ok = pull && (!a->upload || self.upload) && (!a->registry || self.registry);
-    odc_actor_ready (pipe, ok);
-    if (!ok) {
-        zsock_destroy (&pull);
-        zsock_destroy (&self.upload);
-        zsock_destroy (&self.registry);
-        odc_actor_wait_term (pipe);
-        return;
-    }
-    /*  Wait for readings; take all that are waiting; then hear only the
-        pipe for S_FLUSH_MS while more gather (no wake-up per reading), take
-        those and write them all in one batch. */
-    zmq_pollitem_t items[2] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
-                               {zsock_resolve (pull), 0, ZMQ_POLLIN, 0}};
+        self->registry = odc_bus_push_connect (ODC_EP_REGISTRY, 0);
+    *ok = self->pull && (!a->upload || self->upload) && (!a->registry || self->registry);
+    return self;
+}
+
+static void
+s_self_destroy (void **self_p)
+{
+    s_self_t *self = *self_p;
+    odc_batch_destroy (&self->batch);
+    zsock_destroy (&self->pull);
+    zsock_destroy (&self->upload);
+    zsock_destroy (&self->registry);
+    free (self);
+    *self_p = NULL;
+}
+
+/*  Wait for readings; take all that are waiting; then hear only the pipe
+    for S_FLUSH_MS while more gather (no wake-up per reading), take those
+    and write them all in one batch. */
+static void
+s_run (void *arg, odc_actor_t *actor)
+{
+    s_self_t *self = arg;
+    zmq_pollitem_t items[2] = {{zsock_resolve (odc_actor_pipe_of (actor)), 0, ZMQ_POLLIN, 0},
+                               {zsock_resolve (self->pull), 0, ZMQ_POLLIN, 0}};
     bool stop = false;
     while (!stop) {
         if (zmq_poll (items, 2, -1) < 0 && zmq_errno () != EINTR)
             break;
-        if ((items[0].revents & ZMQ_POLLIN) && odc_actor_pipe (pipe, NULL, NULL))
+        if ((items[0].revents & ZMQ_POLLIN) && odc_actor_heard (actor))
             stop = true;
         if (!stop && (items[1].revents & ZMQ_POLLIN)) {
-            s_drain (pull, &self);
-            if (zmq_poll (items, 1, S_FLUSH_MS) > 0 && odc_actor_pipe (pipe, NULL, NULL))
+            s_drain (self->pull, self);
+            if (zmq_poll (items, 1, S_FLUSH_MS) > 0 && odc_actor_heard (actor))
                 stop = true;
         }
-        s_drain (pull, &self);
-        s_write (&self);
+        s_drain (self->pull, self);
+        s_write (self);
     }
-    odc_batch_destroy (&self.batch);
-    odc_info (NULL, "%llu readings stored", (unsigned long long)self.stored);
-    zsock_destroy (&pull);
-    zsock_destroy (&self.upload);
-    zsock_destroy (&self.registry);
+    odc_info (NULL, "%llu readings stored", (unsigned long long)self->stored);
+}
+
+static const odc_actor_class_t s_class = {"latest", s_self_new, s_self_destroy, NULL, s_run};
+
+void
+odc_latest_actor (zsock_t *pipe, void *args)
+{
+    odc_actor_main (pipe, &s_class, args);
 }

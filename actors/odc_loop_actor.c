@@ -92,6 +92,8 @@ struct s_self {
     const odc_config_t *config;
     const odc_config_t *pending; /* a new configuration, applied between passes */
     zsock_t *device_set;         /* SUB: the device set changed (odc_bus_device_set_sub) */
+    zsock_t *status_push;        /* to the keeper of "status" (odc_status.h) */
+    Odc__LoopStatus status;      /* what was last sent there */
     bool relist;                 /* it did: read the device list between passes */
     odc_store_t *store;
     odc_vendor_map_t *vendors;
@@ -523,14 +525,7 @@ s_publish (s_self_t *self, ProtobufCMessage *reading, Odc__Envelope__BodyCase bo
 static uint32_t
 s_alert_hash (const Odc__AlertReading *r)
 {
-    int32_t v[5] = {r->hr_device_status, r->hr_printer_status, (int32_t)r->detected_error_state,
-                    (int32_t)r->critical_events, (int32_t)r->all_events};
-    uint64_t h = odc_fnv (ODC_FNV_START, v, sizeof v);
-    for (size_t i = 0; i < r->n_alerts; i++) {
-        const Odc__Alert *a = r->alerts[i];
-        int32_t w[4] = {a->index, a->severity, a->code, a->group};
-        h = odc_fnv (h, w, sizeof w);
-    }
+    uint64_t h = odc_alert_news (r);
     return (uint32_t)(h ^ h >> 32) | 1;
 }
 
@@ -722,21 +717,21 @@ static void s_apply_pending (s_self_t *self);
 static void
 s_publish_status (s_self_t *self, bool ended, double took)
 {
-    odc_loop_status_t st;
-    odc_status_loop_get (self->loop, &st);
-    st.devices = self->n_devices;
-    st.in_pass = !ended;
-    st.interval = self->interval * self->config->clock_speed;
-    st.started = ended ? 0 : self->next;
+    Odc__LoopStatus *st = &self->status;
+    st->loop = odc_loop_wire (self->loop);
+    st->devices = (uint32_t)self->n_devices;
+    st->in_pass = !ended;
+    st->interval = self->interval * self->config->clock_speed;
+    st->started = ended ? 0 : (uint32_t)self->next;
     self->status_at = odc_wall_s ();
     if (ended) {
-        st.passes = self->pass;
-        st.last_end = (double)time (NULL);
-        st.last_took = took * self->config->clock_speed;
-        st.last_read = self->read;
-        st.last_failed = self->failed;
+        st->passes = self->pass;
+        st->last_end = (double)time (NULL);
+        st->last_took = took * self->config->clock_speed;
+        st->last_read = (uint32_t)self->read;
+        st->last_failed = (uint32_t)self->failed;
     }
-    odc_status_loop_set (self->loop, &st);
+    odc_status_send (self->status_push, &st->base);
 }
 
 static void
@@ -951,8 +946,8 @@ s_device_set_take (s_self_t *self)
         s_apply_pending (self);
 }
 
-void
-odc_loop_actor (zsock_t *pipe, void *args)
+static void *
+s_self_new (void *args, bool *ok)
 {
     odc_loop_args_t *a = args;
     s_self_t *self = calloc (1, sizeof *self);
@@ -978,16 +973,53 @@ odc_loop_actor (zsock_t *pipe, void *args)
     self->notes = odc_batch_new ();
     self->push = odc_bus_push_connect (ODC_EP_READINGS, 0);
     self->device_set = odc_bus_device_set_sub ();
+    self->status_push = odc_status_push ();
+    odc__loop_status__init (&self->status);
     self->n_slots = (size_t)self->config->snmp_window_max;
     self->slots = calloc (self->n_slots, sizeof *self->slots);
     s_load_devices (self);
-    bool ok = self->engine && self->push && self->device_set && self->slots;
-    odc_actor_ready (pipe, ok);
+    *ok = self->engine && self->push && self->device_set && self->status_push && self->slots;
+    return self;
+}
+
+static void
+s_self_destroy (void **self_p)
+{
+    s_self_t *self = *self_p;
+    odc_snmp_destroy (&self->engine);
+    s_notes_write (self, odc_wall_s (), true);
+    odc_batch_destroy (&self->notes);
+    for (size_t i = 0; i < self->slots_made; i++)
+        if (self->slots[i]->in_use)
+            s_release_slot (self, self->slots[i]);
+    for (size_t i = 0; i < self->slots_made; i++)
+        free (self->slots[i]);
+    zsock_destroy (&self->push);
+    zsock_destroy (&self->device_set);
+    zsock_destroy (&self->status_push);
+    for (size_t i = 0; i < self->n_sets; i++)
+        free (self->sets[i]);
+    free (self->sets);
+    free (self->slots);
+    free (self->devices);
+    free (self->strings);
+    odc_vendor_map_destroy (&self->vendors);
+    odc_config_t *config = (odc_config_t *)self->config, *pending = (odc_config_t *)self->pending;
+    odc_config_destroy (&config);
+    odc_config_destroy (&pending);
+    free (self);
+    *self_p = NULL;
+}
+
+static void
+s_run (void *arg, odc_actor_t *actor)
+{
+    s_self_t *self = arg;
     odc_info (NULL, "%s loop: %zu devices, every %d / %d minutes (in / out of working hours)",
               self->name, self->n_devices, self->config->loops[self->loop].in_hours,
               self->config->loops[self->loop].out_of_hours);
     self->next_pass = odc_wall_s ();
-    while (ok) {
+    for (;;) {
         double now = odc_wall_s ();
         s_schedule (self, now);
         if (self->in_pass)
@@ -1012,7 +1044,7 @@ odc_loop_actor (zsock_t *pipe, void *args)
             wait = due;
         if (wait > 200)
             wait = 200; /* stay responsive to the pipe */
-        zmq_pollitem_t items[3] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
+        zmq_pollitem_t items[3] = {{zsock_resolve (odc_actor_pipe_of (actor)), 0, ZMQ_POLLIN, 0},
                                    {NULL, odc_snmp_fd (self->engine), ZMQ_POLLIN, 0},
                                    {zsock_resolve (self->device_set), 0, ZMQ_POLLIN, 0}};
         /*  Let answers gather and deadlines pass: the engine is heard at
@@ -1026,7 +1058,7 @@ odc_loop_actor (zsock_t *pipe, void *args)
         if (tick > 0 && due != 0) {
             if (due < tick)
                 tick = due;
-            if (zmq_poll (items, 1, tick) > 0 && odc_actor_pipe (pipe, s_take_config, self))
+            if (zmq_poll (items, 1, tick) > 0 && odc_actor_heard (actor))
                 break;
             if (wait > 0)
                 wait = wait > tick ? wait - tick : 0;
@@ -1036,7 +1068,7 @@ odc_loop_actor (zsock_t *pipe, void *args)
         if (n < 0 && zmq_errno () != EINTR)
             break;
         if (items[0].revents & ZMQ_POLLIN) {
-            if (odc_actor_pipe (pipe, s_take_config, self))
+            if (odc_actor_heard (actor))
                 break;
         }
         if (items[2].revents & ZMQ_POLLIN)
@@ -1044,29 +1076,13 @@ odc_loop_actor (zsock_t *pipe, void *args)
         odc_snmp_run (self->engine, 0);
         s_notes_write (self, self->last_wake, false);
     }
-    if (ok)
-        s_stop_report (self, odc_wall_s ());
-    if (!ok)
-        odc_actor_wait_term (pipe);
-    odc_snmp_destroy (&self->engine);
-    s_notes_write (self, odc_wall_s (), true);
-    odc_batch_destroy (&self->notes);
-    for (size_t i = 0; i < self->slots_made; i++)
-        if (self->slots[i]->in_use)
-            s_release_slot (self, self->slots[i]);
-    for (size_t i = 0; i < self->slots_made; i++)
-        free (self->slots[i]);
-    zsock_destroy (&self->push);
-    zsock_destroy (&self->device_set);
-    for (size_t i = 0; i < self->n_sets; i++)
-        free (self->sets[i]);
-    free (self->sets);
-    free (self->slots);
-    free (self->devices);
-    free (self->strings);
-    odc_vendor_map_destroy (&self->vendors);
-    odc_config_t *config = (odc_config_t *)self->config, *pending = (odc_config_t *)self->pending;
-    odc_config_destroy (&config);
-    odc_config_destroy (&pending);
-    free (self);
+    s_stop_report (self, odc_wall_s ());
+}
+
+static const odc_actor_class_t s_class = {"loop", s_self_new, s_self_destroy, s_take_config, s_run};
+
+void
+odc_loop_actor (zsock_t *pipe, void *args)
+{
+    odc_actor_main (pipe, &s_class, args);
 }

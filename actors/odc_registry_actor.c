@@ -7,13 +7,13 @@
 #include "odc_bytes.h"
 #include "odc_devices.h"
 #include "odc_log.h"
+#include "odc_outbox.h"
 #include "odc_supervisor.h"
 
 const char *const odc_registry_event_names[7] = {"none",        "new",     "moved",   "replaced",
                                                  "mac_changed", "missing", "returned"};
 
-#define S_RECENT_S  10.0 /* how long the registry trusts its own word over the store */
-#define S_BATCH_MAX 500  /* events written together when there is no portal */
+#define S_BATCH_MAX 500 /* events written together (one outbox record) */
 /*  The missing check walks every device record: at most every minute on
     the collector's clock, and no more often than a 48th of missing_after
     (30 minutes for 24 hours: 100,000 records unpacked each minute cost
@@ -22,13 +22,13 @@ const char *const odc_registry_event_names[7] = {"none",        "new",     "move
 #define S_INDEX_MARK   "registry/index"
 #define S_SOURCE_FOUND "discovery"
 
-/*  What the registry sent but the store may not hold yet (the uploader
-    writes it within a second or so): packed device (size 0: removed), or an
-    index entry (the id). */
+/*  What the registry's open batch holds and the store not yet (it is
+    written at the end of each wake-up, or every S_BATCH_MAX events): a
+    packed device (size 0: removed), or an index entry (the id). Emptied
+    at every write. */
 typedef struct {
     zchunk_t *value;
-    double until; /* monotonic s */
-} s_recent_t;
+} s_staged_t;
 
 /*  When each device was last seen, on the collector's clock (s), and what
     it looked like then: an open-addressed table keyed by the hash of the
@@ -45,17 +45,21 @@ typedef struct {
 typedef struct {
     const odc_config_t *config;
     odc_store_t *store;
-    zsock_t *upload;
+    odc_outbox_t *outbox;   /* with a portal: the events' records */
+    zsock_t *grew;          /* PUSH: the outbox grew, to the bridge */
+    zsock_t *pull;          /* identity readings, discovery's finds (ODC_EP_REGISTRY) */
+    zsock_t *lists;         /* REP: device lists (ODC_EP_DEVICES) */
     zsock_t *device_set;    /* PUB: the device set changed */
-    zhashx_t *recent;       /* id -> s_recent_t */
-    zhashx_t *recent_index; /* index key -> s_recent_t */
+    zhashx_t *staged;       /* id -> s_staged_t */
+    zhashx_t *staged_index; /* index key -> s_staged_t */
     s_seen_t *seen;
     size_t seen_cap, seen_used;
     double clock_start, started, next_check;
-    double next_expire; /* monotonic s */
     uint64_t events[7];
-    odc_batch_t *batch; /* no portal: the events' records, written together */
-    size_t batched;
+    odc_batch_t *batch; /* the device records, and the events' outbox record */
+    size_t batched;     /* changes staged in it */
+    uint8_t *record;    /* the events' record being gathered: a packed Odc__Batch */
+    size_t record_len, record_cap, record_events;
     bool relist;
     /*  Limits.max_devices for devices discovery finds.
         The family's count, taken from the store when unknown (-1) and
@@ -171,44 +175,30 @@ s_seen_get (const s_self_t *self, const char *id)
 }
 
 /* ------------------------------------------------------------------------
-   Devices: the registry's own recent word first, then the store */
+   Devices: what the open batch holds first, then the store */
 
 static void
-s_recent_destroy (void **item)
+s_staged_destroy (void **item)
 {
-    s_recent_t *r = *item;
+    s_staged_t *r = *item;
     zchunk_destroy (&r->value);
     free (r);
     *item = NULL;
 }
 
 static void
-s_recent_put (zhashx_t *table, const char *key, const void *data, size_t size)
+s_staged_put (zhashx_t *table, const char *key, const void *data, size_t size)
 {
-    s_recent_t *r = calloc (1, sizeof *r);
+    s_staged_t *r = calloc (1, sizeof *r);
     r->value = zchunk_new (data, size);
-    r->until = odc_clock_s () + S_RECENT_S;
     zhashx_update (table, key, r);
-}
-
-static void
-s_recent_expire (zhashx_t *table)
-{
-    double now = odc_clock_s ();
-    zlist_t *old = zlist_new ();
-    for (s_recent_t *r = zhashx_first (table); r; r = zhashx_next (table))
-        if (r->until < now)
-            zlist_append (old, (void *)zhashx_cursor (table));
-    for (const char *key = zlist_first (old); key; key = zlist_next (old))
-        zhashx_delete (table, key);
-    zlist_destroy (&old);
 }
 
 /*  A device by id, or NULL (free with odc__device__free_unpacked). */
 static Odc__Device *
 s_get (s_self_t *self, const char *id)
 {
-    s_recent_t *r = zhashx_lookup (self->recent, id);
+    s_staged_t *r = zhashx_lookup (self->staged, id);
     if (r)
         return zchunk_size (r->value)
                    ? odc__device__unpack (NULL, zchunk_size (r->value), zchunk_data (r->value))
@@ -220,7 +210,7 @@ static bool
 s_taken (const char *id, void *arg)
 {
     s_self_t *self = arg;
-    if (zhashx_lookup (self->recent, id) || odc_devices_retired (self->store, id))
+    if (zhashx_lookup (self->staged, id) || odc_devices_retired (self->store, id))
         return true;
     Odc__Device *d = odc_devices_get (self->store, id);
     if (d)
@@ -233,7 +223,7 @@ static Odc__Device *
 s_lookup (s_self_t *self, const char *key)
 {
     char *id = NULL;
-    s_recent_t *r = zhashx_lookup (self->recent_index, key);
+    s_staged_t *r = zhashx_lookup (self->staged_index, key);
     if (r)
         id = strndup ((const char *)zchunk_data (r->value), zchunk_size (r->value));
     else {
@@ -264,21 +254,21 @@ s_remember (s_self_t *self, const Odc__Device *d)
     size_t size = odc__device__get_packed_size (d);
     uint8_t *buffer = malloc (size);
     odc__device__pack (d, buffer);
-    s_recent_put (self->recent, d->id, buffer, size);
+    s_staged_put (self->staged, d->id, buffer, size);
     free (buffer);
     char keys[3][ODC_INDEX_KEY_MAX];
     int n = odc_devices_index_keys (d, keys);
     for (int i = 0; i < n; i++)
-        s_recent_put (self->recent_index, keys[i], d->id, strlen (d->id));
+        s_staged_put (self->staged_index, keys[i], d->id, strlen (d->id));
 }
 
 /*  A change that is no news for the portal (a last-seen checkpoint, a
-    serial learnt by a device known by its MAC): written by the registry. */
+    serial learnt by a device known by its MAC). */
 static void
 s_write_quietly (s_self_t *self, const Odc__Device *d)
 {
     /*  With the events' records, written when the readings that came
-        together are all taken; meanwhile the recent overlay has it. */
+        together are all taken; meanwhile the staged tables have it. */
     odc_devices_stage (self->store, self->batch, d);
     self->batched++;
     s_remember (self, d);
@@ -287,43 +277,114 @@ s_write_quietly (s_self_t *self, const Odc__Device *d)
 /* ------------------------------------------------------------------------
    Events */
 
-/*  No portal: the events' records, in one write. */
+/*  An event as the registry raises it: what the portal gets (ev), and the
+    device records it writes with it. */
+typedef struct {
+    Odc__DeviceEvent ev;
+    Odc__Device *device;   /* written under its id */
+    Odc__Device *also;     /* another device it changed, or NULL */
+    const char *remove_id; /* a device it removes (replaced, or merged), or NULL */
+    bool relist;           /* the loops must read the device list again */
+} s_event_t;
+
+void
+odc_registry_event_fill (Odc__DeviceEvent *ev, const Odc__Device *d, uint64_t at_ms)
+{
+    ev->at_ms = at_ms;
+    if (!d)
+        return;
+    ev->device_id = d->id;
+    ev->address = d->address;
+    ev->serial = d->serial;
+    ev->mac = d->mac;
+    ev->vendor = d->vendor;
+    ev->model = d->model;
+    ev->asset_number = d->asset_number;
+    ev->location = d->location;
+}
+
+/*  The batch again from the staged tables (a failed commit cleared it). */
+static void
+s_restage (s_self_t *self)
+{
+    for (s_staged_t *r = zhashx_first (self->staged); r; r = zhashx_next (self->staged)) {
+        const char *id = zhashx_cursor (self->staged);
+        Odc__Device *d = zchunk_size (r->value) ? odc__device__unpack (NULL, zchunk_size (r->value),
+                                                                       zchunk_data (r->value))
+                                                : NULL;
+        if (d) {
+            odc_devices_stage (self->store, self->batch, d);
+            odc__device__free_unpacked (d, NULL);
+        }
+        else
+            odc_devices_stage_removal (self->store, self->batch, id);
+    }
+}
+
+/*  The open batch: the device records, and with a portal the events'
+    record, in one write (a restart, however abrupt, never has one without
+    the other). The staged tables are emptied: the store has it all now. */
 static void
 s_write_events (s_self_t *self)
 {
     if (!self->batched)
         return;
-    if (odc_store_write (self->store, self->batch) != 0)
-        odc_error (NULL, "registry: the store refused the records of %zu device events",
+    const odc_kind_t *k = &odc_kinds[ODC_KIND_EVENT];
+    int rc;
+    if (self->outbox && self->record_events) {
+        uint64_t seq = odc_outbox_add (self->outbox, self->batch, k->priority, k->kind,
+                                       self->record, self->record_len);
+        rc = odc_outbox_commit (self->outbox, self->batch);
+        if (rc == 0) {
+            odc_bus_outbox_grew (self->grew, k->priority, seq);
+            /*  The uploader's line for a record (tests compare these with
+                what the portal got). */
+            odc_info (NULL, "outbox record %d-%llu: %zu %s readings, %zu bytes", (int)k->priority,
+                      (unsigned long long)seq, self->record_events, k->kind, self->record_len);
+        }
+        else {
+            /*  No room for the record: the devices' records are kept all
+                the same (the events are logged above). */
+            odc_error (NULL, "%zu device events not put in the outbox: %s", self->record_events,
+                       errno == ENOSPC ? "the outbox is full of more urgent records"
+                                       : "the store refused the write");
+            s_restage (self);
+            rc = odc_store_write (self->store, self->batch);
+        }
+    }
+    else
+        rc = odc_store_write (self->store, self->batch);
+    if (rc != 0)
+        odc_error (NULL, "registry: the store refused the records of %zu device changes",
                    self->batched);
     odc_batch_clear (self->batch);
     self->batched = 0;
+    self->record_len = self->record_events = 0;
+    zhashx_purge (self->staged);
+    zhashx_purge (self->staged_index);
     if (self->relist)
         odc_bus_device_set_send (self->device_set, "registry", 0, 0);
     self->relist = false;
 }
 
 static void
-s_emit (s_self_t *self, Odc__DeviceEvent *ev)
+s_emit (s_self_t *self, s_event_t *e)
 {
     double now = s_clock (self);
-    ev->at_ms = (uint64_t)(now * 1000.0);
-    const Odc__Device *d = ev->device;
-    if (d) {
-        ev->device_id = d->id;
-        ev->address = d->address;
-        ev->serial = d->serial;
-        ev->mac = d->mac;
-        ev->vendor = d->vendor;
-        ev->model = d->model;
-        ev->asset_number = d->asset_number;
-        ev->location = d->location;
-        s_remember (self, d);
+    Odc__DeviceEvent *ev = &e->ev;
+    odc_registry_event_fill (ev, e->device, (uint64_t)(now * 1000.0));
+    if (e->remove_id) {
+        odc_devices_stage_removal (self->store, self->batch, e->remove_id);
+        s_staged_put (self->staged, e->remove_id, NULL, 0);
     }
-    for (size_t i = 0; i < ev->n_also; i++)
-        s_remember (self, ev->also[i]);
-    for (size_t i = 0; i < ev->n_remove_ids; i++)
-        s_recent_put (self->recent, ev->remove_ids[i], NULL, 0);
+    if (e->device) {
+        odc_devices_stage (self->store, self->batch, e->device);
+        s_remember (self, e->device);
+    }
+    if (e->also) {
+        odc_devices_stage (self->store, self->batch, e->also);
+        s_remember (self, e->also);
+    }
     self->events[ev->type]++;
     const char *type = odc_registry_event_names[ev->type];
     switch (ev->type) {
@@ -349,33 +410,36 @@ s_emit (s_self_t *self, Odc__DeviceEvent *ev)
                   ev->serial, ev->mac, ev->address, ev->vendor, ev->model);
         break;
     }
-    Odc__Envelope env = ODC__ENVELOPE__INIT;
-    env.body_case = ODC__ENVELOPE__BODY_DEVICE_EVENT;
-    env.device_event = ev;
-    env.source = "registry";
-    if (self->upload) {
-        /*  The uploader writes the event's records: what this registry
-            staged of the same devices goes first, not after them. */
+    if (self->outbox) {
+        /*  The portal's record: the event alone, in the open batch's
+            record. */
+        Odc__Envelope env = ODC__ENVELOPE__INIT;
+        env.version = ODC_ENVELOPE_VERSION;
+        env.sent_ms = ev->at_ms;
+        env.source = "registry";
+        env.body_case = ODC__ENVELOPE__BODY_DEVICE_EVENT;
+        env.device_event = ev;
+        size_t size = odc__envelope__get_packed_size (&env);
+        uint8_t stack[1024], *packed = size <= sizeof stack ? stack : malloc (size);
+        odc__envelope__pack (&env, packed);
+        odc_bus_batch_append (&self->record, &self->record_len, &self->record_cap, packed, size);
+        if (packed != stack)
+            free (packed);
+        self->record_events++;
+    }
+    self->batched++;
+    self->relist |= e->relist;
+    if (self->batched >= S_BATCH_MAX)
         s_write_events (self);
-        odc_bus_send (self->upload, &env);
-    }
-    else {
-        /*  Written with the others that come within the same wake-up (a
-            first pass over a large fleet makes one event a device). */
-        odc_devices_stage_event (self->store, self->batch, ev);
-        self->batched++;
-        self->relist |= ev->relist;
-        if (self->batched >= S_BATCH_MAX)
-            s_write_events (self);
-    }
 }
 
 static void
-s_event_init (Odc__DeviceEvent *ev, Odc__DeviceEventType type, Odc__Device *device)
+s_event_init (s_event_t *e, Odc__DeviceEventType type, Odc__Device *device)
 {
-    odc__device_event__init (ev);
-    ev->type = type;
-    ev->device = device;
+    memset (e, 0, sizeof *e);
+    odc__device_event__init (&e->ev);
+    e->ev.type = type;
+    e->device = device;
 }
 
 /* ------------------------------------------------------------------------
@@ -496,15 +560,15 @@ s_observe (s_self_t *self, const s_obs_t *o)
         s_seen_set (self, y->id, now);
         bool missing = s_same (y->state, "missing");
         if (r->mac && *r->mac && y->mac && *y->mac && strcmp (r->mac, y->mac) && *r->serial) {
-            Odc__DeviceEvent ev;
+            s_event_t ev;
             s_event_init (&ev, ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_MAC_CHANGED, y);
-            ev.old_mac = strdup (y->mac);
+            ev.ev.old_mac = strdup (y->mac);
             s_learn (y, r, now_ms);
             s_emit (self, &ev);
-            free (ev.old_mac);
+            free (ev.ev.old_mac);
         }
         if (missing) {
-            Odc__DeviceEvent ev;
+            s_event_t ev;
             s_event_init (&ev, ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_RETURNED, y);
             s_set (&y->state, "");
             y->missing_since_ms = 0;
@@ -522,17 +586,15 @@ s_observe (s_self_t *self, const s_obs_t *o)
     }
     if (y) {
         /*  Known by its serial (MAC) at another address: moved. */
-        Odc__DeviceEvent ev;
+        s_event_t ev;
         s_event_init (&ev, ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_MOVED, y);
         bool missing = s_same (y->state, "missing");
-        ev.old_address = strdup (y->address && *y->address ? y->address : y->last_address);
+        ev.ev.old_address = strdup (y->address && *y->address ? y->address : y->last_address);
         s_set (&y->address, o->address);
         y->port = o->port == 161 ? 0 : (uint32_t)o->port;
         s_set (&y->state, "");
         s_set (&y->last_address, "");
         y->missing_since_ms = 0;
-        Odc__Device *also[1];
-        char *remove[1];
         if (x && !s_identified (x)) {
             /*  A placeholder for the address (a list named it): merged. */
             s_set (&y->source, x->source);
@@ -542,9 +604,7 @@ s_observe (s_self_t *self, const s_obs_t *o)
                 s_set (&y->asset_number, x->asset_number);
             if (x->location && *x->location)
                 s_set (&y->location, x->location);
-            remove[0] = x->id;
-            ev.remove_ids = remove;
-            ev.n_remove_ids = 1;
+            ev.remove_id = x->id;
         }
         else {
             /*  Its old address was someone's list entry: not any more. */
@@ -556,18 +616,16 @@ s_observe (s_self_t *self, const s_obs_t *o)
                 s_set (&x->last_address, x->address);
                 s_set (&x->address, "");
                 s_set (&x->state, "lost");
-                also[0] = x;
-                ev.also = also;
-                ev.n_also = 1;
+                ev.also = x;
             }
         }
         s_learn (y, r, now_ms);
         ev.relist = true;
         s_seen_set (self, y->id, now);
         s_emit (self, &ev);
-        free (ev.old_address);
+        free (ev.ev.old_address);
         if (missing) {
-            Odc__DeviceEvent back;
+            s_event_t back;
             s_event_init (&back, ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_RETURNED, y);
             s_emit (self, &back);
         }
@@ -583,13 +641,11 @@ s_observe (s_self_t *self, const s_obs_t *o)
                           x->credential ? x->credential->name : o->credential, x->source, now_ms);
         s_set (&z->location, x->location);
         s_learn (z, r, now_ms);
-        Odc__DeviceEvent ev;
+        s_event_t ev;
         s_event_init (&ev, ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_REPLACED, z);
-        ev.old_serial = x->serial;
-        ev.old_device_id = x->id;
-        char *remove[1] = {x->id};
-        ev.remove_ids = remove;
-        ev.n_remove_ids = 1;
+        ev.ev.old_serial = x->serial;
+        ev.ev.old_device_id = x->id;
+        ev.remove_id = x->id;
         ev.relist = true;
         s_seen_set (self, z->id, now);
         s_emit (self, &ev);
@@ -607,7 +663,7 @@ s_observe (s_self_t *self, const s_obs_t *o)
     if (x) {
         /*  A listed address answers for the first time. */
         s_learn (x, r, now_ms);
-        Odc__DeviceEvent ev;
+        s_event_t ev;
         s_event_init (&ev, ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_NEW, x);
         s_seen_set (self, x->id, now);
         s_emit (self, &ev);
@@ -620,7 +676,7 @@ s_observe (s_self_t *self, const s_obs_t *o)
     Odc__Device *z =
         s_new_device (self, o->address, o->port, o->credential, S_SOURCE_FOUND, now_ms);
     s_learn (z, r, now_ms);
-    Odc__DeviceEvent ev;
+    s_event_t ev;
     s_event_init (&ev, ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_NEW, z);
     ev.relist = true;
     s_seen_set (self, z->id, now);
@@ -686,7 +742,7 @@ s_check_one (const Odc__Device *stored, void *arg)
     s_self_t *self = c->self;
     Odc__Device *recent = NULL;
     const Odc__Device *d = stored;
-    if (zhashx_lookup (self->recent, stored->id)) {
+    if (zhashx_lookup (self->staged, stored->id)) {
         recent = s_get (self, stored->id);
         if (!recent)
             return 0;
@@ -718,13 +774,13 @@ s_check_missing (s_self_t *self, double now)
         double seen = (double)d->last_seen_ms / 1000.0;
         if (s_seen_get (self, id) > seen)
             seen = s_seen_get (self, id);
-        Odc__DeviceEvent ev;
+        s_event_t ev;
         s_event_init (&ev, ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_MISSING, d);
-        ev.last_seen_ms = (uint64_t)(seen * 1000.0);
+        ev.ev.last_seen_ms = (uint64_t)(seen * 1000.0);
         s_set (&d->state, "missing");
         d->missing_since_ms = (uint64_t)(now * 1000.0);
         s_seen_find (self, id)->ident = 0;
-        d->last_seen_ms = ev.last_seen_ms;
+        d->last_seen_ms = ev.ev.last_seen_ms;
         s_emit (self, &ev);
         odc__device__free_unpacked (d, NULL);
     }
@@ -785,55 +841,156 @@ s_index_all (s_self_t *self)
     odc_batch_destroy (&index.batch);
 }
 
+/* ------------------------------------------------------------------------
+   Device lists: the configuration's, imports', the portal's */
+
+/*  The configuration's devices (source "config"), at the start and with
+    every new configuration. false when the store refused them (logged). */
+static bool
+s_sync_config (s_self_t *self)
+{
+    s_write_events (self);
+    size_t added = 0, removed = 0;
+    long n = odc_devices_sync_config (self->store, self->config, &added, &removed);
+    if (n < 0) {
+        odc_error (NULL, "the device list could not be written to the store %s",
+                   self->config->store_path);
+        return false;
+    }
+    odc_info (NULL, "devices: %ld from the configuration (%zu new, %zu removed)", n, added,
+              removed);
+    if (added || removed)
+        odc_bus_device_set_send (self->device_set, "config", added, removed);
+    self->devices = -1; /* counted again */
+    return true;
+}
+
+/*  A DeviceList on ODC_EP_DEVICES (an import, the portal's list): the
+    devices of its source in step with it; the answer goes back. */
+static void
+s_on_list (s_self_t *self)
+{
+    Odc__Envelope *env = odc_bus_recv_envelope (self->lists);
+    if (!env)
+        return;
+    Odc__DeviceListTaken taken = ODC__DEVICE_LIST_TAKEN__INIT;
+    if (env->body_case == ODC__ENVELOPE__BODY_DEVICE_LIST) {
+        const Odc__DeviceList *list = env->device_list;
+        s_write_events (self); /* what is staged goes first */
+        odc_device_config_t *devices =
+            calloc (list->n_devices ? list->n_devices : 1, sizeof *devices);
+        for (size_t i = 0; i < list->n_devices; i++) {
+            const Odc__DeviceEntry *e = list->devices[i];
+            devices[i].address = e->address;
+            devices[i].port = (int)e->port;
+            devices[i].credential = *e->credential ? e->credential : NULL;
+            devices[i].asset_number = *e->asset_number ? e->asset_number : NULL;
+            devices[i].location = *e->location ? e->location : NULL;
+        }
+        size_t added = 0, removed = 0;
+        long n = odc_devices_sync (self->store, list->source, devices, list->n_devices,
+                                   self->config, &added, &removed);
+        free (devices);
+        taken.ok = n >= 0;
+        taken.stored = n > 0 ? (uint32_t)n : 0;
+        taken.added = (uint32_t)added;
+        taken.removed = (uint32_t)removed;
+        if (n >= 0 && (added || removed))
+            odc_bus_device_set_send (self->device_set, list->source, added, removed);
+        self->devices = -1;
+    }
+    Odc__Envelope answer = ODC__ENVELOPE__INIT;
+    answer.source = "registry";
+    answer.body_case = ODC__ENVELOPE__BODY_DEVICE_LIST_TAKEN;
+    answer.device_list_taken = &taken;
+    odc_bus_send (self->lists, &answer);
+    odc_bus_envelope_free (&env);
+}
+
 static void
 s_take_config (void *config, void *arg)
 {
-    odc_config_replace (&((s_self_t *)arg)->config, config);
+    s_self_t *self = arg;
+    odc_config_replace (&self->config, config);
+    s_sync_config (self);
 }
 
 #define S_GATHER_MS 100
 
-void
-odc_registry_actor (zsock_t *pipe, void *args)
+static void *
+s_self_new (void *args, bool *ok)
 {
     odc_registry_args_t *a = args;
     s_self_t *self = calloc (1, sizeof *self);
     self->config = odc_config_ref (a->config);
     self->store = a->store;
+    self->outbox = a->outbox;
     self->devices = -1; /* counted at the first find */
     self->clock_start = odc_wall_s ();
     self->started = s_clock (self);
-    self->recent = zhashx_new ();
-    zhashx_set_destructor (self->recent, s_recent_destroy);
-    self->recent_index = zhashx_new ();
-    zhashx_set_destructor (self->recent_index, s_recent_destroy);
+    self->staged = zhashx_new ();
+    zhashx_set_destructor (self->staged, s_staged_destroy);
+    self->staged_index = zhashx_new ();
+    zhashx_set_destructor (self->staged_index, s_staged_destroy);
     self->batch = odc_batch_new ();
-    zsock_t *pull = odc_bus_pull_bind (ODC_EP_REGISTRY, 0);
-    if (a->upload)
-        self->upload = odc_bus_push_connect (ODC_EP_UPLOAD, 0);
-    self->device_set = odc_bus_device_set_pub ("registry");
-    bool ok = pull && (!a->upload || self->upload) && self->device_set;
-    odc_actor_ready (pipe, ok);
-    if (ok) {
+    self->pull = odc_bus_pull_bind (ODC_EP_REGISTRY, 0);
+    self->lists = zsock_new_rep (ODC_EP_DEVICES);
+    if (a->outbox)
+        self->grew = odc_bus_push_connect (ODC_EP_OUTBOX, 0);
+    self->device_set = odc_bus_device_set_pub ();
+    *ok = self->pull && self->lists && (!a->outbox || self->grew) && self->device_set;
+    /*  Before the loops start (they come after): their first list has the
+        configuration's devices. */
+    if (*ok) {
         s_index_all (self);
+        *ok = s_sync_config (self);
         odc_devices_each (self->store, s_seed_one, self);
     }
+    return self;
+}
+
+static void
+s_self_destroy (void **self_p)
+{
+    s_self_t *self = *self_p;
+    s_write_events (self);
+    odc_batch_destroy (&self->batch);
+    zsock_destroy (&self->pull);
+    zsock_destroy (&self->lists);
+    zsock_destroy (&self->grew);
+    zsock_destroy (&self->device_set);
+    zhashx_destroy (&self->staged);
+    zhashx_destroy (&self->staged_index);
+    free (self->record);
+    free (self->seen);
+    odc_config_t *config = (odc_config_t *)self->config;
+    odc_config_destroy (&config);
+    free (self);
+    *self_p = NULL;
+}
+
+static void
+s_run (void *arg, odc_actor_t *actor)
+{
+    s_self_t *self = arg;
+    zsock_t *pull = self->pull;
     odc_bus_handlers_t handlers = {0};
     handlers.on[ODC__ENVELOPE__BODY_IDENTITY] = s_on_identity;
     handlers.on[ODC__ENVELOPE__BODY_DISCOVERED] = s_on_discovered;
-    zmq_pollitem_t items[2] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
-                               {pull ? zsock_resolve (pull) : NULL, 0, ZMQ_POLLIN, 0}};
+    zmq_pollitem_t items[3] = {{zsock_resolve (odc_actor_pipe_of (actor)), 0, ZMQ_POLLIN, 0},
+                               {zsock_resolve (pull), 0, ZMQ_POLLIN, 0},
+                               {zsock_resolve (self->lists), 0, ZMQ_POLLIN, 0}};
     /*  Nothing is missing before every device had the time to be seen:
         the identity loop's longest interval and a half. */
     const odc_interval_t *iv = &self->config->loops[ODC_LOOP_IDENTITY];
     double grace = 1.5 * 60.0 * (iv->in_hours > iv->out_of_hours ? iv->in_hours : iv->out_of_hours);
     self->next_check = self->started + grace;
-    while (ok) {
+    for (;;) {
         double wait_s = (self->next_check - s_clock (self)) / self->config->clock_speed;
         long wait = wait_s < 0 ? 0 : wait_s > 1 ? 1000 : (long)(wait_s * 1000);
-        if (zmq_poll (items, 2, wait) < 0 && zmq_errno () != EINTR)
+        if (zmq_poll (items, 3, wait) < 0 && zmq_errno () != EINTR)
             break;
-        if ((items[0].revents & ZMQ_POLLIN) && odc_actor_pipe (pipe, s_take_config, self))
+        if ((items[0].revents & ZMQ_POLLIN) && odc_actor_heard (actor))
             break;
         if (zsock_events (pull) & ZMQ_POLLIN) {
             /*  Take what is waiting, then hear only the pipe while more
@@ -842,26 +999,20 @@ odc_registry_actor (zsock_t *pipe, void *args)
                 the readings), and take that too. */
             while (zsock_events (pull) & ZMQ_POLLIN)
                 odc_bus_recv (pull, &handlers, self);
-            if (zmq_poll (items, 1, S_GATHER_MS) > 0 && odc_actor_pipe (pipe, s_take_config, self))
+            if (zmq_poll (items, 1, S_GATHER_MS) > 0 && odc_actor_heard (actor))
                 break;
             while (zsock_events (pull) & ZMQ_POLLIN)
                 odc_bus_recv (pull, &handlers, self);
         }
         s_write_events (self);
+        if (zsock_events (self->lists) & ZMQ_POLLIN)
+            s_on_list (self);
         double now = s_clock (self);
         if (now >= self->next_check) {
             s_check_missing (self, now);
             s_write_events (self);
             double every = self->config->registry_missing_after_hours * 3600.0 / 48;
             self->next_check = now + (every > S_CHECK_MIN_S ? every : S_CHECK_MIN_S);
-        }
-        /*  What the store holds by now: no longer kept here (a first pass
-            over a large fleet makes an event a device: this must not grow
-            with the fleet). */
-        if (odc_clock_s () >= self->next_expire) {
-            s_recent_expire (self->recent);
-            s_recent_expire (self->recent_index);
-            self->next_expire = odc_clock_s () + S_RECENT_S / 2;
         }
     }
     odc_info (NULL,
@@ -871,16 +1022,13 @@ odc_registry_actor (zsock_t *pipe, void *args)
               (unsigned long long)self->events[3], (unsigned long long)self->events[4],
               (unsigned long long)self->events[5], (unsigned long long)self->events[6]);
     s_write_events (self);
-    odc_batch_destroy (&self->batch);
-    if (!ok)
-        odc_actor_wait_term (pipe);
-    zsock_destroy (&pull);
-    zsock_destroy (&self->upload);
-    zsock_destroy (&self->device_set);
-    zhashx_destroy (&self->recent);
-    zhashx_destroy (&self->recent_index);
-    free (self->seen);
-    odc_config_t *config = (odc_config_t *)self->config;
-    odc_config_destroy (&config);
-    free (self);
+}
+
+static const odc_actor_class_t s_class = {"registry", s_self_new, s_self_destroy, s_take_config,
+                                          s_run};
+
+void
+odc_registry_actor (zsock_t *pipe, void *args)
+{
+    odc_actor_main (pipe, &s_class, args);
 }

@@ -24,12 +24,18 @@
                    for registry.missing_after_hours
       returned     seen again after missing
 
-    With a portal, each event goes to the uploader with the device records
-    it changes: both are written in one batch (actors/odc_uploader_actor.h).
-    Without one, the registry writes the records itself. Either way each
-    event is logged ("device event TYPE: ...") and the loops are told to
-    read the device list again (a DeviceSetChanged on the bus, from the
-    actor that wrote the records: odc_bus_device_set_send).
+    The registry is the only writer of the devices and index families in a
+    running collector. Besides what it learns, it takes the configuration's
+    devices (at its start, before the loops, and with every new
+    configuration) and device lists (a DeviceList on ODC_EP_DEVICES, REQ ->
+    REP, from the commands actor: an import, the portal's list), answered
+    with a DeviceListTaken. The changes of one wake-up (at most S_BATCH_MAX
+    events) are written in one batch, and with a portal the events' outbox
+    record (kind "event": each a DeviceEvent, what the portal gets and
+    nothing else) in the same batch, after which the bridge is woken
+    (OutboxGrew). Each event is logged ("device event TYPE: ..."); when the
+    device set changed, the loops are told to read their list again (a
+    DeviceSetChanged on ODC_EP_DEVICE_SET, odc_bus_device_set_send).
 
     An identity reading that says what the device's record says (address,
     serial, MAC, maker, model) is only counted as seen, without a look at
@@ -43,17 +49,23 @@
 #include <stdbool.h>
 
 #include "odc_config.h"
+#include "odc_outbox.h"
 #include "odc_store.h"
 
 typedef struct {
     const odc_config_t *config;
     odc_store_t *store;
-    bool upload; /* a portal: events go to the uploader */
+    odc_outbox_t *outbox; /* a portal: the events' records go here; NULL: none */
 } odc_registry_args_t;
 
 void odc_registry_actor (zsock_t *pipe, void *args); /* args: odc_registry_args_t * */
 
 /*  Event type names: "new", "moved", ... (index: Odc__DeviceEventType). */
 extern const char *const odc_registry_event_names[7];
+
+/*  What the portal gets of an event about device d (NULL: none) raised at
+    at_ms: its fields from d's (ev shares d's strings). The registry's own
+    rule, used by the schema check of every event type. */
+void odc_registry_event_fill (Odc__DeviceEvent *ev, const Odc__Device *d, uint64_t at_ms);
 
 #endif

@@ -9,6 +9,7 @@
 #include "odc_devices.h"
 #include "odc_latest_actor.h"
 #include "odc_log.h"
+#include "odc_read.h"
 #include "odc_supervisor.h"
 
 #define S_ITEMS_MAX   500
@@ -18,15 +19,14 @@
 #define S_SENT_MARK   "upload/sent" /* meta: this store keeps what was sent */
 #define S_SENT_SIZE   16            /* a sent state: content hash, read time */
 
-/*  The kinds (odc_kinds: the loops' in odc_loop_t order, then the
-    registry's events) and how long each gathers before its record is
-    written. */
-#define S_EVENT ODC_KIND_EVENT
-#define S_KINDS ODC_KIND_COUNT
+/*  The kinds (odc_kinds: the loops' in odc_loop_t order; the registry
+    puts its events in the outbox itself) and how long each gathers before
+    its record is written. */
+#define S_KINDS ODC_LOOP_COUNT
 static const double s_wait[S_KINDS] = {
     [ODC_LOOP_ALERT] = S_URGENT_WAIT, [ODC_LOOP_IDENTITY] = S_NORMAL_WAIT,
     [ODC_LOOP_METER] = S_NORMAL_WAIT, [ODC_LOOP_SUPPLY] = S_NORMAL_WAIT,
-    [ODC_LOOP_TRAY] = S_NORMAL_WAIT,  [ODC_KIND_EVENT] = S_URGENT_WAIT,
+    [ODC_LOOP_TRAY] = S_NORMAL_WAIT,
 };
 
 /*  What a reading taken into a record changed in memory, undone when the
@@ -36,7 +36,7 @@ typedef struct {
 } s_undo_t;
 
 /*  A record being gathered: the packed Odc__Batch, built by appending
-    field 1 (items) once per reading, and the batch that writes it with
+    each reading's packed envelope (odc_bus_batch_append), and the batch that writes it with
     the sent state of each of its readings (one atomic write: a reading is
     known as sent if and only if its record is in the outbox). */
 typedef struct {
@@ -63,8 +63,8 @@ typedef struct {
     odc_store_t *store;
     odc_outbox_t *outbox;
     s_pending_t pending[S_KINDS];
-    zsock_t *device_set; /* PUB: the registry's changes it wrote changed the device set */
-    zlist_t *events;     /* the registry's events gathered, as received (zchunk_t) */
+    zsock_t *pull; /* readings and commands (ODC_EP_UPLOAD) */
+    zsock_t *grew; /* PUSH: the outbox grew, to the bridge */
     s_slot_t *sent;
     size_t sent_cap, sent_used;
     double clock_start; /* wall clock at the start, for the collector's clock */
@@ -209,12 +209,7 @@ s_content_of (const Odc__Envelope *env)
 {
     uint64_t h = ODC_FNV_START;
     switch (env->body_case) {
-    case ODC__ENVELOPE__BODY_ALERTS: {
-        const Odc__AlertReading *r = env->alerts;
-        uint32_t v[4] = {(uint32_t)r->hr_device_status, r->detected_error_state, r->critical_events,
-                         r->all_events};
-        return odc_fnv (h, v, sizeof v);
-    }
+    case ODC__ENVELOPE__BODY_ALERTS: return odc_alert_news (env->alerts);
     case ODC__ENVELOPE__BODY_IDENTITY: {
         Odc__IdentityReading copy = *env->identity;
         copy.header = NULL;
@@ -262,8 +257,6 @@ s_content_of (const Odc__Envelope *env)
 /* ------------------------------------------------------------------------
    Records */
 
-static size_t s_stage_events (s_self_t *self, odc_batch_t *batch);
-
 /*  Put what kind k gathered in the outbox. */
 static void
 s_flush (s_self_t *self, int k)
@@ -271,43 +264,19 @@ s_flush (s_self_t *self, int k)
     s_pending_t *p = &self->pending[k];
     if (!p->count)
         return;
-    uint64_t seq = 0;
-    int rc;
-    size_t changes = 0;
+    /*  The record and the sent state of its readings: one write, so that
+        a restart, however abrupt, knows exactly what went. */
     odc_batch_t *batch = p->batch;
-    if (k == S_EVENT) {
-        /*  The registry's changes and the record that reports them: one
-            write. */
-        changes = s_stage_events (self, batch);
-        seq = odc_outbox_add (self->outbox, batch, odc_kinds[k].priority, odc_kinds[k].kind,
-                              p->data, p->len);
-        rc = odc_outbox_commit (self->outbox, batch);
-        if (rc != 0 && changes) {
-            /*  No room for the record: the registry's state is kept all the
-                same (the events are logged by the registry). */
-            s_stage_events (self, batch);
-            if (odc_store_write (self->store, batch) != 0)
-                changes = 0;
-        }
-        zchunk_t *chunk;
-        while ((chunk = zlist_pop (self->events)))
-            zchunk_destroy (&chunk);
-    }
-    else {
-        /*  The record and the sent state of its readings: one write, so
-            that a restart, however abrupt, knows exactly what went. */
-        seq = odc_outbox_add (self->outbox, batch, odc_kinds[k].priority, odc_kinds[k].kind,
-                              p->data, p->len);
-        rc = odc_outbox_commit (self->outbox, batch);
-        if (rc != 0)
-            s_sent_undo (self, k);
-    }
+    uint64_t seq = odc_outbox_add (self->outbox, batch, odc_kinds[k].priority, odc_kinds[k].kind,
+                                   p->data, p->len);
+    int rc = odc_outbox_commit (self->outbox, batch);
+    if (rc != 0)
+        s_sent_undo (self, k);
     odc_batch_clear (batch);
     p->n_undo = 0;
-    if (changes)
-        odc_bus_device_set_send (self->device_set, "registry", 0, 0);
     if (rc == 0) {
         self->records++;
+        odc_bus_outbox_grew (self->grew, odc_kinds[k].priority, seq);
         /*  One line per record: the collector's own account of what it
             put in the outbox (tests compare it with what the portal got). */
         odc_info (NULL, "outbox record %d-%llu: %zu %s readings, %zu bytes",
@@ -323,42 +292,14 @@ s_flush (s_self_t *self, int k)
     p->len = p->count = 0;
 }
 
-/*  Stage the device changes of the gathered events. */
-static size_t
-s_stage_events (s_self_t *self, odc_batch_t *batch)
-{
-    size_t n = 0;
-    for (zchunk_t *c = zlist_first (self->events); c; c = zlist_next (self->events)) {
-        Odc__Envelope *env = odc__envelope__unpack (NULL, zchunk_size (c), zchunk_data (c));
-        if (env && env->body_case == ODC__ENVELOPE__BODY_DEVICE_EVENT)
-            n += odc_devices_stage_event (self->store, batch, env->device_event);
-        if (env)
-            odc__envelope__free_unpacked (env, NULL);
-    }
-    return n;
-}
-
 /*  Append one reading (its packed envelope) to kind k's record. */
 static void
 s_add (s_self_t *self, int k, const void *frame, size_t size)
 {
     s_pending_t *p = &self->pending[k];
-    size_t need = p->len + 1 + 10 + size;
-    if (need > p->cap) {
-        p->cap = need * 2;
-        p->data = realloc (p->data, p->cap);
-    }
     if (!p->count)
         p->since = odc_clock_s ();
-    p->data[p->len++] = 0x0a; /* field 1, length-delimited */
-    size_t n = size;
-    do {
-        uint8_t byte = n & 0x7f;
-        n >>= 7;
-        p->data[p->len++] = n ? byte | 0x80 : byte;
-    } while (n);
-    memcpy (p->data + p->len, frame, size);
-    p->len += size;
+    odc_bus_batch_append (&p->data, &p->len, &p->cap, frame, size);
     p->count++;
     self->readings++;
     if (p->count >= S_ITEMS_MAX)
@@ -371,7 +312,7 @@ s_on_reading (const Odc__Envelope *env, void *arg)
     s_self_t *self = arg;
     int k = odc_kind_of_body (env->body_case);
     const Odc__ReadingHeader *h = odc_bus_reading_header (env);
-    if (k < 0 || k == S_EVENT || !h || k == ODC_LOOP_METER) /* meters: daily or on command */
+    if (k < 0 || k >= S_KINDS || !h || k == ODC_LOOP_METER) /* meters: daily or on command */
         return;
     const char *id = h->device_id && *h->device_id ? h->device_id : h->address;
     if (!id)
@@ -385,38 +326,6 @@ s_on_reading (const Odc__Envelope *env, void *arg)
     const void *frame = odc_bus_frame (&size);
     s_sent_stage (self, k, id, strlen (id), hash, h->finished_ms);
     s_add (self, k, frame, size);
-}
-
-void
-odc_uploader_portal_event (Odc__DeviceEvent *out, const Odc__DeviceEvent *in)
-{
-    *out = *in;
-    out->device = NULL;
-    out->n_also = 0;
-    out->also = NULL;
-    out->n_remove_ids = 0;
-    out->remove_ids = NULL;
-    out->relist = false;
-}
-
-/*  A registry event: the portal gets it without the registry's records,
-    which are written with it (s_flush). */
-static void
-s_on_event (const Odc__Envelope *env, void *arg)
-{
-    s_self_t *self = arg;
-    size_t size = 0;
-    const void *frame = odc_bus_frame (&size);
-    zlist_append (self->events, zchunk_new (frame, size));
-    Odc__DeviceEvent event;
-    odc_uploader_portal_event (&event, env->device_event);
-    Odc__Envelope out = *env;
-    out.device_event = &event;
-    size = odc__envelope__get_packed_size (&out);
-    uint8_t *packed = malloc (size);
-    odc__envelope__pack (&out, packed);
-    s_add (self, S_EVENT, packed, size);
-    free (packed);
 }
 
 /* ------------------------------------------------------------------------
@@ -631,21 +540,23 @@ static void
 s_on_command (const Odc__Envelope *env, void *arg)
 {
     s_self_t *self = arg;
-    const char *text = env->command->text ? env->command->text : "";
-    if (!strncmp (text, "meters ", 7))
-        s_send_latest (self, strcmp (text + 7, "all") ? text + 7 : NULL,
+    const Odc__Command *c = env->command;
+    if (c->what_case == ODC__COMMAND__WHAT_SEND_METERS)
+        s_send_latest (self, *c->send_meters->device_id ? c->send_meters->device_id : NULL,
                        1u << ODC__LOOP__LOOP_METER);
     else
-        odc_warn (NULL, "uploader: unknown request '%.80s'", text);
+        odc_warn (NULL, "uploader: a command it does not run ('%.80s')", c->text);
 }
 
 int
 odc_uploader_request_meters (zsock_t *push, const char *device_id)
 {
-    char text[160];
-    snprintf (text, sizeof text, "meters %s", device_id ? device_id : "all");
+    Odc__SendMeters meters = ODC__SEND_METERS__INIT;
+    meters.device_id = (char *)(device_id ? device_id : "");
     Odc__Command command = ODC__COMMAND__INIT;
-    command.text = text;
+    command.text = "send meters";
+    command.what_case = ODC__COMMAND__WHAT_SEND_METERS;
+    command.send_meters = &meters;
     Odc__Envelope env = ODC__ENVELOPE__INIT;
     env.body_case = ODC__ENVELOPE__BODY_COMMAND;
     env.command = &command;
@@ -726,8 +637,8 @@ s_take_config (void *config, void *arg)
     odc_config_replace (&((s_self_t *)arg)->config, config);
 }
 
-void
-odc_uploader_actor (zsock_t *pipe, void *args)
+static void *
+s_self_new (void *args, bool *ok)
 {
     odc_uploader_args_t *a = args;
     s_self_t *self = calloc (1, sizeof *self);
@@ -735,23 +646,45 @@ odc_uploader_actor (zsock_t *pipe, void *args)
     self->store = a->store;
     self->outbox = a->outbox;
     self->clock_start = odc_wall_s ();
-    self->events = zlist_new ();
     for (int k = 0; k < S_KINDS; k++)
         self->pending[k].batch = odc_batch_new ();
-    zsock_t *pull = odc_bus_pull_bind (ODC_EP_UPLOAD, 0);
-    self->device_set = odc_bus_device_set_pub ("uploader");
-    bool ok = pull && self->device_set;
-    odc_actor_ready (pipe, ok);
-    if (ok)
-        s_recover (self);
+    self->pull = odc_bus_pull_bind (ODC_EP_UPLOAD, 0);
+    self->grew = odc_bus_push_connect (ODC_EP_OUTBOX, 0);
+    *ok = self->pull && self->grew;
+    return self;
+}
+
+static void
+s_self_destroy (void **self_p)
+{
+    s_self_t *self = *self_p;
+    for (int k = 0; k < S_KINDS; k++) {
+        free (self->pending[k].data);
+        free (self->pending[k].undo);
+        odc_batch_destroy (&self->pending[k].batch);
+    }
+    free (self->sent);
+    zsock_destroy (&self->pull);
+    zsock_destroy (&self->grew);
+    odc_config_t *config = (odc_config_t *)self->config;
+    odc_config_destroy (&config);
+    free (self);
+    *self_p = NULL;
+}
+
+static void
+s_run (void *arg, odc_actor_t *actor)
+{
+    s_self_t *self = arg;
+    zsock_t *pull = self->pull;
+    s_recover (self);
     s_daily_start (self);
     odc_bus_handlers_t handlers = {0};
     odc_bus_on_readings (&handlers, s_on_reading);
     handlers.on[ODC__ENVELOPE__BODY_COMMAND] = s_on_command;
-    handlers.on[ODC__ENVELOPE__BODY_DEVICE_EVENT] = s_on_event;
-    zmq_pollitem_t items[2] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
-                               {pull ? zsock_resolve (pull) : NULL, 0, ZMQ_POLLIN, 0}};
-    while (ok) {
+    zmq_pollitem_t items[2] = {{zsock_resolve (odc_actor_pipe_of (actor)), 0, ZMQ_POLLIN, 0},
+                               {zsock_resolve (pull), 0, ZMQ_POLLIN, 0}};
+    for (;;) {
         /*  Wake for the oldest gathered record's deadline, at least once a
             second for the daily upload. */
         double now = odc_clock_s (), wait = 1.0;
@@ -763,7 +696,7 @@ odc_uploader_actor (zsock_t *pipe, void *args)
             }
         if (zmq_poll (items, 2, (long)(wait * 1000)) < 0 && zmq_errno () != EINTR)
             break;
-        if ((items[0].revents & ZMQ_POLLIN) && odc_actor_pipe (pipe, s_take_config, self))
+        if ((items[0].revents & ZMQ_POLLIN) && odc_actor_heard (actor))
             break;
         while (zsock_events (pull) & ZMQ_POLLIN)
             odc_bus_recv (pull, &handlers, self);
@@ -775,9 +708,8 @@ odc_uploader_actor (zsock_t *pipe, void *args)
             s_daily (self, s_clock (self));
     }
     /*  What is gathered goes to the outbox before the stop. */
-    if (ok)
-        while (zsock_events (pull) & ZMQ_POLLIN)
-            odc_bus_recv (pull, &handlers, self);
+    while (zsock_events (pull) & ZMQ_POLLIN)
+        odc_bus_recv (pull, &handlers, self);
     for (int k = 0; k < S_KINDS; k++)
         s_flush (self, k);
     odc_info (NULL,
@@ -786,18 +718,13 @@ odc_uploader_actor (zsock_t *pipe, void *args)
               (unsigned long long)self->readings, (unsigned long long)self->records,
               (unsigned long long)self->unchanged, (unsigned long long)self->sent_before,
               (unsigned long long)self->failed);
-    if (!ok)
-        odc_actor_wait_term (pipe);
-    for (int k = 0; k < S_KINDS; k++) {
-        free (self->pending[k].data);
-        free (self->pending[k].undo);
-        odc_batch_destroy (&self->pending[k].batch);
-    }
-    zlist_destroy (&self->events);
-    free (self->sent);
-    zsock_destroy (&pull);
-    zsock_destroy (&self->device_set);
-    odc_config_t *config = (odc_config_t *)self->config;
-    odc_config_destroy (&config);
-    free (self);
+}
+
+static const odc_actor_class_t s_class = {"uploader", s_self_new, s_self_destroy, s_take_config,
+                                          s_run};
+
+void
+odc_uploader_actor (zsock_t *pipe, void *args)
+{
+    odc_actor_main (pipe, &s_class, args);
 }

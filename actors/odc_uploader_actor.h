@@ -2,7 +2,7 @@
     the outbox (store/odc_outbox.h), from where the bridge sends it.
 
     Binds ODC_EP_UPLOAD. Takes every reading the latest actor stored, and
-    commands ("meters DEVICE-ID|all") from the IMIL commands:
+    commands (send_meters: a device id, or all) from the IMIL commands:
 
       kind     record   priority  sent
       alert    alert    urgent    when hrDeviceStatus, the error bits or the
@@ -58,11 +58,5 @@ void odc_uploader_actor (zsock_t *pipe, void *args);
     connected to ODC_EP_UPLOAD) to send the latest meters of one device id,
     or of all when device_id is NULL. 0 / -1. */
 int odc_uploader_request_meters (zsock_t *push, const char *device_id);
-
-/*  What the portal gets of a registry event: *out is *in less what only
-    the uploader and the loops need (the records to write, the ids to
-    remove, "read the device list again"); it shares in's strings. The
-    uploader's one rule, used by the schema check of every event type. */
-void odc_uploader_portal_event (Odc__DeviceEvent *out, const Odc__DeviceEvent *in);
 
 #endif

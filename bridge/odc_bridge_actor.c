@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "odc_bus.h"
-#include "odc_devices.h"
 #include "odc_imil.h"
 #include "odc_log.h"
 #include "odc_status.h"
@@ -51,13 +50,39 @@ typedef struct {
     int portal_no; /* of them, by the portal itself (not "away") */
 } s_flight_t;
 
+/*  What "status" tells of the portal link (sent as a PortalStatus). */
+typedef struct {
+    bool connected;
+    int port;             /* the port that works, 0 while not connected */
+    double since;         /* when it connected or lost the connection */
+    uint64_t sent, acked; /* batches since the start */
+    char last_error[160];
+    /*  Answers to our batch ids that did not come from the portal
+        (ignored); readings set aside because no stanza can carry them,
+        with the last reason. */
+    uint64_t forged, refused;
+    char last_refusal[160];
+} s_status_t;
+
+/*  A device list from the portal with the registry (by way of the commands
+    actor): its answer waits for the registry's. */
+#define S_PUSHES_MAX 4
+typedef struct {
+    char id[48];          /* the command's id */
+    xmpp_stanza_t *iq;    /* the portal's iq (a reference) */
+    xmpp_stanza_t *reply; /* the result, with its <pushed> */
+} s_push_t;
+
 typedef struct {
     const odc_config_t *config;
     odc_store_t *store;
     odc_outbox_t *outbox;
-    zsock_t *device_set; /* PUB: a portal's device list changed the device set */
-    zsock_t *commands;   /* PUSH: the portal's commands, to the commands actor */
-    zsock_t *replies;    /* PULL: their replies */
+    zsock_t *commands;    /* PUSH: the portal's commands, to the commands actor */
+    zsock_t *replies;     /* PULL: their replies */
+    zsock_t *grew;        /* PULL: the outbox grew (ODC_EP_OUTBOX) */
+    zsock_t *status_push; /* PUSH: our status, to its keeper */
+    s_push_t pushes[S_PUSHES_MAX];
+    uint64_t pushed; /* device lists taken, for their ids */
     xmpp_ctx_t *ctx;
     xmpp_conn_t *conn;
     xmpp_log_t log;
@@ -70,7 +95,7 @@ typedef struct {
     char peer[512];  /* the portal's full JID */
     uint64_t looked; /* the outbox's count and sheds at the last look (s_pump) */
     uint64_t bytes_plain, bytes_wire;
-    odc_portal_status_t status;
+    s_status_t status;
 } s_self_t;
 
 /*  The certificate-failure handler has no argument: the bridge's thread
@@ -80,7 +105,18 @@ static __thread s_self_t *s_current;
 static void
 s_publish (s_self_t *self)
 {
-    odc_status_portal_set (&self->status);
+    const s_status_t *st = &self->status;
+    Odc__PortalStatus ps = ODC__PORTAL_STATUS__INIT;
+    ps.connected = st->connected;
+    ps.port = st->port;
+    ps.since = st->since;
+    ps.sent = st->sent;
+    ps.acked = st->acked;
+    ps.last_error = (char *)st->last_error;
+    ps.forged = st->forged;
+    ps.refused = st->refused;
+    ps.last_refusal = (char *)st->last_refusal;
+    odc_status_send (self->status_push, &ps.base);
 }
 
 static void
@@ -253,6 +289,16 @@ s_send (s_self_t *self, const Odc__OutboxRecord *r, s_flight_t *f)
     return true;
 }
 
+/*  Whether a flight is due to go again by now. */
+static bool
+s_flight_due (const s_self_t *self, double now)
+{
+    for (size_t i = 0; i < self->n_flights; i++)
+        if (self->flights[i].again <= now)
+            return true;
+    return false;
+}
+
 /*  The window: S_WINDOW batches out at most. First the flights that are
     due again (refused, or unanswered past their deadline), each read back
     by its own key wherever it now stands in delivery order (newer, more
@@ -318,10 +364,13 @@ static bool s_trusted (s_self_t *self, const char *bare);
 /*  A device list from the portal: <devices xmlns=ODC_XML_NS><device
     address= port= credential= asset_number= location=/>...</devices>. The
     good entries replace the previous list from the portal (store/
-    odc_devices.h, source "portal"), the bad are named in the answer
-    <pushed taken= refused=><refused address= reason=/>...</pushed>; the
-    loops take the new list at the end of their pass (the device-set
-    signal on the bus; the configuration file is not read). */
+    odc_devices.h, source "portal"): a set_devices Command to the commands
+    actor, which hands it to the registry, the devices family's only
+    writer; this thread goes on meanwhile. The bad entries are named in the
+    answer <pushed taken= refused=><refused address= reason=/>...</pushed>,
+    sent when the registry has taken the list (s_push_answer). The loops
+    take the new list at the end of their pass (the registry's device-set
+    signal; the configuration file is not read). */
 static void
 s_push_devices (s_self_t *self, xmpp_conn_t *conn, xmpp_stanza_t *iq, xmpp_stanza_t *list,
                 const char *from)
@@ -329,20 +378,27 @@ s_push_devices (s_self_t *self, xmpp_conn_t *conn, xmpp_stanza_t *iq, xmpp_stanz
     size_t n = 0;
     for (xmpp_stanza_t *c = xmpp_stanza_get_children (list); c; c = xmpp_stanza_get_next (c))
         n += xmpp_stanza_is_tag (c) ? 1 : 0;
+    s_push_t *slot = NULL;
+    for (int i = 0; i < S_PUSHES_MAX && !slot; i++)
+        if (!self->pushes[i].iq)
+            slot = &self->pushes[i];
+    const char *refusal = n > ODC_XML_DEVICES_MAX ? "too many devices in one list"
+                          : !slot                 ? "device lists already waiting for the registry"
+                                                  : NULL;
+    if (refusal) {
+        xmpp_stanza_t *reply =
+            xmpp_stanza_reply_error (iq, slot ? "modify" : "wait",
+                                     slot ? "policy-violation" : "resource-constraint", refusal);
+        xmpp_send (conn, reply);
+        xmpp_stanza_release (reply);
+        odc_warn (NULL, "device list from %s refused: %s", from, refusal);
+        return;
+    }
     xmpp_stanza_t *reply = xmpp_stanza_reply (iq);
     xmpp_stanza_set_type (reply, "result");
     xmpp_stanza_t *pushed = xmpp_stanza_new (self->ctx);
     xmpp_stanza_set_name (pushed, "pushed");
     xmpp_stanza_set_ns (pushed, ODC_XML_NS);
-    if (n > ODC_XML_DEVICES_MAX) {
-        xmpp_stanza_release (pushed);
-        xmpp_stanza_release (reply);
-        reply = xmpp_stanza_reply_error (iq, "modify", "policy-violation",
-                                         "too many devices in one list");
-        xmpp_send (conn, reply);
-        xmpp_stanza_release (reply);
-        return;
-    }
     odc_device_config_t *devices = calloc (n ? n : 1, sizeof *devices);
     size_t taken = 0, refused = 0;
     const char *fallback =
@@ -384,30 +440,72 @@ s_push_devices (s_self_t *self, xmpp_conn_t *conn, xmpp_stanza_t *iq, xmpp_stanz
         d->asset_number = (char *)xmpp_stanza_get_attribute (c, "asset_number");
         d->location = (char *)xmpp_stanza_get_attribute (c, "location");
     }
-    size_t added = 0, removed = 0;
-    long rc =
-        odc_devices_sync (self->store, "portal", devices, taken, self->config, &added, &removed);
-    free (devices);
     char num[24];
-    snprintf (num, sizeof num, "%zu", rc < 0 ? 0 : taken);
+    snprintf (num, sizeof num, "%zu", taken);
     xmpp_stanza_set_attribute (pushed, "taken", num);
     snprintf (num, sizeof num, "%zu", refused);
     xmpp_stanza_set_attribute (pushed, "refused", num);
-    if (rc < 0) {
-        xmpp_stanza_release (pushed);
+    xmpp_stanza_add_child_ex (reply, pushed, 0);
+
+    Odc__DeviceList dl = ODC__DEVICE_LIST__INIT;
+    dl.source = "portal";
+    odc_imil_device_list (&dl, devices, taken);
+    snprintf (slot->id, sizeof slot->id, "%s-push-%" PRIu64, self->instance, ++self->pushed);
+    Odc__Command command = ODC__COMMAND__INIT;
+    command.id = slot->id;
+    command.from = (char *)from;
+    command.text = "(device list)";
+    command.refused = (uint32_t)refused;
+    command.what_case = ODC__COMMAND__WHAT_SET_DEVICES;
+    command.set_devices = &dl;
+    Odc__Envelope env = ODC__ENVELOPE__INIT;
+    env.source = "bridge";
+    env.body_case = ODC__ENVELOPE__BODY_COMMAND;
+    env.command = &command;
+    bool handed = odc_bus_try_send (self->commands, &env) == 0;
+    odc_imil_device_list_free (&dl);
+    free (devices);
+    if (!handed) {
         xmpp_stanza_release (reply);
-        reply = xmpp_stanza_reply_error (iq, "wait", "internal-server-error",
+        reply = xmpp_stanza_reply_error (iq, "wait", "resource-constraint",
+                                         "the commands actor is busy");
+        xmpp_send (conn, reply);
+        xmpp_stanza_release (reply);
+        odc_warn (NULL, "device list from %s: not taken, the commands actor is busy", from);
+        return;
+    }
+    slot->iq = xmpp_stanza_clone (iq);
+    slot->reply = reply;
+    odc_info (NULL, "device list from %s: %zu taken, %zu refused; with the registry", from, taken,
+              refused);
+}
+
+/*  The registry's answer to a device list (by way of the commands actor):
+    the portal's answer goes. true when r answered a push. */
+static bool
+s_push_answer (s_self_t *self, const Odc__Reply *r)
+{
+    s_push_t *slot = NULL;
+    for (int i = 0; i < S_PUSHES_MAX && !slot; i++)
+        if (self->pushes[i].iq && !strcmp (self->pushes[i].id, r->id))
+            slot = &self->pushes[i];
+    if (!slot)
+        return false;
+    xmpp_stanza_t *reply = slot->reply;
+    if (r->status != 0) {
+        xmpp_stanza_release (reply);
+        reply = xmpp_stanza_reply_error (slot->iq, "wait", "internal-server-error",
                                          "the store refused the list");
     }
+    if (self->state == S_ONLINE)
+        xmpp_send (self->conn, reply);
     else
-        xmpp_stanza_add_child_ex (reply, pushed, 0);
-    xmpp_send (conn, reply);
+        odc_warn (NULL, "the answer to the device list from %s is lost: the connection closed",
+                  r->to);
     xmpp_stanza_release (reply);
-    odc_info (NULL, "device list from %s: %zu taken (%zu new, %zu removed), %zu refused%s", from,
-              taken, added, removed, refused, rc < 0 ? "; the store refused it" : "");
-    /*  The loops read the device family again at the end of their pass. */
-    if (rc >= 0 && (added || removed))
-        odc_bus_device_set_send (self->device_set, "portal", added, removed);
+    xmpp_stanza_release (slot->iq);
+    memset (slot, 0, sizeof *slot);
+    return true;
 }
 
 /*  Whether from is the portal receiver's full JID (self->peer): its
@@ -608,6 +706,8 @@ s_on_reply (const Odc__Envelope *env, void *arg)
 {
     s_self_t *self = arg;
     const Odc__Reply *r = env->reply;
+    if (s_push_answer (self, r))
+        return;
     if (self->state != S_ONLINE) {
         odc_warn (NULL, "the reply to %s is lost: the connection to the server closed meanwhile",
                   r->to);
@@ -657,14 +757,23 @@ s_on_message (xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
             s_chat (self, conn, from, id, text);
             goto done;
         }
-        Odc__Command command = ODC__COMMAND__INIT;
-        command.id = (char *)(id ? id : "");
-        command.from = (char *)from;
-        command.text = body;
+        /*  Parsed here: only a typed command travels, and what is not
+            understood is answered at once. */
+        odc_imil_command_t parsed;
+        char *answer = NULL;
+        if (odc_imil_parse (body, &parsed, &answer) != 0) {
+            odc_info (NULL, "command from %s: '%.80s': not understood", from, body);
+            s_chat (self, conn, from, id, answer);
+            free (answer);
+            goto done;
+        }
+        Odc__Command *command = &parsed.command;
+        command->id = (char *)(id ? id : "");
+        command->from = (char *)from;
         Odc__Envelope env = ODC__ENVELOPE__INIT;
         env.source = "bridge";
         env.body_case = ODC__ENVELOPE__BODY_COMMAND;
-        env.command = &command;
+        env.command = command;
         if (odc_bus_try_send (self->commands, &env) != 0) {
             odc_warn (NULL, "command from %s: '%.80s': not taken, the commands actor is busy", from,
                       body);
@@ -813,8 +922,8 @@ s_take_config (void *config, void *arg)
     odc_config_destroy (&old);
 }
 
-void
-odc_bridge_actor (zsock_t *pipe, void *args)
+static void *
+s_self_new (void *args, bool *ok)
 {
     odc_bridge_args_t *a = args;
     s_self_t *self = calloc (1, sizeof *self);
@@ -824,14 +933,15 @@ odc_bridge_actor (zsock_t *pipe, void *args)
     self->outbox = a->outbox;
     s_instance (self);
     s_set_peer (self);
-    self->device_set = odc_bus_device_set_pub ("bridge");
+    self->grew = odc_bus_pull_bind (ODC_EP_OUTBOX, 0);
+    self->status_push = odc_status_push ();
     self->log = (xmpp_log_t){s_strophe_log, self};
     self->ctx = xmpp_ctx_new (NULL, &self->log);
     self->conn = self->ctx ? xmpp_conn_new (self->ctx) : NULL;
     self->commands = odc_bus_push_connect (ODC_EP_COMMANDS, 0);
     self->replies = odc_bus_pull_bind (ODC_EP_REPLIES, 0);
-    bool ok = self->conn && self->device_set && self->commands && self->replies;
-    if (ok) {
+    *ok = self->conn && self->grew && self->status_push && self->commands && self->replies;
+    if (*ok) {
         /*  Stream management (XEP-0198) off: delivery is ours (iq + result
             per batch, resent after a reconnect), and libstrophe 0.12 leaks
             the stream id when it resumes after a lost connection. */
@@ -847,31 +957,13 @@ odc_bridge_actor (zsock_t *pipe, void *args)
         xmpp_conn_set_certfail_handler (self->conn, s_certfail);
         xmpp_conn_set_sockopt_callback (self->conn, s_sockopt);
     }
-    odc_actor_ready (pipe, ok);
-    s_publish (self);
-    zmq_pollitem_t items[1] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0}};
-    double last_pump = 0;
-    while (ok) {
-        double now = odc_wall_s ();
-        if (self->state == S_IDLE && now >= self->retry_at)
-            s_connect (self);
-        xmpp_run_once (self->ctx, 50);
-        if (zmq_poll (items, 1, 0) > 0 && odc_actor_pipe (pipe, s_take_config, self))
-            break;
-        s_replies (self);
-        /*  New records: look every 100 ms (acks pump at once). */
-        if (now - last_pump >= 0.1) {
-            s_pump (self);
-            last_pump = now;
-        }
-    }
-    if (ok && self->state != S_IDLE) {
-        xmpp_disconnect (self->conn);
-        for (int i = 0; i < 20 && self->state != S_IDLE; i++)
-            xmpp_run_once (self->ctx, 50);
-    }
-    if (!ok)
-        odc_actor_wait_term (pipe);
+    return self;
+}
+
+static void
+s_self_destroy (void **self_p)
+{
+    s_self_t *self = *self_p;
     odc_info (NULL,
               "bridge stops: %llu batches sent, %llu acknowledged; XML %llu bytes, sent as "
               "%llu",
@@ -879,15 +971,63 @@ odc_bridge_actor (zsock_t *pipe, void *args)
               (unsigned long long)self->bytes_plain, (unsigned long long)self->bytes_wire);
     self->status.connected = false;
     s_publish (self);
+    for (int i = 0; i < S_PUSHES_MAX; i++)
+        if (self->pushes[i].iq) {
+            xmpp_stanza_release (self->pushes[i].iq);
+            xmpp_stanza_release (self->pushes[i].reply);
+        }
     if (self->conn)
         xmpp_conn_release (self->conn);
     if (self->ctx)
         xmpp_ctx_free (self->ctx);
-    zsock_destroy (&self->device_set);
+    zsock_destroy (&self->grew);
+    zsock_destroy (&self->status_push);
     zsock_destroy (&self->commands);
     zsock_destroy (&self->replies);
     odc_config_t *config = (odc_config_t *)self->config;
     odc_config_destroy (&config);
     s_current = NULL;
     free (self);
+    *self_p = NULL;
+}
+
+static void
+s_run (void *arg, odc_actor_t *actor)
+{
+    s_self_t *self = arg;
+    s_publish (self);
+    zmq_pollitem_t items[1] = {{zsock_resolve (odc_actor_pipe_of (actor)), 0, ZMQ_POLLIN, 0}};
+    for (;;) {
+        double now = odc_wall_s ();
+        if (self->state == S_IDLE && now >= self->retry_at)
+            s_connect (self);
+        xmpp_run_once (self->ctx, 50);
+        if (zmq_poll (items, 1, 0) > 0 && odc_actor_heard (actor))
+            break;
+        s_replies (self);
+        /*  New records: the uploader and the registry say so (acks pump
+            at once); a flight due again: when its time comes. */
+        bool grew = false;
+        while (zsock_events (self->grew) & ZMQ_POLLIN) {
+            zmsg_t *msg = zmsg_recv (self->grew);
+            zmsg_destroy (&msg);
+            grew = true;
+        }
+        if (grew || s_flight_due (self, odc_wall_s ()))
+            s_pump (self);
+    }
+    if (self->state != S_IDLE) {
+        xmpp_disconnect (self->conn);
+        for (int i = 0; i < 20 && self->state != S_IDLE; i++)
+            xmpp_run_once (self->ctx, 50);
+    }
+}
+
+static const odc_actor_class_t s_class = {"bridge", s_self_new, s_self_destroy, s_take_config,
+                                          s_run};
+
+void
+odc_bridge_actor (zsock_t *pipe, void *args)
+{
+    odc_actor_main (pipe, &s_class, args);
 }

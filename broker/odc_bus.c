@@ -202,15 +202,10 @@ odc_bus_body_name (Odc__Envelope__BodyCase body)
 /* ------------------------------------------------------------------------
    The device-set signal */
 
-const char *const odc_bus_device_set_writers[] = {"registry", "uploader", "commands", "bridge",
-                                                  NULL};
-
 zsock_t *
-odc_bus_device_set_pub (const char *writer)
+odc_bus_device_set_pub (void)
 {
-    char endpoint[128];
-    snprintf (endpoint, sizeof endpoint, "%s.%s", ODC_EP_DEVICE_SET, writer);
-    return s_socket (ZMQ_PUB, endpoint, 0, true);
+    return s_socket (ZMQ_PUB, ODC_EP_DEVICE_SET, 0, true);
 }
 
 void
@@ -239,14 +234,53 @@ odc_bus_device_set_sub (void)
         return NULL;
     zsock_set_linger (sub, 0);
     zsock_set_subscribe (sub, "");
-    for (int i = 0; odc_bus_device_set_writers[i]; i++)
-        if (zsock_connect (sub, "%s.%s", ODC_EP_DEVICE_SET, odc_bus_device_set_writers[i]) == -1) {
-            odc_error (NULL, "cannot connect %s.%s: %s", ODC_EP_DEVICE_SET,
-                       odc_bus_device_set_writers[i], zmq_strerror (zmq_errno ()));
-            zsock_destroy (&sub);
-            return NULL;
-        }
+    if (zsock_connect (sub, "%s", ODC_EP_DEVICE_SET) == -1) {
+        odc_error (NULL, "cannot connect %s: %s", ODC_EP_DEVICE_SET, zmq_strerror (zmq_errno ()));
+        zsock_destroy (&sub);
+    }
     return sub;
+}
+
+/* ------------------------------------------------------------------------
+   Outbox records */
+
+void
+odc_bus_batch_append (uint8_t **data, size_t *len, size_t *cap, const void *envelope, size_t size)
+{
+    /*  The field "items" of Batch, length-delimited (wire type 2): its
+        tag, the length as a varint, the bytes. */
+    const ProtobufCFieldDescriptor *items =
+        protobuf_c_message_descriptor_get_field_by_name (&odc__batch__descriptor, "items");
+    assert (items && items->label == PROTOBUF_C_LABEL_REPEATED && items->id < 16);
+    size_t need = *len + 1 + 10 + size;
+    if (need > *cap) {
+        *cap = need * 2;
+        *data = realloc (*data, *cap);
+    }
+    uint8_t *p = *data + *len;
+    *p++ = (uint8_t)(items->id << 3 | 2);
+    size_t n = size;
+    do {
+        uint8_t byte = n & 0x7f;
+        n >>= 7;
+        *p++ = n ? byte | 0x80 : byte;
+    } while (n);
+    memcpy (p, envelope, size);
+    *len = (size_t)(p - *data) + size;
+}
+
+void
+odc_bus_outbox_grew (zsock_t *push, int priority, uint64_t seq)
+{
+    if (!push)
+        return;
+    Odc__OutboxGrew grew = ODC__OUTBOX_GREW__INIT;
+    grew.priority = (uint32_t)priority;
+    grew.seq = seq;
+    Odc__Envelope env = ODC__ENVELOPE__INIT;
+    env.body_case = ODC__ENVELOPE__BODY_OUTBOX_GREW;
+    env.outbox_grew = &grew;
+    odc_bus_try_send (push, &env);
 }
 
 /* ------------------------------------------------------------------------

@@ -30,15 +30,24 @@
 
 /*  Endpoint names. Each is bound by the actor named after the arrow. */
 #define ODC_EP_READINGS  "inproc://odc.readings"  /* loops -> latest */
-#define ODC_EP_UPLOAD    "inproc://odc.upload"    /* anyone -> uploader */
-#define ODC_EP_REGISTRY  "inproc://odc.registry"  /* latest, discovery -> registry */
-#define ODC_EP_DISCOVERY "inproc://odc.discovery" /* commands -> discovery */
+#define ODC_EP_UPLOAD    "inproc://odc.upload"    /* latest, commands -> uploader */
+#define ODC_EP_REGISTRY  "inproc://odc.registry"  /* latest, discovery, commands -> registry */
+#define ODC_EP_DISCOVERY "inproc://odc.discovery" /* commands -> discovery: Command */
 #define ODC_EP_COMMANDS  "inproc://odc.commands"  /* bridge -> commands: Command */
 #define ODC_EP_REPLIES   "inproc://odc.replies"   /* commands -> bridge: Reply */
-/*  "The device set changed" (DeviceSetChanged), PUB -> SUB: each actor that
-    writes the devices family binds ODC_EP_DEVICE_SET "." and its name
-    (odc_bus_device_set_pub); the loops subscribe to all of them
-    (odc_bus_device_set_sub). */
+/*  commands -> registry, REQ -> REP: a DeviceList, answered by a
+    DeviceListTaken (the registry is the only writer of the devices family). */
+#define ODC_EP_DEVICES "inproc://odc.devices"
+/*  loops, bridge -> commands: LoopStatus, PortalStatus (never blocking:
+    odc_bus_try_send; a status lost to a full queue is sent again with the
+    next change). */
+#define ODC_EP_STATUS "inproc://odc.status"
+/*  uploader, registry -> bridge: OutboxGrew, after a commit (never
+    blocking: a full queue means the bridge has wake-ups waiting). */
+#define ODC_EP_OUTBOX "inproc://odc.outbox"
+/*  "The device set changed" (DeviceSetChanged), PUB -> SUB: the registry
+    binds it (odc_bus_device_set_pub); the loops subscribe
+    (odc_bus_device_set_sub) and read their list again at the end of a pass. */
 #define ODC_EP_DEVICE_SET "inproc://odc.device-set"
 
 /*  Default high-water mark of data sockets, in messages, on each side. */
@@ -70,7 +79,7 @@ typedef void (odc_bus_handler_fn) (const Odc__Envelope *env, void *arg);
 
 /*  One handler per body case (ODC__ENVELOPE__BODY_*), NULL for none. */
 typedef struct {
-    odc_bus_handler_fn *on[ODC__ENVELOPE__BODY_DEVICE_SET + 1]; /* the last body */
+    odc_bus_handler_fn *on[ODC__ENVELOPE__BODY_OUTBOX_GREW + 1]; /* the last body */
 } odc_bus_handlers_t;
 
 /*  Receive one envelope, dispatch it, free it. Blocks until a frame comes.
@@ -106,15 +115,24 @@ Odc__ReadingHeader *odc_bus_reading_header (const Odc__Envelope *env);
 /*  Name of a body case, for logs. */
 const char *odc_bus_body_name (Odc__Envelope__BodyCase body);
 
-/*  The device-set signal. pub: a PUB socket bound for writer (one of
-    odc_bus_device_set_writers), NULL on failure (logged). send: tell the
-    subscribers that source changed the devices family (never blocks; a
-    subscriber too far behind has one waiting already). sub: a SUB socket
-    connected to every writer's endpoint (bound or not yet). */
-extern const char *const odc_bus_device_set_writers[];
-zsock_t *odc_bus_device_set_pub (const char *writer);
+/*  The device-set signal. pub: the registry's PUB socket, NULL on failure
+    (logged). send: tell the subscribers that source changed the devices
+    family (never blocks; a subscriber too far behind has one waiting
+    already). sub: a SUB socket connected to it (bound or not yet). */
+zsock_t *odc_bus_device_set_pub (void);
 void odc_bus_device_set_send (zsock_t *pub, const char *source, size_t added, size_t removed);
 zsock_t *odc_bus_device_set_sub (void);
+
+/*  An outbox record's payload (a packed Odc__Batch) grown by one packed
+    Envelope, as protobuf-c would pack the Batch that holds it: the items
+    are appended without unpacking and packing each again. *data grows
+    (realloc) with *cap; *len is the bytes used. */
+void odc_bus_batch_append (uint8_t **data, size_t *len, size_t *cap, const void *envelope,
+                           size_t size);
+
+/*  Wake the bridge: the outbox grew by records up to (priority, seq).
+    push: a PUSH socket connected to ODC_EP_OUTBOX (NULL: no bridge). */
+void odc_bus_outbox_grew (zsock_t *push, int priority, uint64_t seq);
 
 /*  What each kind of record is called where, in one table: the five
     loops' readings in odc_loop_t order (0-based, base/odc_config.h), then

@@ -250,3 +250,36 @@ odc_actor_wait_term (zsock_t *pipe)
     while (!odc_actor_pipe (pipe, NULL, NULL))
         ;
 }
+
+struct _odc_actor_t {
+    zsock_t *pipe;
+    const odc_actor_class_t *cls;
+    void *self;
+};
+
+void
+odc_actor_main (zsock_t *pipe, const odc_actor_class_t *cls, void *args)
+{
+    bool ok = true;
+    odc_actor_t actor = {pipe, cls, cls->create (args, &ok)};
+    ok = ok && actor.self;
+    odc_actor_ready (pipe, ok);
+    if (ok)
+        cls->run (actor.self, &actor);
+    else
+        odc_actor_wait_term (pipe);
+    if (actor.self)
+        cls->destroy (&actor.self);
+}
+
+zsock_t *
+odc_actor_pipe_of (odc_actor_t *actor)
+{
+    return actor->pipe;
+}
+
+int
+odc_actor_heard (odc_actor_t *actor)
+{
+    return odc_actor_pipe (actor->pipe, actor->cls->configure, actor->self);
+}

@@ -94,4 +94,42 @@ int odc_actor_pipe (zsock_t *pipe, odc_actor_config_fn *on_config, void *arg);
     supervisor's stop never hangs on them. */
 void odc_actor_wait_term (zsock_t *pipe);
 
+/*  The actor skeleton. Every actor is a class run by odc_actor_main from
+    its zactor function:
+
+        static const odc_actor_class_t s_class = {
+            "registry", s_self_new, s_self_destroy, s_take_config, s_run};
+        void odc_registry_actor (zsock_t *pipe, void *args)
+        {
+            odc_actor_main (pipe, &s_class, args);
+        }
+
+    create: the actor's state from its args; *ok false when set-up failed
+        (logged). The state is destroyed either way.
+    destroy: frees whatever create made (parts of it NULL after a failed
+        set-up) and nulls the pointer.
+    configure: takes a new configuration (a reference of its own:
+        odc_config_replace); NULL when the actor keeps its first.
+    run: the actor's work, called after a good set-up, until
+        odc_actor_heard says stop.
+    odc_actor_main: create, report ready or failed, run (after a failed
+    set-up: wait for "$TERM", acknowledging configurations meanwhile, so the
+    supervisor's stop never hangs), destroy. */
+typedef struct _odc_actor_t odc_actor_t;
+typedef struct {
+    const char *name;
+    void *(*create) (void *args, bool *ok);
+    void (*destroy) (void **self_p);
+    odc_actor_config_fn *configure; /* (config, self) */
+    void (*run) (void *self, odc_actor_t *actor);
+} odc_actor_class_t;
+
+void odc_actor_main (zsock_t *pipe, const odc_actor_class_t *cls, void *args);
+
+/*  For run: the pipe (to poll it), and one command from it when it is
+    readable: 1 on "$TERM" (run must return), 0 otherwise (a
+    configuration, handed to configure). */
+zsock_t *odc_actor_pipe_of (odc_actor_t *actor);
+int odc_actor_heard (odc_actor_t *actor);
+
 #endif

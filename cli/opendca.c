@@ -146,24 +146,10 @@ s_report_nofile (int want)
         odc_info (NULL, "descriptor limit %llu", (unsigned long long)rl.rlim_cur);
 }
 
-static long
-s_sync_devices (odc_store_t *store, const odc_config_t *config)
-{
-    size_t added = 0, removed = 0;
-    long n = odc_devices_sync_config (store, config, &added, &removed);
-    if (n < 0)
-        odc_error (NULL, "the device list could not be written to the store %s",
-                   config->store_path);
-    else
-        odc_info (NULL, "devices: %ld from the configuration (%zu new, %zu removed)", n, added,
-                  removed);
-    return n;
-}
-
 static void *
 s_reload (void *current, void *arg)
 {
-    odc_store_t *store = arg;
+    (void)arg;
     odc_config_t *old = (odc_config_t *)current;
     char *errors = NULL;
     odc_config_t *fresh = odc_config_load (old->file, &errors);
@@ -178,12 +164,8 @@ s_reload (void *current, void *arg)
         odc_warn (NULL, "store.path changed to %s: takes effect at the next start",
                   fresh->store_path);
     s_apply_log_level (fresh);
-    /*  The loops read their device list from the store when they apply
-        the new configuration: bring it in step first. */
-    if (s_sync_devices (store, fresh) < 0) {
-        odc_config_destroy (&fresh);
-        return NULL;
-    }
+    /*  The registry brings the devices family in step with it when it
+        takes it (and tells the loops). */
     return fresh;
 }
 
@@ -235,13 +217,6 @@ s_run (const char *file)
               (unsigned long long)odc_outbox_count (outbox),
               (unsigned long long)odc_outbox_bytes (outbox));
 
-    if (s_sync_devices (store, config) < 0) {
-        odc_outbox_destroy (&outbox);
-        odc_store_close (&store);
-        odc_config_destroy (&config);
-        return 1;
-    }
-
     /*  Loading a large configuration leaves the heap full of freed YAML
         nodes (100 MB and more at 100,000 devices): give the pages back. */
     s_heap_give_back ();
@@ -250,7 +225,6 @@ s_run (const char *file)
         validator will stand), and from there, when a portal is configured,
         to the uploader, the outbox and the bridge. Started consumers
         first. */
-    odc_status_started ((double)time (NULL));
     bool portal = config->portal_jid != NULL;
     odc_supervisor_t *supervisor = odc_supervisor_new ();
     char vendor_map[1024];
@@ -258,9 +232,9 @@ s_run (const char *file)
     odc_loop_args_t loop_args[ODC_LOOP_COUNT];
     odc_uploader_args_t uploader_args = {config, store, outbox};
     odc_bridge_args_t bridge_args = {config, store, outbox};
-    odc_imil_t imil_args = {config, store, outbox, NULL, NULL, NULL, NULL};
+    odc_imil_t imil_args = {.config = config, .store = store, .outbox = outbox};
     odc_latest_args_t latest_args = {store, portal, true};
-    odc_registry_args_t registry_args = {config, store, portal};
+    odc_registry_args_t registry_args = {config, store, portal ? outbox : NULL};
     odc_discovery_args_t discovery_args = {config};
     if (portal) {
         xmpp_initialize ();
@@ -271,16 +245,20 @@ s_run (const char *file)
             supervisor,
             &(odc_actor_spec_t){"bridge", odc_bridge_actor, &bridge_args, {"uploader"}});
     }
-    odc_supervisor_add (
-        supervisor, &(odc_actor_spec_t){
-                        "commands", odc_commands_actor, &imil_args, {portal ? "uploader" : NULL}});
     odc_supervisor_add (supervisor, &(odc_actor_spec_t){"registry",
                                                         odc_registry_actor,
                                                         &registry_args,
-                                                        {portal ? "uploader" : NULL}});
+                                                        {portal ? "bridge" : NULL}});
     odc_supervisor_add (
         supervisor,
         &(odc_actor_spec_t){"discovery", odc_discovery_actor, &discovery_args, {"registry"}});
+    /*  After the registry (and stopped before it): it waits for the
+        registry's answer to a device list. */
+    odc_supervisor_add (supervisor,
+                        &(odc_actor_spec_t){"commands",
+                                            odc_commands_actor,
+                                            &imil_args,
+                                            {"registry", "discovery", portal ? "uploader" : NULL}});
     odc_supervisor_add (supervisor, &(odc_actor_spec_t){"latest",
                                                         odc_latest_actor,
                                                         &latest_args,

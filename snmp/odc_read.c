@@ -1,6 +1,7 @@
 /*  odc_read: see odc_read.h. */
 #include "odc_read.h"
 #include "odc_bus.h"
+#include "odc_bytes.h"
 #include "odc_text.h"
 
 #include <ctype.h>
@@ -1011,4 +1012,13 @@ void
 odc_reading_print (odc_loop_t loop, const ProtobufCMessage *m)
 {
     odc_reading_fprint (stdout, loop, m);
+}
+
+uint64_t
+odc_alert_news (const Odc__AlertReading *r)
+{
+    uint32_t v[4] = {(uint32_t)r->hr_device_status, r->detected_error_state, r->critical_events,
+                     r->all_events};
+    uint64_t h = odc_fnv (ODC_FNV_START, v, sizeof v);
+    return h ? h : 1;
 }

@@ -93,6 +93,17 @@ ProtobufCMessage *odc_read_decode (odc_loop_t loop, const odc_snmp_job_t *job,
     that says printer), 0 when none does. */
 uint32_t odc_read_printer_index (const odc_snmp_job_t *job);
 
+/*  The one rule of "this alert reading is news": a hash (never 0) of
+    hrDeviceStatus, the error bits (hrPrinterDetectedErrorState) and the
+    alert counters (prtAlertCriticalEvents, prtAlertAllEvents), which move
+    whenever the alert table does. hrPrinterStatus (idle, printing,
+    warming up) is not news; the table rides along when it was read. The
+    alert loop sends a reading downstream when this differs from the last
+    one it sent (or the table was read, or a resend is due); the uploader
+    sends it to the portal when it differs from what the portal last
+    got. */
+uint64_t odc_alert_news (const Odc__AlertReading *r);
+
 /*  Print any reading (any protobuf message) as JSON on out. Bytes print
     as hex; text from devices is escaped (control characters, invalid
     UTF-8). indent < 0: all on one line (JSON Lines). */

@@ -261,33 +261,18 @@ odc_devices_stage (odc_store_t *store, odc_batch_t *batch, const Odc__Device *d)
                        strlen (d->id));
 }
 
-size_t
-odc_devices_stage_event (odc_store_t *store, odc_batch_t *batch, const Odc__DeviceEvent *event)
+void
+odc_devices_stage_removal (odc_store_t *store, odc_batch_t *batch, const char *id)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < event->n_remove_ids; i++) {
-        const char *id = event->remove_ids[i];
-        odc_batch_delete (batch, store, ODC_CF_DEVICES, id, strlen (id));
-        char retired[ODC_DEVICE_ID_MAX + 16];
-        snprintf (retired, sizeof retired, "retired/%s", id);
-        odc_batch_put (batch, store, ODC_CF_META, retired, strlen (retired), "1", 1);
-        /*  Its latest readings: keys "ID/LOOP", so from "ID/" to "ID0". */
-        char from[ODC_DEVICE_ID_MAX + 8], to[ODC_DEVICE_ID_MAX + 8];
-        snprintf (from, sizeof from, "%s/", id);
-        snprintf (to, sizeof to, "%s0", id);
-        odc_batch_delete_range (batch, store, ODC_CF_LATEST, from, strlen (from), to, strlen (to));
-        n++;
-    }
-    if (event->device && event->device->id && *event->device->id) {
-        odc_devices_stage (store, batch, event->device);
-        n++;
-    }
-    for (size_t i = 0; i < event->n_also; i++)
-        if (event->also[i]->id && *event->also[i]->id) {
-            odc_devices_stage (store, batch, event->also[i]);
-            n++;
-        }
-    return n;
+    odc_batch_delete (batch, store, ODC_CF_DEVICES, id, strlen (id));
+    char retired[ODC_DEVICE_ID_MAX + 16];
+    snprintf (retired, sizeof retired, "retired/%s", id);
+    odc_batch_put (batch, store, ODC_CF_META, retired, strlen (retired), "1", 1);
+    /*  Its latest readings: keys "ID/LOOP", so from "ID/" to "ID0". */
+    char from[ODC_DEVICE_ID_MAX + 8], to[ODC_DEVICE_ID_MAX + 8];
+    snprintf (from, sizeof from, "%s/", id);
+    snprintf (to, sizeof to, "%s0", id);
+    odc_batch_delete_range (batch, store, ODC_CF_LATEST, from, strlen (from), to, strlen (to));
 }
 
 bool

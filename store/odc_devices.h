@@ -5,13 +5,15 @@
     otherwise ("192.0.2.7:1161"); readings carry it in their header and the
     "latest" family is keyed by it.
 
-    For now the devices come from the configuration (devices:), marked with
-    source "config": odc_devices_sync_config brings the family in step with
-    a configuration at start and at every reload (new ones added with their
-    first-seen time, changed ones updated, ones the configuration no longer
-    lists removed), and the loops read their list back with
-    odc_devices_each. Devices from other sources (discovery, imports: issue
-    6) are left alone by the sync.
+    In a running collector the registry (actors/odc_registry_actor.h) is
+    the only writer of this family and of "index": the configuration's
+    devices (odc_devices_sync_config at its start and at every reload), the
+    lists of imports and of the portal (odc_devices_sync, one source each;
+    devices of other sources are left alone) and what it learns by
+    identity readings and discovery (odc_devices_stage, written with the
+    event's outbox record). The loops read their list back with
+    odc_devices_each. `opendca import` without a running collector calls
+    odc_devices_sync itself: the store is then its process's alone.
 
     What a loop learns about a device and must not ask again after a
     restart (the meter loop's vendor counter probe) is kept beside it with
@@ -63,11 +65,9 @@ void odc_devices_index_key_serial (char *out, size_t size, const char *maker, co
 /*  Stage a device record and its index entries into batch. */
 void odc_devices_stage (odc_store_t *store, odc_batch_t *batch, const Odc__Device *d);
 
-/*  Stage what a registry event changes into batch: its device (and the
-    others it carries) written under their ids, the removed ones deleted
-    with their latest readings. Returns how many records it staged. */
-size_t odc_devices_stage_event (odc_store_t *store, odc_batch_t *batch,
-                                const Odc__DeviceEvent *event);
+/*  Stage the removal of a device that was replaced: its record deleted
+    with its latest readings, its id retired. */
+void odc_devices_stage_removal (odc_store_t *store, odc_batch_t *batch, const char *id);
 
 /*  Whether id was a device's that was removed (replaced): ids are never
     given again. */

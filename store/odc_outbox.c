@@ -21,6 +21,13 @@ struct _odc_outbox_t {
     odc_store_t *store;
     uint64_t max_bytes;
     pthread_mutex_t lock;
+    /*  Held by the thread that adds from its first odc_outbox_add into a
+        batch to its odc_outbox_commit (and by odc_outbox_replace): the
+        records of one adder are numbered and written before the next
+        adder's, so a class's records reach the store in number order (a
+        peek that found 11 while 10 was staged would leave 10 behind its
+        head). */
+    pthread_mutex_t adding;
     uint64_t next_seq;
     s_stats_t held;   /* durable records */
     s_stats_t staged; /* added, not yet committed */
@@ -85,6 +92,7 @@ odc_outbox_new (odc_store_t *store, uint64_t max_bytes)
     self->next_seq = 1; /* 0 means "none" in peek */
     self->staged.most_urgent = ODC_OUTBOX_CLASSES;
     pthread_mutex_init (&self->lock, NULL);
+    pthread_mutex_init (&self->adding, NULL);
 
     size_t vlen = 0;
     uint8_t *next = (uint8_t *)odc_store_get (store, ODC_CF_META, S_NEXT_SEQ_KEY,
@@ -105,6 +113,7 @@ odc_outbox_destroy (odc_outbox_t **self_p)
     if (!self_p || !*self_p)
         return;
     pthread_mutex_destroy (&(*self_p)->lock);
+    pthread_mutex_destroy (&(*self_p)->adding);
     free (*self_p);
     *self_p = NULL;
 }
@@ -128,11 +137,35 @@ s_record_value (Odc__Priority priority, uint64_t seq, const char *kind, uint64_t
     return value;
 }
 
+/*  The outbox this thread holds for adding (its batch has staged records
+    not yet committed), NULL when none. */
+static _Thread_local odc_outbox_t *s_adding;
+
+static void
+s_adding_take (odc_outbox_t *self)
+{
+    if (s_adding == self)
+        return;
+    assert (!s_adding);
+    pthread_mutex_lock (&self->adding);
+    s_adding = self;
+}
+
+static void
+s_adding_give (odc_outbox_t *self)
+{
+    if (s_adding != self)
+        return;
+    s_adding = NULL;
+    pthread_mutex_unlock (&self->adding);
+}
+
 uint64_t
 odc_outbox_add (odc_outbox_t *self, odc_batch_t *batch, Odc__Priority priority, const char *kind,
                 const void *payload, size_t size)
 {
     assert ((int)priority >= 0 && (int)priority < ODC_OUTBOX_CLASSES);
+    s_adding_take (self);
     /*  Number and staged count in one step: a peek that finds the class
         empty must also see that a record is on its way. */
     pthread_mutex_lock (&self->lock);
@@ -252,6 +285,7 @@ odc_outbox_commit (odc_outbox_t *self, odc_batch_t *batch)
     memset (&self->staged, 0, sizeof self->staged);
     self->staged.most_urgent = ODC_OUTBOX_CLASSES;
     pthread_mutex_unlock (&self->lock);
+    s_adding_give (self);
     odc_batch_clear (batch);
     return rc;
 }
@@ -402,13 +436,16 @@ odc_outbox_replace (odc_outbox_t *self, int priority, uint64_t seq,
     uint8_t key[ODC_OUTBOX_KEY_SIZE];
     odc_outbox_key (key, priority, seq);
     /*  Under the lock from lookup to count, as ack: a record shed or acked
-        meanwhile is not counted twice. */
+        meanwhile is not counted twice. The new numbers are written before
+        another adder's. */
+    s_adding_take (self);
     pthread_mutex_lock (&self->lock);
     size_t vlen = 0;
     void *value = odc_store_get (self->store, ODC_CF_OUTBOX, key, sizeof key, &vlen);
     Odc__OutboxRecord *old = value ? odc__outbox_record__unpack (NULL, vlen, value) : NULL;
     if (!value || (n && !old)) {
         pthread_mutex_unlock (&self->lock);
+        s_adding_give (self);
         free (value);
         if (old)
             odc__outbox_record__free_unpacked (old, NULL);
@@ -456,6 +493,7 @@ odc_outbox_replace (odc_outbox_t *self, int priority, uint64_t seq,
             *first = next;
     }
     pthread_mutex_unlock (&self->lock);
+    s_adding_give (self);
     free (value);
     if (old)
         odc__outbox_record__free_unpacked (old, NULL);

@@ -8,8 +8,12 @@
     for the life of the store (the next one is kept in "meta" and written in
     the same batch as the records), so the portal can de-duplicate by it.
 
-    Threads: one thread adds (the uploader), any thread may peek, ack and
-    count (the bridge); a mutex guards the counters.
+    Threads: any thread adds (the uploader its readings, the registry its
+    events), peeks, acks and counts (the bridge). A thread that adds holds
+    the outbox for adding from its first odc_outbox_add into a batch to its
+    odc_outbox_commit of that batch, which it must call (other adders wait
+    meanwhile): records are numbered and written in one order. A mutex
+    guards the counters.
 
     Adding: odc_outbox_add stages a record into the caller's batch, so the
     state change that a record reports and the record land in one atomic

@@ -157,16 +157,14 @@ test_moves_and_ids (void)
     /*  The registry moves it to .9 (as its event would). */
     Odc__Device *d = odc_devices_get (store, "192.0.2.5");
     CHECK (d);
-    Odc__DeviceEvent ev = ODC__DEVICE_EVENT__INIT;
     Odc__Device moved = *d;
     moved.address = "192.0.2.9";
     moved.source = "discovery";
     moved.serial = "SER1";
     moved.vendor = "HP";
     moved.mac = "00:1b:00:00:00:01";
-    ev.device = &moved;
     odc_batch_t *batch = odc_batch_new ();
-    CHECK (odc_devices_stage_event (store, batch, &ev) == 1);
+    odc_devices_stage (store, batch, &moved);
     CHECK (odc_store_write (store, batch) == 0);
     /*  The index finds it by serial, MAC and its new address. */
     char keys[3][ODC_INDEX_KEY_MAX];
@@ -202,11 +200,7 @@ test_moves_and_ids (void)
     if (d)
         odc__device__free_unpacked (d, NULL);
     /*  Removed by a replacement: its id is retired, never given again. */
-    char *gone[1] = {"192.0.2.5"};
-    Odc__DeviceEvent rm = ODC__DEVICE_EVENT__INIT;
-    rm.remove_ids = gone;
-    rm.n_remove_ids = 1;
-    CHECK (odc_devices_stage_event (store, batch, &rm) == 1);
+    odc_devices_stage_removal (store, batch, "192.0.2.5");
     CHECK (odc_store_write (store, batch) == 0);
     CHECK (odc_devices_get (store, "192.0.2.5") == NULL);
     CHECK (odc_devices_retired (store, "192.0.2.5"));

@@ -2,6 +2,9 @@
     folder: order, windows, acks, priorities, the size bound and shedding,
     sequence numbers that are never reused. */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "odc_outbox.h"
@@ -269,6 +272,92 @@ test_drain_then_refill (void)
     free (dir);
 }
 
+/*  Two adders (the uploader and the registry) and a drainer (the bridge)
+    at once: the drainer, peeking from the head and acking what it sees,
+    gets every record exactly once; within a class it never sees a number
+    before a smaller one it has not seen (a record staged while a later one
+    was written would be left behind the head). */
+#define S_ADDS 3000
+typedef struct {
+    odc_outbox_t *outbox;
+    int adder;
+} s_adder_t;
+
+static atomic_int s_adding;
+
+static void *
+s_add_many (void *arg)
+{
+    s_adder_t *a = arg;
+    odc_batch_t *batch = odc_batch_new ();
+    for (int i = 0; i < S_ADDS; i++) {
+        char payload[32];
+        int n = snprintf (payload, sizeof payload, "%d-%d", a->adder, i);
+        odc_outbox_add (a->outbox, batch, ODC__PRIORITY__PRIORITY_URGENT, "event", payload,
+                        (size_t)n);
+        if (i % 7 == 0)
+            sched_yield (); /* let the other adder in between add and commit */
+        if (odc_outbox_commit (a->outbox, batch) != 0)
+            break;
+    }
+    odc_batch_destroy (&batch);
+    atomic_fetch_sub (&s_adding, 1);
+    return NULL;
+}
+
+static void
+test_two_adders_one_drainer (void)
+{
+    char *dir = s_tempdir ("outbox-adders");
+    odc_store_t *store = s_open (dir);
+    odc_outbox_t *outbox = odc_outbox_new (store, 0);
+    s_adder_t adders[2] = {{outbox, 0}, {outbox, 1}};
+    pthread_t threads[2];
+    atomic_store (&s_adding, 2);
+    for (int i = 0; i < 2; i++)
+        pthread_create (&threads[i], NULL, s_add_many, &adders[i]);
+    uint64_t acked = 0, twice = 0, out_of_order = 0, last = 0;
+    int seen[2] = {0, 0}, wrong = 0;
+    for (;;) {
+        bool done = atomic_load (&s_adding) == 0;
+        Odc__OutboxRecord *window[16];
+        size_t n = odc_outbox_peek (outbox, 0, 0, window, 16);
+        for (size_t i = 0; i < n; i++) {
+            const Odc__OutboxRecord *r = window[i];
+            if (r->seq <= last)
+                out_of_order++;
+            last = r->seq;
+            int adder = -1, k = -1;
+            char text[32] = "";
+            memcpy (text, r->payload.data, r->payload.len < 31 ? r->payload.len : 31);
+            if (sscanf (text, "%d-%d", &adder, &k) != 2 || adder < 0 || adder > 1 ||
+                k != seen[adder])
+                wrong++; /* each adder's records in its own order, none left out */
+            else
+                seen[adder]++;
+            if (odc_outbox_ack (outbox, r->priority, r->seq) == 1)
+                acked++;
+            else
+                twice++;
+        }
+        odc_outbox_records_free (window, n);
+        if (done && n == 0)
+            break;
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join (threads[i], NULL);
+    printf ("two adders, one drainer: %llu acked of %d, %llu twice, %llu out of order, %d not "
+            "in their adder's order\n",
+            (unsigned long long)acked, 2 * S_ADDS, (unsigned long long)twice,
+            (unsigned long long)out_of_order, wrong);
+    CHECK (acked == 2 * S_ADDS && twice == 0 && out_of_order == 0 && wrong == 0);
+    CHECK (seen[0] == S_ADDS && seen[1] == S_ADDS);
+    CHECK (odc_outbox_count (outbox) == 0);
+    odc_outbox_destroy (&outbox);
+    odc_store_close (&store);
+    s_rmtree (dir);
+}
+
 int
 main (void)
 {
@@ -277,5 +366,6 @@ main (void)
     RUN (test_bound_sheds_least_urgent_oldest);
     RUN (test_state_and_record_in_one_batch);
     RUN (test_drain_then_refill);
+    RUN (test_two_adders_one_drainer);
     TEST_END ();
 }

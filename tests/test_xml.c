@@ -6,7 +6,7 @@
 #include "odc_bus.h"
 #include "odc_test.h"
 #include "odc_text.h"
-#include "odc_uploader_actor.h"
+#include "odc_registry_actor.h"
 #include "odc_xml.h"
 
 static xmpp_ctx_t *s_ctx;
@@ -416,16 +416,20 @@ test_bomb (void)
 static int
 s_write_batch (const char *dir, const char *kind, const char *name, Odc__Envelope **items, size_t n)
 {
-    Odc__Batch batch = ODC__BATCH__INIT;
-    batch.n_items = n;
-    batch.items = items;
+    /*  The payload as the uploader and the registry build it: packed
+        envelopes appended (odc_bus_batch_append). */
     Odc__OutboxRecord record = ODC__OUTBOX_RECORD__INIT;
     record.seq = 8;
     record.created_ms = 1764000000999ull;
     record.kind = (char *)kind;
-    record.payload.len = odc__batch__get_packed_size (&batch);
-    record.payload.data = malloc (record.payload.len);
-    odc__batch__pack (&batch, record.payload.data);
+    size_t cap = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t size = odc__envelope__get_packed_size (items[i]);
+        uint8_t *packed = malloc (size);
+        odc__envelope__pack (items[i], packed);
+        odc_bus_batch_append (&record.payload.data, &record.payload.len, &cap, packed, size);
+        free (packed);
+    }
     size_t plain, wire;
     xmpp_stanza_t *el = odc_xml_batch (s_ctx, &record, 0, &plain, &wire, NULL);
     free (record.payload.data);
@@ -445,51 +449,43 @@ s_write_batch (const char *dir, const char *kind, const char *name, Odc__Envelop
     return f ? 0 : 1;
 }
 
-/*  An event of every type, as the registry raises it (with the records
-    the uploader writes, the ids it removes and "read the list again") and
-    as the uploader passes it on (odc_uploader_portal_event): what only
-    the collector needs must not reach the portal. */
+/*  An event of every type, as the registry puts it in its outbox record
+    (odc_registry_event_fill: the portal's fields from the device's; the
+    DeviceEvent message holds nothing else). */
 static int
 s_write_events (const char *dir)
 {
     Odc__Device device = ODC__DEVICE__INIT;
     device.id = "dev-1";
     device.address = "10.0.0.1";
-    Odc__Device *also = &device;
-    char *remove_ids[] = {"dev-0"};
+    device.serial = "CN12345678";
+    device.mac = "00:11:22:33:44:55";
+    device.vendor = "HP";
+    device.model = (char *)s_nasty;
+    device.location = (char *)s_nasty;
+    device.asset_number = "A-1";
     Odc__DeviceEvent events[ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_RETURNED];
     Odc__Envelope envs[ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_RETURNED];
     Odc__Envelope *items[ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_RETURNED];
     size_t n = 0;
     for (int type = ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_NEW;
          type <= ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_RETURNED; type++, n++) {
-        Odc__DeviceEvent raised = ODC__DEVICE_EVENT__INIT;
-        raised.type = (Odc__DeviceEventType)type;
-        raised.device_id = "dev-1";
-        raised.address = "10.0.0.1";
-        raised.old_address = type == ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_MOVED ? "10.0.0.9" : "";
-        raised.serial = "CN12345678";
-        raised.old_serial = type == ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_REPLACED ? "CN0" : "";
-        raised.mac = "00:11:22:33:44:55";
-        raised.old_mac =
+        Odc__DeviceEvent *ev = &events[n];
+        odc__device_event__init (ev);
+        ev->type = (Odc__DeviceEventType)type;
+        odc_registry_event_fill (ev, &device, 1764000000000ull);
+        ev->old_address = type == ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_MOVED ? "10.0.0.9" : "";
+        ev->old_serial = type == ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_REPLACED ? "CN0" : "";
+        ev->old_device_id = type == ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_REPLACED ? "dev-0" : "";
+        ev->old_mac =
             type == ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_MAC_CHANGED ? "00:11:22:33:44:00" : "";
-        raised.vendor = "HP";
-        raised.model = (char *)s_nasty;
-        raised.location = (char *)s_nasty;
-        raised.at_ms = 1764000000000ull;
-        raised.last_seen_ms =
+        ev->last_seen_ms =
             type == ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_MISSING ? 1763000000000ull : 0;
-        raised.device = &device;
-        raised.n_also = 1;
-        raised.also = &also;
-        raised.n_remove_ids = 1;
-        raised.remove_ids = remove_ids;
-        raised.relist = true;
-        odc_uploader_portal_event (&events[n], &raised);
         odc__envelope__init (&envs[n]);
         envs[n].version = ODC_ENVELOPE_VERSION;
+        envs[n].source = "registry";
         envs[n].body_case = ODC__ENVELOPE__BODY_DEVICE_EVENT;
-        envs[n].device_event = &events[n];
+        envs[n].device_event = ev;
         items[n] = &envs[n];
     }
     return s_write_batch (dir, "event", "event-plain", items, n);
@@ -535,6 +531,46 @@ s_examples (const char *dir)
     return s_write_events (dir);
 }
 
+/*  The appended payload is what protobuf-c packs for the same Batch, for
+    envelopes of every length class of the varint (0, 1 and 2+ bytes). */
+static void
+test_batch_append (void)
+{
+    size_t sizes[] = {0, 100, 127, 128, 300, 20000, 70000};
+    Odc__Envelope envs[7], *items[7];
+    char *texts[7];
+    uint8_t *data = NULL;
+    size_t len = 0, cap = 0;
+    for (int i = 0; i < 7; i++) {
+        odc__envelope__init (&envs[i]);
+        texts[i] = calloc (1, sizes[i] + 1);
+        memset (texts[i], 'x', sizes[i]);
+        envs[i].source = texts[i];
+        items[i] = &envs[i];
+        size_t size = odc__envelope__get_packed_size (&envs[i]);
+        uint8_t *packed = malloc (size ? size : 1);
+        odc__envelope__pack (&envs[i], packed);
+        odc_bus_batch_append (&data, &len, &cap, packed, size);
+        free (packed);
+    }
+    Odc__Batch batch = ODC__BATCH__INIT;
+    batch.n_items = 7;
+    batch.items = items;
+    size_t want = odc__batch__get_packed_size (&batch);
+    uint8_t *expect = malloc (want);
+    odc__batch__pack (&batch, expect);
+    CHECKF (len == want && !memcmp (data, expect, want), "appended %zu bytes, protobuf-c %zu", len,
+            want);
+    Odc__Batch *back = odc__batch__unpack (NULL, len, data);
+    CHECK (back && back->n_items == 7 && strlen (back->items[6]->source) == 70000);
+    if (back)
+        odc__batch__free_unpacked (back, NULL);
+    free (expect);
+    free (data);
+    for (int i = 0; i < 7; i++)
+        free (texts[i]);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -552,6 +588,7 @@ main (int argc, char **argv)
     RUN (test_round_trip);
     RUN (test_hostile);
     RUN (test_bomb);
+    RUN (test_batch_append);
     xmpp_ctx_free (s_ctx);
     xmpp_shutdown ();
     TEST_END ();

@@ -2,7 +2,7 @@
     XMPP chat from the portal or from `opendca imil "..."`.
 
     An input is the command text (cut at its first NUL, as a C string
-    arrives). It runs through odc_imil_run against a real RocksDB store in
+    arrives). It runs through odc_imil_run_text against a real RocksDB store in
     a temporary folder holding three devices of the harness's
     configuration, with no uploader, registry or discovery actor (the
     replies say so). Every reply must be text without a NUL and end
@@ -134,7 +134,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         return 0;
     }
     int status = -1;
-    char *reply = odc_imil_run (&s_imil, text, &status);
+    char *reply = odc_imil_run_text (&s_imil, text, &status);
     if (!reply || status < 0 || status > 2)
         abort ();
     size_t len = strlen (reply);

@@ -48,7 +48,7 @@ s_on_command (const Odc__Envelope *env, void *arg)
 {
     (void)arg;
     int status = 0;
-    char *text = odc_imil_run (&s_imil, env->command->text, &status);
+    char *text = odc_imil_run (&s_imil, env->command, &status);
     Odc__Reply reply = ODC__REPLY__INIT;
     reply.id = env->command->id;
     reply.to = env->command->from;
@@ -186,10 +186,13 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     const char *name = xmpp_stanza_get_name (el);
     if (!name)
         ;
-    else if (!strcmp (name, "iq"))
-        s_on_iq (s_bridge.conn, el, &s_bridge);
-    else if (!strcmp (name, "message")) {
-        s_on_message (s_bridge.conn, el, &s_bridge);
+    else if (!strcmp (name, "iq") || !strcmp (name, "message")) {
+        /*  A command or a device list goes to the commands actor: run
+            here, its reply back to the bridge. */
+        if (!strcmp (name, "iq"))
+            s_on_iq (s_bridge.conn, el, &s_bridge);
+        else
+            s_on_message (s_bridge.conn, el, &s_bridge);
         odc_bus_handlers_t handlers = {0};
         handlers.on[ODC__ENVELOPE__BODY_COMMAND] = s_on_command;
         while (zsock_events (s_commands) & ZMQ_POLLIN)
