@@ -187,9 +187,9 @@ s_self_new (void *args, bool *ok)
 }
 
 static void
-s_self_destroy (void **self_p)
+s_self_destroy (void *arg)
 {
-    s_self_t *self = *self_p;
+    s_self_t *self = arg;
     if (self->sweep)
         odc_info (NULL, "discovery: sweep %u stopped unfinished", self->sweeps);
     odc_discover_destroy (&self->sweep);
@@ -197,11 +197,8 @@ s_self_destroy (void **self_p)
     free (self->targets);
     zsock_destroy (&self->pull);
     zsock_destroy (&self->registry);
-    odc_config_t *config = (odc_config_t *)self->config, *pending = (odc_config_t *)self->pending;
-    odc_config_destroy (&config);
-    odc_config_destroy (&pending);
-    free (self);
-    *self_p = NULL;
+    odc_config_replace (&self->config, NULL);
+    odc_config_replace (&self->pending, NULL);
 }
 
 static void

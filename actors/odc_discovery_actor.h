@@ -1,7 +1,8 @@
 /*  odc_discovery_actor: sweeps the configured ranges (ranges:) for printers
     on a schedule (discovery.every_hours on the collector's clock, the first
     right after the start; 0: only on command) and when told to (a
-    "sweep" command on ODC_EP_DISCOVERY, from the IMIL word "discover").
+    Command discover without ranges on ODC_EP_DISCOVERY, from the IMIL word
+    "discover": odc_discovery_request).
     What it finds goes to the registry (ODC_EP_REGISTRY) as Odc__Discovered;
     the sweep itself is snmp/odc_discover.h, at discovery.rate addresses a
     second and discovery.concurrency in flight. Progress and the summary

@@ -770,9 +770,9 @@ s_self_new (void *args, bool *ok)
 }
 
 static void
-s_self_destroy (void **self_p)
+s_self_destroy (void *arg)
 {
-    s_self_t *self = *self_p;
+    s_self_t *self = arg;
     odc_imil_t *ctx = &self->ctx;
     zsock_destroy (&self->rep);
     zsock_destroy (&self->status);
@@ -787,10 +787,7 @@ s_self_destroy (void **self_p)
             odc__loop_status__free_unpacked (ctx->loops[l], NULL);
     if (ctx->portal)
         odc__portal_status__free_unpacked (ctx->portal, NULL);
-    odc_config_t *config = (odc_config_t *)ctx->config;
-    odc_config_destroy (&config);
-    free (self);
-    *self_p = NULL;
+    odc_config_replace (&ctx->config, NULL);
 }
 
 static void

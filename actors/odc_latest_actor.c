@@ -100,15 +100,13 @@ s_self_new (void *args, bool *ok)
 }
 
 static void
-s_self_destroy (void **self_p)
+s_self_destroy (void *arg)
 {
-    s_self_t *self = *self_p;
+    s_self_t *self = arg;
     odc_batch_destroy (&self->batch);
     zsock_destroy (&self->pull);
     zsock_destroy (&self->upload);
     zsock_destroy (&self->registry);
-    free (self);
-    *self_p = NULL;
 }
 
 /*  Wait for readings; take all that are waiting; then hear only the pipe

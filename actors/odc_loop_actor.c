@@ -983,9 +983,9 @@ s_self_new (void *args, bool *ok)
 }
 
 static void
-s_self_destroy (void **self_p)
+s_self_destroy (void *arg)
 {
-    s_self_t *self = *self_p;
+    s_self_t *self = arg;
     odc_snmp_destroy (&self->engine);
     s_notes_write (self, odc_wall_s (), true);
     odc_batch_destroy (&self->notes);
@@ -1004,11 +1004,8 @@ s_self_destroy (void **self_p)
     free (self->devices);
     free (self->strings);
     odc_vendor_map_destroy (&self->vendors);
-    odc_config_t *config = (odc_config_t *)self->config, *pending = (odc_config_t *)self->pending;
-    odc_config_destroy (&config);
-    odc_config_destroy (&pending);
-    free (self);
-    *self_p = NULL;
+    odc_config_replace (&self->config, NULL);
+    odc_config_replace (&self->pending, NULL);
 }
 
 static void

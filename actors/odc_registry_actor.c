@@ -950,9 +950,9 @@ s_self_new (void *args, bool *ok)
 }
 
 static void
-s_self_destroy (void **self_p)
+s_self_destroy (void *arg)
 {
-    s_self_t *self = *self_p;
+    s_self_t *self = arg;
     s_write_events (self);
     odc_batch_destroy (&self->batch);
     zsock_destroy (&self->pull);
@@ -963,10 +963,7 @@ s_self_destroy (void **self_p)
     zhashx_destroy (&self->staged_index);
     free (self->record);
     free (self->seen);
-    odc_config_t *config = (odc_config_t *)self->config;
-    odc_config_destroy (&config);
-    free (self);
-    *self_p = NULL;
+    odc_config_replace (&self->config, NULL);
 }
 
 static void

@@ -655,9 +655,9 @@ s_self_new (void *args, bool *ok)
 }
 
 static void
-s_self_destroy (void **self_p)
+s_self_destroy (void *arg)
 {
-    s_self_t *self = *self_p;
+    s_self_t *self = arg;
     for (int k = 0; k < S_KINDS; k++) {
         free (self->pending[k].data);
         free (self->pending[k].undo);
@@ -666,10 +666,7 @@ s_self_destroy (void **self_p)
     free (self->sent);
     zsock_destroy (&self->pull);
     zsock_destroy (&self->grew);
-    odc_config_t *config = (odc_config_t *)self->config;
-    odc_config_destroy (&config);
-    free (self);
-    *self_p = NULL;
+    odc_config_replace (&self->config, NULL);
 }
 
 static void

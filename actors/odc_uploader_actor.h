@@ -15,12 +15,14 @@
       tray     tray     normal    when a tray's contents, status or level by
                                   quarter changed, or a cover's status
       meter    meters   bulk      once a day at portal.meters_at (collector's
-                                  clock), and at once on "meters ..."
+                                  clock), and at once on send_meters
 
     Readings of one kind are gathered into one record (an Odc__Batch):
     alerts for at most 1 s, the others for at most 10 s, at most 500 per
     record. A record is in the store (synced when store.sync is on) before
-    the reading counts as uploaded.
+    the reading counts as uploaded; then the bridge is woken (OutboxGrew on
+    ODC_EP_OUTBOX). The registry's events are not the uploader's: the
+    registry writes their records with its own changes.
 
     Exactly once: what was last sent per device and loop (a hash of what
     counts as a change, and the read time) is kept in the store, in the
@@ -33,7 +35,7 @@
     stopped (what it was gathering at a kill -9 or a crash). A store from
     before this is taken as all sent, once (meta "upload/sent" marks it).
 
-    Daily uploads and "meters ..." walk the store's latest readings, so they
+    Daily uploads and send_meters walk the store's latest readings, so they
     send the last reading of every device even when it was taken days ago,
     but not one already sent (its read time at or before the sent one's). */
 #ifndef ODC_UPLOADER_ACTOR_H

@@ -1014,7 +1014,8 @@ odc_config_replace (const odc_config_t **slot, const void *fresh)
 const odc_config_t *
 odc_config_ref (const odc_config_t *self)
 {
-    __atomic_add_fetch (&((odc_config_t *)self)->refs, 1, __ATOMIC_SEQ_CST);
+    if (self)
+        __atomic_add_fetch (&((odc_config_t *)self)->refs, 1, __ATOMIC_SEQ_CST);
     return self;
 }
 

@@ -22,12 +22,18 @@ odc_now_ms (void)
     return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
 }
 
+static double
+s_seconds (clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime (clock, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 double
 odc_clock_s (void)
 {
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return s_seconds (CLOCK_MONOTONIC);
 }
 
 double
@@ -39,9 +45,7 @@ odc_collector_s (double start, double speed)
 double
 odc_wall_s (void)
 {
-    struct timespec ts;
-    clock_gettime (CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return s_seconds (CLOCK_REALTIME);
 }
 
 void

@@ -961,9 +961,9 @@ s_self_new (void *args, bool *ok)
 }
 
 static void
-s_self_destroy (void **self_p)
+s_self_destroy (void *arg)
 {
-    s_self_t *self = *self_p;
+    s_self_t *self = arg;
     odc_info (NULL,
               "bridge stops: %llu batches sent, %llu acknowledged; XML %llu bytes, sent as "
               "%llu",
@@ -984,11 +984,8 @@ s_self_destroy (void **self_p)
     zsock_destroy (&self->status_push);
     zsock_destroy (&self->commands);
     zsock_destroy (&self->replies);
-    odc_config_t *config = (odc_config_t *)self->config;
-    odc_config_destroy (&config);
+    odc_config_replace (&self->config, NULL);
     s_current = NULL;
-    free (self);
-    *self_p = NULL;
 }
 
 static void

@@ -269,7 +269,8 @@ odc_actor_main (zsock_t *pipe, const odc_actor_class_t *cls, void *args)
     else
         odc_actor_wait_term (pipe);
     if (actor.self)
-        cls->destroy (&actor.self);
+        cls->destroy (actor.self);
+    free (actor.self);
 }
 
 zsock_t *

@@ -104,10 +104,11 @@ void odc_actor_wait_term (zsock_t *pipe);
             odc_actor_main (pipe, &s_class, args);
         }
 
-    create: the actor's state from its args; *ok false when set-up failed
-        (logged). The state is destroyed either way.
-    destroy: frees whatever create made (parts of it NULL after a failed
-        set-up) and nulls the pointer.
+    create: the actor's state from its args, allocated with malloc or
+        calloc; *ok false when set-up failed (logged). The state is
+        destroyed either way.
+    destroy: frees whatever create put in the state (parts of it NULL
+        after a failed set-up); the skeleton frees the state itself.
     configure: takes a new configuration (a reference of its own:
         odc_config_replace); NULL when the actor keeps its first.
     run: the actor's work, called after a good set-up, until
@@ -119,7 +120,7 @@ typedef struct _odc_actor_t odc_actor_t;
 typedef struct {
     const char *name;
     void *(*create) (void *args, bool *ok);
-    void (*destroy) (void **self_p);
+    void (*destroy) (void *self);
     odc_actor_config_fn *configure; /* (config, self) */
     void (*run) (void *self, odc_actor_t *actor);
 } odc_actor_class_t;

@@ -1,0 +1,110 @@
+/*  test_validate: every rule of actors/odc_validate.h with a reading that
+    passes and one that fails. */
+#include <string.h>
+
+#include "odc_test.h"
+#include "odc_validate.h"
+
+#define MIN_MS 60000ull
+
+static odc_validate_limits_t s_limits;
+
+/*  A counter that rises within the rate is taken; one that rises faster
+    than a device prints is not. */
+static void
+test_counter_rate (void)
+{
+    char why[160] = "";
+    odc_counter_seen_t prev = {161948, 10 * MIN_MS, 500000};
+    CHECK (odc_validate_counter (&s_limits, NULL, 5, 0, 0, why, sizeof why) == ODC_VERDICT_OK);
+    /*  20 minutes at 200 pages a minute: 4,000 pages at the most. */
+    CHECK (odc_validate_counter (&s_limits, &prev, 161948 + 4000, 30 * MIN_MS, 620000, why,
+                                 sizeof why) == ODC_VERDICT_OK);
+    CHECK (odc_validate_counter (&s_limits, &prev, 161948 + 4001, 30 * MIN_MS, 620000, why,
+                                 sizeof why) == ODC_VERDICT_SUSPECT);
+    CHECKF (strstr (why, "rose by 4001"), "why: %s", why);
+    /*  Unchanged is fine; two readings a second apart still allow a
+        minute's worth, and so does a clock that went back. */
+    CHECK (odc_validate_counter (&s_limits, &prev, 161948, 10 * MIN_MS + 1000, 0, why,
+                                 sizeof why) == ODC_VERDICT_OK);
+    CHECK (odc_validate_counter (&s_limits, &prev, 161948 + 200, 1000, 0, why, sizeof why) ==
+           ODC_VERDICT_OK);
+    CHECK (odc_validate_counter (&s_limits, &prev, 161948 + 201, 1000, 0, why, sizeof why) ==
+           ODC_VERDICT_SUSPECT);
+}
+
+/*  A drop is a reset only when the device restarted and the counter began
+    again; the simulator's reset (161,948 to 0) after a restart passes, the
+    same drop without a restart does not, nor a restart to a large value. */
+static void
+test_counter_reset (void)
+{
+    char why[160] = "";
+    odc_counter_seen_t prev = {161948, 10 * MIN_MS, 500000};
+    CHECK (odc_validate_counter (&s_limits, &prev, 0, 20 * MIN_MS, 3000, why, sizeof why) ==
+           ODC_VERDICT_RESET);
+    CHECKF (strstr (why, "reset: 0 after 161948"), "why: %s", why);
+    CHECK (odc_validate_counter (&s_limits, &prev, 0, 20 * MIN_MS, 560000, why, sizeof why) ==
+           ODC_VERDICT_SUSPECT);
+    CHECKF (strstr (why, "without a restart"), "why: %s", why);
+    CHECK (odc_validate_counter (&s_limits, &prev, 0, 20 * MIN_MS, 0, why, sizeof why) ==
+           ODC_VERDICT_SUSPECT); /* uptime not known: no reset can be recognised */
+    CHECK (odc_validate_counter (&s_limits, &prev, 150000, 20 * MIN_MS, 3000, why, sizeof why) ==
+           ODC_VERDICT_SUSPECT);
+    CHECKF (strstr (why, "not to a fresh counter"), "why: %s", why);
+    CHECK (odc_validate_counter (&s_limits, &prev, 161947, 20 * MIN_MS, 560000, why, sizeof why) ==
+           ODC_VERDICT_SUSPECT); /* one less */
+}
+
+/*  A Counter32 that wraps: accepted when what was printed across the wrap
+    fits the rate; a large value falling to a small one otherwise is not a
+    wrap. */
+static void
+test_counter_wrap (void)
+{
+    char why[160] = "";
+    uint64_t top = (1ull << 32) - 100;
+    odc_counter_seen_t prev = {top, 10 * MIN_MS, 500000};
+    CHECK (odc_validate_counter (&s_limits, &prev, 50, 11 * MIN_MS, 506000, why, sizeof why) ==
+           ODC_VERDICT_WRAP);
+    CHECK (odc_validate_counter (&s_limits, &prev, 150, 11 * MIN_MS, 506000, why, sizeof why) ==
+           ODC_VERDICT_SUSPECT); /* 250 pages in a minute */
+    odc_counter_seen_t half = {1ull << 31, 10 * MIN_MS, 500000};
+    CHECK (odc_validate_counter (&s_limits, &half, 50, 11 * MIN_MS, 506000, why, sizeof why) ==
+           ODC_VERDICT_SUSPECT); /* not near the top: no wrap */
+}
+
+/*  Supplies: the range and the sentinels, the capacity that changes only
+    with a replacement, a level that rises without one (noted). */
+static void
+test_supply (void)
+{
+    char why[160] = "";
+    CHECK (odc_validate_supply (NULL, 100, 55, why, sizeof why) == ODC_VERDICT_OK);
+    CHECK (odc_validate_supply (NULL, 100, -3, why, sizeof why) == ODC_VERDICT_OK);
+    CHECK (odc_validate_supply (NULL, -2, -2, why, sizeof why) == ODC_VERDICT_OK);
+    CHECK (odc_validate_supply (NULL, 100, 101, why, sizeof why) == ODC_VERDICT_SUSPECT);
+    CHECK (odc_validate_supply (NULL, 100, -4, why, sizeof why) == ODC_VERDICT_SUSPECT);
+    CHECKF (strstr (why, "not a sentinel"), "why: %s", why);
+    odc_supply_seen_t prev = {10000, 800};
+    CHECK (odc_validate_supply (&prev, 10000, 700, why, sizeof why) == ODC_VERDICT_OK);
+    CHECK (odc_validate_supply (&prev, 10000, 9900, why, sizeof why) == ODC_VERDICT_OK);
+    CHECK (odc_validate_supply (&prev, 12000, 11800, why, sizeof why) == ODC_VERDICT_OK);
+    CHECK (odc_validate_supply (&prev, 12000, 700, why, sizeof why) == ODC_VERDICT_SUSPECT);
+    CHECKF (strstr (why, "capacity changed"), "why: %s", why);
+    CHECK (odc_validate_supply (&prev, 10000, 1500, why, sizeof why) == ODC_VERDICT_NOTE);
+    CHECKF (strstr (why, "rose from 800 to 1500"), "why: %s", why);
+}
+
+int
+main (void)
+{
+    odc_validate_limits_default (&s_limits);
+    CHECK (s_limits.max_pages_per_minute == 200 && s_limits.reset_below == 10000);
+    RUN (test_counter_rate);
+    RUN (test_counter_reset);
+    RUN (test_counter_wrap);
+    RUN (test_supply);
+    CHECK (!strcmp (odc_verdict_name (ODC_VERDICT_RESET), "reset"));
+    TEST_END ();
+}
