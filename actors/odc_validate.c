@@ -12,6 +12,13 @@ odc_validate_limits_default (odc_validate_limits_t *limits)
     limits->reset_below = 10000;
 }
 
+void
+odc_validate_limits_of (odc_validate_limits_t *limits, const odc_config_t *config)
+{
+    limits->max_pages_per_minute = config->validation_max_pages_per_minute;
+    limits->reset_below = (uint64_t)config->validation_reset_below;
+}
+
 const char *
 odc_verdict_name (odc_verdict_t verdict)
 {

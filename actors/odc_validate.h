@@ -34,12 +34,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "odc_config.h"
+
 typedef struct {
     double max_pages_per_minute; /* the fastest a device prints: default 200 */
     uint64_t reset_below;        /* a counter after a reset starts below this: default 10000 */
 } odc_validate_limits_t;
 
 void odc_validate_limits_default (odc_validate_limits_t *limits);
+/*  The limits of a configuration (validation: max_pages_per_minute,
+    reset_below; the same defaults). */
+void odc_validate_limits_of (odc_validate_limits_t *limits, const odc_config_t *config);
 
 typedef enum {
     ODC_VERDICT_OK = 0,

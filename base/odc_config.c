@@ -196,6 +196,13 @@ static const s_field_t s_registry[] = {
      0, 0, false},
     END,
 };
+static const s_field_t s_validation[] = {
+    {"max_pages_per_minute", F_INT, C (validation_max_pages_per_minute), 1, 100000, NULL, NULL,
+     NULL, 0, 0, 0, false},
+    {"reset_below", F_INT, C (validation_reset_below), 0, 100000000, NULL, NULL, NULL, 0, 0, 0,
+     false},
+    END,
+};
 static const s_field_t s_clock[] = {
     {"speed", F_INT, C (clock_speed), 1, 1000000, NULL, NULL, NULL, 0, 0, 0, false},
     END,
@@ -216,6 +223,7 @@ static const s_field_t s_root[] = {
     {"clock", F_MAP, 0, 0, 0, NULL, NULL, s_clock, 0, 0, 0, false},
     {"discovery", F_MAP, 0, 0, 0, NULL, NULL, s_discovery, 0, 0, 0, false},
     {"registry", F_MAP, 0, 0, 0, NULL, NULL, s_registry, 0, 0, 0, false},
+    {"validation", F_MAP, 0, 0, 0, NULL, NULL, s_validation, 0, 0, 0, false},
     END,
 };
 
@@ -666,6 +674,8 @@ s_defaults (odc_config_t *self, const char *dir)
     self->discovery_port = 161;
     self->discovery_max_addresses = ODC_SWEEP_MAX;
     self->registry_missing_after_hours = 24;
+    self->validation_max_pages_per_minute = 200;
+    self->validation_reset_below = 10000;
 }
 
 bool

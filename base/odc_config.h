@@ -133,6 +133,10 @@ typedef struct {
 
     int registry_missing_after_hours; /* a device not seen this long is missing */
 
+    /*  validation: (actors/odc_validate.h) */
+    int validation_max_pages_per_minute; /* the fastest a device prints */
+    int validation_reset_below;          /* a counter after a reset starts below this */
+
     odc_interval_t loops[ODC_LOOP_COUNT];
     int work_start; /* minutes after midnight */
     int work_end;

@@ -356,6 +356,7 @@ test_two_adders_one_drainer (void)
     odc_outbox_destroy (&outbox);
     odc_store_close (&store);
     s_rmtree (dir);
+    free (dir);
 }
 
 int

@@ -1,5 +1,7 @@
 /*  test_validate: every rule of actors/odc_validate.h with a reading that
     passes and one that fails. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "odc_test.h"
@@ -96,6 +98,66 @@ test_supply (void)
     CHECKF (strstr (why, "rose from 800 to 1500"), "why: %s", why);
 }
 
+/*  The thresholds are configuration (validation:), with the defaults
+    above; a value out of range is refused with its key. */
+static odc_config_t *
+s_config (const char *dir, const char *name, const char *text, char **errors)
+{
+    char path[600];
+    snprintf (path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen (path, "w");
+    fprintf (f, "collector:\n  id: test\nstore:\n  path: %s/store\n%s", dir, text);
+    fclose (f);
+    *errors = NULL;
+    return odc_config_load (path, errors);
+}
+
+static void
+test_config (void)
+{
+    char *dir = s_tempdir ("validate");
+    char *errors = NULL;
+    odc_validate_limits_t limits;
+    odc_config_t *config = s_config (dir, "a.yaml", "", &errors);
+    CHECK (config);
+    if (config) {
+        odc_validate_limits_of (&limits, config);
+        CHECK (limits.max_pages_per_minute == 200 && limits.reset_below == 10000);
+    }
+    odc_config_destroy (&config);
+    config = s_config (dir, "b.yaml", "validation:\n  max_pages_per_minute: 60\n  reset_below: 0\n",
+                       &errors);
+    CHECKF (config, "%s", errors ? errors : "");
+    if (config) {
+        odc_validate_limits_of (&limits, config);
+        CHECK (limits.max_pages_per_minute == 60 && limits.reset_below == 0);
+        /*  60 a minute: 61 in one minute is too many; with reset_below 0,
+            only a drop to 0 after a restart is a reset. */
+        char why[160];
+        odc_counter_seen_t prev = {1000, 0, 9000};
+        CHECK (odc_validate_counter (&limits, &prev, 1061, 60000, 15000, why, sizeof why) ==
+               ODC_VERDICT_SUSPECT);
+        CHECK (odc_validate_counter (&limits, &prev, 1, 60000, 100, why, sizeof why) ==
+               ODC_VERDICT_SUSPECT);
+        CHECK (odc_validate_counter (&limits, &prev, 0, 60000, 100, why, sizeof why) ==
+               ODC_VERDICT_RESET);
+    }
+    odc_config_destroy (&config);
+    free (errors);
+    const char *bad[] = {"validation:\n  max_pages_per_minute: 0\n",
+                         "validation:\n  reset_below: -1\n",
+                         "validation:\n  max_pages_per_minute: lots\n"};
+    for (int i = 0; i < 3; i++) {
+        config = s_config (dir, "c.yaml", bad[i], &errors);
+        CHECKF (!config && errors && strstr (errors, "validation."), "case %d: %s", i,
+                errors ? errors : "(taken)");
+        odc_config_destroy (&config);
+        free (errors);
+    }
+    s_rmtree (dir);
+    free (dir);
+}
+
 int
 main (void)
 {
@@ -105,6 +167,7 @@ main (void)
     RUN (test_counter_reset);
     RUN (test_counter_wrap);
     RUN (test_supply);
+    RUN (test_config);
     CHECK (!strcmp (odc_verdict_name (ODC_VERDICT_RESET), "reset"));
     TEST_END ();
 }
