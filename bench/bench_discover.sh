@@ -17,6 +17,9 @@ bin=${ODC_BUILD:-build}
 printers=${1:-5000}
 rate=${2:-10000}
 concurrency=${3:-2048}
+# ODC_DISCOVER_RETRIES: further tries per request (default 0, as "opendca
+# discover"; tests/test_discover.sh asks for one).
+retries=${ODC_DISCOVER_RETRIES:-0}
 timeout=${4:-300}
 bits=${5:-16}
 out=${6:-}
@@ -48,10 +51,10 @@ snmp:
        auth_passphrase: pass1234, priv_protocol: AES, priv_passphrase: pass5678}
 YAML
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(date -u +%Y-%m-%d)"
-echo "fleet: $devices devices at 127.62.1.1 and up ($(grep -c '"model":"switch"' "$tmp/truth.jsonl") switches), sweep of $net, rate $rate/s, $concurrency in flight, timeout $timeout ms, 3 credentials"
+echo "fleet: $devices devices at 127.62.1.1 and up ($(grep -c '"model":"switch"' "$tmp/truth.jsonl") switches), sweep of $net, rate $rate/s, $concurrency in flight, timeout $timeout ms, $retries retries, 3 credentials"
 t0=$(date +%s%N)
 "$bin"/opendca discover $net --config "$tmp/creds.yaml" -p $port --rate $rate \
-    --concurrency $concurrency -t $timeout --all --json >"$tmp/found.jsonl" 2>"$tmp/discover.err"
+    --concurrency $concurrency -t $timeout -r $retries --all --json >"$tmp/found.jsonl" 2>"$tmp/discover.err"
 rc=$?
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 "$bin"/opendca-sim ctl --control "$tmp/sim.sock" stats >"$tmp/stats.json"

@@ -19,7 +19,10 @@ rate=${ODC_DISCOVER_RATE:-10000}
 # puts this beside the hostile devices' suite), and a late answer is a
 # printer not found; the bench (bench/bench_discover.sh) measures at 300 ms.
 timeout=${ODC_DISCOVER_TIMEOUT:-1000}
-ODC_BUILD=$(dirname "$opendca") "$here/../bench/bench_discover.sh" $printers $rate 2048 $timeout $bits "$tmp/out"
+# And one retry: a request the loaded machine dropped or answered too late
+# (once, 28 printers of 5,000 beside hostile.devices) is asked again, as a
+# sweep in the field would be configured (discovery.retries).
+ODC_DISCOVER_RETRIES=${ODC_DISCOVER_RETRIES:-1} ODC_BUILD=$(dirname "$opendca") "$here/../bench/bench_discover.sh" $printers $rate 2048 $timeout $bits "$tmp/out"
 check "the sweep ran (exit 0)" [ $? -eq 0 ]
 check "every printer found with its credential, no switch as a printer, no packet outside the /$bits" \
     python3 - "$tmp/out" "$bits" <<'PY'
