@@ -179,7 +179,7 @@ s_self_new (void *args, bool *ok)
     odc_discovery_args_t *a = args;
     s_self_t *self = calloc (1, sizeof *self);
     self->config = odc_config_ref (a->config);
-    self->clock_start = odc_wall_s ();
+    self->clock_start = odc_config_clock_start (self->config);
     self->registry = odc_bus_push_connect (ODC_EP_REGISTRY, 0);
     self->pull = odc_bus_pull_bind (ODC_EP_DISCOVERY, 0);
     *ok = self->registry && self->pull;

@@ -1,5 +1,6 @@
 /*  odc_imil: see odc_imil.h. */
 #include "odc_imil.h"
+#include "odc_validator_actor.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -258,6 +259,21 @@ s_show_device (odc_imil_t *ctx, const char *what, FILE *out)
         odc_reading_fprint (out, (odc_loop_t)l, odc_bus_body (env));
         s_show_read_error (ctx, id, l, h ? h->finished_ms : 0, out);
         odc__envelope__free_unpacked (env, NULL);
+    }
+    /*  What the validator did not take, and its notes (newest last). */
+    for (int l = 0; l < ODC_LOOP_COUNT; l++) {
+        Odc__History *hist = odc_history_get (ctx->store, id, odc_loop_wire ((odc_loop_t)l));
+        if (!hist)
+            continue;
+        if (hist->n_rejections)
+            fprintf (out, "%s: %llu readings rejected in all; the last rejections and notes:\n",
+                     odc_config_loop_names[l], (unsigned long long)hist->rejected);
+        for (size_t i = 0; i < hist->n_rejections; i++) {
+            char line[600];
+            odc_rejection_format (hist->rejections[i], line, sizeof line);
+            fprintf (out, "  %s\n", line);
+        }
+        odc__history__free_unpacked (hist, NULL);
     }
     return 0;
 }

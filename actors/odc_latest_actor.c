@@ -90,7 +90,7 @@ s_self_new (void *args, bool *ok)
     s_self_t *self = calloc (1, sizeof *self);
     self->store = a->store;
     self->batch = odc_batch_new ();
-    self->pull = odc_bus_pull_bind (ODC_EP_READINGS, 0);
+    self->pull = odc_bus_pull_bind (ODC_EP_ACCEPTED, 0);
     if (a->upload)
         self->upload = odc_bus_push_connect (ODC_EP_UPLOAD, 0);
     if (a->registry)

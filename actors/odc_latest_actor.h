@@ -1,12 +1,12 @@
 /*  odc_latest_actor: keeps the last reading of every device and loop.
 
-    Binds ODC_EP_READINGS and writes each reading, as its packed envelope,
-    to the store's "latest" family under "DEVICE-ID/LOOP" (odc_devices.h),
-    the key the loop sends in front of it (odc_bus_send_keyed: the reading
-    is never unpacked here):
-    what arrives within 50 ms goes in one batch, not synced (a latest
-    reading lost in a power cut is read again on the next pass). It stands where the validator will stand
-    (ARCHITECTURE.md): the readings' first consumer.
+    Binds ODC_EP_ACCEPTED and writes each accepted reading (from the
+    validator, meter readings from the meters actor with their canonical
+    meters), as its packed envelope, to the store's "latest" family under
+    "DEVICE-ID/LOOP", the key the loop sent in front of it
+    (odc_bus_send_keyed: the reading is never unpacked here): what arrives
+    within 50 ms goes in one batch, not synced (a latest reading lost in a
+    power cut is read again on the next pass).
     `opendca latest` reads them back. With upload set, it then hands each
     reading, as it came, to the uploader (ODC_EP_UPLOAD); with registry,
     each identity reading to the registry (ODC_EP_REGISTRY). */

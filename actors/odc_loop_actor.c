@@ -691,6 +691,12 @@ s_on_done (odc_snmp_job_t *job, void *arg)
     ProtobufCMessage *reading =
         odc_read_decode (self->loop, self->loop == ODC_LOOP_ALERT ? &slot->job : job, &slot->table,
                          slot->set ? slot->set->vendor : NULL, slot->set ? slot->set->n_vendor : 0);
+    if (reading && self->loop == ODC_LOOP_METER)
+        ((Odc__MeterReading *)reading)->enterprise = d->enterprise;
+    Odc__ReadingHeader *header = odc_read_header_of (reading);
+    if (header)
+        header->collector_ms =
+            (uint64_t)(odc_collector_s (self->clock_start, self->config->clock_speed) * 1000.0);
     if (reading && self->loop == ODC_LOOP_IDENTITY) {
         const Odc__IdentityReading *r = (const Odc__IdentityReading *)reading;
         if (r->hr_device_index > 0)
@@ -955,7 +961,7 @@ s_self_new (void *args, bool *ok)
     self->name = odc_config_loop_names[a->loop];
     self->config = odc_config_ref (a->config);
     self->store = a->store;
-    self->clock_start = odc_wall_s ();
+    self->clock_start = odc_config_clock_start (self->config);
     char *error = NULL;
     if (self->loop == ODC_LOOP_METER && a->vendor_map) {
         self->vendors = odc_vendor_map_load (a->vendor_map, &error);

@@ -926,7 +926,7 @@ s_self_new (void *args, bool *ok)
     self->store = a->store;
     self->outbox = a->outbox;
     self->devices = -1; /* counted at the first find */
-    self->clock_start = odc_wall_s ();
+    self->clock_start = odc_config_clock_start (self->config);
     self->started = s_clock (self);
     self->staged = zhashx_new ();
     zhashx_set_destructor (self->staged, s_staged_destroy);

@@ -645,7 +645,7 @@ s_self_new (void *args, bool *ok)
     self->config = odc_config_ref (a->config);
     self->store = a->store;
     self->outbox = a->outbox;
-    self->clock_start = odc_wall_s ();
+    self->clock_start = odc_config_clock_start (self->config);
     for (int k = 0; k < S_KINDS; k++)
         self->pending[k].batch = odc_batch_new ();
     self->pull = odc_bus_pull_bind (ODC_EP_UPLOAD, 0);

@@ -2,6 +2,7 @@
 #include "odc_validate.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #define S_WRAP (1ull << 32)
 
@@ -95,6 +96,46 @@ odc_validate_supply (const odc_supply_seen_t *prev, int32_t max_capacity, int32_
     }
     if (level > prev->level && !replaced) {
         snprintf (why, size, "level rose from %d to %d without a replacement", prev->level, level);
+        return ODC_VERDICT_NOTE;
+    }
+    return ODC_VERDICT_OK;
+}
+
+odc_verdict_t
+odc_validate_counter_type (uint32_t prev_type, uint32_t type, char *why, size_t size)
+{
+    if (!prev_type || !type || prev_type == type)
+        return ODC_VERDICT_OK;
+    snprintf (why, size, "came as ASN.1 type 0x%02x, was 0x%02x", type, prev_type);
+    return ODC_VERDICT_SUSPECT;
+}
+
+odc_verdict_t
+odc_validate_counters_kept (const char *const *before, size_t nb, const char *const *now, size_t nn,
+                            char *why, size_t size)
+{
+    for (size_t j = 0; j < nb; j++) {
+        bool found = false;
+        for (size_t i = 0; i < nn && !found; i++)
+            found = !strcmp (now[i], before[j]);
+        if (!found) {
+            snprintf (why, size, "%s vanished (%zu counters, %zu before)", before[j], nn, nb);
+            return ODC_VERDICT_SUSPECT;
+        }
+    }
+    return ODC_VERDICT_OK;
+}
+
+odc_verdict_t
+odc_validate_alert_row (int32_t index, int32_t group, int32_t code, char *why, size_t size)
+{
+    if (index <= 0) {
+        snprintf (why, size, "alert row with index %d (code %d): not a prtAlertIndex", index, code);
+        return ODC_VERDICT_NOTE;
+    }
+    if (!(group == 1 || (group >= 3 && group <= 18) || (group >= 30 && group <= 33))) {
+        snprintf (why, size, "alert row %d with unknown prtAlertGroup %d (code %d)", index, group,
+                  code);
         return ODC_VERDICT_NOTE;
     }
     return ODC_VERDICT_OK;

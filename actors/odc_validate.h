@@ -82,6 +82,23 @@ typedef struct {
 odc_verdict_t odc_validate_supply (const odc_supply_seen_t *prev, int32_t max_capacity,
                                    int32_t level, char *why, size_t size);
 
+/*  A counter that came back as another ASN.1 type (a Counter32 now an
+    INTEGER, a Counter64): suspicious. 0 (not known) on either side
+    passes. */
+odc_verdict_t odc_validate_counter_type (uint32_t prev_type, uint32_t type, char *why, size_t size);
+
+/*  Every counter of before (nb names) still in now (nn names): else the
+    first that vanished, suspicious. */
+odc_verdict_t odc_validate_counters_kept (const char *const *before, size_t nb,
+                                          const char *const *now, size_t nn, char *why,
+                                          size_t size);
+
+/*  An alert row: a prtAlertIndex above 0 and a prtAlertGroup of RFC 3805
+    (PrtAlertGroupTC: 1, 3-18) or RFC 3806 (30-33). Nothing is rejected for
+    it: the caller notes a malformed row (ODC_VERDICT_NOTE). */
+odc_verdict_t odc_validate_alert_row (int32_t index, int32_t group, int32_t code, char *why,
+                                      size_t size);
+
 const char *odc_verdict_name (odc_verdict_t verdict);
 
 #endif

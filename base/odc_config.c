@@ -5,6 +5,7 @@
     with its key, type, place in odc_config_t and limits. Every error is
     collected, so one run of "opendca config check" shows them all. */
 #include "odc_config.h"
+#include "odc_log.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -205,6 +206,7 @@ static const s_field_t s_validation[] = {
 };
 static const s_field_t s_clock[] = {
     {"speed", F_INT, C (clock_speed), 1, 1000000, NULL, NULL, NULL, 0, 0, 0, false},
+    {"epoch", F_INT, C (clock_epoch), 0, 2147483647, NULL, NULL, NULL, 0, 0, 0, false},
     END,
 };
 static const s_field_t s_root[] = {
@@ -1089,4 +1091,10 @@ odc_config_in_hours (const odc_config_t *self, int weekday_mon0, int minute_of_d
 {
     return (self->work_days & (1u << weekday_mon0)) && minute_of_day >= self->work_start &&
            minute_of_day < self->work_end;
+}
+
+double
+odc_config_clock_start (const odc_config_t *self)
+{
+    return self && self->clock_epoch ? (double)self->clock_epoch : odc_wall_s ();
 }

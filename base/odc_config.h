@@ -146,6 +146,7 @@ typedef struct {
     int max_open_files;
 
     int clock_speed; /* the collector's clock runs this many times faster (tests, demo) */
+    int clock_epoch; /* the wall-clock second a sped-up clock counts from; 0: each actor's start */
 
     int refs; /* holders; see odc_config_ref */
 } odc_config_t;
@@ -183,5 +184,10 @@ const odc_credential_t *odc_config_credential (const odc_config_t *self, const c
 /*  Whether a local time (weekday 0 = Monday, minute after midnight) is in
     working hours. */
 bool odc_config_in_hours (const odc_config_t *self, int weekday_mon0, int minute_of_day);
+
+/*  Where an actor's clock counts from (odc_collector_s (start, speed)):
+    clock.epoch when set (a test gives the simulator the same, so both
+    tell the same time whatever their start), else now. */
+double odc_config_clock_start (const odc_config_t *self);
 
 #endif

@@ -122,6 +122,10 @@ def ticks_of(path):
 t0, t1 = ticks_of(threads0), ticks_of(threads1)
 share = sorted(((t1[k] - t0.get(k, 0), k) for k in t1), reverse=True)
 print("collector threads, CPU after the start-up: " + ", ".join(f"{k} {v / hz:.1f} s" for v, k in share if v > 0))
+# The readings path's judges (issue 16): the validator and the roll-up.
+judges = sum(v for v, k in share if k in ("odc-validator", "odc-meters"))
+if judges:
+    print(f"validator + meters: {judges / hz:.1f} s, {judges * 100 / max(ticks, 1):.1f} % of the collector's CPU")
 need = n * (1/180 + 1/600 + 1/1200 + 1/3600 + 1/28800)
 print(f"load: at 1x the five loops need {need:.0f} device-polls/s; this run asked {need * speed:.0f}/s")
 PY

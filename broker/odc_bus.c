@@ -97,6 +97,21 @@ odc_bus_send_keyed (zsock_t *sock, const char *key, Odc__Envelope *env)
 }
 
 int
+odc_bus_forward_keyed (zsock_t *sock, zmq_msg_t *key, zmq_msg_t *frame)
+{
+    int rc;
+    while ((rc = zmq_msg_send (key, zsock_resolve (sock), ZMQ_SNDMORE)) == -1 &&
+           zmq_errno () == EINTR)
+        ;
+    if (rc == -1)
+        return -1;
+    ODC_TSAN_RELEASE (zmq_msg_data (frame));
+    while ((rc = zmq_msg_send (frame, zsock_resolve (sock), 0)) == -1 && zmq_errno () == EINTR)
+        ;
+    return rc == -1 ? -1 : 0;
+}
+
+int
 odc_bus_recv_keyed (zsock_t *sock, zmq_msg_t *key, zmq_msg_t *frame)
 {
     zmq_msg_init (key);

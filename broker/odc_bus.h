@@ -29,7 +29,9 @@
 #define ODC_ENVELOPE_VERSION 1
 
 /*  Endpoint names. Each is bound by the actor named after the arrow. */
-#define ODC_EP_READINGS  "inproc://odc.readings"  /* loops -> latest */
+#define ODC_EP_READINGS  "inproc://odc.readings"  /* loops -> validator */
+#define ODC_EP_METERS    "inproc://odc.meters"    /* validator -> meters: accepted meter readings */
+#define ODC_EP_ACCEPTED  "inproc://odc.accepted"  /* validator, meters -> latest */
 #define ODC_EP_UPLOAD    "inproc://odc.upload"    /* latest, commands -> uploader */
 #define ODC_EP_REGISTRY  "inproc://odc.registry"  /* latest, discovery, commands -> registry */
 #define ODC_EP_DISCOVERY "inproc://odc.discovery" /* commands -> discovery: Command */
@@ -74,6 +76,10 @@ int odc_bus_try_send (zsock_t *sock, Odc__Envelope *env);
     caller closes both messages), -1 when the socket closes. */
 int odc_bus_send_keyed (zsock_t *sock, const char *key, Odc__Envelope *env);
 int odc_bus_recv_keyed (zsock_t *sock, zmq_msg_t *key, zmq_msg_t *frame);
+/*  Pass a keyed frame on as it came (the validator, the meters actor):
+    both messages are sent, and so emptied (the caller still closes them,
+    which is harmless). 0, or -1 when the socket closes. */
+int odc_bus_forward_keyed (zsock_t *sock, zmq_msg_t *key, zmq_msg_t *frame);
 
 typedef void (odc_bus_handler_fn) (const Odc__Envelope *env, void *arg);
 

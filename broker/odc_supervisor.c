@@ -284,3 +284,19 @@ odc_actor_heard (odc_actor_t *actor)
 {
     return odc_actor_pipe (actor->pipe, actor->cls->configure, actor->self);
 }
+
+void
+odc_actor_serve (odc_actor_t *actor, zsock_t *pull, void (*take) (void *self), void *self)
+{
+    zmq_pollitem_t items[2] = {{zsock_resolve (actor->pipe), 0, ZMQ_POLLIN, 0},
+                               {zsock_resolve (pull), 0, ZMQ_POLLIN, 0}};
+    bool stop = false;
+    while (!stop) {
+        if (zmq_poll (items, 2, -1) < 0 && zmq_errno () != EINTR)
+            break;
+        if ((items[0].revents & ZMQ_POLLIN) && odc_actor_heard (actor))
+            stop = true;
+        while (!stop && (zsock_events (pull) & ZMQ_POLLIN))
+            take (self);
+    }
+}

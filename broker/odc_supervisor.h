@@ -132,5 +132,9 @@ void odc_actor_main (zsock_t *pipe, const odc_actor_class_t *cls, void *args);
     configuration, handed to configure). */
 zsock_t *odc_actor_pipe_of (odc_actor_t *actor);
 int odc_actor_heard (odc_actor_t *actor);
+/*  The run of an actor that takes one socket's messages one at a time:
+    take (self) for each message waiting on pull, the pipe heard between
+    them, until it says stop. */
+void odc_actor_serve (odc_actor_t *actor, zsock_t *pull, void (*take) (void *self), void *self);
 
 #endif

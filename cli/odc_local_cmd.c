@@ -24,6 +24,7 @@
 #include "odc_devices.h"
 #include "odc_imil.h"
 #include "odc_latest_actor.h"
+#include "odc_validator_actor.h"
 #include "odc_outbox.h"
 #include "odc_read.h"
 #include "odc_store.h"
@@ -44,16 +45,59 @@ s_find_address (const Odc__Device *device, void *arg)
     return 1;
 }
 
+/*  --rejections: what the validator kept (the history family), of one
+    device id or of all. */
+typedef struct {
+    const char *id; /* NULL: every device */
+    int loop;       /* Odc__Loop, 0: every loop */
+    bool json;
+    uint64_t shown, in_all;
+} s_rejections_t;
+
+static int
+s_rejections_one (const void *key, size_t klen, const void *value, size_t vlen, void *arg)
+{
+    s_rejections_t *r = arg;
+    size_t id_len = 0;
+    int loop = odc_latest_key_loop (key, klen, &id_len);
+    if (loop < 0 || (r->loop && loop != r->loop) ||
+        (r->id && (strlen (r->id) != id_len || memcmp (key, r->id, id_len))))
+        return 0;
+    Odc__History *h = odc__history__unpack (NULL, vlen, value);
+    if (!h)
+        return 0;
+    r->in_all += h->rejected;
+    for (size_t i = 0; i < h->n_rejections; i++) {
+        const Odc__Rejection *x = h->rejections[i];
+        if (r->json) {
+            odc_json_print (&x->base, stdout, -1);
+            putchar ('\n');
+        }
+        else {
+            char line[600];
+            odc_rejection_format (x, line, sizeof line);
+            printf ("%.*s %s %s\n", (int)id_len, (const char *)key,
+                    odc_config_loop_names[odc_loop_of_wire ((Odc__Loop)loop)], line);
+        }
+        r->shown++;
+    }
+    odc__history__free_unpacked (h, NULL);
+    return 0;
+}
+
 /*  "opendca latest ADDRESS --loop NAME (-c FILE | --store DIR) [--json]":
     the last reading the loop stored for a device (read-only, beside a
-    running collector). */
+    running collector). "opendca latest [ADDRESS] --rejections [--loop
+    NAME]": the readings the validator did not take, and its notes. */
 int
 odc_latest_main (int argc, char **argv, const char *config_file)
 {
     const char *loop_name = NULL, *store_path = NULL, *address = NULL;
-    bool json = false;
+    bool json = false, rejections = false;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp (argv[i], "--loop") && i + 1 < argc)
+        if (!strcmp (argv[i], "--rejections"))
+            rejections = true;
+        else if (!strcmp (argv[i], "--loop") && i + 1 < argc)
             loop_name = argv[++i];
         else if (!strcmp (argv[i], "--store") && i + 1 < argc)
             store_path = argv[++i];
@@ -72,9 +116,13 @@ odc_latest_main (int argc, char **argv, const char *config_file)
     for (int l = 0; loop_name && l < ODC_LOOP_COUNT; l++)
         if (!strcmp (loop_name, odc_config_loop_names[l]))
             loop = l;
-    if (!address || loop < 0 || (!store_path && !config_file)) {
-        fprintf (stderr, "opendca latest: usage: opendca latest ADDRESS --loop "
-                         "alert|identity|meter|supply|tray (-c FILE | --store DIR) [--json]\n");
+    if ((!rejections && (!address || loop < 0)) || (loop_name && loop < 0) ||
+        (!store_path && !config_file)) {
+        fprintf (stderr,
+                 "opendca latest: usage: opendca latest ADDRESS --loop "
+                 "alert|identity|meter|supply|tray (-c FILE | --store DIR) [--json]\n"
+                 "       opendca latest [ADDRESS] --rejections [--loop NAME] (-c FILE | --store "
+                 "DIR) [--json]\n");
         return 2;
     }
     odc_config_t *config = NULL;
@@ -97,14 +145,25 @@ odc_latest_main (int argc, char **argv, const char *config_file)
         /*  ADDRESS is a device id ("ADDRESS" or "ADDRESS:PORT"), or the
             address of a device on another port. */
         char id[ODC_DEVICE_ID_MAX];
-        snprintf (id, sizeof id, "%s", address);
+        snprintf (id, sizeof id, "%s", address ? address : "");
         size_t klen = 0;
         void *known = odc_store_get (store, ODC_CF_DEVICES, id, strlen (id), &klen);
-        if (!known) {
+        if (!known && address) {
             s_find_t find = {address, id, sizeof id};
             odc_devices_each (store, s_find_address, &find);
         }
         free (known);
+        if (rejections) {
+            s_rejections_t r = {address ? id : NULL,
+                                loop >= 0 ? odc_loop_wire ((odc_loop_t)loop) : 0, json, 0, 0};
+            odc_store_each (store, ODC_CF_HISTORY, NULL, 0, NULL, 0, s_rejections_one, &r);
+            fprintf (stderr,
+                     "%" PRIu64 " rejections and notes kept; %" PRIu64
+                     " readings rejected in all\n",
+                     r.shown, r.in_all);
+            rc = 0;
+            goto out;
+        }
         char key[128];
         odc_latest_key (key, sizeof key, id, odc_loop_wire ((odc_loop_t)loop));
         size_t len = 0;
@@ -126,6 +185,7 @@ odc_latest_main (int argc, char **argv, const char *config_file)
         }
         free (value);
     }
+out:
     free (err);
     odc_store_close (&store);
     odc_config_destroy (&config);

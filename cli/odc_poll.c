@@ -17,6 +17,7 @@
 
 #include "odc_cli.h"
 #include "odc_log.h"
+#include "odc_meters.h"
 #include "odc_read.h"
 #include "odc_text.h"
 
@@ -130,6 +131,26 @@ s_read_identity (odc_snmp_t *engine, const char *address, int port, const odc_cr
     return id;
 }
 
+/*  The canonical meters of a meter reading, as the meters actor adds
+    them (the rules of snmp/meter-rules.tsv, loaded once). */
+static void
+s_rollup (Odc__MeterReading *r, uint32_t enterprise)
+{
+    static odc_meter_rules_t *rules;
+    static bool tried;
+    if (!tried) {
+        tried = true;
+        char path[512], *error = NULL;
+        snprintf (path, sizeof path, "%s/snmp/meter-rules.tsv", ODC_DATA_DIR);
+        rules = odc_meter_rules_load (path, &error);
+        if (!rules)
+            fprintf (stderr, "opendca: %s: no canonical meters\n", error ? error : path);
+        free (error);
+    }
+    r->enterprise = enterprise;
+    odc_meters_rollup (rules, r);
+}
+
 /*  One loop's reading of a device whose identity is known; NULL with the
     reason in why. */
 static ProtobufCMessage *
@@ -158,6 +179,8 @@ s_read_loop (odc_snmp_t *engine, const char *address, int port, const odc_creden
         s_add_cost (cost, &table);
     }
     ProtobufCMessage *reading = odc_read_decode (loop, &job, &table, vendor, n_vendor);
+    if (reading && loop == ODC_LOOP_METER)
+        s_rollup ((Odc__MeterReading *)reading, odc_enterprise_of (id->sys_object_id));
     if (!reading)
         snprintf (why, why_size, "%s", job.error[0] ? job.error : "no answer");
     odc_snmp_job_clear (&job);

@@ -36,6 +36,7 @@
 #include "odc_latest_actor.h"
 #include "odc_log.h"
 #include "odc_loop_actor.h"
+#include "odc_meters_actor.h"
 #include "odc_outbox.h"
 #include "odc_registry_actor.h"
 #include "odc_snmp.h"
@@ -43,6 +44,7 @@
 #include "odc_store.h"
 #include "odc_supervisor.h"
 #include "odc_uploader_actor.h"
+#include "odc_validator_actor.h"
 
 #ifndef ODC_DATA_DIR
 #define ODC_DATA_DIR "."
@@ -221,14 +223,18 @@ s_run (const char *file)
         nodes (100 MB and more at 100,000 devices): give the pages back. */
     s_heap_give_back ();
 
-    /*  The actors: readings flow from the five loops to "latest" (where the
-        validator will stand), and from there, when a portal is configured,
-        to the uploader, the outbox and the bridge. Started consumers
-        first. */
+    /*  The actors: readings flow from the five loops to the validator,
+        the accepted meter readings through the meters actor (the roll-up),
+        all to "latest", and from there, when a portal is configured, to
+        the uploader, the outbox and the bridge. Started consumers first. */
     bool portal = config->portal_jid != NULL;
     odc_supervisor_t *supervisor = odc_supervisor_new ();
     char vendor_map[1024];
     snprintf (vendor_map, sizeof vendor_map, "%s/snmp/vendor-counters.tsv", ODC_DATA_DIR);
+    char meter_rules[1024];
+    snprintf (meter_rules, sizeof meter_rules, "%s/snmp/meter-rules.tsv", ODC_DATA_DIR);
+    odc_meters_args_t meters_args = {meter_rules};
+    odc_validator_args_t validator_args = {config, store, portal ? outbox : NULL};
     odc_loop_args_t loop_args[ODC_LOOP_COUNT];
     odc_uploader_args_t uploader_args = {config, store, outbox};
     odc_bridge_args_t bridge_args = {config, store, outbox};
@@ -263,11 +269,17 @@ s_run (const char *file)
                                                         odc_latest_actor,
                                                         &latest_args,
                                                         {"registry", portal ? "uploader" : NULL}});
+    odc_supervisor_add (supervisor,
+                        &(odc_actor_spec_t){"meters", odc_meters_actor, &meters_args, {"latest"}});
+    odc_supervisor_add (
+        supervisor, &(odc_actor_spec_t){
+                        "validator", odc_validator_actor, &validator_args, {"meters", "latest"}});
     for (int l = 0; l < ODC_LOOP_COUNT; l++) {
         loop_args[l] = (odc_loop_args_t){(odc_loop_t)l, config, store, vendor_map};
-        odc_supervisor_add (
-            supervisor, &(odc_actor_spec_t){
-                            odc_config_loop_names[l], odc_loop_actor, &loop_args[l], {"latest"}});
+        odc_supervisor_add (supervisor, &(odc_actor_spec_t){odc_config_loop_names[l],
+                                                            odc_loop_actor,
+                                                            &loop_args[l],
+                                                            {"validator"}});
     }
     int rc = 0;
     if (odc_supervisor_start (supervisor) == -1)

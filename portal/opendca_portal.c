@@ -1,7 +1,7 @@
 /*  opendca-portal: the reference portal receiver.
 
         opendca-portal run    --store DIR XMPP-OPTIONS      receive until SIGTERM
-        opendca-portal export --store DIR [--format jsonl|csv]
+        opendca-portal export --store DIR [--format jsonl|csv|fields]
         opendca-portal fleet  --store DIR                   per collector: devices,
                                                             meters, supplies, alerts
         opendca-portal send   XMPP-OPTIONS JID "COMMAND"    an IMIL command; prints
@@ -39,6 +39,7 @@
 #include "odc_bus.h"
 #include "odc_bytes.h"
 #include "odc_log.h"
+#include "odc_meters.h"
 #include "odc_read.h"
 #include "odc_store.h"
 #include "odc_text.h"
@@ -710,19 +711,33 @@ s_csv_walk (FILE *out, const char *row, const char *prefix, const ProtobufCMessa
     odc_pb_each_field (m, s_csv_field, &c);
 }
 
+/*  A record of the history family: "collector NUL batch NUL envelope".
+    The envelope (the caller frees it), with *collector (clen bytes) and
+    *batch pointing into value; NULL when the value is not one. */
+static Odc__Envelope *
+s_history_record (const void *value, size_t vlen, const char **collector, size_t *clen,
+                  const char **batch)
+{
+    *collector = value;
+    *clen = strnlen (*collector, vlen);
+    if (*clen == vlen)
+        return NULL;
+    *batch = *collector + *clen + 1;
+    size_t blen = strnlen (*batch, vlen - *clen - 1), head = *clen + 1 + blen + 1;
+    if (head > vlen)
+        return NULL;
+    return odc__envelope__unpack (NULL, vlen - head, (const uint8_t *)value + head);
+}
+
 static int
 s_export_one (const void *key, size_t klen, const void *value, size_t vlen, void *arg)
 {
     s_export_t *e = arg;
-    const char *collector = value;
-    size_t clen = strnlen (collector, vlen);
-    if (klen != 8 || clen == vlen)
+    const char *collector, *batch;
+    size_t clen;
+    if (klen != 8)
         return 0;
-    const char *batch = collector + clen + 1;
-    size_t blen = strnlen (batch, vlen - clen - 1), head = clen + 1 + blen + 1;
-    if (head > vlen)
-        return 0;
-    Odc__Envelope *env = odc__envelope__unpack (NULL, vlen - head, (const uint8_t *)value + head);
+    Odc__Envelope *env = s_history_record (value, vlen, &collector, &clen, &batch);
     const char *kind = env ? odc_xml_kind (env) : NULL;
     if (!kind) {
         if (env)
@@ -751,18 +766,138 @@ s_export_one (const void *key, size_t klen, const void *value, size_t vlen, void
     return 0;
 }
 
+/*  The billing export: per collector, device and day (of the reading's
+    time on the collector's clock, UTC), the last meter reading of that
+    day, its canonical meters in columns. */
+typedef struct {
+    zhashx_t *rows; /* "collector\tdevice\tday" -> s_day_t */
+    uint64_t readings;
+} s_days_t;
+
+typedef struct {
+    uint64_t read_ms;
+    char address[64], rules[32];
+    bool has[ODC_METER_COUNT];
+    uint64_t value[ODC_METER_COUNT];
+} s_day_t;
+
+static int
+s_days_one (const void *key, size_t klen, const void *value, size_t vlen, void *arg)
+{
+    (void)key, (void)klen;
+    s_days_t *d = arg;
+    const char *collector, *batch;
+    size_t clen;
+    Odc__Envelope *env = s_history_record (value, vlen, &collector, &clen, &batch);
+    if (!env || env->body_case != ODC__ENVELOPE__BODY_METERS || !env->meters->header ||
+        !env->meters->header->device_id) {
+        if (env)
+            odc__envelope__free_unpacked (env, NULL);
+        return 0;
+    }
+    const Odc__MeterReading *m = env->meters;
+    uint64_t ms = m->header->collector_ms ? m->header->collector_ms : m->header->finished_ms;
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r (&t, &tm);
+    char day[16], row[512];
+    strftime (day, sizeof day, "%Y-%m-%d", &tm);
+    snprintf (row, sizeof row, "%.*s\t%s\t%s", (int)clen, collector, m->header->device_id, day);
+    s_day_t *r = zhashx_lookup (d->rows, row);
+    if (!r) {
+        r = calloc (1, sizeof *r);
+        zhashx_insert (d->rows, row, r);
+    }
+    if (ms >= r->read_ms) {
+        memset (r, 0, sizeof *r);
+        r->read_ms = ms;
+        snprintf (r->address, sizeof r->address, "%s",
+                  m->header->address ? m->header->address : "");
+        snprintf (r->rules, sizeof r->rules, "%s", m->rules ? m->rules : "");
+        for (size_t i = 0; i < m->n_canonical; i++) {
+            int k = odc_meter_of_name (m->canonical[i]->name);
+            if (k >= 0) {
+                r->has[k] = true;
+                r->value[k] = m->canonical[i]->value;
+            }
+        }
+    }
+    d->readings++;
+    odc__envelope__free_unpacked (env, NULL);
+    return 0;
+}
+
+static int
+s_row_compare (const void *a, const void *b)
+{
+    return strcmp (*(const char *const *)a, *(const char *const *)b);
+}
+
+static void
+s_export_days (odc_store_t *store, FILE *out)
+{
+    s_days_t d = {zhashx_new (), 0};
+    zhashx_set_destructor (d.rows, (zhashx_destructor_fn *)zstr_free);
+    odc_store_each (store, ODC_CF_HISTORY, NULL, 0, NULL, 0, s_days_one, &d);
+    fputs ("day,collector,device,address,read_at,rules", out);
+    for (int k = 0; k < ODC_METER_COUNT; k++)
+        fprintf (out, ",%s", odc_meter_names[k]);
+    fputc ('\n', out);
+    zlistx_t *keys = zhashx_keys (d.rows);
+    size_t n = zlistx_size (keys), i = 0;
+    char **sorted = malloc ((n ? n : 1) * sizeof *sorted);
+    for (char *k = zlistx_first (keys); k; k = zlistx_next (keys))
+        sorted[i++] = k;
+    qsort (sorted, n, sizeof *sorted, s_row_compare);
+    for (i = 0; i < n; i++) {
+        const s_day_t *r = zhashx_lookup (d.rows, sorted[i]);
+        char collector[256], device[128], day[16];
+        if (sscanf (sorted[i], "%255[^\t]\t%127[^\t]\t%15s", collector, device, day) != 3)
+            continue;
+        time_t t = (time_t)(r->read_ms / 1000);
+        struct tm tm;
+        gmtime_r (&t, &tm);
+        char when[32];
+        strftime (when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        fprintf (out, "%s,%s,", day, collector);
+        s_csv_text (out, device);
+        fputc (',', out);
+        s_csv_text (out, r->address);
+        fprintf (out, ",%s,%s", when, r->rules);
+        for (int k = 0; k < ODC_METER_COUNT; k++) {
+            if (r->has[k])
+                fprintf (out, ",%" PRIu64, r->value[k]);
+            else
+                fputc (',', out);
+        }
+        fputc ('\n', out);
+    }
+    fprintf (stderr, "opendca-portal export: %zu device days from %" PRIu64 " meter readings\n", n,
+             d.readings);
+    free (sorted);
+    zlistx_destroy (&keys);
+    /*  The rows are s_day_t, freed by the destructor set above (free). */
+    zhashx_destroy (&d.rows);
+}
+
 static int
 s_export (const s_options_t *o)
 {
-    if (strcmp (o->format, "jsonl") && strcmp (o->format, "csv")) {
-        fprintf (stderr, "opendca-portal export: --format is jsonl or csv, not '%s'\n", o->format);
+    if (strcmp (o->format, "jsonl") && strcmp (o->format, "csv") && strcmp (o->format, "fields")) {
+        fprintf (stderr, "opendca-portal export: --format is jsonl, csv or fields, not '%s'\n",
+                 o->format);
         return 2;
     }
     odc_store_t *store = s_store_open (o->store_path, false);
     if (!store)
         return 1;
+    if (!strcmp (o->format, "csv")) {
+        s_export_days (store, stdout);
+        odc_store_close (&store);
+        return 0;
+    }
     s_export_t e = {o->format, stdout, 0};
-    if (!strcmp (o->format, "csv"))
+    if (!strcmp (o->format, "fields"))
         puts ("received,collector,batch,kind,device,field,value");
     odc_store_each (store, ODC_CF_HISTORY, NULL, 0, NULL, 0, s_export_one, &e);
     fprintf (stderr, "opendca-portal export: %" PRIu64 " records\n", e.count);
@@ -774,8 +909,8 @@ s_export (const s_options_t *o)
 typedef struct {
     char collector[256], device[128];
     char address[64], model[64], serial[64], supplies[160], alerts[200];
-    uint64_t pages;
-    bool has_pages;
+    uint64_t pages, mono, colour;
+    bool has_pages, has_mono, has_colour;
     size_t devices, collectors;
     char last_collector[256];
 } s_fleet_t;
@@ -787,21 +922,25 @@ s_fleet_flush (s_fleet_t *f)
         return;
     if (strcmp (f->collector, f->last_collector)) {
         printf ("\ncollector %s\n", f->collector);
-        printf ("  %-22s %-16s %-22s %-14s %10s  %-30s %s\n", "device", "address", "model",
-                "serial", "pages", "supplies", "alerts");
+        printf ("  %-22s %-16s %-22s %-14s %10s %10s %10s  %-30s %s\n", "device", "address",
+                "model", "serial", "pages", "mono", "colour", "supplies", "alerts");
         snprintf (f->last_collector, sizeof f->last_collector, "%s", f->collector);
         f->collectors++;
     }
-    char pages[24] = "-";
+    char pages[24] = "-", mono[24] = "-", colour[24] = "-";
     if (f->has_pages)
         snprintf (pages, sizeof pages, "%" PRIu64, f->pages);
-    printf ("  %-22.22s %-16.16s %-22.22s %-14.14s %10s  %-30.30s %s\n", f->device,
+    if (f->has_mono)
+        snprintf (mono, sizeof mono, "%" PRIu64, f->mono);
+    if (f->has_colour)
+        snprintf (colour, sizeof colour, "%" PRIu64, f->colour);
+    printf ("  %-22.22s %-16.16s %-22.22s %-14.14s %10s %10s %10s  %-30.30s %s\n", f->device,
             f->address[0] ? f->address : "-", f->model[0] ? f->model : "-",
-            f->serial[0] ? f->serial : "-", pages, f->supplies[0] ? f->supplies : "-",
+            f->serial[0] ? f->serial : "-", pages, mono, colour, f->supplies[0] ? f->supplies : "-",
             f->alerts[0] ? f->alerts : "none");
     f->devices++;
     f->device[0] = f->address[0] = f->model[0] = f->serial[0] = f->supplies[0] = f->alerts[0] = 0;
-    f->has_pages = false;
+    f->has_pages = f->has_mono = f->has_colour = false;
 }
 
 static int
@@ -833,13 +972,25 @@ s_fleet_one (const void *key, size_t klen, const void *value, size_t vlen, void 
         snprintf (f->serial, sizeof f->serial, "%s",
                   env->identity->serial ? env->identity->serial : "");
         break;
-    case ODC__ENVELOPE__BODY_METERS:
-        for (size_t i = 0; i < env->meters->n_counters; i++)
+    case ODC__ENVELOPE__BODY_METERS: {
+        /*  The canonical meters (a reading from before them: the
+            Printer-MIB's count). */
+        const Odc__CanonicalMeter *total = odc_meters_find (env->meters, "total"),
+                                  *mono = odc_meters_find (env->meters, "mono"),
+                                  *colour = odc_meters_find (env->meters, "colour");
+        for (size_t i = 0; !total && i < env->meters->n_counters; i++)
             if (!strcmp (env->meters->counters[i]->name, "total")) {
                 f->pages = env->meters->counters[i]->value;
                 f->has_pages = true;
             }
+        if (total)
+            f->pages = total->value, f->has_pages = true;
+        if (mono)
+            f->mono = mono->value, f->has_mono = true;
+        if (colour)
+            f->colour = colour->value, f->has_colour = true;
         break;
+    }
     case ODC__ENVELOPE__BODY_SUPPLIES: {
         size_t used = 0;
         for (size_t i = 0; i < env->supplies->n_supplies && used < sizeof f->supplies - 24; i++) {
@@ -899,7 +1050,11 @@ s_usage (FILE *out)
                   "\n"
                   "Commands:\n"
                   "  run --store DIR XMPP-OPTIONS     receive batches until SIGINT/SIGTERM\n"
-                  "  export --store DIR [--format jsonl|csv]   every record received\n"
+                  "  export --store DIR [--format jsonl|csv|fields]\n"
+                  "                                   jsonl: every record received; csv: the\n"
+                  "                                   canonical meters, a row per device and\n"
+                  "                                   day (a billing import); fields: every\n"
+                  "                                   value of every record, a row each\n"
                   "  fleet --store DIR                per collector: devices, pages, supplies, "
                   "alerts\n"
                   "  send XMPP-OPTIONS JID \"COMMAND\"  an IMIL command to a collector; prints the "

@@ -163,8 +163,11 @@ odc_read_prepare (odc_loop_t loop, uint32_t x, bool table,
     case ODC_LOOP_METER:
         st->columns[nc++] = s_make (s_prt_marker, LEN (s_prt_marker), 2, 4UL, (unsigned long)x);
         st->columns[nc++] = s_make (s_prt_marker, LEN (s_prt_marker), 2, 3UL, (unsigned long)x);
-        for (size_t i = 0; i < n_vendor && ns < LEN (st->scalars); i++)
+        for (size_t i = 0; i < n_vendor && ns < LEN (st->scalars) - 1; i++)
             st->scalars[ns++] = vendor[i]->oid;
+        /*  sysUpTime after the vendor counters (their indexes stay those
+            of vendor): a restart since the last reading shows. */
+        st->scalars[ns++] = s_make (s_sys, LEN (s_sys), 2, 3UL, 0UL);
         break;
     case ODC_LOOP_SUPPLY:
         for (unsigned long col = 3; col <= 9; col++)
@@ -626,9 +629,16 @@ odc_read_meters (const odc_snmp_job_t *job, const odc_vendor_counter_t *const *v
         c->oid = s_oid_text (count->name, count->name_len);
         c->value = value;
         c->unit = strdup (s_unit (s_int (rows[i].col[1], 7)));
+        c->type = count->type;
         r->counters[r->n_counters++] = c;
     }
-    for (size_t i = 0; i < n_vendor && i < job->n_scalars; i++) {
+    if (n_vendor)
+        r->enterprise = vendor[0]->enterprise;
+    /*  sysUpTime: the scalar after the vendor counters. */
+    size_t n_asked = n_vendor < job->n_scalars ? n_vendor : job->n_scalars;
+    if (job->n_scalars > n_asked)
+        r->sys_uptime_cs = s_count (s_scalar (job, n_asked));
+    for (size_t i = 0; i < n_asked; i++) {
         const odc_snmp_value_t *v = s_scalar (job, i);
         uint64_t value;
         if (!v ||
@@ -644,6 +654,7 @@ odc_read_meters (const odc_snmp_job_t *job, const odc_vendor_counter_t *const *v
         c->oid = s_oid_text (v->name, v->name_len);
         c->value = value;
         c->unit = strdup ("impressions");
+        c->type = v->type;
         r->counters[r->n_counters++] = c;
     }
     free (rows);
@@ -741,6 +752,18 @@ odc_read_trays (const odc_snmp_job_t *job)
     }
     free (covers);
     return r;
+}
+
+Odc__ReadingHeader *
+odc_read_header_of (ProtobufCMessage *reading)
+{
+    const ProtobufCFieldDescriptor *f =
+        reading ? protobuf_c_message_descriptor_get_field_by_name (reading->descriptor, "header")
+                : NULL;
+    if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE ||
+        f->descriptor != &odc__reading_header__descriptor)
+        return NULL;
+    return *(Odc__ReadingHeader **)((char *)reading + f->offset);
 }
 
 ProtobufCMessage *
@@ -972,6 +995,17 @@ odc_reading_fprint (FILE *out, odc_loop_t loop, const ProtobufCMessage *m)
             snprintf (buf, sizeof buf, "%llu %s", (unsigned long long)r->counters[i]->value,
                       S_P (t1, r->counters[i]->unit));
             odc_reading_row (out, r->counters[i]->name, buf);
+        }
+        if (r->n_canonical) {
+            fprintf (out, "  canonical meters (rules %s):\n", S_P (t1, r->rules));
+            for (size_t i = 0; i < r->n_canonical; i++) {
+                const Odc__CanonicalMeter *c = r->canonical[i];
+                char key[48];
+                snprintf (key, sizeof key, "= %s", c->name);
+                snprintf (buf, sizeof buf, "%llu %s  (%s)", (unsigned long long)c->value,
+                          S_P (t1, c->unit), S_P (t2, c->derivation));
+                odc_reading_row (out, key, buf);
+            }
         }
         break;
     }

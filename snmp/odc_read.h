@@ -59,7 +59,7 @@ uint32_t odc_enterprise_of (const char *sys_object_id);
     For the alert loop, table selects the second step. The OID arrays live
     in `storage`, which the caller keeps as long as the job. */
 typedef struct {
-    odc_oid_t scalars[32];
+    odc_oid_t scalars[ODC_READ_MAX_VENDOR + 8];
     odc_oid_t columns[16];
 } odc_read_oids_t;
 
@@ -70,6 +70,10 @@ void odc_read_prepare (odc_loop_t loop, uint32_t printer_index, bool table,
 /*  The reading's common header; with the raw varbinds when the job says
     keep_raw. */
 Odc__ReadingHeader *odc_read_header (const odc_snmp_job_t *job, odc_loop_t loop);
+
+/*  The header of any of the five readings (its field "header"), NULL for
+    another message. */
+Odc__ReadingHeader *odc_read_header_of (ProtobufCMessage *reading);
 
 /*  Decoders: a new reading (free with odc__*__free_unpacked (r, NULL)), or
     NULL when the device answered none of what was asked. */

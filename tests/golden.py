@@ -62,6 +62,11 @@ def render(loop, reading):
     elif loop == "meter":
         for c in reading.get("counters", []):
             out.append(f"counter {c.get('name', '')} = {c.get('value', 0)} {c.get('unit', '')} ({c.get('oid', '')})")
+        # The canonical meters (snmp/meter-rules.tsv) and what each came from.
+        out.append(f"rules = {json.dumps(reading.get('rules', ''))}")
+        for c in reading.get("canonical", []):
+            out.append(f"meter {c.get('name', '')} = {c.get('value', 0)} {c.get('unit', '')} "
+                       f"({c.get('derivation', '')})")
     elif loop == "supply":
         for s in reading.get("supplies", []):
             out.append("supply index={index} class={supply_class} type={type} unit={unit} max={max_capacity} "

@@ -126,8 +126,17 @@ sys.exit(1 if bad or not assets else 0)
 PY
 "$portal" fleet --store "$tmp/portal" >"$tmp/fleet.txt"
 check "the fleet summary lists the collector's devices" grep -q "127.53.0.2:$simport" "$tmp/fleet.txt"
+"$portal" export --store "$tmp/portal" --format fields >"$tmp/export.fields" 2>/dev/null
+check "the fields export has a row per value" grep -q ',meters,127.53.0.[0-9]*:'$simport',counters.0.value,"[0-9]' "$tmp/export.fields"
 "$portal" export --store "$tmp/portal" --format csv >"$tmp/export.csv" 2>/dev/null
-check "the csv export has a row per value" grep -q ',meters,127.53.0.[0-9]*:'$simport',counters.0.value,"[0-9]' "$tmp/export.csv"
+check "the csv export has a row per device and day with the canonical meters" python3 - "$tmp/export.csv" "$simport" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+mine = [r for r in rows if r["device"].endswith(":" + sys.argv[2])]
+keys = [(r["collector"], r["device"], r["day"]) for r in rows]
+print(f"  csv: {len(rows)} device days, {sum(1 for r in mine if r['total'])} with a total")
+sys.exit(0 if mine and len(keys) == len(set(keys)) and all(r["total"].isdigit() for r in mine) else 1)
+PY
 
 # --- Commands ---------------------------------------------------------------
 for _ in $(seq 100); do [ "$(grep -c "alert pass [0-9]*:" "$tmp/run.log")" -ge 2 ] && break; sleep 0.1; done

@@ -158,6 +158,36 @@ test_config (void)
     free (dir);
 }
 
+/*  A counter keeps its ASN.1 type; a counter of before stays; an alert
+    row has an index and a known group (noted, not rejected). */
+static void
+test_counter_type_set_alert (void)
+{
+    char why[160] = "";
+    CHECK (odc_validate_counter_type (0x41, 0x41, why, sizeof why) == ODC_VERDICT_OK);
+    CHECK (odc_validate_counter_type (0, 0x02, why, sizeof why) == ODC_VERDICT_OK);
+    CHECK (odc_validate_counter_type (0x41, 0x02, why, sizeof why) == ODC_VERDICT_SUSPECT);
+    CHECKF (strstr (why, "0x02, was 0x41"), "why: %s", why);
+    const char *before[] = {"total", "vendor.c101", "vendor.c112"};
+    const char *now[] = {"vendor.c112", "total", "vendor.c101", "vendor.c113"};
+    const char *fewer[] = {"total", "vendor.c112"};
+    CHECK (odc_validate_counters_kept (before, 3, now, 4, why, sizeof why) == ODC_VERDICT_OK);
+    CHECK (odc_validate_counters_kept (before, 3, fewer, 2, why, sizeof why) ==
+           ODC_VERDICT_SUSPECT);
+    CHECKF (strstr (why, "vendor.c101 vanished"), "why: %s", why);
+    CHECK (odc_validate_alert_row (3, 8, 808, why, sizeof why) == ODC_VERDICT_OK);
+    CHECK (odc_validate_alert_row (4, 31, 8, why, sizeof why) == ODC_VERDICT_OK);
+    CHECK (odc_validate_alert_row (0, 8, 808, why, sizeof why) == ODC_VERDICT_NOTE);
+    CHECKF (strstr (why, "index 0"), "why: %s", why);
+    CHECK (odc_validate_alert_row (5, 2, 808, why, sizeof why) == ODC_VERDICT_NOTE);
+    CHECK (odc_validate_alert_row (5, 99, 808, why, sizeof why) == ODC_VERDICT_NOTE);
+    CHECKF (strstr (why, "unknown prtAlertGroup 99"), "why: %s", why);
+    /*  A tray level is judged as a supply's range: 0..max or a sentinel. */
+    CHECK (odc_validate_supply (NULL, 550, 247, why, sizeof why) == ODC_VERDICT_OK);
+    CHECK (odc_validate_supply (NULL, 550, -3, why, sizeof why) == ODC_VERDICT_OK);
+    CHECK (odc_validate_supply (NULL, 550, 551, why, sizeof why) == ODC_VERDICT_SUSPECT);
+}
+
 int
 main (void)
 {
@@ -167,6 +197,7 @@ main (void)
     RUN (test_counter_reset);
     RUN (test_counter_wrap);
     RUN (test_supply);
+    RUN (test_counter_type_set_alert);
     RUN (test_config);
     CHECK (!strcmp (odc_verdict_name (ODC_VERDICT_RESET), "reset"));
     TEST_END ();

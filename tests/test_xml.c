@@ -98,7 +98,22 @@ s_reading (int kind)
             r->counters[i]->oid = strdup ("1.3.6.1.2.1.43.10.2.1.4.1.1");
             r->counters[i]->value = 18446744073709551615ull - (uint64_t)i;
             r->counters[i]->unit = strdup ("impressions");
+            r->counters[i]->type = 0x41;
         }
+        /*  With canonical meters, as the meters actor adds them. */
+        r->n_canonical = 2;
+        r->canonical = calloc (2, sizeof *r->canonical);
+        for (int i = 0; i < 2; i++) {
+            r->canonical[i] = calloc (1, sizeof (Odc__CanonicalMeter));
+            odc__canonical_meter__init (r->canonical[i]);
+            r->canonical[i]->name = strdup (i ? "mono" : "total");
+            r->canonical[i]->value = 1000u + (uint64_t)i;
+            r->canonical[i]->unit = strdup ("impressions");
+            r->canonical[i]->derivation = strdup (i ? "vendor.c112 + vendor.c113" : "vendor.c101");
+        }
+        r->enterprise = 1602;
+        r->sys_uptime_cs = 123456;
+        r->rules = strdup ("1602 *");
         env->body_case = ODC__ENVELOPE__BODY_METERS;
         env->meters = r;
         break;
@@ -464,12 +479,12 @@ s_write_events (const char *dir)
     device.model = (char *)s_nasty;
     device.location = (char *)s_nasty;
     device.asset_number = "A-1";
-    Odc__DeviceEvent events[ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_RETURNED];
-    Odc__Envelope envs[ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_RETURNED];
-    Odc__Envelope *items[ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_RETURNED];
+    Odc__DeviceEvent events[ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_METER_RESET];
+    Odc__Envelope envs[ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_METER_RESET];
+    Odc__Envelope *items[ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_METER_RESET];
     size_t n = 0;
     for (int type = ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_NEW;
-         type <= ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_RETURNED; type++, n++) {
+         type <= ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_METER_RESET; type++, n++) {
         Odc__DeviceEvent *ev = &events[n];
         odc__device_event__init (ev);
         ev->type = (Odc__DeviceEventType)type;
@@ -481,6 +496,13 @@ s_write_events (const char *dir)
             type == ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_MAC_CHANGED ? "00:11:22:33:44:00" : "";
         ev->last_seen_ms =
             type == ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_MISSING ? 1763000000000ull : 0;
+        if (type == ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_METER_RESET) {
+            /*  The validator's: the counter, its last value and its new. */
+            ev->counter = "vendor.c101";
+            ev->old_value = 161948;
+            ev->new_value = 12;
+            ev->how = "restart";
+        }
         odc__envelope__init (&envs[n]);
         envs[n].version = ODC_ENVELOPE_VERSION;
         envs[n].source = "registry";

@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -46,55 +47,60 @@ s_on_signal (int sig)
 static void
 s_usage (FILE *out)
 {
-    fprintf (out,
-             "Usage: opendca-sim [OPTIONS]\n"
-             "       opendca-sim ctl --control PATH COMMAND...\n"
-             "\n"
-             "Plays a fleet of network printers on loopback: each device answers SNMP v1, v2c\n"
-             "and v3 at its own address, from the address it was asked at.\n"
-             "\n"
-             "Fleet:\n"
-             "  --devices N            devices (default 100)\n"
-             "  --first ADDRESS        first address, in 127.0.0.0/8 (default 127.20.0.1)\n"
-             "  --port PORT            UDP port of every device (default 161)\n"
-             "  --model NAME[:WEIGHT]  a built-in model (%s, %s, %s, %s) or an\n"
-             "                         .snmprec file; repeat to mix by weight (default: the\n"
-             "                         four built-ins, equal weights)\n"
-             "  --models-dir DIR       where the built-in models are (default %s)\n"
-             "  --seed N               serials, MACs, counters and events follow it (default 1)\n"
-             "\n"
-             "Time and behaviour:\n"
-             "  --speed X              simulated seconds per real second (default 1)\n"
-             "  --start TIME           simulated start, UTC, YYYY-MM-DDTHH:MM:SS (default now)\n"
-             "  --static               no behaviour: serve the recordings exactly as they are\n"
-             "  --sleepers PCT         devices that sleep when idle: late answers, no counters\n"
-             "                         (default 10)\n"
-             "  --sleep-delay MS       extra latency of a sleeping device (default 1500)\n"
-             "  --changes PCT          devices moved, replaced, reset or taken away per\n"
-             "                         simulated day (default 0)\n"
-             "  --truth FILE           write every state change as a JSON line\n"
-             "\n"
-             "Network:\n"
-             "  --offline PCT          devices that never answer (default 0)\n"
-             "  --latency MIN-MAX      reply latency in ms (default 0-0)\n"
-             "  --loss PCT             requests dropped (default 0)\n"
-             "  --max-msg-size BYTES   largest reply for v1/v2c (default 1472)\n"
-             "\n"
-             "Access:\n"
-             "  --community NAME       v1/v2c community; repeat for more (default public)\n"
-             "  --v3-only PCT          devices that answer SNMPv3 only, not v1/v2c (default 0)\n"
-             "  --user NAME:LEVEL[:AUTH:PASS[:PRIV:PASS]]\n"
-             "                         SNMPv3 user, e.g. "
-             "opendca:authPriv:SHA-256:pass1234:AES:pass5678\n"
-             "\n"
-             "Control:\n"
-             "  --control PATH         listen for commands on a Unix socket at PATH\n"
-             "  --stats SECONDS        print request counts to stderr every SECONDS\n"
-             "  ctl --control PATH CMD send CMD: 'inject ADDRESS EVENT [ARG]', 'dump ADDRESS',\n"
-             "                         'time', 'stats'. Events: jam, door, service, supply_low N,\n"
-             "                         supply_empty N, replace_supply N, tray_empty N, clear,\n"
-             "                         move [ADDRESS], replace, reset, away, back, sleep, wake\n",
-             s_builtin[0], s_builtin[1], s_builtin[2], s_builtin[3], ODC_SIM_MODELS_DIR);
+    fprintf (
+        out,
+        "Usage: opendca-sim [OPTIONS]\n"
+        "       opendca-sim ctl --control PATH COMMAND...\n"
+        "\n"
+        "Plays a fleet of network printers on loopback: each device answers SNMP v1, v2c\n"
+        "and v3 at its own address, from the address it was asked at.\n"
+        "\n"
+        "Fleet:\n"
+        "  --devices N            devices (default 100)\n"
+        "  --first ADDRESS        first address, in 127.0.0.0/8 (default 127.20.0.1)\n"
+        "  --port PORT            UDP port of every device (default 161)\n"
+        "  --model NAME[:WEIGHT]  a built-in model (%s, %s, %s, %s) or an\n"
+        "                         .snmprec file; repeat to mix by weight (default: the\n"
+        "                         four built-ins, equal weights)\n"
+        "  --models-dir DIR       where the built-in models are (default %s)\n"
+        "  --seed N               serials, MACs, counters and events follow it (default 1)\n"
+        "\n"
+        "Time and behaviour:\n"
+        "  --speed X              simulated seconds per real second (default 1)\n"
+        "  --start TIME           simulated start, UTC, YYYY-MM-DDTHH:MM:SS (default now)\n"
+        "  --epoch SECONDS        instead: simulated time is EPOCH + (now - EPOCH) x speed,\n"
+        "                         the clock of a collector with clock.epoch EPOCH\n"
+        "  --static               no behaviour: serve the recordings exactly as they are\n"
+        "  --sleepers PCT         devices that sleep when idle: late answers, no counters\n"
+        "                         (default 10)\n"
+        "  --sleep-delay MS       extra latency of a sleeping device (default 1500)\n"
+        "  --changes PCT          devices moved, replaced, reset or taken away per\n"
+        "                         simulated day (default 0)\n"
+        "  --change-kinds LIST    which changes: move,replace,reset,away (default all)\n"
+        "  --night-share PCT      of a day's pages printed outside working hours (default 10)\n"
+        "  --truth FILE           write every state change as a JSON line\n"
+        "\n"
+        "Network:\n"
+        "  --offline PCT          devices that never answer (default 0)\n"
+        "  --latency MIN-MAX      reply latency in ms (default 0-0)\n"
+        "  --loss PCT             requests dropped (default 0)\n"
+        "  --max-msg-size BYTES   largest reply for v1/v2c (default 1472)\n"
+        "\n"
+        "Access:\n"
+        "  --community NAME       v1/v2c community; repeat for more (default public)\n"
+        "  --v3-only PCT          devices that answer SNMPv3 only, not v1/v2c (default 0)\n"
+        "  --user NAME:LEVEL[:AUTH:PASS[:PRIV:PASS]]\n"
+        "                         SNMPv3 user, e.g. "
+        "opendca:authPriv:SHA-256:pass1234:AES:pass5678\n"
+        "\n"
+        "Control:\n"
+        "  --control PATH         listen for commands on a Unix socket at PATH\n"
+        "  --stats SECONDS        print request counts to stderr every SECONDS\n"
+        "  ctl --control PATH CMD send CMD: 'inject ADDRESS EVENT [ARG]', 'dump ADDRESS',\n"
+        "                         'time', 'stats'. Events: jam, door, service, supply_low N,\n"
+        "                         supply_empty N, replace_supply N, tray_empty N, clear,\n"
+        "                         move [ADDRESS], replace, reset, away, back, sleep, wake\n",
+        s_builtin[0], s_builtin[1], s_builtin[2], s_builtin[3], ODC_SIM_MODELS_DIR);
 }
 
 static int
@@ -245,8 +251,13 @@ main (int argc, char **argv)
     if (argc > 1 && !strcmp (argv[1], "ctl"))
         return s_ctl (argc, argv);
 
-    sim_fleet_options_t fo = {
-        .devices = 100, .seed = 1, .speed = 1, .sleeper_pct = 10, .behaviour = true};
+    sim_fleet_options_t fo = {.devices = 100,
+                              .seed = 1,
+                              .speed = 1,
+                              .sleeper_pct = 10,
+                              .behaviour = true,
+                              .change_kinds = 15,
+                              .night_share = 0.1};
     struct in_addr first;
     inet_pton (AF_INET, "127.20.0.1", &first);
     fo.first = ntohl (first.s_addr);
@@ -257,6 +268,7 @@ main (int argc, char **argv)
     const char *models_dir = ODC_SIM_MODELS_DIR;
     const char *communities[16], *users[16], *control = NULL;
     int stats_every = 0;
+    double epoch = 0;
 
     enum {
         O_DEVICES = 256,
@@ -271,6 +283,9 @@ main (int argc, char **argv)
         O_SLEEPERS,
         O_SLEEP_DELAY,
         O_CHANGES,
+        O_CHANGE_KINDS,
+        O_EPOCH,
+        O_NIGHT_SHARE,
         O_TRUTH,
         O_V3ONLY,
         O_OFFLINE,
@@ -294,6 +309,9 @@ main (int argc, char **argv)
                                             {"sleepers", 1, 0, O_SLEEPERS},
                                             {"sleep-delay", 1, 0, O_SLEEP_DELAY},
                                             {"changes", 1, 0, O_CHANGES},
+                                            {"change-kinds", 1, 0, O_CHANGE_KINDS},
+                                            {"epoch", 1, 0, O_EPOCH},
+                                            {"night-share", 1, 0, O_NIGHT_SHARE},
                                             {"truth", 1, 0, O_TRUTH},
                                             {"v3-only", 1, 0, O_V3ONLY},
                                             {"offline", 1, 0, O_OFFLINE},
@@ -354,6 +372,40 @@ main (int argc, char **argv)
         case O_SLEEPERS: fo.sleeper_pct = atof (optarg); break;
         case O_SLEEP_DELAY: ao.sleep_delay_ms = atoi (optarg); break;
         case O_CHANGES: fo.change_pct = atof (optarg); break;
+        case O_CHANGE_KINDS: {
+            static const char *const kinds[] = {"move", "replace", "reset", "away"};
+            fo.change_kinds = 0;
+            char list[256];
+            snprintf (list, sizeof list, "%s", optarg);
+            for (char *k = strtok (list, ","); k; k = strtok (NULL, ",")) {
+                int i = 0;
+                while (i < 4 && strcmp (kinds[i], k))
+                    i++;
+                if (i == 4) {
+                    fprintf (stderr,
+                             "opendca-sim: --change-kinds: '%s' is none of move, replace, reset, "
+                             "away\n",
+                             k);
+                    return 2;
+                }
+                fo.change_kinds |= 1u << i;
+            }
+            break;
+        }
+        case O_EPOCH:
+            epoch = strtod (optarg, &end);
+            if (*end || epoch <= 0) {
+                fprintf (stderr, "opendca-sim: --epoch %s: seconds since 1970\n", optarg);
+                return 2;
+            }
+            break;
+        case O_NIGHT_SHARE:
+            fo.night_share = strtod (optarg, &end) / 100.0;
+            if (*end || fo.night_share < 0 || fo.night_share > 1) {
+                fprintf (stderr, "opendca-sim: --night-share %s: a percentage, 0-100\n", optarg);
+                return 2;
+            }
+            break;
         case O_TRUTH: fo.truth_path = optarg; break;
         case O_V3ONLY: fo.v3_only_pct = atof (optarg); break;
         case O_OFFLINE: fo.offline_pct = atof (optarg); break;
@@ -399,6 +451,14 @@ main (int argc, char **argv)
             models[model_count++] = s_builtin[i];
 
     sim_agent_init_library ();
+    if (epoch > 0) {
+        /*  The collector's clock with clock.epoch: both tell the same
+            simulated time, whenever each started. */
+        struct timeval tv;
+        gettimeofday (&tv, NULL);
+        double now = (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+        fo.start_s = (int64_t)(epoch + (now - epoch) * fo.speed);
+    }
     sim_fleet_t *fleet = sim_fleet_new (&fo);
     char *error = NULL;
     int rc = 0;

@@ -342,6 +342,9 @@ sim_fleet_add_model (sim_fleet_t *self, const char *spec, const char *models_dir
     model->weight = weight;
     snprintf (model->name, sizeof model->name, "%s", mib->name);
     s_analyse (model, text);
+    for (size_t i = 0; i < mib->count; i++)
+        if (SIM_ROLE_IS_COUNTER (mib->vars[i].role))
+            model->roles |= 1u << mib->vars[i].role;
     free (text);
     self->weight_sum += weight;
     return 0;
@@ -370,6 +373,19 @@ static void s_truth (sim_fleet_t *self, const sim_device_t *d, int64_t t, const 
     __attribute__ ((format (printf, 4, 5)));
 static void s_mac (sim_fleet_t *self, const sim_device_t *d, uint8_t mac[6]);
 
+/*  Of pages printed, colour of them and large of them: how many were both
+    (the colour share of the large ones), within what keeps every counter
+    the simulator derives (mono large, mono small, colour small) from going
+    down. */
+static uint32_t
+s_large_colour (const sim_model_t *m, uint32_t pages, uint32_t colour, uint32_t large)
+{
+    uint32_t lc = (uint32_t)((double)large * m->colour_share + 0.5);
+    uint32_t low = large > pages - colour ? large - (pages - colour) : 0;
+    uint32_t high = colour < large ? colour : large;
+    return lc < low ? low : lc > high ? high : lc;
+}
+
 static void
 s_device_init (sim_fleet_t *self, sim_device_t *d, uint32_t index, int64_t now)
 {
@@ -390,6 +406,7 @@ s_device_init (sim_fleet_t *self, sim_device_t *d, uint32_t index, int64_t now)
         shares all along. */
     d->colour = (uint32_t)(d->base * m->colour_share);
     d->large = (uint32_t)(d->base * m->large_share);
+    d->large_colour = s_large_colour (m, d->base, d->colour, d->large);
     d->duplex = (uint32_t)(d->base * m->duplex_share);
     d->copy = (uint32_t)(d->base * m->copy_share);
     d->boot_s = now - s_between (&d->rng, 600, 30 * 86400);
@@ -794,7 +811,8 @@ s_step (sim_fleet_t *self, sim_device_t *d, int64_t t)
         0.2 +
         2.8 * (double)(s_mix ((uint64_t)(d - self->devices) ^ self->opt.seed) % 1000) / 1000.0;
     double per_day = m->volume * factor;
-    double rate = s_working (t) ? per_day * 0.9 / 36000.0 : per_day * 0.1 / 126000.0;
+    double night = self->opt.night_share;
+    double rate = s_working (t) ? per_day * (1 - night) / 36000.0 : per_day * night / 126000.0;
     d->acc += (float)(rate * SIM_TICK_S * (0.5 + s_uniform (&d->rng)));
     uint32_t pages = (uint32_t)d->acc;
     d->acc -= (float)pages;
@@ -809,6 +827,7 @@ s_step (sim_fleet_t *self, sim_device_t *d, int64_t t)
         d->pages += pages;
         d->colour += colour;
         d->large += large;
+        d->large_colour += s_large_colour (m, pages, colour, large);
         d->duplex += s_round (&d->rng, pages * m->duplex_share);
         d->copy += s_round (&d->rng, pages * m->copy_share);
         d->last_print_s = t;
@@ -850,8 +869,48 @@ s_step (sim_fleet_t *self, sim_device_t *d, int64_t t)
     if (self->opt.change_pct > 0 &&
         s_uniform (&d->rng) < self->opt.change_pct / 100.0 * SIM_TICK_S / 86400.0) {
         static const char *const changes[] = {"move", "replace", "reset", "away"};
-        s_change (self, d, t, changes[s_next (&d->rng) % 4], 0);
+        uint32_t pick = (uint32_t)(s_next (&d->rng) % 4);
+        /*  The kinds asked for (--change-kinds): the next one allowed. */
+        for (int k = 0; k < 4 && !(self->opt.change_kinds & (1u << pick)); k++)
+            pick = (pick + 1) % 4;
+        if (self->opt.change_kinds & (1u << pick))
+            s_change (self, d, t, changes[pick], 0);
     }
+}
+
+/*  The canonical meters a model's counters state (issue 16), as JSON
+    members into out: a meter is there when the model serves a counter of
+    it, or the counters it is the sum of (mono: mono large + mono small),
+    never otherwise. */
+static void
+s_meters_json (const sim_model_t *m, const sim_device_t *d, char *out, size_t size)
+{
+#define HAS(r) (m->roles & (1u << SIM_ROLE_##r))
+    uint32_t total = d->base + d->pages, mono = total - d->colour;
+    bool large = HAS (LARGE) || (HAS (MONO_LARGE) && HAS (COLOUR_LARGE));
+    bool small = HAS (SMALL) || (HAS (MONO_SMALL) && HAS (COLOUR_SMALL));
+    struct {
+        const char *name;
+        bool has;
+        uint32_t value;
+    } meters[] = {
+        {"total", HAS (TOTAL), total},
+        {"mono", HAS (MONO) || (HAS (MONO_LARGE) && HAS (MONO_SMALL)), mono},
+        {"colour", HAS (COLOUR) || (HAS (COLOUR_LARGE) && HAS (COLOUR_SMALL)), d->colour},
+        {"large", large || (HAS (A4) && HAS (TOTAL)), d->large},
+        {"small", small || (HAS (TOTAL) && (large || HAS (A4))), total - d->large},
+        {"a4_equivalent", HAS (A4) || (HAS (TOTAL) && large), total + d->large},
+        {"duplex", HAS (DUPLEX), d->duplex},
+        {"copy", HAS (COPY), d->copy},
+        {"print", HAS (PRINT), total - d->copy},
+    };
+#undef HAS
+    size_t used = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < sizeof meters / sizeof meters[0] && used < size; i++)
+        if (meters[i].has)
+            used += (size_t)snprintf (out + used, size - used, "%s\"%s\":%u", used ? "," : "",
+                                      meters[i].name, meters[i].value);
 }
 
 static void
@@ -861,9 +920,12 @@ s_day_end (sim_fleet_t *self, int64_t t)
         sim_device_t *d = &self->devices[i];
         if (d->flags & SIM_DEV_OFFLINE)
             continue;
+        char meters[400];
+        s_meters_json (&self->models[d->model], d, meters, sizeof meters);
         s_truth (self, d, t,
-                 "\"event\":\"counters\",\"total\":%u,\"colour\":%u,\"mono\":%u,\"large\":%u",
-                 d->base + d->pages, d->colour, d->base + d->pages - d->colour, d->large);
+                 "\"event\":\"counters\",\"total\":%u,\"colour\":%u,\"mono\":%u,\"large\":%u,"
+                 "\"meters\":{%s}",
+                 d->base + d->pages, d->colour, d->base + d->pages - d->colour, d->large, meters);
     }
 }
 
@@ -933,10 +995,17 @@ s_change (sim_fleet_t *self, sim_device_t *d, int64_t t, const char *what, uint3
                  d->base);
     }
     else if (!strcmp (what, "reset")) {
+        /*  A controller swapped or its memory cleared: half the time the
+            device restarts with it (sysUpTime begins again), half the
+            time only the counters do. */
         uint32_t old = d->base + d->pages;
         d->base = 0;
-        d->pages = d->colour = d->large = d->duplex = d->copy = 0;
-        s_truth (self, d, t, "\"event\":\"counters_reset\",\"old_total\":%u", old);
+        d->pages = d->colour = d->large = d->duplex = d->copy = d->large_colour = 0;
+        bool restarted = s_uniform (&d->rng) < 0.5;
+        if (restarted)
+            d->boot_s = t;
+        s_truth (self, d, t, "\"event\":\"counters_reset\",\"old_total\":%u,\"restarted\":%s", old,
+                 restarted ? "true" : "false");
     }
     else if (!strcmp (what, "away")) {
         if (d->flags & SIM_DEV_AWAY)
@@ -1106,7 +1175,6 @@ int
 sim_fleet_value (sim_fleet_t *self, const sim_device_t *d, const sim_var_t *var, uint8_t *type,
                  uint8_t *buf)
 {
-    const sim_model_t *m = &self->models[d->model];
     *type = var->type;
     uint32_t total = d->base + d->pages;
     uint32_t mono = total - d->colour;
@@ -1146,7 +1214,7 @@ sim_fleet_value (sim_fleet_t *self, const sim_device_t *d, const sim_var_t *var,
     if (SIM_ROLE_IS_COUNTER (var->role)) {
         if (sim_fleet_asleep (self, d))
             return -1;
-        uint32_t large_colour = (uint32_t)((double)d->large * m->colour_share);
+        uint32_t large_colour = d->large_colour;
         uint32_t v = 0;
         switch (var->role) {
         case SIM_ROLE_TOTAL: v = total; break;

@@ -95,6 +95,7 @@ typedef struct {
     sim_supply_t supply[SIM_MAX_SUPPLIES];
     int trays;
     sim_tray_t tray[SIM_MAX_TRAYS];
+    uint32_t roles; /* bit r: a counter of role r is served */
 } sim_model_t;
 
 typedef enum {
@@ -133,7 +134,8 @@ typedef struct {
     int32_t slot;  /* address slot */
     uint32_t base; /* total counter when the simulation started */
     uint32_t pages, colour, large, duplex, copy;
-    float acc; /* pages not yet printed */
+    uint32_t large_colour; /* colour pages of the large ones */
+    float acc;             /* pages not yet printed */
     int64_t boot_s;
     int64_t last_print_s;
     int64_t away_until;
@@ -154,8 +156,10 @@ typedef struct {
     int64_t start_s; /* simulated time at start */
     double offline_pct;
     double sleeper_pct;
-    double v3_only_pct; /* devices that answer SNMPv3 only */
-    double change_pct;  /* devices changed per simulated day, percent */
+    double v3_only_pct;    /* devices that answer SNMPv3 only */
+    double change_pct;     /* devices changed per simulated day, percent */
+    unsigned change_kinds; /* bit 0 move, 1 replace, 2 reset, 3 away (default all) */
+    double night_share;    /* of a day's pages printed outside working hours (default 0.1) */
     bool behaviour;
     const char *truth_path;
 } sim_fleet_options_t;

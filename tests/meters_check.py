@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""meters_check.py TRUTH PORTAL.jsonl REJECTIONS.jsonl DAYS.csv SECONDS
+
+The week of tests/test_meters_week.sh held against the simulator's truth:
+
+- every meter reading at the portal taken while the fleet did not print
+  (18:30-07:30 and weekends, simulated time; the fleet prints only in
+  working hours) against the truth's "counters" line of the midnight in the
+  same quiet stretch: each canonical meter the truth states equal, none
+  missing, none the truth does not state;
+- every "counters_reset" of the truth a DEVICE_EVENT_METER_RESET at the
+  portal, once; no such event without a reset;
+- every rejection the validator kept follows a reset of its device;
+- the billing export (csv): one row per device and day, with the meters of
+  that day's last reading.
+Prints the counts; exits 1 when anything is off.
+"""
+import collections
+import csv
+import json
+import sys
+import time
+
+truth_path, portal_path, rej_path, csv_path, seconds = sys.argv[1:6]
+seconds = int(seconds)
+SLACK = 600
+
+index_of = {}                                # address -> device index
+counters = collections.defaultdict(dict)     # index -> {midnight: meters}
+resets = collections.defaultdict(list)       # index -> [(t, restarted)]
+changes = collections.defaultdict(list)      # index -> times of resets, offline, online
+start = None
+unseen = 0
+for line in open(truth_path):
+    e = json.loads(line)
+    ev, i, t = e["event"], e["index"], e["sim_s"]
+    if ev == "present":
+        index_of[e["device"]] = i
+        start = t if start is None else min(start, t)
+    elif ev == "counters":
+        counters[i][t] = e["meters"]
+    elif ev == "counters_reset":
+        changes[i].append(t)
+        if e["old_total"] == 0:
+            unseen += 1  # nothing printed since the last: nothing to see
+        else:
+            resets[i].append((t, e["restarted"]))
+    elif ev in ("offline", "online"):
+        changes[i].append(t)
+end = start + seconds
+
+
+def address_of(text):
+    return (text or "").rsplit(":", 1)[0] if (text or "").count(":") == 1 else (text or "")
+
+
+def quiet(t):
+    tm = time.gmtime(t)
+    h = tm.tm_hour + tm.tm_min / 60
+    if tm.tm_wday >= 5:
+        return not (tm.tm_wday == 5 and h < 0.5)  # Friday's evening ends past midnight anyway
+    return h < 7.5 or h >= 18.5
+
+
+def midnight(t):
+    """The midnight in the same quiet stretch as t."""
+    tm = time.gmtime(t)
+    prev = t - t % 86400
+    return prev if tm.tm_hour < 8 or tm.tm_wday >= 5 else prev + 86400
+
+
+records = [json.loads(l) for l in open(portal_path)]
+meters = [r for r in records if r["kind"] == "meters"]
+events = [r["reading"] for r in records
+          if r["kind"] == "event" and r["reading"].get("type") == "DEVICE_EVENT_METER_RESET"]
+
+n = collections.Counter()
+examples = []
+for r in meters:
+    m = r["reading"]
+    h = m.get("header", {})
+    i = index_of.get(address_of(h.get("address")))
+    t = h.get("collector_ms", 0) // 1000
+    if i is None or not t:
+        n["unplaced"] += 1
+        continue
+    n["readings"] += 1
+    if not quiet(t):
+        continue
+    mid = midnight(t)
+    # A reading holds what the simulator served up to a few requests'
+    # latency before it ended (seconds of the sped-up clock): changes
+    # within SLACK of the stretch make it not comparable.
+    if mid not in counters[i] or any(min(t, mid) - SLACK <= c <= max(t, mid) + SLACK
+                                     for c in changes[i]):
+        continue
+    n["checked"] += 1
+    want = counters[i][mid]
+    got = {c["name"]: c.get("value", 0) for c in m.get("canonical", [])}
+    for name, value in want.items():
+        if name not in got:
+            n["missed"] += 1
+            examples.append(f"{h.get('device_id')} {name}: missing (truth {value})")
+        elif got[name] != value:
+            n["wrong"] += 1
+            examples.append(f"{h.get('device_id')} {name}: {got[name]} (truth {value}) at {t}")
+        else:
+            n["found"] += 1
+    for name in got:
+        if name not in want:
+            n["spurious"] += 1
+            examples.append(f"{h.get('device_id')} {name}: {got[name]}, not in the truth")
+print(f"  meters: {n['readings']} readings at the portal, {n['checked']} taken while the fleet "
+      f"was idle: {n['found']} canonical meters found equal, {n['wrong']} wrong, "
+      f"{n['missed']} missed, {n['spurious']} spurious ({n['unplaced']} not placed)")
+for x in examples[:10]:
+    print("    " + x)
+ok = n["checked"] > 0 and n["found"] > 0 and not (n["wrong"] or n["missed"] or n["spurious"])
+
+# Resets: each once; those of the last simulated day may not have been read yet.
+reported = collections.defaultdict(list)
+for e in events:
+    i = index_of.get(address_of(e.get("address")))
+    reported[i].append(e.get("at_ms", 0) // 1000)
+found = missed = spurious = late = merged = unread = 0
+first_read = collections.defaultdict(list)
+for r in meters:
+    h = r["reading"].get("header", {})
+    first_read[index_of.get(address_of(h.get("address")))].append(h.get("collector_ms", 0) // 1000)
+how = collections.Counter(e.get("how") for e in events)
+for i in set(resets) | set(reported):
+    times = sorted(reported.get(i, []))
+    rs = sorted(resets.get(i, []))
+    used = set()
+    for k, (t, restarted) in enumerate(rs):
+        upto = rs[k + 1][0] if k + 1 < len(rs) else end + 86400
+        match = [j for j, at in enumerate(times) if t <= at < upto and j not in used]
+        if match:
+            used.add(match[0])
+            found += 1
+        elif t > end - 86400:
+            late += 1
+        elif not any(at < t for at in first_read.get(i, [])):
+            unread += 1  # before the portal had a reading of it: what it lost is not known
+        elif k + 1 < len(rs) and not [at for at in times if t <= at < rs[k + 1][0]]:
+            merged += 1  # reset again before it was read: one event for both
+        else:
+            missed += 1
+            print(f"    reset missed: device {i} at {t} (restarted {restarted})")
+    spurious += len(times) - len(used)
+    for j, at in enumerate(times):
+        if j not in used:
+            print(f"    spurious meter reset: device {i} at {at}")
+print(f"  resets: {sum(len(v) for v in resets.values())} in the truth: {found} reported once, "
+      f"{missed} missed, {spurious} spurious; {late} in the last day not read yet, {merged} "
+      f"reset again before a reading, {unseen} of a counter at 0 already (nothing to see), "
+      f"{unread} before the portal had a reading of the device; "
+      f"events by how: {dict(how)}")
+ok = ok and found > 0 and not missed and not spurious
+
+# Rejections: only after a reset.
+false = true_ = notes = 0
+for l in open(rej_path):
+    x = json.loads(l)
+    if x.get("note"):
+        notes += 1
+        continue
+    i = index_of.get(address_of(x.get("header", {}).get("address")))
+    at = x.get("at_ms", 0) // 1000
+    if any(t <= at <= t + 4 * 86400 for t, _ in resets.get(i, [])):
+        true_ += 1
+    else:
+        false += 1
+        print(f"    false rejection: {x.get('header', {}).get('device_id')} {x.get('field')} "
+              f"{x.get('reason')}")
+print(f"  rejections: {true_} after a reset, {false} false; {notes} notes")
+ok = ok and false == 0
+
+# The billing export.
+rows = list(csv.DictReader(open(csv_path)))
+keys = [(r["collector"], r["device"], r["day"]) for r in rows]
+last = {}
+for r in meters:
+    h = r["reading"].get("header", {})
+    ms = h.get("collector_ms") or h.get("finished_ms", 0)
+    day = time.strftime("%Y-%m-%d", time.gmtime(ms // 1000))
+    k = (r["collector"], h.get("device_id"), day)
+    if k not in last or ms >= last[k][0]:
+        last[k] = (ms, {c["name"]: c.get("value", 0) for c in r["reading"].get("canonical", [])})
+bad = 0
+for row in rows:
+    k = (row["collector"], row["device"], row["day"])
+    want = last.get(k, (0, {}))[1]
+    for name in ("total", "mono", "colour", "large", "a4_equivalent"):
+        if (row[name] or None) != (str(want[name]) if name in want else None):
+            bad += 1
+print(f"  billing export: {len(rows)} rows (device days), {len(last)} device days at the portal, "
+      f"{len(keys) - len(set(keys))} repeated, {bad} values unlike the day's last reading")
+ok = ok and rows and len(keys) == len(set(keys)) and len(rows) == len(last) and bad == 0
+sys.exit(0 if ok else 1)
