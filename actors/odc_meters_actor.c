@@ -73,7 +73,7 @@ static void
 s_run (void *arg, odc_actor_t *actor)
 {
     s_self_t *self = arg;
-    odc_actor_serve (actor, self->pull, s_take, self);
+    odc_actor_serve (actor, self->pull, s_take, NULL, self);
     odc_info (NULL, "meters: %" PRIu64 " readings rolled up into %" PRIu64 " canonical meters",
               self->readings, self->meters);
 }

@@ -20,7 +20,9 @@ typedef struct {
     zsock_t *pull, *meters, *accepted, *grew;
     double clock_start;
     uint64_t passed, rejected, notes, resets;
-    uint64_t seq; /* of the event record in the batch */
+    uint64_t seq;     /* of the last event record in the batch */
+    bool with_record; /* the batch holds an outbox record: committed through the outbox */
+    zhashx_t *staged; /* key -> zchunk_t: the histories in the batch, not yet written */
 } s_self_t;
 
 /* ------------------------------------------------------------------------
@@ -50,14 +52,27 @@ s_history_new (void)
     return h;
 }
 
+/*  A device's history as the validator last staged or wrote it (the
+    batch is written once a drain: what it holds is read from there). */
+static Odc__History *
+s_history_load (s_self_t *self, const char *key, const char *device_id, int loop)
+{
+    zchunk_t *staged = zhashx_lookup (self->staged, key);
+    if (staged)
+        return odc__history__unpack (NULL, zchunk_size (staged), zchunk_data (staged));
+    Odc__History *h = odc_history_get (self->store, device_id, loop);
+    return h ? h : s_history_new ();
+}
+
 static void
 s_history_stage (s_self_t *self, const char *key, size_t klen, const Odc__History *h)
 {
     size_t size = odc__history__get_packed_size (h);
-    uint8_t *buf = malloc (size ? size : 1);
-    odc__history__pack (h, buf);
-    odc_batch_put (self->batch, self->store, ODC_CF_HISTORY, key, klen, buf, size);
-    free (buf);
+    zchunk_t *chunk = zchunk_new (NULL, size ? size : 1);
+    odc__history__pack (h, zchunk_data (chunk));
+    zchunk_set (chunk, zchunk_data (chunk), size);
+    odc_batch_put (self->batch, self->store, ODC_CF_HISTORY, key, klen, zchunk_data (chunk), size);
+    zhashx_update (self->staged, key, chunk);
 }
 
 #define S_GROW(array, n) ((array) = realloc ((array), ((n) + 1) * sizeof *(array)))
@@ -72,7 +87,18 @@ s_counter_find (const Odc__History *h, const char *name)
 }
 
 static void
-s_counter_push (Odc__History *h, const Odc__Counter *c, uint64_t at_ms, uint64_t uptime_cs)
+s_keep_last (uint64_t **array, size_t *n, uint64_t value)
+{
+    if (*n == ODC_HISTORY_DEPTH) {
+        memmove (*array, *array + 1, (ODC_HISTORY_DEPTH - 1) * sizeof **array);
+        (*n)--;
+    }
+    S_GROW (*array, *n);
+    (*array)[(*n)++] = value;
+}
+
+static void
+s_counter_push (Odc__History *h, const Odc__Counter *c)
 {
     Odc__CounterHistory *ch = s_counter_find (h, c->name);
     if (!ch) {
@@ -82,17 +108,8 @@ s_counter_push (Odc__History *h, const Odc__Counter *c, uint64_t at_ms, uint64_t
         S_GROW (h->counters, h->n_counters);
         h->counters[h->n_counters++] = ch;
     }
-    if (ch->n_values == ODC_HISTORY_DEPTH) {
-        memmove (ch->values, ch->values + 1, (ODC_HISTORY_DEPTH - 1) * sizeof *ch->values);
-        memmove (ch->at_ms, ch->at_ms + 1, (ODC_HISTORY_DEPTH - 1) * sizeof *ch->at_ms);
-        ch->n_values = ch->n_at_ms = ODC_HISTORY_DEPTH - 1;
-    }
-    S_GROW (ch->values, ch->n_values);
-    S_GROW (ch->at_ms, ch->n_at_ms);
-    ch->values[ch->n_values++] = c->value;
-    ch->at_ms[ch->n_at_ms++] = at_ms;
+    s_keep_last (&ch->values, &ch->n_values, c->value);
     ch->type = c->type;
-    ch->uptime_cs = uptime_cs;
 }
 
 static void
@@ -103,6 +120,9 @@ s_counters_clear (Odc__History *h)
     free (h->counters);
     h->counters = NULL;
     h->n_counters = 0;
+    free (h->read_ms);
+    h->read_ms = NULL;
+    h->n_read_ms = 0;
 }
 
 static void
@@ -197,14 +217,18 @@ s_reset_event (s_self_t *self, const Odc__ReadingHeader *header, const char *cou
     const odc_kind_t *k = &odc_kinds[ODC_KIND_EVENT];
     /*  Committed with the history (s_commit): one write. */
     self->seq = odc_outbox_add (self->outbox, self->batch, k->priority, k->kind, record, len);
+    self->with_record = true;
     free (record);
 }
 
 /*  Write the batch: with an outbox record in it, through the outbox (its
-    commit), else straight. */
+    commit), else straight. Once a drain (s_idle), and at the stop. */
 static void
-s_commit (s_self_t *self, bool with_record)
+s_commit (s_self_t *self)
 {
+    bool with_record = self->with_record;
+    self->with_record = false;
+    zhashx_purge (self->staged);
     if (!odc_batch_count (self->batch))
         return;
     int rc;
@@ -266,9 +290,9 @@ s_judge_counters (const s_self_t *self, const Odc__History *h, const Odc__MeterR
         }
         else {
             const Odc__CounterHistory *ch = s_counter_find (h, c->name);
-            if (ch && ch->n_values) {
+            if (ch && ch->n_values && h->n_read_ms) {
                 seen = (odc_counter_seen_t){ch->values[ch->n_values - 1],
-                                            ch->at_ms[ch->n_at_ms - 1], ch->uptime_cs};
+                                            h->read_ms[h->n_read_ms - 1], h->uptime_cs};
                 type = ch->type;
                 have = true;
             }
@@ -337,13 +361,15 @@ static void
 s_counters_accept (Odc__History *h, const Odc__MeterReading *r, uint64_t at_ms)
 {
     for (size_t i = 0; i < r->n_counters; i++)
-        s_counter_push (h, r->counters[i], at_ms, r->sys_uptime_cs);
+        s_counter_push (h, r->counters[i]);
+    s_keep_last (&h->read_ms, &h->n_read_ms, at_ms);
+    h->uptime_cs = r->sys_uptime_cs;
 }
 
 /*  The pending reading's time: the history keeps it in its header's
     finished_ms, on the collector's clock. */
 static bool
-s_meters (s_self_t *self, Odc__History *h, Odc__Envelope *env, uint64_t at_ms, bool *record)
+s_meters (s_self_t *self, Odc__History *h, Odc__Envelope *env, uint64_t at_ms)
 {
     Odc__MeterReading *r = env->meters;
     const Odc__ReadingHeader *hd = r->header;
@@ -355,7 +381,6 @@ s_meters (s_self_t *self, Odc__History *h, Odc__Envelope *env, uint64_t at_ms, b
         s_pending_clear (h);
         if (reset) {
             s_reset_event (self, hd, reset->name, reset_old, reset->value, "restart", at_ms);
-            *record = true;
         }
         return true;
     }
@@ -373,7 +398,6 @@ s_meters (s_self_t *self, Odc__History *h, Odc__Envelope *env, uint64_t at_ms, b
                   r->n_counters ? r->counters[0]->name : "no counter");
         if (drop) {
             s_reset_event (self, hd, drop->name, old, drop->value, "confirmed", at_ms);
-            *record = true;
         }
         Odc__MeterReading *pend = h->pending;
         h->pending = NULL;
@@ -458,14 +482,33 @@ s_judge_supplies (Odc__SupplyHistory *const *list, size_t n, const Odc__SupplyRe
     return 0;
 }
 
+/*  The supplies of r as the history has them already (nothing to write). */
 static bool
-s_supplies (s_self_t *self, Odc__History *h, const Odc__SupplyReading *r, uint64_t at_ms)
+s_supplies_same (const Odc__History *h, const Odc__SupplyReading *r)
+{
+    if (h->n_supplies != r->n_supplies || h->n_pending_supplies)
+        return false;
+    for (size_t i = 0; i < r->n_supplies; i++)
+        if (h->supplies[i]->index != r->supplies[i]->index ||
+            h->supplies[i]->max_capacity != r->supplies[i]->max_capacity ||
+            h->supplies[i]->level != r->supplies[i]->level)
+            return false;
+    return true;
+}
+
+static bool
+s_supplies (s_self_t *self, Odc__History *h, const Odc__SupplyReading *r, uint64_t at_ms,
+            bool *changed)
 {
     char field[32], why[160], nwhy[160];
     int note;
     uint64_t value = 0, previous = 0;
     if (s_judge_supplies (h->supplies, h->n_supplies, r, field, sizeof field, why, sizeof why,
                           &note, nwhy, sizeof nwhy, &value, &previous) == 0) {
+        if (note < 0 && s_supplies_same (h, r)) {
+            *changed = false;
+            return true;
+        }
         if (note >= 0) {
             char f[32];
             snprintf (f, sizeof f, "supply.%d", note);
@@ -535,6 +578,62 @@ s_alert_rows (const Odc__AlertReading *r, char *field, size_t fsize, char *why, 
     }
 }
 
+/*  Whether an alert reading's envelope (packed) holds alert rows, from its
+    bytes: most hold only the status, and are not unpacked for nothing.
+    Envelope field 13 (alerts) is an AlertReading, whose field 9 is the
+    rows. A frame that does not parse says yes (unpacked, it asserts). */
+static bool
+s_varint (const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; *p < end && shift < 64; shift += 7) {
+        uint8_t b = *(*p)++;
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return true;
+    }
+    return false;
+}
+
+static bool
+s_field (const uint8_t *p, const uint8_t *end, uint32_t want, const uint8_t **start, size_t *len)
+{
+    while (p < end) {
+        uint64_t tag, v;
+        if (!s_varint (&p, end, &tag))
+            return true;
+        switch (tag & 7) {
+        case 0:
+            if (!s_varint (&p, end, &v))
+                return true;
+            break;
+        case 1: p += 8; break;
+        case 5: p += 4; break;
+        case 2:
+            if (!s_varint (&p, end, &v) || v > (uint64_t)(end - p))
+                return true;
+            if ((tag >> 3) == want) {
+                *start = p, *len = (size_t)v;
+                return true;
+            }
+            p += v;
+            break;
+        default: return true;
+        }
+    }
+    return false;
+}
+
+static bool
+s_has_alert_rows (const void *frame, size_t size)
+{
+    const uint8_t *p = frame, *end = p + size, *body = NULL, *row = NULL;
+    size_t blen = 0, rlen = 0;
+    if (!s_field (p, end, 13, &body, &blen))
+        return false;
+    return !body || s_field (body, body + blen, 9, &row, &rlen);
+}
+
 /* ------------------------------------------------------------------------
    The readings */
 
@@ -566,7 +665,9 @@ s_take (void *arg)
     const char *k = zmq_msg_data (&key);
     size_t klen = zmq_msg_size (&key), id_len = 0;
     int loop = odc_latest_key_loop (k, klen, &id_len);
-    if (loop == ODC__LOOP__LOOP_IDENTITY || loop < 0) {
+    if (loop == ODC__LOOP__LOOP_IDENTITY || loop < 0 ||
+        (loop == ODC__LOOP__LOOP_ALERT &&
+         !s_has_alert_rows (zmq_msg_data (&frame), zmq_msg_size (&frame)))) {
         s_pass (self, self->accepted, &key, &frame);
         goto done;
     }
@@ -580,7 +681,7 @@ s_take (void *arg)
         goto done;
     }
     uint64_t at = hd->collector_ms ? hd->collector_ms : s_at_ms (self, hd->finished_ms);
-    bool accept = true, changed = true, record = false;
+    bool accept = true, changed = true;
     char field[48], why[200];
     uint64_t value = 0;
     Odc__History *h = NULL;
@@ -590,9 +691,7 @@ s_take (void *arg)
         changed = false;
         s_alert_rows (env->alerts, field, sizeof field, why, sizeof why, &value);
         if (field[0]) {
-            h = odc_history_get (self->store, hd->device_id, loop);
-            if (!h)
-                h = s_history_new ();
+            h = s_history_load (self, kz, hd->device_id, loop);
             const Odc__Rejection *last =
                 h->n_rejections ? h->rejections[h->n_rejections - 1] : NULL;
             if (!last || strcmp (last->reason, why)) {
@@ -606,9 +705,7 @@ s_take (void *arg)
     else if (loop == ODC__LOOP__LOOP_TRAY) {
         changed = false;
         if (!s_trays (env->trays, field, sizeof field, why, sizeof why, &value)) {
-            h = odc_history_get (self->store, hd->device_id, loop);
-            if (!h)
-                h = s_history_new ();
+            h = s_history_load (self, kz, hd->device_id, loop);
             odc_info (hd->device_id, "tray reading rejected: %s %s", field, why);
             s_reject_add (h, hd, field, why, value, 0, at, false);
             accept = false;
@@ -616,18 +713,14 @@ s_take (void *arg)
         }
     }
     else {
-        h = odc_history_get (self->store, hd->device_id, loop);
-        if (!h)
-            h = s_history_new ();
+        h = s_history_load (self, kz, hd->device_id, loop);
         if (loop == ODC__LOOP__LOOP_METER)
-            accept = s_meters (self, h, env, at, &record);
+            accept = s_meters (self, h, env, at);
         else
-            accept = s_supplies (self, h, env->supplies, at);
+            accept = s_supplies (self, h, env->supplies, at, &changed);
     }
-    if (h && changed) {
+    if (h && changed)
         s_history_stage (self, kz, klen, h);
-        s_commit (self, record);
-    }
     if (h)
         odc__history__free_unpacked (h, NULL);
     odc__envelope__free_unpacked (env, NULL);
@@ -651,6 +744,13 @@ s_take_config (void *config, void *arg)
     odc_validate_limits_of (&self->limits, self->config);
 }
 
+/*  After a drain: what it staged, in one write. */
+static void
+s_idle (void *arg)
+{
+    s_commit (arg);
+}
+
 static void *
 s_self_new (void *args, bool *ok)
 {
@@ -661,6 +761,8 @@ s_self_new (void *args, bool *ok)
     self->store = a->store;
     self->outbox = a->outbox;
     self->batch = odc_batch_new ();
+    self->staged = zhashx_new ();
+    zhashx_set_destructor (self->staged, (zhashx_destructor_fn *)zchunk_destroy);
     self->clock_start = odc_config_clock_start (self->config);
     self->pull = odc_bus_pull_bind (ODC_EP_READINGS, 0);
     self->meters = odc_bus_push_connect (ODC_EP_METERS, 0);
@@ -675,6 +777,9 @@ static void
 s_self_destroy (void *arg)
 {
     s_self_t *self = arg;
+    if (self->batch)
+        s_commit (self);
+    zhashx_destroy (&self->staged);
     odc_batch_destroy (&self->batch);
     zsock_destroy (&self->pull);
     zsock_destroy (&self->meters);
@@ -687,7 +792,7 @@ static void
 s_run (void *arg, odc_actor_t *actor)
 {
     s_self_t *self = arg;
-    odc_actor_serve (actor, self->pull, s_take, self);
+    odc_actor_serve (actor, self->pull, s_take, s_idle, self);
     odc_info (NULL,
               "validator: %" PRIu64 " readings passed, %" PRIu64 " rejected, %" PRIu64
               " notes, %" PRIu64 " meter resets",

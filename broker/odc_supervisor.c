@@ -286,7 +286,8 @@ odc_actor_heard (odc_actor_t *actor)
 }
 
 void
-odc_actor_serve (odc_actor_t *actor, zsock_t *pull, void (*take) (void *self), void *self)
+odc_actor_serve (odc_actor_t *actor, zsock_t *pull, void (*take) (void *self),
+                 void (*idle) (void *self), void *self)
 {
     zmq_pollitem_t items[2] = {{zsock_resolve (actor->pipe), 0, ZMQ_POLLIN, 0},
                                {zsock_resolve (pull), 0, ZMQ_POLLIN, 0}};
@@ -296,7 +297,18 @@ odc_actor_serve (odc_actor_t *actor, zsock_t *pull, void (*take) (void *self), v
             break;
         if ((items[0].revents & ZMQ_POLLIN) && odc_actor_heard (actor))
             stop = true;
-        while (!stop && (zsock_events (pull) & ZMQ_POLLIN))
+        int took = 0;
+        while (!stop && took < ODC_ACTOR_DRAIN_MAX && (zsock_events (pull) & ZMQ_POLLIN)) {
             take (self);
+            took++;
+        }
+        if (took && idle)
+            idle (self);
+        /*  Then hear only the pipe while more gather: one wake-up takes
+            many messages, not one each (a wake-up costs more than judging
+            a reading). Not when the drain stopped at its bound: more wait. */
+        if (!stop && took < ODC_ACTOR_DRAIN_MAX && zmq_poll (items, 1, ODC_ACTOR_GATHER_MS) > 0 &&
+            odc_actor_heard (actor))
+            stop = true;
     }
 }

@@ -133,8 +133,14 @@ void odc_actor_main (zsock_t *pipe, const odc_actor_class_t *cls, void *args);
 zsock_t *odc_actor_pipe_of (odc_actor_t *actor);
 int odc_actor_heard (odc_actor_t *actor);
 /*  The run of an actor that takes one socket's messages one at a time:
-    take (self) for each message waiting on pull, the pipe heard between
-    them, until it says stop. */
-void odc_actor_serve (odc_actor_t *actor, zsock_t *pull, void (*take) (void *self), void *self);
+    take (self) for each message waiting on pull (at most
+    ODC_ACTOR_DRAIN_MAX), then idle (self) (NULL:
+    none; where what the messages staged is written, once for them all),
+    then ODC_ACTOR_GATHER_MS hearing only the pipe while more gather (a
+    message waits that long at most), until the pipe says stop. */
+#define ODC_ACTOR_GATHER_MS 100
+#define ODC_ACTOR_DRAIN_MAX 512 /* messages between two idle calls */
+void odc_actor_serve (odc_actor_t *actor, zsock_t *pull, void (*take) (void *self),
+                      void (*idle) (void *self), void *self);
 
 #endif

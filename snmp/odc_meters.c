@@ -236,32 +236,33 @@ s_apply (const s_rule_t *rule, const Odc__MeterReading *r, const s_value_t *have
         const s_alt_t *alt = &rule->alts[a];
         int64_t sum = 0;
         bool sheets = false, all = true;
-        size_t used = 0;
-        out->derivation[0] = 0;
         for (int t = 0; t < alt->n_terms && all; t++) {
             const s_term_t *term = &alt->terms[t];
             uint64_t v;
-            const char *name;
             if (term->meter >= 0) {
                 all = have[term->meter].set;
                 v = have[term->meter].value;
                 sheets |= have[term->meter].sheets;
-                name = odc_meter_names[term->meter];
             }
             else {
                 const Odc__Counter *c = s_counter (r, term->name);
                 all = c != NULL;
                 v = c ? c->value : 0;
                 sheets |= c && c->unit && !strcmp (c->unit, "sheets");
-                name = term->name;
             }
             sum += (int64_t)term->sign * term->factor * (int64_t)v;
-            if (used < sizeof out->derivation)
-                used += (size_t)snprintf (out->derivation + used, sizeof out->derivation - used,
-                                          "%s%s%s", t ? (term->sign > 0 ? " + " : " - ") : "",
-                                          term->factor == 2 ? "2*" : "", name);
         }
         if (all && sum >= 0) {
+            /*  The derivation of the alternative that applies (only). */
+            size_t used = 0;
+            out->derivation[0] = 0;
+            for (int t = 0; t < alt->n_terms && used < sizeof out->derivation; t++) {
+                const s_term_t *term = &alt->terms[t];
+                used += (size_t)snprintf (
+                    out->derivation + used, sizeof out->derivation - used, "%s%s%s",
+                    t ? (term->sign > 0 ? " + " : " - ") : "", term->factor == 2 ? "2*" : "",
+                    term->meter >= 0 ? odc_meter_names[term->meter] : term->name);
+            }
             out->set = true;
             out->value = (uint64_t)sum;
             out->sheets = sheets;

@@ -4,8 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "odc_bus.h"
+#include "odc_outbox.h"
+#include "odc_store.h"
+#include "odc_supervisor.h"
 #include "odc_test.h"
 #include "odc_validate.h"
+#include "odc_validator_actor.h"
 
 #define MIN_MS 60000ull
 
@@ -188,6 +193,207 @@ test_counter_type_set_alert (void)
     CHECK (odc_validate_supply (NULL, 550, 551, why, sizeof why) == ODC_VERDICT_SUSPECT);
 }
 
+/* ------------------------------------------------------------------------
+   The validator actor itself, over the bus with a real store: what it
+   passes, what it keeps back, two readings that agree, the reset events
+   in the outbox, the rejections in the history family. */
+
+static void
+s_send_meters (zsock_t *push, uint64_t total, uint64_t at_min, uint64_t uptime_cs)
+{
+    Odc__ReadingHeader h = ODC__READING_HEADER__INIT;
+    h.device_id = "dev-1";
+    h.address = "10.0.0.1";
+    h.loop = ODC__LOOP__LOOP_METER;
+    h.finished_ms = h.collector_ms = 1796000000000ull + at_min * MIN_MS;
+    Odc__Counter c = ODC__COUNTER__INIT, *cs[1] = {&c};
+    c.name = "vendor.c101";
+    c.value = total;
+    c.type = 0x41;
+    Odc__MeterReading m = ODC__METER_READING__INIT;
+    m.header = &h;
+    m.n_counters = 1;
+    m.counters = cs;
+    m.sys_uptime_cs = uptime_cs;
+    Odc__Envelope env = ODC__ENVELOPE__INIT;
+    odc_bus_set_body (&env, ODC__ENVELOPE__BODY_METERS, &m.base);
+    odc_bus_send_keyed (push, "dev-1/3", &env);
+}
+
+static void
+s_send_supply (zsock_t *push, int32_t level, uint64_t at_min)
+{
+    Odc__ReadingHeader h = ODC__READING_HEADER__INIT;
+    h.device_id = "dev-1";
+    h.loop = ODC__LOOP__LOOP_SUPPLY;
+    h.finished_ms = h.collector_ms = 1796000000000ull + at_min * MIN_MS;
+    Odc__Supply su = ODC__SUPPLY__INIT, *ss[1] = {&su};
+    su.index = 1;
+    su.max_capacity = 100;
+    su.level = level;
+    Odc__SupplyReading r = ODC__SUPPLY_READING__INIT;
+    r.header = &h;
+    r.n_supplies = 1;
+    r.supplies = ss;
+    Odc__Envelope env = ODC__ENVELOPE__INIT;
+    odc_bus_set_body (&env, ODC__ENVELOPE__BODY_SUPPLIES, &r.base);
+    odc_bus_send_keyed (push, "dev-1/4", &env);
+}
+
+/*  An alert reading, with one row of index (none when index is -1). */
+static void
+s_send_alert (zsock_t *push, int32_t index)
+{
+    Odc__ReadingHeader h = ODC__READING_HEADER__INIT;
+    h.device_id = "dev-1";
+    h.loop = ODC__LOOP__LOOP_ALERT;
+    h.finished_ms = h.collector_ms = 1796000000000ull;
+    Odc__Alert a = ODC__ALERT__INIT, *as[1] = {&a};
+    a.index = index;
+    a.group = 8;
+    a.code = 808;
+    Odc__AlertReading r = ODC__ALERT_READING__INIT;
+    r.header = &h;
+    r.hr_device_status = 3;
+    r.n_alerts = index >= 0 ? 1 : 0;
+    r.alerts = as;
+    r.table_read = index >= 0;
+    Odc__Envelope env = ODC__ENVELOPE__INIT;
+    odc_bus_set_body (&env, ODC__ENVELOPE__BODY_ALERTS, &r.base);
+    odc_bus_send_keyed (push, "dev-1/1", &env);
+}
+
+/*  The next keyed reading on pull within a second: its body's meter total
+    (or supply level), -1 when none came. */
+static long long
+s_next (zsock_t *pull)
+{
+    zmq_pollitem_t item = {zsock_resolve (pull), 0, ZMQ_POLLIN, 0};
+    if (zmq_poll (&item, 1, 1000) <= 0)
+        return -1;
+    zmq_msg_t key, frame;
+    odc_bus_recv_keyed (pull, &key, &frame);
+    Odc__Envelope *env = odc__envelope__unpack (NULL, zmq_msg_size (&frame), zmq_msg_data (&frame));
+    long long v = -2;
+    if (env && env->body_case == ODC__ENVELOPE__BODY_METERS && env->meters->n_counters)
+        v = (long long)env->meters->counters[0]->value;
+    else if (env && env->body_case == ODC__ENVELOPE__BODY_SUPPLIES && env->supplies->n_supplies)
+        v = env->supplies->supplies[0]->level;
+    if (env)
+        odc__envelope__free_unpacked (env, NULL);
+    zmq_msg_close (&key);
+    zmq_msg_close (&frame);
+    return v;
+}
+
+static void
+test_actor (void)
+{
+    char *dir = s_tempdir ("validator");
+    char *errors = NULL;
+    odc_config_t *config = s_config (dir, "c.yaml", "", &errors);
+    CHECK (config);
+    if (!config) {
+        free (errors);
+        s_rmtree (dir);
+        free (dir);
+        return;
+    }
+    odc_store_options_t options;
+    odc_store_options_default (&options);
+    char *err = NULL;
+    odc_store_t *store = odc_store_open (config->store_path, &options, &err);
+    odc_outbox_t *outbox = odc_outbox_new (store, 16u << 20);
+    zsock_t *meters = odc_bus_pull_bind (ODC_EP_METERS, 0);
+    zsock_t *accepted = odc_bus_pull_bind (ODC_EP_ACCEPTED, 0);
+    odc_supervisor_t *sup = odc_supervisor_new ();
+    odc_validator_args_t args = {config, store, outbox};
+    odc_supervisor_add (sup, &(odc_actor_spec_t){"validator", odc_validator_actor, &args, {NULL}});
+    CHECK (odc_supervisor_start (sup) == 0);
+    zsock_t *push = odc_bus_push_connect (ODC_EP_READINGS, 0);
+
+    s_send_meters (push, 161948, 0, 500000);
+    CHECK (s_next (meters) == 161948); /* the first: taken */
+    s_send_meters (push, 165000, 20, 620000);
+    CHECK (s_next (meters) == 165000); /* 3,052 in 20 minutes: within 4,000 */
+    s_send_meters (push, 175000, 40, 740000);
+    CHECK (s_next (meters) == -1); /* 10,000 in 20 minutes: not taken */
+    s_send_meters (push, 120, 60, 860000);
+    CHECK (s_next (meters) == -1); /* down without a restart: not taken */
+    s_send_meters (push, 300, 80, 980000);
+    CHECK (s_next (meters) == 300); /* agrees with the one before: the new truth */
+    s_send_meters (push, 12, 100, 5000);
+    CHECK (s_next (meters) == 12); /* a restart with a fresh counter: a reset */
+    s_send_supply (push, 50, 0);
+    CHECK (s_next (accepted) == 50);
+    s_send_supply (push, 120, 60);
+    CHECK (s_next (accepted) == -1); /* above its capacity */
+    s_send_supply (push, 40, 120);
+    CHECK (s_next (accepted) == 40);
+    s_send_supply (push, 40, 140); /* as it was: passed, nothing written */
+    CHECK (s_next (accepted) == 40);
+    /*  Alerts: nothing rejected; a row with index 0 noted. */
+    s_send_alert (push, -1);
+    CHECK (s_next (accepted) == -2);
+    s_send_alert (push, 0);
+    CHECK (s_next (accepted) == -2);
+    s_send_alert (push, 7);
+    CHECK (s_next (accepted) == -2);
+
+    /*  Two resets in the outbox (confirmed, restart), as events. */
+    Odc__OutboxRecord *records[8];
+    size_t n = odc_outbox_peek (outbox, -1, 0, records, 8);
+    int confirmed = 0, restart = 0;
+    for (size_t i = 0; i < n; i++) {
+        Odc__Batch *b =
+            odc__batch__unpack (NULL, records[i]->payload.len, records[i]->payload.data);
+        for (size_t k = 0; b && k < b->n_items; k++) {
+            const Odc__DeviceEvent *ev = b->items[k]->device_event;
+            if (!ev || ev->type != ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_METER_RESET)
+                continue;
+            confirmed +=
+                !strcmp (ev->how, "confirmed") && ev->old_value == 165000 && ev->new_value == 300;
+            restart += !strcmp (ev->how, "restart") && ev->old_value == 300 && ev->new_value == 12;
+        }
+        if (b)
+            odc__batch__free_unpacked (b, NULL);
+    }
+    odc_outbox_records_free (records, n);
+    CHECKF (n == 2 && confirmed == 1 && restart == 1, "%zu records, %d confirmed, %d restart", n,
+            confirmed, restart);
+    odc_supervisor_stop (sup);
+    odc_supervisor_destroy (&sup);
+
+    /*  The rejections, kept with their reasons. */
+    Odc__History *h = odc_history_get (store, "dev-1", ODC__LOOP__LOOP_METER);
+    CHECK (h && h->rejected == 2 && h->n_rejections == 2);
+    if (h && h->n_rejections == 2) {
+        CHECKF (strstr (h->rejections[0]->reason, "rose by 10000"), "%s", h->rejections[0]->reason);
+        CHECKF (strstr (h->rejections[1]->reason, "without a restart"), "%s",
+                h->rejections[1]->reason);
+    }
+    if (h)
+        odc__history__free_unpacked (h, NULL);
+    h = odc_history_get (store, "dev-1", ODC__LOOP__LOOP_SUPPLY);
+    CHECK (h && h->rejected == 1 && h->n_supplies == 1 && h->supplies[0]->level == 40);
+    if (h)
+        odc__history__free_unpacked (h, NULL);
+    h = odc_history_get (store, "dev-1", ODC__LOOP__LOOP_ALERT);
+    CHECK (h && h->rejected == 0 && h->n_rejections == 1 && h->rejections[0]->note &&
+           strstr (h->rejections[0]->reason, "index 0"));
+    if (h)
+        odc__history__free_unpacked (h, NULL);
+    zsock_destroy (&push);
+    zsock_destroy (&meters);
+    zsock_destroy (&accepted);
+    odc_outbox_destroy (&outbox);
+    odc_store_close (&store);
+    odc_config_destroy (&config);
+    free (err);
+    s_rmtree (dir);
+    free (dir);
+}
+
 int
 main (void)
 {
@@ -198,6 +404,7 @@ main (void)
     RUN (test_counter_wrap);
     RUN (test_supply);
     RUN (test_counter_type_set_alert);
+    RUN (test_actor);
     RUN (test_config);
     CHECK (!strcmp (odc_verdict_name (ODC_VERDICT_RESET), "reset"));
     TEST_END ();
