@@ -694,9 +694,12 @@ s_on_done (odc_snmp_job_t *job, void *arg)
     if (reading && self->loop == ODC_LOOP_METER)
         ((Odc__MeterReading *)reading)->enterprise = d->enterprise;
     Odc__ReadingHeader *header = odc_read_header_of (reading);
-    if (header)
+    if (header) /* when the last answer came (not when it was decoded) */
         header->collector_ms =
-            (uint64_t)(odc_collector_s (self->clock_start, self->config->clock_speed) * 1000.0);
+            (uint64_t)(odc_collector_at (self->clock_start, self->config->clock_speed,
+                                         header->finished_ms ? (double)header->finished_ms / 1000.0
+                                                             : odc_wall_s ()) *
+                       1000.0);
     if (reading && self->loop == ODC_LOOP_IDENTITY) {
         const Odc__IdentityReading *r = (const Odc__IdentityReading *)reading;
         if (r->hr_device_index > 0)

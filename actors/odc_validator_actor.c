@@ -640,9 +640,9 @@ s_has_alert_rows (const void *frame, size_t size)
 static uint64_t
 s_at_ms (const s_self_t *self, uint64_t finished_ms)
 {
-    double speed = self->config->clock_speed;
-    double wall = (double)finished_ms / 1000.0;
-    return (uint64_t)((self->clock_start + (wall - self->clock_start) * speed) * 1000.0);
+    return (uint64_t)(odc_collector_at (self->clock_start, self->config->clock_speed,
+                                        (double)finished_ms / 1000.0) *
+                      1000.0);
 }
 
 static void

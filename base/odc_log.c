@@ -39,7 +39,13 @@ odc_clock_s (void)
 double
 odc_collector_s (double start, double speed)
 {
-    return start + (odc_wall_s () - start) * speed;
+    return odc_collector_at (start, speed, odc_wall_s ());
+}
+
+double
+odc_collector_at (double start, double speed, double wall_s)
+{
+    return start + (wall_s - start) * speed;
 }
 
 double

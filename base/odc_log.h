@@ -54,6 +54,9 @@ double odc_wall_s (void);
     (clock.speed; 1 in production). */
 double odc_collector_s (double start, double speed);
 
+/*  The collector's clock at the wall clock's WALL_S (a response's time). */
+double odc_collector_at (double start, double speed, double wall_s);
+
 #define odc_debug(dev, ...) odc_log_write (ODC_LOG_DEBUG, __func__, (dev), __VA_ARGS__)
 #define odc_info(dev, ...)  odc_log_write (ODC_LOG_INFO, __func__, (dev), __VA_ARGS__)
 #define odc_warn(dev, ...)  odc_log_write (ODC_LOG_WARN, __func__, (dev), __VA_ARGS__)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_meters_week.sh OPENDCA PORTAL SIM: a simulated week of a fleet
-# (7,000 devices; ODC_WEEK_DEVICES), its meters checked against the
+# (7,000 devices, 7 days; ODC_WEEK_DEVICES, ODC_WEEK_DAYS), its meters checked against the
 # simulator's truth file (issue 16). The collector and the simulator share
 # one sped-up clock (clock.epoch / --epoch, ODC_WEEK_SPEED times fast); the
 # meter loop at its default intervals (20 / 240 minutes), the others once;
@@ -30,7 +30,7 @@ xport=$port_base
 simport=$((port_base + 1))
 n=${ODC_WEEK_DEVICES:-7000}
 speed=${ODC_WEEK_SPEED:-2400}
-days=7
+days=${ODC_WEEK_DAYS:-7}
 odc_test_xmpp $xport portal:pw collector:pw
 xopts+=(--password pw)
 
@@ -61,9 +61,9 @@ for _ in $(seq 100); do grep -q "receiving as" "$tmp/portal.log" && break; sleep
 run=$!
 pids+=($run)
 
-# The week, and a simulated hour past its last daily send.
+# The days, and a simulated hour past the last daily send.
 end=$((epoch + (days * 86400 + 3 * 3600) / speed + 2))
-echo "  $n devices, a week at ${speed}x: $(( (days * 86400 + 3 * 3600) / speed )) s"
+echo "  $n devices, $days days at ${speed}x: $(( (days * 86400 + 3 * 3600) / speed )) s"
 while [ "$(date +%s)" -lt $end ]; do
     sleep 5
     kill -0 $run 2>/dev/null || break

@@ -78,7 +78,8 @@ s_usage (FILE *out)
         "                         simulated day (default 0)\n"
         "  --change-kinds LIST    which changes: move,replace,reset,away (default all)\n"
         "  --night-share PCT      of a day's pages printed outside working hours (default 10)\n"
-        "  --truth FILE           write every state change as a JSON line\n"
+        "  --truth FILE           write every state change as a JSON line (and a\n"
+        "                         \"stepped\" line per simulated minute: when it was taken)\n"
         "\n"
         "Network:\n"
         "  --offline PCT          devices that never answer (default 0)\n"
@@ -506,6 +507,7 @@ main (int argc, char **argv)
     clock_gettime (CLOCK_MONOTONIC, &last_stats);
     while (!s_stop) {
         int wait = sim_fleet_advance (fleet, 20);
+        bool behind = wait == 0;
         int due = sim_agent_flush (agent);
         if (due >= 0 && due < wait)
             wait = due;
@@ -513,8 +515,10 @@ main (int argc, char **argv)
             wait = 200;
         struct pollfd p[2] = {{sim_agent_fd (agent), POLLIN, 0}, {listener, POLLIN, 0}};
         int n = poll (p, listener >= 0 ? 2 : 1, wait);
+        /*  Behind the clock (wait 0): fewer requests before stepping
+            again, so the answers do not fall further behind. */
         if (n > 0 && (p[0].revents & POLLIN))
-            sim_agent_read (agent, 512);
+            sim_agent_read (agent, behind ? 64 : 512);
         if (n > 0 && listener >= 0 && (p[1].revents & POLLIN))
             s_control (listener, fleet, agent);
         if (stats_every > 0) {

@@ -942,6 +942,12 @@ sim_fleet_advance (sim_fleet_t *self, int budget_ms)
         if (t % 86400 == 0 && self->opt.behaviour)
             s_day_end (self, t);
         self->sim_s = t;
+        /*  What the fleet serves is as of the last step: a line per step
+            says when (on the clock) it was taken, so a check can tell how
+            far behind the answers of a loaded simulator were. */
+        if (self->truth)
+            fprintf (self->truth, "{\"sim_s\":%lld,\"event\":\"stepped\",\"now\":%lld}\n",
+                     (long long)t, (long long)sim_fleet_now (self));
     }
     if (self->truth)
         fflush (self->truth);
