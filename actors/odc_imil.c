@@ -16,6 +16,8 @@
 #include "odc_read.h"
 #include "odc_status.h"
 #include "odc_supervisor.h"
+#include "odc_text.h"
+#include "odc_triage.h"
 #include "odc_uploader_actor.h"
 
 static const char s_help[] = "commands:\n"
@@ -220,6 +222,40 @@ s_show_read_error (odc_imil_t *ctx, const char *id, int l, uint64_t read_ms, FIL
     free (text);
 }
 
+/*  Triage's open alerts of a device (the alerts family). */
+static void
+s_show_alerts (odc_imil_t *ctx, const char *id, FILE *out)
+{
+    size_t len = 0;
+    void *value = odc_store_get (ctx->store, ODC_CF_ALERTS, id, strlen (id), &len);
+    odc_device_alerts_t *st = malloc (sizeof *st);
+    bool ok = odc_triage_state_load (st, value, len);
+    free (value);
+    if (!ok)
+        fprintf (out, "open alerts: the stored record is not readable\n");
+    else if (!st->n_open)
+        fprintf (out, "open alerts: none\n");
+    else
+        fprintf (out, "open alerts: %zu\n", st->n_open);
+    for (size_t i = 0; ok && i < st->n_open; i++) {
+        const odc_triaged_t *a = &st->open[i];
+        time_t at = (time_t)(a->raised_ms / 1000);
+        struct tm tm;
+        char when[32] = "?";
+        if (gmtime_r (&at, &tm))
+            strftime (when, sizeof when, "%Y-%m-%d %H:%M:%SZ", &tm);
+        char text[ODC_TRIAGE_TEXT_MAX * 4];
+        fprintf (out, "  %s (%s, %s) since %s: %s [%s", a->code, a->category, a->severity, when,
+                 odc_text_printable (text, sizeof text, a->description), a->source);
+        if (a->repeats)
+            fprintf (out, ", %u repeats", a->repeats);
+        if (a->flaps)
+            fprintf (out, ", %u flaps", a->flaps);
+        fprintf (out, "]%s\n", a->cleared_ms ? " gone, waiting out the repeat window" : "");
+    }
+    free (st);
+}
+
 static int
 s_show_device (odc_imil_t *ctx, const char *what, FILE *out)
 {
@@ -260,6 +296,7 @@ s_show_device (odc_imil_t *ctx, const char *what, FILE *out)
         s_show_read_error (ctx, id, l, h ? h->finished_ms : 0, out);
         odc__envelope__free_unpacked (env, NULL);
     }
+    s_show_alerts (ctx, id, out);
     /*  What the validator did not take, and its notes (newest last). */
     for (int l = 0; l < ODC_LOOP_COUNT; l++) {
         Odc__History *hist = odc_history_get (ctx->store, id, odc_loop_wire ((odc_loop_t)l));

@@ -29,6 +29,9 @@
     in five in the simulator's busy fleet), and each reading sent costs its
     packing, the bus, the latest actor and a RocksDB write. */
 #define S_ALERT_RESEND_S 3600
+/*  A table that had rows is walked at least every S_TABLE_PASSES passes:
+    a row can go without the status saying so. */
+#define S_TABLE_PASSES 5
 
 /*  When device k of the pass is due: the devices are spread over the first
     80 % of the interval, which leaves the rest for slow and silent ones. */
@@ -56,7 +59,9 @@ typedef struct {
     bool error_noted : 1; /* a failed read is noted for `show device` (s_note_error) */
     uint32_t skip_until;  /* pass number */
     uint32_t printer_index;
-    uint32_t critical, all; /* alert loop: the event counters last seen */
+    uint32_t critical, all; /* alert loop: the event counters at the last table read */
+    uint32_t status;        /* alert loop: error bits and hrDeviceStatus then */
+    uint32_t walked_pass;   /* alert loop: the pass of that read */
     uint32_t enterprise;    /* meter loop: the maker, 0 unknown */
     uint32_t vendor_mask;   /* meter loop: which of the maker's counters answer */
     uint32_t sent_hash;     /* alert loop: what the reading last sent said (0 none) */
@@ -255,6 +260,8 @@ typedef struct {
     size_t known;    /* devices whose last reading the store had */
 } s_alerts_load_t;
 
+static uint32_t s_alert_status (const Odc__AlertReading *r);
+
 static int
 s_alerts_load_one (const void *key, size_t klen, const void *value, size_t vlen, void *arg)
 {
@@ -274,6 +281,12 @@ s_alerts_load_one (const void *key, size_t klen, const void *value, size_t vlen,
         d->have_counters = true;
         d->critical = env->alerts->critical_events;
         d->all = env->alerts->all_events;
+        /*  What its table held (triage keeps the rows in the stored
+            reading), so a clear is walked for after a reload too. */
+        d->status = s_alert_status (env->alerts);
+        d->walked_pass = self->pass;
+        if (!d->rows)
+            d->rows = (uint8_t)(env->alerts->n_alerts < 254 ? env->alerts->n_alerts + 1 : 255);
         /*  Sent again when it was stored with the raw values and they are
             no longer wanted, or the other way round. */
         const Odc__ReadingHeader *h = env->alerts->header;
@@ -521,11 +534,29 @@ s_publish (s_self_t *self, ProtobufCMessage *reading, Odc__Envelope__BodyCase bo
     protobuf_c_message_free_unpacked (reading, NULL);
 }
 
-/*  What an alert reading says, for "has it changed?" (never 0). */
+/*  The part of an alert reading's status that changes when an alert
+    goes: the error bits and hrDeviceStatus (not hrPrinterStatus: idle or
+    printing is no news). */
+static uint32_t
+s_alert_status (const Odc__AlertReading *r)
+{
+    return r->detected_error_state | (uint32_t)(r->hr_device_status & 0xff) << 16;
+}
+
+/*  What an alert reading says, for "has it changed?" (never 0): its
+    status, and the rows of a table read (a reading without rows says the
+    same as a table read empty). */
 static uint32_t
 s_alert_hash (const Odc__AlertReading *r)
 {
     uint64_t h = odc_alert_news (r);
+    for (size_t i = 0; i < r->n_alerts; i++) {
+        const Odc__Alert *a = r->alerts[i];
+        int32_t v[5] = {a->index, a->severity, a->group, a->location, a->code};
+        h = odc_fnv (h, v, sizeof v);
+        if (a->description)
+            h = odc_fnv (h, a->description, strlen (a->description));
+    }
     return (uint32_t)(h ^ h >> 32) | 1;
 }
 
@@ -535,7 +566,7 @@ static void
 s_publish_alerts (s_self_t *self, Odc__AlertReading *r, s_device_t *d)
 {
     uint32_t hash = s_alert_hash (r);
-    if (!r->table_read && hash == d->sent_hash && self->pass - d->sent_pass < self->resend_passes) {
+    if (hash == d->sent_hash && self->pass - d->sent_pass < self->resend_passes) {
         odc__alert_reading__free_unpacked (r, NULL);
         self->unchanged++;
         return;
@@ -603,6 +634,34 @@ s_failed (s_self_t *self, s_slot_t *slot, const odc_snmp_job_t *job)
                   backoff ? "; tried again later with back-off" : "");
         s_note_error (self, d, job->error[0] ? job->error : "no answer");
     }
+    if (self->loop == ODC_LOOP_ALERT && slot->stage == 2 && job == &slot->table &&
+        job->status == ODC_SNMP_ERROR) {
+        /*  A table that cannot be read (past a bound, broken answers): its
+            counters taken all the same, or it would be walked, and fail,
+            every pass. (One that timed out is walked again next pass.) */
+        Odc__AlertReading *status = odc_read_alerts (&slot->job, NULL);
+        if (status) {
+            d->have_counters = true;
+            d->critical = status->critical_events;
+            d->all = status->all_events;
+            d->status = s_alert_status (status);
+            d->walked_pass = self->pass;
+            odc__alert_reading__free_unpacked (status, NULL);
+        }
+    }
+    if (self->loop == ODC_LOOP_ALERT && job->status == ODC_SNMP_TIMEOUT) {
+        /*  Triage counts the passes without an answer ("not responding"). */
+        Odc__AlertReading *r = malloc (sizeof *r);
+        odc__alert_reading__init (r);
+        r->header = odc_read_header (job, self->loop);
+        double at = job->finished_ms ? (double)job->finished_ms / 1000.0 : odc_wall_s ();
+        r->header->collector_ms =
+            (uint64_t)(odc_collector_at (self->clock_start, self->config->clock_speed, at) *
+                       1000.0);
+        r->no_answer = true;
+        r->failures = d->failures;
+        s_publish (self, (ProtobufCMessage *)r, ODC__ENVELOPE__BODY_ALERTS, d);
+    }
     s_release_slot (self, slot);
 }
 
@@ -650,12 +709,17 @@ s_on_done (odc_snmp_job_t *job, void *arg)
     }
     if (self->loop == ODC_LOOP_ALERT && slot->stage <= 1 && job == &slot->job) {
         Odc__AlertReading *status = odc_read_alerts (job, NULL);
+        /*  The counters count rows added (RFC 3805), not rows gone: the
+            table is walked again when the status says something else (a
+            jam's bit dropped, the device no longer "warning"), and one
+            that had rows every S_TABLE_PASSES passes all the same (one of
+            two trays refilled leaves the bits as they were). */
         bool moved = !d->have_counters || status->critical_events != d->critical ||
-                     status->all_events != d->all;
-        d->have_counters = true;
-        d->critical = status->critical_events;
-        d->all = status->all_events;
+                     status->all_events != d->all || s_alert_status (status) != d->status ||
+                     (d->rows != 1 && self->pass - d->walked_pass >= S_TABLE_PASSES);
         if (moved) {
+            /*  The counters are taken once the table is read (a walk that
+                fails is tried again next pass, not forgotten). */
             /*  Something happened (or this is the first look): the table. */
             odc__alert_reading__free_unpacked (status, NULL);
             slot->stage = 2;
@@ -693,7 +757,17 @@ s_on_done (odc_snmp_job_t *job, void *arg)
                          slot->set ? slot->set->vendor : NULL, slot->set ? slot->set->n_vendor : 0);
     if (reading && self->loop == ODC_LOOP_METER)
         ((Odc__MeterReading *)reading)->enterprise = d->enterprise;
+    if (reading && self->loop == ODC_LOOP_ALERT) {
+        const Odc__AlertReading *r = (const Odc__AlertReading *)reading;
+        d->have_counters = true;
+        d->critical = r->critical_events;
+        d->all = r->all_events;
+        d->status = s_alert_status (r);
+        d->walked_pass = self->pass;
+    }
     Odc__ReadingHeader *header = odc_read_header_of (reading);
+    if (header && self->loop == ODC_LOOP_ALERT && slot->stage == 2 && slot->table.finished_ms)
+        header->finished_ms = slot->table.finished_ms; /* the rows are as of the walk */
     if (header) /* when the last answer came (not when it was decoded) */
         header->collector_ms =
             (uint64_t)(odc_collector_at (self->clock_start, self->config->clock_speed,

@@ -413,18 +413,8 @@ s_emit (s_self_t *self, s_event_t *e)
     if (self->outbox) {
         /*  The portal's record: the event alone, in the open batch's
             record. */
-        Odc__Envelope env = ODC__ENVELOPE__INIT;
-        env.version = ODC_ENVELOPE_VERSION;
-        env.sent_ms = ev->at_ms;
-        env.source = "registry";
-        env.body_case = ODC__ENVELOPE__BODY_DEVICE_EVENT;
-        env.device_event = ev;
-        size_t size = odc__envelope__get_packed_size (&env);
-        uint8_t stack[1024], *packed = size <= sizeof stack ? stack : malloc (size);
-        odc__envelope__pack (&env, packed);
-        odc_bus_batch_append (&self->record, &self->record_len, &self->record_cap, packed, size);
-        if (packed != stack)
-            free (packed);
+        odc_bus_batch_append_body (&self->record, &self->record_len, &self->record_cap, "registry",
+                                   ev->at_ms, ODC__ENVELOPE__BODY_DEVICE_EVENT, &ev->base);
         self->record_events++;
     }
     self->batched++;

@@ -18,6 +18,7 @@ typedef struct {
     odc_outbox_t *outbox;
     odc_batch_t *batch;
     zsock_t *pull, *meters, *accepted, *grew;
+    zsock_t *alerts; /* the triage actor's (the latest actor's without one) */
     double clock_start;
     uint64_t passed, rejected, notes, resets;
     uint64_t seq;     /* of the last event record in the batch */
@@ -204,16 +205,10 @@ s_reset_event (s_self_t *self, const Odc__ReadingHeader *header, const char *cou
     ev.new_value = new_value;
     ev.how = (char *)how;
     ev.at_ms = at_ms;
-    Odc__Envelope env = ODC__ENVELOPE__INIT;
-    env.version = ODC_ENVELOPE_VERSION;
-    env.sent_ms = odc_now_ms ();
-    env.source = "validator";
-    odc_bus_set_body (&env, ODC__ENVELOPE__BODY_DEVICE_EVENT, &ev.base);
-    size_t size = odc__envelope__get_packed_size (&env), len = 0, cap = 0;
-    uint8_t *packed = malloc (size), *record = NULL;
-    odc__envelope__pack (&env, packed);
-    odc_bus_batch_append (&record, &len, &cap, packed, size);
-    free (packed);
+    size_t len = 0, cap = 0;
+    uint8_t *record = NULL;
+    odc_bus_batch_append_body (&record, &len, &cap, "validator", odc_now_ms (),
+                               ODC__ENVELOPE__BODY_DEVICE_EVENT, &ev.base);
     const odc_kind_t *k = &odc_kinds[ODC_KIND_EVENT];
     /*  Committed with the history (s_commit): one write. */
     self->seq = odc_outbox_add (self->outbox, self->batch, k->priority, k->kind, record, len);
@@ -668,7 +663,7 @@ s_take (void *arg)
     if (loop == ODC__LOOP__LOOP_IDENTITY || loop < 0 ||
         (loop == ODC__LOOP__LOOP_ALERT &&
          !s_has_alert_rows (zmq_msg_data (&frame), zmq_msg_size (&frame)))) {
-        s_pass (self, self->accepted, &key, &frame);
+        s_pass (self, loop == ODC__LOOP__LOOP_ALERT ? self->alerts : self->accepted, &key, &frame);
         goto done;
     }
     Odc__Envelope *env = odc__envelope__unpack (NULL, zmq_msg_size (&frame), zmq_msg_data (&frame));
@@ -725,7 +720,11 @@ s_take (void *arg)
         odc__history__free_unpacked (h, NULL);
     odc__envelope__free_unpacked (env, NULL);
     if (accept)
-        s_pass (self, loop == ODC__LOOP__LOOP_METER ? self->meters : self->accepted, &key, &frame);
+        s_pass (self,
+                loop == ODC__LOOP__LOOP_METER   ? self->meters
+                : loop == ODC__LOOP__LOOP_ALERT ? self->alerts
+                                                : self->accepted,
+                &key, &frame);
     else
         self->rejected++;
 done:
@@ -767,9 +766,13 @@ s_self_new (void *args, bool *ok)
     self->pull = odc_bus_pull_bind (ODC_EP_READINGS, 0);
     self->meters = odc_bus_push_connect (ODC_EP_METERS, 0);
     self->accepted = odc_bus_push_connect (ODC_EP_ACCEPTED, 0);
+    self->alerts = a->triage ? odc_bus_push_connect (ODC_EP_TRIAGE, 0) : NULL;
     if (a->outbox)
         self->grew = odc_bus_push_connect (ODC_EP_OUTBOX, 0);
-    *ok = self->pull && self->meters && self->accepted && (!a->outbox || self->grew);
+    *ok = self->pull && self->meters && self->accepted && (!a->outbox || self->grew) &&
+          (!a->triage || self->alerts);
+    if (!a->triage)
+        self->alerts = self->accepted;
     return self;
 }
 
@@ -783,6 +786,8 @@ s_self_destroy (void *arg)
     odc_batch_destroy (&self->batch);
     zsock_destroy (&self->pull);
     zsock_destroy (&self->meters);
+    if (self->alerts != self->accepted)
+        zsock_destroy (&self->alerts);
     zsock_destroy (&self->accepted);
     zsock_destroy (&self->grew);
     odc_config_replace (&self->config, NULL);

@@ -27,7 +27,8 @@
     rates as a real day would.
 
     An accepted reading goes on as it came: a meter reading to the meters
-    actor (ODC_EP_METERS), any other to the latest actor (ODC_EP_ACCEPTED).
+    actor (ODC_EP_METERS), an alert reading to the triage actor
+    (ODC_EP_TRIAGE), any other to the latest actor (ODC_EP_ACCEPTED).
     A suspicious one goes nowhere (the loop reads the device again at its
     next pass): it becomes a Rejection with the reason in the history, and
     a meter reading is kept as pending. The next meter reading, if it
@@ -53,6 +54,7 @@ typedef struct {
     const odc_config_t *config;
     odc_store_t *store;
     odc_outbox_t *outbox; /* NULL: no portal (reset events only logged) */
+    bool triage;          /* alert readings to the triage actor (ODC_EP_TRIAGE), else to latest */
 } odc_validator_args_t;
 
 void odc_validator_actor (zsock_t *pipe, void *args);

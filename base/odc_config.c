@@ -204,6 +204,14 @@ static const s_field_t s_validation[] = {
      false},
     END,
 };
+
+static const s_field_t s_triage[] = {
+    {"repeat_window_minutes", F_INT, C (triage_repeat_window_minutes), 0, 1440, NULL, NULL, NULL, 0,
+     0, 0, false},
+    {"unreachable_passes", F_INT, C (triage_unreachable_passes), 1, 10000, NULL, NULL, NULL, 0, 0,
+     0, false},
+    END,
+};
 static const s_field_t s_clock[] = {
     {"speed", F_INT, C (clock_speed), 1, 1000000, NULL, NULL, NULL, 0, 0, 0, false},
     {"epoch", F_INT, C (clock_epoch), 0, 2147483647, NULL, NULL, NULL, 0, 0, 0, false},
@@ -226,6 +234,7 @@ static const s_field_t s_root[] = {
     {"discovery", F_MAP, 0, 0, 0, NULL, NULL, s_discovery, 0, 0, 0, false},
     {"registry", F_MAP, 0, 0, 0, NULL, NULL, s_registry, 0, 0, 0, false},
     {"validation", F_MAP, 0, 0, 0, NULL, NULL, s_validation, 0, 0, 0, false},
+    {"triage", F_MAP, 0, 0, 0, NULL, NULL, s_triage, 0, 0, 0, false},
     END,
 };
 
@@ -678,6 +687,8 @@ s_defaults (odc_config_t *self, const char *dir)
     self->registry_missing_after_hours = 24;
     self->validation_max_pages_per_minute = 200;
     self->validation_reset_below = 10000;
+    self->triage_repeat_window_minutes = 10;
+    self->triage_unreachable_passes = 5;
 }
 
 bool

@@ -136,6 +136,9 @@ typedef struct {
     /*  validation: (actors/odc_validate.h) */
     int validation_max_pages_per_minute; /* the fastest a device prints */
     int validation_reset_below;          /* a counter after a reset starts below this */
+    /*  triage: (actors/odc_triage.h) */
+    int triage_repeat_window_minutes; /* a clear waits this long for the same again (10) */
+    int triage_unreachable_passes;    /* alert passes without an answer: not responding (5) */
 
     odc_interval_t loops[ODC_LOOP_COUNT];
     int work_start; /* minutes after midnight */

@@ -1,6 +1,9 @@
 /*  odc_text: see odc_text.h. */
 #include "odc_text.h"
 
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 size_t
@@ -127,4 +130,50 @@ odc_text_printable (char *buf, size_t size, const char *text)
     if (size)
         buf[o] = 0;
     return buf;
+}
+
+bool
+odc_text_error (char **error, const char *path, int lineno, const char *why)
+{
+    if (asprintf (error, "%s:%d: %s", path, lineno, why) == -1)
+        *error = NULL;
+    return false;
+}
+
+bool
+odc_text_each_line (const char *path, size_t max_lines,
+                    bool (*fn) (char *line, int lineno, void *arg, char **error), void *arg,
+                    char **error)
+{
+    *error = NULL;
+    FILE *in = fopen (path, "r");
+    if (!in) {
+        if (asprintf (error, "%s: %s", path, strerror (errno)) == -1)
+            *error = NULL;
+        return false;
+    }
+    char line[4096];
+    int lineno = 0;
+    size_t count = 0;
+    bool ok = true;
+    while (ok && fgets (line, sizeof line, in)) {
+        lineno++;
+        size_t len = strlen (line);
+        if (len == sizeof line - 1 && line[len - 1] != '\n') {
+            ok = odc_text_error (error, path, lineno, "line longer than 4095 bytes");
+            break;
+        }
+        line[strcspn (line, "\r\n")] = 0;
+        if (!line[0] || line[0] == '#')
+            continue;
+        if (count++ == max_lines) {
+            char why[64];
+            snprintf (why, sizeof why, "more than %zu lines", max_lines);
+            ok = odc_text_error (error, path, lineno, why);
+            break;
+        }
+        ok = fn (line, lineno, arg, error);
+    }
+    fclose (in);
+    return ok;
 }

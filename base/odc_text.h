@@ -47,4 +47,15 @@ void odc_text_fprint (FILE *out, const char *text, size_t len);
     boundary when it does not fit). Returns buf. */
 const char *odc_text_printable (char *buf, size_t size, const char *text);
 
+/*  The data files' lines (snmp/ data files): each line of path that is neither
+    empty nor a '#' comment given to fn (its end of line cut), with its
+    number; at most max_lines of them and 4095 bytes each. fn returns false
+    with *error set (odc_text_error) to stop. Returns true, or false with
+    *error (the caller frees) naming the file, the line and the reason. */
+bool odc_text_each_line (const char *path, size_t max_lines,
+                         bool (*fn) (char *line, int lineno, void *arg, char **error), void *arg,
+                         char **error);
+/*  *error = "PATH:LINENO: WHY"; returns false. */
+bool odc_text_error (char **error, const char *path, int lineno, const char *why);
+
 #endif

@@ -126,6 +126,10 @@ print("collector threads, CPU after the start-up: " + ", ".join(f"{k} {v / hz:.1
 judges = sum(v for v, k in share if k in ("odc-validator", "odc-meters"))
 if judges:
     print(f"validator + meters: {judges / hz:.1f} s, {judges * 100 / max(ticks, 1):.1f} % of the collector's CPU")
+# And alert triage (issue 17).
+triage = sum(v for v, k in share if k == "odc-triage")
+if triage:
+    print(f"triage: {triage / hz:.1f} s, {triage * 100 / max(ticks, 1):.1f} % of the collector's CPU")
 need = n * (1/180 + 1/600 + 1/1200 + 1/3600 + 1/28800)
 print(f"load: at 1x the five loops need {need:.0f} device-polls/s; this run asked {need * speed:.0f}/s")
 PY

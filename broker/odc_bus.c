@@ -285,6 +285,24 @@ odc_bus_batch_append (uint8_t **data, size_t *len, size_t *cap, const void *enve
 }
 
 void
+odc_bus_batch_append_body (uint8_t **data, size_t *len, size_t *cap, const char *source,
+                           uint64_t sent_ms, Odc__Envelope__BodyCase body,
+                           ProtobufCMessage *message)
+{
+    Odc__Envelope env = ODC__ENVELOPE__INIT;
+    env.version = ODC_ENVELOPE_VERSION;
+    env.sent_ms = sent_ms;
+    env.source = (char *)source;
+    odc_bus_set_body (&env, body, message);
+    size_t size = odc__envelope__get_packed_size (&env);
+    uint8_t stack[1024], *packed = size <= sizeof stack ? stack : malloc (size);
+    odc__envelope__pack (&env, packed);
+    odc_bus_batch_append (data, len, cap, packed, size);
+    if (packed != stack)
+        free (packed);
+}
+
+void
 odc_bus_outbox_grew (zsock_t *push, int priority, uint64_t seq)
 {
     if (!push)
@@ -316,6 +334,8 @@ const odc_kind_t odc_kinds[ODC_KIND_COUNT] = {
                        &odc__tray_reading__descriptor, "tray", ODC__PRIORITY__PRIORITY_NORMAL},
     [ODC_KIND_EVENT] = {0, ODC__ENVELOPE__BODY_DEVICE_EVENT, &odc__device_event__descriptor,
                         "event", ODC__PRIORITY__PRIORITY_URGENT},
+    [ODC_KIND_ALERT_EVENT] = {0, ODC__ENVELOPE__BODY_ALERT_EVENT, &odc__alert_event__descriptor,
+                              "alert-event", ODC__PRIORITY__PRIORITY_URGENT},
 };
 
 int

@@ -31,7 +31,8 @@
 /*  Endpoint names. Each is bound by the actor named after the arrow. */
 #define ODC_EP_READINGS  "inproc://odc.readings"  /* loops -> validator */
 #define ODC_EP_METERS    "inproc://odc.meters"    /* validator -> meters: accepted meter readings */
-#define ODC_EP_ACCEPTED  "inproc://odc.accepted"  /* validator, meters -> latest */
+#define ODC_EP_ACCEPTED  "inproc://odc.accepted"  /* validator, meters, triage -> latest */
+#define ODC_EP_TRIAGE    "inproc://odc.triage"    /* validator -> triage: alert readings */
 #define ODC_EP_UPLOAD    "inproc://odc.upload"    /* latest, commands -> uploader */
 #define ODC_EP_REGISTRY  "inproc://odc.registry"  /* latest, discovery, commands -> registry */
 #define ODC_EP_DISCOVERY "inproc://odc.discovery" /* commands -> discovery: Command */
@@ -85,7 +86,7 @@ typedef void (odc_bus_handler_fn) (const Odc__Envelope *env, void *arg);
 
 /*  One handler per body case (ODC__ENVELOPE__BODY_*), NULL for none. */
 typedef struct {
-    odc_bus_handler_fn *on[ODC__ENVELOPE__BODY_OUTBOX_GREW + 1]; /* the last body */
+    odc_bus_handler_fn *on[ODC__ENVELOPE__BODY_ALERT_EVENT + 1]; /* the last body */
 } odc_bus_handlers_t;
 
 /*  Receive one envelope, dispatch it, free it. Blocks until a frame comes.
@@ -136,13 +137,20 @@ zsock_t *odc_bus_device_set_sub (void);
 void odc_bus_batch_append (uint8_t **data, size_t *len, size_t *cap, const void *envelope,
                            size_t size);
 
+/*  The same with the Envelope made here: body (its case body) from
+    source, sent at sent_ms, packed and appended. */
+void odc_bus_batch_append_body (uint8_t **data, size_t *len, size_t *cap, const char *source,
+                                uint64_t sent_ms, Odc__Envelope__BodyCase body,
+                                ProtobufCMessage *message);
+
 /*  Wake the bridge: the outbox grew by records up to (priority, seq).
     push: a PUSH socket connected to ODC_EP_OUTBOX (NULL: no bridge). */
 void odc_bus_outbox_grew (zsock_t *push, int priority, uint64_t seq);
 
 /*  What each kind of record is called where, in one table: the five
     loops' readings in odc_loop_t order (0-based, base/odc_config.h), then
-    the registry's events (ODC_KIND_EVENT). For each: the loop on the wire
+    the registry's events (ODC_KIND_EVENT), triage's alert events
+    (ODC_KIND_ALERT_EVENT). For each: the loop on the wire
     (Odc__Loop, 1-based; 0 for events), the envelope's body, the body's
     descriptor, the portal's name for it (the XML record and the outbox
     record's kind) and the outbox's priority class. */
@@ -154,8 +162,9 @@ typedef struct {
     Odc__Priority priority;
 } odc_kind_t;
 
-#define ODC_KIND_EVENT ODC_LOOP_COUNT
-#define ODC_KIND_COUNT (ODC_LOOP_COUNT + 1)
+#define ODC_KIND_EVENT       ODC_LOOP_COUNT
+#define ODC_KIND_ALERT_EVENT (ODC_LOOP_COUNT + 1)
+#define ODC_KIND_COUNT       (ODC_LOOP_COUNT + 2)
 extern const odc_kind_t odc_kinds[ODC_KIND_COUNT];
 
 /*  The index in odc_kinds of a body, or of a portal kind; -1 for none. */

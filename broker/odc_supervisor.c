@@ -289,12 +289,30 @@ void
 odc_actor_serve (odc_actor_t *actor, zsock_t *pull, void (*take) (void *self),
                  void (*idle) (void *self), void *self)
 {
+    odc_actor_serve_ticking (actor, pull, take, idle, NULL, 0, self);
+}
+
+void
+odc_actor_serve_ticking (odc_actor_t *actor, zsock_t *pull, void (*take) (void *self),
+                         void (*idle) (void *self), void (*tick) (void *self), int tick_ms,
+                         void *self)
+{
     zmq_pollitem_t items[2] = {{zsock_resolve (actor->pipe), 0, ZMQ_POLLIN, 0},
                                {zsock_resolve (pull), 0, ZMQ_POLLIN, 0}};
     bool stop = false;
+    double next_tick = tick ? odc_clock_s () + tick_ms / 1000.0 : 0;
     while (!stop) {
-        if (zmq_poll (items, 2, -1) < 0 && zmq_errno () != EINTR)
+        int wait = -1;
+        if (tick) {
+            double left = next_tick - odc_clock_s ();
+            wait = left > 0 ? (int)(left * 1000.0) + 1 : 0;
+        }
+        if (zmq_poll (items, 2, wait) < 0 && zmq_errno () != EINTR)
             break;
+        if (tick && odc_clock_s () >= next_tick) {
+            tick (self);
+            next_tick = odc_clock_s () + tick_ms / 1000.0;
+        }
         if ((items[0].revents & ZMQ_POLLIN) && odc_actor_heard (actor))
             stop = true;
         int took = 0;

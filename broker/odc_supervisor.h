@@ -142,5 +142,9 @@ int odc_actor_heard (odc_actor_t *actor);
 #define ODC_ACTOR_DRAIN_MAX 512 /* messages between two idle calls */
 void odc_actor_serve (odc_actor_t *actor, zsock_t *pull, void (*take) (void *self),
                       void (*idle) (void *self), void *self);
+/*  The same, and tick (self) every tick_ms, messages or not (timers). */
+void odc_actor_serve_ticking (odc_actor_t *actor, zsock_t *pull, void (*take) (void *self),
+                              void (*idle) (void *self), void (*tick) (void *self), int tick_ms,
+                              void *self);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include "odc_cli.h"
 #include "odc_log.h"
+#include "odc_alerts.h"
 #include "odc_meters.h"
 #include "odc_read.h"
 #include "odc_text.h"
@@ -151,6 +152,31 @@ s_rollup (Odc__MeterReading *r, uint32_t enterprise)
     odc_meters_rollup (rules, r);
 }
 
+/*  The opendca code of each alert row, as triage gives it (the codes of
+    snmp/alert-codes.tsv, loaded once; copies, freed with the reading). */
+static void
+s_classify (Odc__AlertReading *r)
+{
+    static odc_alert_codes_t *codes;
+    static bool tried;
+    if (!tried) {
+        tried = true;
+        char path[512], *error = NULL;
+        snprintf (path, sizeof path, "%s/snmp/alert-codes.tsv", ODC_DATA_DIR);
+        codes = odc_alert_codes_load (path, &error);
+        if (!codes)
+            fprintf (stderr, "opendca: %s: no alert codes\n", error ? error : path);
+        free (error);
+    }
+    char **saved = malloc (2 * (r->n_alerts + 1) * sizeof *saved);
+    odc_alert_classify_rows (codes, 0, r->alerts, r->n_alerts, saved);
+    for (size_t i = 0; i < r->n_alerts; i++) {
+        r->alerts[i]->standard = strdup (r->alerts[i]->standard);
+        r->alerts[i]->category = strdup (r->alerts[i]->category);
+    }
+    free (saved); /* what they had: protobuf-c's empty defaults */
+}
+
 /*  One loop's reading of a device whose identity is known; NULL with the
     reason in why. */
 static ProtobufCMessage *
@@ -181,6 +207,8 @@ s_read_loop (odc_snmp_t *engine, const char *address, int port, const odc_creden
     ProtobufCMessage *reading = odc_read_decode (loop, &job, &table, vendor, n_vendor);
     if (reading && loop == ODC_LOOP_METER)
         s_rollup ((Odc__MeterReading *)reading, odc_enterprise_of (id->sys_object_id));
+    if (reading && loop == ODC_LOOP_ALERT)
+        s_classify ((Odc__AlertReading *)reading);
     if (!reading)
         snprintf (why, why_size, "%s", job.error[0] ? job.error : "no answer");
     odc_snmp_job_clear (&job);

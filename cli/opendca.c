@@ -37,6 +37,7 @@
 #include "odc_log.h"
 #include "odc_loop_actor.h"
 #include "odc_meters_actor.h"
+#include "odc_triage_actor.h"
 #include "odc_outbox.h"
 #include "odc_registry_actor.h"
 #include "odc_snmp.h"
@@ -234,7 +235,10 @@ s_run (const char *file)
     char meter_rules[1024];
     snprintf (meter_rules, sizeof meter_rules, "%s/snmp/meter-rules.tsv", ODC_DATA_DIR);
     odc_meters_args_t meters_args = {meter_rules};
-    odc_validator_args_t validator_args = {config, store, portal ? outbox : NULL};
+    odc_validator_args_t validator_args = {config, store, portal ? outbox : NULL, true};
+    char alert_codes[4096];
+    snprintf (alert_codes, sizeof alert_codes, "%s/snmp/alert-codes.tsv", ODC_DATA_DIR);
+    odc_triage_args_t triage_args = {config, store, portal ? outbox : NULL, alert_codes};
     odc_loop_args_t loop_args[ODC_LOOP_COUNT];
     odc_uploader_args_t uploader_args = {config, store, outbox};
     odc_bridge_args_t bridge_args = {config, store, outbox};
@@ -271,9 +275,12 @@ s_run (const char *file)
                                                         {"registry", portal ? "uploader" : NULL}});
     odc_supervisor_add (supervisor,
                         &(odc_actor_spec_t){"meters", odc_meters_actor, &meters_args, {"latest"}});
-    odc_supervisor_add (
-        supervisor, &(odc_actor_spec_t){
-                        "validator", odc_validator_actor, &validator_args, {"meters", "latest"}});
+    odc_supervisor_add (supervisor,
+                        &(odc_actor_spec_t){"triage", odc_triage_actor, &triage_args, {"latest"}});
+    odc_supervisor_add (supervisor, &(odc_actor_spec_t){"validator",
+                                                        odc_validator_actor,
+                                                        &validator_args,
+                                                        {"meters", "triage", "latest"}});
     for (int l = 0; l < ODC_LOOP_COUNT; l++) {
         loop_args[l] = (odc_loop_args_t){(odc_loop_t)l, config, store, vendor_map};
         odc_supervisor_add (supervisor, &(odc_actor_spec_t){odc_config_loop_names[l],

@@ -230,9 +230,15 @@ s_take_batch (s_portal_t *p, xmpp_conn_t *conn, xmpp_stanza_t *iq, xmpp_stanza_t
         odc_be64_put (key, p->next++);
         odc_batch_put (b, p->store, ODC_CF_HISTORY, key, 8, value, head + size);
         const Odc__ReadingHeader *h = odc_bus_reading_header (items[i]);
-        const char *device = h && h->device_id && *h->device_id ? h->device_id
-                             : h && h->address                  ? h->address
-                                                                : "?";
+        const Odc__Envelope *e = items[i];
+        const char *device =
+            h && h->device_id && *h->device_id ? h->device_id
+            : h && h->address                  ? h->address
+            : e->body_case == ODC__ENVELOPE__BODY_DEVICE_EVENT && *e->device_event->device_id
+                ? e->device_event->device_id
+            : e->body_case == ODC__ENVELOPE__BODY_ALERT_EVENT && *e->alert_event->device_id
+                ? e->alert_event->device_id
+                : "?";
         /*  The key as long as it is: a device id or address from the wire
             can be longer than any fixed buffer (fuzz_portal found one). */
         const char *kind = odc_xml_kind (items[i]);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "odc_text.h"
+
 const char *const odc_meter_names[ODC_METER_COUNT] = {
     "total", "mono",          "colour", "full_colour", "two_colour", "single_colour", "large",
     "small", "a4_equivalent", "duplex", "copy",        "print",      "fax",           "scan",
@@ -121,13 +123,7 @@ s_parse_alt (char *text, s_alt_t *alt)
     }
 }
 
-static bool
-s_error (char **error, const char *path, int lineno, const char *why)
-{
-    if (asprintf (error, "%s:%d: %s", path, lineno, why) == -1)
-        *error = NULL;
-    return false;
-}
+#define s_error odc_text_error
 
 /*  One line: ENTERPRISE METER FROM. */
 static bool
@@ -165,47 +161,33 @@ s_parse_line (char *line, s_rule_t *r, const char *path, int lineno, char **erro
     return true;
 }
 
+typedef struct {
+    odc_meter_rules_t *self;
+    const char *path;
+    size_t size;
+} s_load_t;
+
+static bool
+s_load_line (char *line, int lineno, void *arg, char **error)
+{
+    s_load_t *l = arg;
+    odc_meter_rules_t *self = l->self;
+    if (self->count == l->size) {
+        l->size = l->size ? l->size * 2 : 64;
+        self->rules = realloc (self->rules, l->size * sizeof *self->rules);
+    }
+    s_rule_t *r = &self->rules[self->count++];
+    memset (r, 0, sizeof *r);
+    return s_parse_line (line, r, l->path, lineno, error);
+}
+
 odc_meter_rules_t *
 odc_meter_rules_load (const char *path, char **error)
 {
-    *error = NULL;
-    FILE *in = fopen (path, "r");
-    if (!in) {
-        if (asprintf (error, "%s: %s", path, strerror (errno)) == -1)
-            *error = NULL;
-        return NULL;
-    }
-    odc_meter_rules_t *self = calloc (1, sizeof *self);
-    char line[4096];
-    int lineno = 0;
-    size_t size = 0;
-    bool ok = true;
-    while (ok && fgets (line, sizeof line, in)) {
-        lineno++;
-        size_t len = strlen (line);
-        if (len == sizeof line - 1 && line[len - 1] != '\n') {
-            ok = s_error (error, path, lineno, "line longer than 4095 bytes");
-            break;
-        }
-        line[strcspn (line, "\r\n")] = 0;
-        if (!line[0] || line[0] == '#')
-            continue;
-        if (self->count == ODC_METER_RULES_MAX) {
-            ok = s_error (error, path, lineno, "more than 4096 rules");
-            break;
-        }
-        if (self->count == size) {
-            size = size ? size * 2 : 64;
-            self->rules = realloc (self->rules, size * sizeof *self->rules);
-        }
-        s_rule_t *r = &self->rules[self->count++];
-        memset (r, 0, sizeof *r);
-        ok = s_parse_line (line, r, path, lineno, error);
-    }
-    fclose (in);
-    if (!ok)
-        odc_meter_rules_destroy (&self);
-    return self;
+    s_load_t l = {calloc (1, sizeof (odc_meter_rules_t)), path, 0};
+    if (!odc_text_each_line (path, ODC_METER_RULES_MAX, s_load_line, &l, error))
+        odc_meter_rules_destroy (&l.self);
+    return l.self;
 }
 
 /* ------------------------------------------------------------------------

@@ -56,9 +56,11 @@ def render(loop, reading):
         for a in reading.get("alerts", []):
             out.append("alert index={index} severity={severity} training={training} group={group} "
                        "group_index={group_index} location={location} code={code} time_cs={time_cs} "
-                       "description={d}".format(**{k: a.get(k, 0) for k in (
-                           "index", "severity", "training", "group", "group_index", "location",
-                           "code", "time_cs")}, d=text(a.get("description", ""), serial)))
+                       "description={d} standard={standard} category={category}".format(
+                           **{k: a.get(k, 0) for k in (
+                               "index", "severity", "training", "group", "group_index", "location",
+                               "code", "time_cs")}, d=text(a.get("description", ""), serial),
+                           standard=a.get("standard", "-"), category=a.get("category", "-")))
     elif loop == "meter":
         for c in reading.get("counters", []):
             out.append(f"counter {c.get('name', '')} = {c.get('value', 0)} {c.get('unit', '')} ({c.get('oid', '')})")

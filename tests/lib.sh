@@ -63,7 +63,7 @@ odc_test_xmpp() {
 #   22-23 scripts/demo
 #   24 bench_loops       25 discover.sweep's interrupted sweep
 #   26 bench_upload      27 bench_soak        28 cli.opendca
-#   29 meters.week
+#   29 meters.week       30 alerts.day
 odc_ports() {
     local band=$1 count=$2 try first
     for try in $(seq 0 49); do
@@ -88,4 +88,55 @@ PY
     done
     echo "odc_ports: no $count free ports in band $band ($((band * 1000))-$((band * 1000 + 999)))" >&2
     return 1
+}
+
+# odc_fleet_start ID FIRST YAML [SIM_ARGS...]: the sped-up fleet of the
+# long checks against the simulator's truth (meters.week, alerts.day). Needs
+# $opendca $portal $sim, $n devices, $speed, $simport and $xport, and
+# odc_test_xmpp with collector:pw and portal:pw done. Starts the simulator
+# (from address FIRST, its truth in $tmp/truth.jsonl, one clock with the
+# collector: $epoch, set here; $simpid), writes the configuration $cfg
+# (collector ID; YAML: its loops and whatever else the check needs;
+# $fleet_portal_yaml: more keys of portal:) and starts the reference portal
+# and `opendca run` ($run, its log $tmp/run.log).
+odc_fleet_start() {
+    local id=$1 first=$2 yaml=$3 net
+    shift 3
+    net=${first%.*.*}
+    epoch=$(date +%s)
+    export TZ=UTC
+    "$sim" --devices "$n" --first "$first" --port "$simport" --speed "$speed" --epoch "$epoch" \
+        --sleepers 0 --truth "$tmp/truth.jsonl" --latency 1-5 --control "$tmp/sim.sock" "$@" \
+        >"$tmp/sim.log" 2>&1 &
+    simpid=$!
+    pids+=($simpid)
+    for _ in $(seq 200); do grep -q ready "$tmp/sim.log" && break; sleep 0.05; done
+    cfg=$tmp/c.yaml
+    {
+        printf 'collector:\n  id: %s\nstore:\n  path: %s\n  sync: false\n' "$id" "$tmp/state"
+        printf 'clock:\n  speed: %d\n  epoch: %d\nsnmp:\n  timeout_ms: 1500\n  retries: 1\n' "$speed" "$epoch"
+        printf '%s' "$yaml"
+        printf 'portal:\n  jid: collector@localhost\n  password: pw\n  portal_jid: portal@localhost\n'
+        printf '  host: 127.0.0.1\n  ports: [%d]\n  ca_file: %s\n%s' "$xport" "$ca" "${fleet_portal_yaml:-}"
+        printf "registry:\n  missing_after_hours: 8760\n"
+        printf 'devices:\n'
+        for i in $(seq 1 "$n"); do
+            printf '  - address: %s.%d.%d\n    port: %d\n' "$net" $((i / 256)) $((i % 256)) "$simport"
+        done
+    } >"$cfg"
+    "$portal" run --store "$tmp/portal" --jid portal@localhost "${xopts[@]}" 2>>"$tmp/portal.log" &
+    pids+=($!)
+    for _ in $(seq 100); do grep -q "receiving as" "$tmp/portal.log" && break; sleep 0.1; done
+    "$opendca" run -c "$cfg" 2>"$tmp/run.log" &
+    run=$!
+    pids+=($run)
+}
+
+# odc_fleet_wait END: until the wall clock's END (seconds), or the
+# collector stopped.
+odc_fleet_wait() {
+    while [ "$(date +%s)" -lt "$1" ]; do
+        sleep 2
+        kill -0 "$run" 2>/dev/null || break
+    done
 }

@@ -15,12 +15,13 @@ The week of tests/test_meters_week.sh held against the simulator's truth:
   that day's last reading.
 Prints the counts; exits 1 when anything is off.
 """
-import bisect
 import collections
 import csv
 import json
 import sys
 import time
+
+from truth import Truth
 
 truth_path, portal_path, rej_path, csv_path, seconds = sys.argv[1:6]
 seconds = int(seconds)
@@ -30,17 +31,11 @@ index_of = {}                                # address -> device index
 counters = collections.defaultdict(dict)     # index -> {midnight: meters}
 resets = collections.defaultdict(list)       # index -> [(t, restarted)]
 changes = collections.defaultdict(list)      # index -> times of resets, offline, online
-stepped_now, stepped_at = [], []              # when (clock) the fleet was stepped to when
+truth = Truth(truth_path)
 start = None
 unseen = 0
-for line in open(truth_path):
-    e = json.loads(line)
-    ev, t = e["event"], e["sim_s"]
-    if ev == "stepped":
-        stepped_now.append(e["now"])
-        stepped_at.append(t)
-        continue
-    i = e["index"]
+for e in truth.events:
+    ev, t, i = e["event"], e["sim_s"], e["index"]
     if ev == "present":
         index_of[e["device"]] = i
         start = t if start is None else min(start, t)
@@ -74,13 +69,6 @@ def printing(t):
     return tm.tm_wday < 5 and 8 <= tm.tm_hour < 18
 
 
-def served(t):
-    """The simulated time of what the fleet served at clock time t: a
-    loaded simulator steps its fleet behind the clock."""
-    k = bisect.bisect_right(stepped_now, t) - 1
-    return min(t, stepped_at[k]) if k >= 0 else t
-
-
 def midnight(t):
     """The midnight in the same quiet stretch as t."""
     tm = time.gmtime(t)
@@ -111,7 +99,7 @@ for r in meters:
     # behind the clock on a loaded machine, plus a few requests' latency):
     # printing between s and t, or changes within SLACK of the stretch,
     # make it not comparable.
-    s = served(t)
+    s = truth.served(t)
     if any(printing(x) for x in range(s, t + 1, 60)):
         n["lagging"] += 1
         continue
@@ -138,7 +126,7 @@ print(f"  meters: {n['readings']} readings at the portal, {n['checked']} taken w
       f"was idle: {n['found']} canonical meters found equal, {n['wrong']} wrong, "
       f"{n['missed']} missed, {n['spurious']} spurious ({n['unplaced']} not placed, "
       f"{n['lagging']} served by the simulator from working hours: it lagged the clock)")
-lag = [now - at for now, at in zip(stepped_now, stepped_at)]
+lag = truth.lags()
 if lag:
     print(f"  the simulator's steps behind the clock: median {sorted(lag)[len(lag) // 2]} s, "
           f"most {max(lag)} s (simulated)")

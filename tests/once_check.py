@@ -15,7 +15,8 @@ LATEST-DIR   one file per device and loop, "opendca latest ... --json"
              after a kill (ADDRESS:PORT_LOOP.TAG.json).
 
 A reading is named by (kind, device, read time): the header's device id
-and finished_ms; an event by (event, device id, type, at_ms).
+and finished_ms; an event by (event, device id, type, at_ms); an alert
+event by (alert-event, alert id, type, at_ms).
 
 Accepted: every reading of a record the collector logged as enqueued
 (those that reached the portal or still wait are known by name; those of a
@@ -45,6 +46,9 @@ import sys
 def name(kind, r):
     if kind == "event":
         return ("event", r.get("device_id", ""), r.get("type", ""), int(r.get("at_ms", 0)))
+    if kind == "alert-event":  # triage's: each alert raised, changed, cleared once
+        return ("alert-event", r.get("alert", {}).get("alert_id", ""), r.get("type", ""),
+                int(r.get("at_ms", 0)))
     h = r.get("header", {})
     return (kind, h.get("device_id") or h.get("address", ""), int(h.get("finished_ms", 0)))
 
@@ -111,7 +115,7 @@ def main(argv):
         n = name(r["kind"], r["reading"])
         delivered[n] += 1
         per_record[r["batch"].split("-", 1)[1]] += 1
-        if r["kind"] != "event":
+        if r["kind"] not in ("event", "alert-event"):
             newest[n[:2]].append((n[2], r["reading"]))
     left = collections.Counter()
     left_records = set()
@@ -120,7 +124,7 @@ def main(argv):
         n = name(r["kind"], r["reading"])
         left[n] += 1
         left_records.add(r["batch"])
-        if r["kind"] != "event":
+        if r["kind"] not in ("event", "alert-event"):
             newest[n[:2]].append((n[2], r["reading"]))
     accepted = set(delivered) | set(left)
     lost_records = [b for b in logged if b not in per_record and b not in left_records]

@@ -239,7 +239,7 @@ test_hostile_rules (void)
         used += (size_t)snprintf (text + used, size - used, "1\ttotal\tvendor.x\n");
     error = NULL;
     rules = s_load_text (text, &error);
-    CHECKF (!rules && error && strstr (error, "more than 4096 rules"), "%s", error ? error : "");
+    CHECKF (!rules && error && strstr (error, "more than 4096 lines"), "%s", error ? error : "");
     free (error);
     free (text);
     /*  A file that is not there. */

@@ -34,40 +34,18 @@ days=${ODC_WEEK_DAYS:-7}
 odc_test_xmpp $xport portal:pw collector:pw
 xopts+=(--password pw)
 
-epoch=$(date +%s)
-export TZ=UTC
-"$sim" --devices $n --first 127.56.0.1 --port $simport --speed $speed --epoch $epoch \
-    --night-share 0 --sleepers 0 --changes 1 --change-kinds reset,away --truth "$tmp/truth.jsonl" \
-    --latency 1-5 --control "$tmp/sim.sock" >"$tmp/sim.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 200); do grep -q ready "$tmp/sim.log" && break; sleep 0.05; done
-
-cfg=$tmp/c.yaml
-{
-    printf 'collector:\n  id: week-test\nstore:\n  path: %s\n  sync: false\n' "$tmp/state"
-    printf 'clock:\n  speed: %d\n  epoch: %d\nsnmp:\n  timeout_ms: 1500\n  retries: 1\n' $speed $epoch
-    printf 'loops:\n  meter: {in_hours: 20, out_of_hours: 240}\n'
-    for l in alert identity supply tray; do printf '  %s: {in_hours: 10080, out_of_hours: 10080}\n' $l; done
-    printf 'portal:\n  jid: collector@localhost\n  password: pw\n  portal_jid: portal@localhost\n'
-    printf '  host: 127.0.0.1\n  ports: [%d]\n  ca_file: %s\n  meters_at: "02:00"\n' $xport "$ca"
-    printf "registry:\n  missing_after_hours: 8760\n"
-    printf 'devices:\n'
-    for i in $(seq 1 $n); do printf '  - address: 127.56.%d.%d\n    port: %d\n' $((i / 256)) $((i % 256)) $simport; done
-} >"$cfg"
-"$portal" run --store "$tmp/portal" --jid portal@localhost "${xopts[@]}" 2>>"$tmp/portal.log" &
-pids+=($!)
-for _ in $(seq 100); do grep -q "receiving as" "$tmp/portal.log" && break; sleep 0.1; done
-"$opendca" run -c "$cfg" 2>"$tmp/run.log" &
-run=$!
-pids+=($run)
+yaml="loops:
+  meter: {in_hours: 20, out_of_hours: 240}
+$(for l in alert identity supply tray; do echo "  $l: {in_hours: 10080, out_of_hours: 10080}"; done)
+"
+fleet_portal_yaml='  meters_at: "02:00"
+'
+odc_fleet_start week-test 127.56.0.1 "$yaml" --night-share 0 --changes 1 --change-kinds reset,away
 
 # The days, and a simulated hour past the last daily send.
 end=$((epoch + (days * 86400 + 3 * 3600) / speed + 2))
 echo "  $n devices, $days days at ${speed}x: $(( (days * 86400 + 3 * 3600) / speed )) s"
-while [ "$(date +%s)" -lt $end ]; do
-    sleep 5
-    kill -0 $run 2>/dev/null || break
-done
+odc_fleet_wait $end
 # A device with a rejection: IMIL "show device" tells it.
 rejected=$("$opendca" latest --rejections --json -c "$cfg" 2>/dev/null |
     python3 -c 'import json, sys
@@ -83,6 +61,8 @@ kill -TERM $run
 wait $run
 rc=$?
 check "the collector ran the week and stopped cleanly (exit $rc)" [ $rc -eq 0 ]
+kill -TERM $simpid
+wait $simpid 2>/dev/null # its truth file whole
 "$opendca" latest --rejections --json -c "$cfg" >"$tmp/rejections.jsonl" 2>"$tmp/rejections.txt"
 "$portal" export --store "$tmp/portal" --format jsonl >"$tmp/portal.jsonl" 2>/dev/null
 "$portal" export --store "$tmp/portal" --format csv >"$tmp/days.csv" 2>/dev/null

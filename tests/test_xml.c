@@ -7,6 +7,7 @@
 #include "odc_test.h"
 #include "odc_text.h"
 #include "odc_registry_actor.h"
+#include "odc_triage.h"
 #include "odc_xml.h"
 
 static xmpp_ctx_t *s_ctx;
@@ -513,6 +514,46 @@ s_write_events (const char *dir)
     return s_write_batch (dir, "event", "event-plain", items, n);
 }
 
+/*  An alert event of every type, as triage writes them
+    (odc_triage_event_message), with a device's hostile text. */
+static int
+s_write_alert_events (const char *dir)
+{
+    odc_triage_event_t e[3];
+    Odc__AlertEvent ev[3];
+    Odc__TriagedAlert alert[3];
+    Odc__Envelope envs[3], *items[3];
+    for (int i = 0; i < 3; i++) {
+        memset (&e[i], 0, sizeof e[i]);
+        e[i].type = (Odc__AlertEventType)(ODC__ALERT_EVENT_TYPE__ALERT_RAISED + i);
+        odc_triaged_t *a = &e[i].alert;
+        snprintf (a->alert_id, sizeof a->alert_id, "dev-1/1764000000000/%d", i + 1);
+        snprintf (a->code, sizeof a->code, "jam");
+        snprintf (a->category, sizeof a->category, "jam");
+        snprintf (a->severity, sizeof a->severity, i == 1 ? "warning" : "critical");
+        snprintf (a->training, sizeof a->training, "trained");
+        snprintf (a->source, sizeof a->source, "row");
+        snprintf (a->description, sizeof a->description, "%s", s_nasty);
+        a->raw_code = 8, a->group = 13, a->location = 1, a->index = 4, a->bit = 5;
+        a->raw_severity = 3, a->raised_ms = 1764000000000ull, a->repeats = 2, a->flaps = 1;
+        e[i].at_ms = 1764000060000ull;
+        if (i == 1)
+            snprintf (e[i].old_severity, sizeof e[i].old_severity, "critical");
+        if (i == 2) {
+            a->cleared_ms = 1764000600000ull;
+            e[i].duration_s = 600;
+        }
+        odc_triage_event_message (&e[i], "dev-1", "10.0.0.1", &ev[i], &alert[i]);
+        odc__envelope__init (&envs[i]);
+        envs[i].version = ODC_ENVELOPE_VERSION;
+        envs[i].source = "triage";
+        envs[i].body_case = ODC__ENVELOPE__BODY_ALERT_EVENT;
+        envs[i].alert_event = &ev[i];
+        items[i] = &envs[i];
+    }
+    return s_write_batch (dir, "alert-event", "alert-event-plain", items, 3);
+}
+
 /*  --examples DIR: one batch of each kind, plain and deflated, as the
     bridge sends them, for the schema check (tests/test_xml_schema.sh). */
 static int
@@ -550,7 +591,7 @@ s_examples (const char *dir)
         free (record.payload.data);
         odc__envelope__free_unpacked (env, NULL);
     }
-    return s_write_events (dir);
+    return s_write_events (dir) || s_write_alert_events (dir);
 }
 
 /*  The appended payload is what protobuf-c packs for the same Batch, for

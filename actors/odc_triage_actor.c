@@ -1,0 +1,327 @@
+/*  odc_triage_actor: see odc_triage_actor.h. */
+#include "odc_triage_actor.h"
+
+#include <errno.h>
+#include <inttypes.h>
+
+#include "odc_alerts.h"
+#include "odc_bus.h"
+#include "odc_devlist.h"
+#include "odc_latest_actor.h"
+#include "odc_log.h"
+#include "odc_supervisor.h"
+#include "odc_triage.h"
+
+#define S_TICK_MS 1000
+
+typedef struct {
+    odc_device_alerts_t state;
+    char address[64];
+} s_staged_t;
+
+typedef struct {
+    const odc_config_t *config;
+    odc_triage_opts_t opts;
+    odc_alert_codes_t *codes;
+    odc_store_t *store;
+    odc_outbox_t *outbox;
+    odc_batch_t *batch;
+    zsock_t *pull, *accepted, *grew;
+    double clock_start;
+    zhashx_t *staged;  /* device id -> s_staged_t: the states in the batch, not yet written */
+    zhashx_t *waiting; /* device id -> address: devices with a clear waiting out the window */
+    odc_triage_events_t events;
+    uint8_t *record; /* the events of this drain, as an outbox record's payload */
+    size_t record_len, record_cap, record_events;
+    uint64_t readings, raised, changed, cleared;
+} s_self_t;
+
+static uint64_t
+s_now_ms (const s_self_t *self)
+{
+    return (uint64_t)(odc_collector_s (self->clock_start, self->config->clock_speed) * 1000.0);
+}
+
+static void
+s_opts_of (s_self_t *self)
+{
+    self->opts.repeat_window_ms = (uint64_t)self->config->triage_repeat_window_minutes * 60000;
+    self->opts.unreachable_passes = (uint32_t)self->config->triage_unreachable_passes;
+}
+
+static void
+s_staged_destroy (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
+/*  A device's state as triage last staged or wrote it. */
+static s_staged_t *
+s_state (s_self_t *self, const char *device_id)
+{
+    s_staged_t *s = zhashx_lookup (self->staged, device_id);
+    if (s)
+        return s;
+    s = calloc (1, sizeof *s);
+    size_t len = 0;
+    void *value = odc_store_get (self->store, ODC_CF_ALERTS, device_id, strlen (device_id), &len);
+    if (!odc_triage_state_load (&s->state, value, len))
+        odc_warn (device_id, "triage: its stored alerts are not readable: begun again");
+    free (value);
+    zhashx_insert (self->staged, device_id, s);
+    return s;
+}
+
+static void
+s_stage (s_self_t *self, const char *device_id, s_staged_t *s)
+{
+    uint8_t *data;
+    size_t size;
+    odc_triage_state_pack (&s->state, &data, &size);
+    odc_batch_put (self->batch, self->store, ODC_CF_ALERTS, device_id, strlen (device_id), data,
+                   size);
+    free (data);
+}
+
+/*  The events at hand: logged, counted, into the drain's record. */
+static void
+s_events (s_self_t *self, const char *device_id, const char *address)
+{
+    for (size_t i = 0; i < self->events.count; i++) {
+        const odc_triage_event_t *e = &self->events.items[i];
+        const odc_triaged_t *a = &e->alert;
+        switch (e->type) {
+        case ODC__ALERT_EVENT_TYPE__ALERT_RAISED:
+            self->raised++;
+            odc_info (device_id, "alert raised: %s (%s, %s) %s", a->code, a->category, a->severity,
+                      a->description);
+            break;
+        case ODC__ALERT_EVENT_TYPE__ALERT_CHANGED:
+            self->changed++;
+            odc_info (device_id, "alert changed: %s %s -> %s", a->code, e->old_severity,
+                      a->severity);
+            break;
+        default:
+            self->cleared++;
+            odc_info (device_id, "alert cleared: %s after %" PRIu64 " s (%u flaps, %u repeats)",
+                      a->code, e->duration_s, a->flaps, a->repeats);
+            break;
+        }
+        if (!self->outbox)
+            continue;
+        Odc__AlertEvent ev;
+        Odc__TriagedAlert alert;
+        odc_triage_event_message (e, device_id, address, &ev, &alert);
+        odc_bus_batch_append_body (&self->record, &self->record_len, &self->record_cap, "triage",
+                                   e->at_ms, ODC__ENVELOPE__BODY_ALERT_EVENT, &ev.base);
+        self->record_events++;
+    }
+    odc_triage_events_clear (&self->events);
+}
+
+/*  Note when a device's state holds a clear waiting: the tick tells it. */
+static void
+s_track (s_self_t *self, const char *device_id, const char *address, s_staged_t *s)
+{
+    bool waits = false;
+    for (size_t i = 0; i < s->state.n_open && !waits; i++)
+        waits = s->state.open[i].cleared_ms != 0;
+    if (waits)
+        zhashx_update (self->waiting, device_id, (void *)(address ? address : ""));
+    else
+        zhashx_delete (self->waiting, device_id);
+}
+
+/*  One reading: the state and the events; then the reading on to latest. */
+static void
+s_take (void *arg)
+{
+    s_self_t *self = arg;
+    zmq_msg_t key, frame;
+    if (odc_bus_recv_keyed (self->pull, &key, &frame) != 0)
+        goto done;
+    Odc__Envelope *env = odc__envelope__unpack (NULL, zmq_msg_size (&frame), zmq_msg_data (&frame));
+    if (!env || env->body_case != ODC__ENVELOPE__BODY_ALERTS || !env->alerts->header ||
+        !env->alerts->header->device_id[0]) {
+        /*  Only alert readings come here: another is passed on. */
+        if (env)
+            odc__envelope__free_unpacked (env, NULL);
+        odc_bus_forward_keyed (self->accepted, &key, &frame);
+        goto done;
+    }
+    Odc__AlertReading *r = env->alerts;
+    const Odc__ReadingHeader *hd = r->header;
+    uint64_t now = hd->collector_ms ? hd->collector_ms : s_now_ms (self);
+    s_staged_t *s = s_state (self, hd->device_id);
+    snprintf (s->address, sizeof s->address, "%s", hd->address);
+    self->readings++;
+    if (odc_triage_reading (self->codes, 0, &s->state, hd->device_id, r, now, &self->opts,
+                            &self->events))
+        s_stage (self, hd->device_id, s);
+    s_events (self, hd->device_id, hd->address);
+    s_track (self, hd->device_id, s->address, s);
+    if (r->no_answer) {
+        /*  Only for triage: the latest reading stays the last answer. */
+    }
+    else if (r->n_alerts || s->state.n_rows) {
+        /*  The rows with their opendca codes; a reading without a table
+            read with the table's last rows. */
+        Odc__Alert rows[ODC_TRIAGE_ROWS_MAX], *pointers[ODC_TRIAGE_ROWS_MAX];
+        size_t n = r->n_alerts;
+        Odc__Alert **was = r->alerts;
+        if (!r->table_read) {
+            odc_triage_rows_fill (&s->state, rows, pointers);
+            r->n_alerts = s->state.n_rows;
+            r->alerts = pointers;
+        }
+        char **saved = malloc (2 * (r->n_alerts + 1) * sizeof *saved);
+        odc_alert_classify_rows (self->codes, 0, r->alerts, r->n_alerts, saved);
+        char k[ODC_DEVICE_ID_MAX + 16];
+        snprintf (k, sizeof k, "%.*s", (int)zmq_msg_size (&key), (const char *)zmq_msg_data (&key));
+        odc_bus_send_keyed (self->accepted, k, env);
+        odc_alert_rows_restore (r->alerts, r->n_alerts, saved);
+        free (saved);
+        r->n_alerts = n;
+        r->alerts = was;
+    }
+    else
+        odc_bus_forward_keyed (self->accepted, &key, &frame);
+    odc__envelope__free_unpacked (env, NULL);
+done:
+    zmq_msg_close (&key);
+    zmq_msg_close (&frame);
+}
+
+/*  The batch: with events, through the outbox (its commit), else straight. */
+static void
+s_commit (s_self_t *self)
+{
+    if (self->record_events) {
+        const odc_kind_t *k = &odc_kinds[ODC_KIND_ALERT_EVENT];
+        uint64_t seq = odc_outbox_add (self->outbox, self->batch, k->priority, k->kind,
+                                       self->record, self->record_len);
+        if (odc_outbox_commit (self->outbox, self->batch) == 0) {
+            odc_bus_outbox_grew (self->grew, k->priority, seq);
+            odc_info (NULL, "outbox record %d-%" PRIu64 ": %zu %s readings, %zu bytes",
+                      (int)k->priority, seq, self->record_events, k->kind, self->record_len);
+        }
+        else
+            odc_error (NULL, "triage: %zu alert events not put in the outbox: %s",
+                       self->record_events,
+                       errno == ENOSPC ? "the outbox is full" : "the store refused the write");
+        self->record_len = self->record_events = 0;
+    }
+    else if (odc_batch_count (self->batch) && odc_store_write_lazy (self->store, self->batch) != 0)
+        odc_error (NULL, "triage: the store refused the alerts' write");
+    odc_batch_clear (self->batch);
+    zhashx_purge (self->staged);
+}
+
+static void
+s_idle (void *arg)
+{
+    s_commit (arg);
+}
+
+/*  Once a second: the clears whose window has passed. */
+static void
+s_tick (void *arg)
+{
+    s_self_t *self = arg;
+    if (!zhashx_size (self->waiting))
+        return;
+    uint64_t now = s_now_ms (self);
+    zlistx_t *ids = zhashx_keys (self->waiting);
+    for (const char *id = zlistx_first (ids); id; id = zlistx_next (ids)) {
+        const char *address = zhashx_lookup (self->waiting, id);
+        char where[64];
+        snprintf (where, sizeof where, "%s", address ? address : "");
+        s_staged_t *s = s_state (self, id);
+        uint64_t next;
+        if (odc_triage_expire (&s->state, now, &self->opts, &self->events, &next))
+            s_stage (self, id, s);
+        s_events (self, id, where);
+        s_track (self, id, where, s);
+    }
+    zlistx_destroy (&ids);
+    s_commit (self);
+}
+
+static void
+s_take_config (void *config, void *arg)
+{
+    s_self_t *self = arg;
+    odc_config_replace (&self->config, config);
+    s_opts_of (self);
+}
+
+static void *
+s_self_new (void *args, bool *ok)
+{
+    odc_triage_args_t *a = args;
+    s_self_t *self = calloc (1, sizeof *self);
+    self->config = odc_config_ref (a->config);
+    s_opts_of (self);
+    char *error = NULL;
+    self->codes = a->codes_path ? odc_alert_codes_load (a->codes_path, &error) : NULL;
+    if (self->codes)
+        odc_info (NULL, "triage: %zu alert code lines from %s", odc_alert_codes_count (self->codes),
+                  a->codes_path);
+    else
+        odc_error (NULL, "triage: %s: every alert is \"other\"", error ? error : "no codes file");
+    free (error);
+    self->store = a->store;
+    self->outbox = a->outbox;
+    self->batch = odc_batch_new ();
+    self->staged = zhashx_new ();
+    zhashx_set_destructor (self->staged, s_staged_destroy);
+    self->waiting = zhashx_new ();
+    zhashx_set_duplicator (self->waiting, (zhashx_duplicator_fn *)strdup);
+    zhashx_set_destructor (self->waiting, (zhashx_destructor_fn *)zstr_free);
+    self->clock_start = odc_config_clock_start (self->config);
+    self->pull = odc_bus_pull_bind (ODC_EP_TRIAGE, 0);
+    self->accepted = odc_bus_push_connect (ODC_EP_ACCEPTED, 0);
+    if (a->outbox)
+        self->grew = odc_bus_push_connect (ODC_EP_OUTBOX, 0);
+    *ok = self->pull && self->accepted && (!a->outbox || self->grew);
+    return self;
+}
+
+static void
+s_self_destroy (void *arg)
+{
+    s_self_t *self = arg;
+    if (self->batch)
+        s_commit (self);
+    zhashx_destroy (&self->staged);
+    zhashx_destroy (&self->waiting);
+    odc_batch_destroy (&self->batch);
+    odc_alert_codes_destroy (&self->codes);
+    odc_triage_events_free (&self->events);
+    free (self->record);
+    zsock_destroy (&self->pull);
+    zsock_destroy (&self->accepted);
+    zsock_destroy (&self->grew);
+    odc_config_replace (&self->config, NULL);
+}
+
+static void
+s_run (void *arg, odc_actor_t *actor)
+{
+    s_self_t *self = arg;
+    odc_actor_serve_ticking (actor, self->pull, s_take, s_idle, s_tick, S_TICK_MS, self);
+    odc_info (NULL,
+              "triage: %" PRIu64 " alert readings, %" PRIu64 " alerts raised, %" PRIu64
+              " changed, %" PRIu64 " cleared",
+              self->readings, self->raised, self->changed, self->cleared);
+}
+
+static const odc_actor_class_t s_class = {"triage", s_self_new, s_self_destroy, s_take_config,
+                                          s_run};
+
+void
+odc_triage_actor (zsock_t *pipe, void *args)
+{
+    odc_actor_main (pipe, &s_class, args);
+}
