@@ -31,6 +31,7 @@ index_of = {}                                # address -> device index
 counters = collections.defaultdict(dict)     # index -> {midnight: meters}
 resets = collections.defaultdict(list)       # index -> [(t, restarted)]
 changes = collections.defaultdict(list)      # index -> times of resets, offline, online
+away = collections.defaultdict(list)         # index -> [("offline" or "online", t)]
 truth = Truth(truth_path)
 start = None
 unseen = 0
@@ -49,6 +50,7 @@ for e in truth.events:
             resets[i].append((t, e["restarted"]))
     elif ev in ("offline", "online"):
         changes[i].append(t)
+        away[i].append((ev, t))
 end = start + seconds
 
 
@@ -139,7 +141,23 @@ reported = collections.defaultdict(list)
 for e in events:
     i = index_of.get(address_of(e.get("address")))
     reported[i].append(e.get("at_ms", 0) // 1000)
-found = missed = spurious = late = merged = unread = 0
+found = missed = spurious = late = merged = unread = gone = 0
+
+
+def gone_after(i, t):
+    """Away at t or within 8 simulated hours after it (two meter passes out
+    of hours), and not back a day before the end: not read twice since."""
+    state, leave = None, None
+    for ev, x in sorted(away[i], key=lambda e: e[1]):
+        if x <= t:
+            state = ev
+        elif ev == "offline" and x <= t + 8 * 3600 and leave is None:
+            leave = x
+    leave = t if state == "offline" else leave
+    return leave is not None and not any(ev == "online" and leave < x < end - 86400
+                                         for ev, x in away[i])
+
+
 first_read = collections.defaultdict(list)
 for r in meters:
     h = r["reading"].get("header", {})
@@ -161,6 +179,8 @@ for i in set(resets) | set(reported):
             unread += 1  # before the portal had a reading of it: what it lost is not known
         elif k + 1 < len(rs) and not [at for at in times if t <= at < rs[k + 1][0]]:
             merged += 1  # reset again before it was read: one event for both
+        elif gone_after(i, t):
+            gone += 1  # confirmed by two readings (or seen at a restart): none came
         else:
             missed += 1
             print(f"    reset missed: device {i} at {t} (restarted {restarted})")
@@ -171,7 +191,8 @@ for i in set(resets) | set(reported):
 print(f"  resets: {sum(len(v) for v in resets.values())} in the truth: {found} reported once, "
       f"{missed} missed, {spurious} spurious; {late} in the last day not read yet, {merged} "
       f"reset again before a reading, {unseen} of a counter at 0 already (nothing to see), "
-      f"{unread} before the portal had a reading of the device; "
+      f"{unread} before the portal had a reading of the device, {gone} while it was away "
+      f"(or taken away before two readings) and not back; "
       f"events by how: {dict(how)}")
 ok = ok and found > 0 and not missed and not spurious
 
