@@ -260,7 +260,7 @@ typedef struct {
     size_t known;    /* devices whose last reading the store had */
 } s_alerts_load_t;
 
-static uint32_t s_alert_status (const Odc__AlertReading *r);
+static void s_table_taken (s_self_t *self, s_device_t *d, const Odc__AlertReading *r);
 
 static int
 s_alerts_load_one (const void *key, size_t klen, const void *value, size_t vlen, void *arg)
@@ -278,13 +278,9 @@ s_alerts_load_one (const void *key, size_t klen, const void *value, size_t vlen,
         return 0;
     Odc__Envelope *env = odc__envelope__unpack (NULL, vlen, value);
     if (env && env->body_case == ODC__ENVELOPE__BODY_ALERTS && env->alerts) {
-        d->have_counters = true;
-        d->critical = env->alerts->critical_events;
-        d->all = env->alerts->all_events;
         /*  What its table held (triage keeps the rows in the stored
-            reading), so a clear is walked for after a reload too. */
-        d->status = s_alert_status (env->alerts);
-        d->walked_pass = self->pass;
+            reading), so a clear is walked for after a restart too. */
+        s_table_taken (self, d, env->alerts);
         if (!d->rows)
             d->rows = (uint8_t)(env->alerts->n_alerts < 254 ? env->alerts->n_alerts + 1 : 255);
         /*  Sent again when it was stored with the raw values and they are
@@ -543,6 +539,26 @@ s_alert_status (const Odc__AlertReading *r)
     return r->detected_error_state | (uint32_t)(r->hr_device_status & 0xff) << 16;
 }
 
+/*  The table of an alert reading read (or found unreadable): its
+    counters and status are what the next passes compare with. */
+static void
+s_table_taken (s_self_t *self, s_device_t *d, const Odc__AlertReading *r)
+{
+    d->have_counters = true;
+    d->critical = r->critical_events;
+    d->all = r->all_events;
+    d->status = s_alert_status (r);
+    d->walked_pass = self->pass;
+}
+
+/*  The collector's clock at a wall time in ms (0: now), in ms. */
+static uint64_t
+s_collector_ms (const s_self_t *self, uint64_t wall_ms)
+{
+    double at = wall_ms ? (double)wall_ms / 1000.0 : odc_wall_s ();
+    return (uint64_t)(odc_collector_at (self->clock_start, self->config->clock_speed, at) * 1000.0);
+}
+
 /*  What an alert reading says, for "has it changed?" (never 0): its
     status, and the rows of a table read (a reading without rows says the
     same as a table read empty). */
@@ -641,23 +657,18 @@ s_failed (s_self_t *self, s_slot_t *slot, const odc_snmp_job_t *job)
             every pass. (One that timed out is walked again next pass.) */
         Odc__AlertReading *status = odc_read_alerts (&slot->job, NULL);
         if (status) {
-            d->have_counters = true;
-            d->critical = status->critical_events;
-            d->all = status->all_events;
-            d->status = s_alert_status (status);
-            d->walked_pass = self->pass;
+            s_table_taken (self, d, status);
             odc__alert_reading__free_unpacked (status, NULL);
         }
     }
-    if (self->loop == ODC_LOOP_ALERT && job->status == ODC_SNMP_TIMEOUT) {
-        /*  Triage counts the passes without an answer ("not responding"). */
+    if (self->loop == ODC_LOOP_ALERT && job == &slot->job && job->status == ODC_SNMP_TIMEOUT) {
+        /*  Triage counts the passes without an answer ("not responding"):
+            the status request unanswered (a table walk that timed out
+            after it is not silence). */
         Odc__AlertReading *r = malloc (sizeof *r);
         odc__alert_reading__init (r);
         r->header = odc_read_header (job, self->loop);
-        double at = job->finished_ms ? (double)job->finished_ms / 1000.0 : odc_wall_s ();
-        r->header->collector_ms =
-            (uint64_t)(odc_collector_at (self->clock_start, self->config->clock_speed, at) *
-                       1000.0);
+        r->header->collector_ms = s_collector_ms (self, job->finished_ms);
         r->no_answer = true;
         r->failures = d->failures;
         s_publish (self, (ProtobufCMessage *)r, ODC__ENVELOPE__BODY_ALERTS, d);
@@ -718,9 +729,9 @@ s_on_done (odc_snmp_job_t *job, void *arg)
                      status->all_events != d->all || s_alert_status (status) != d->status ||
                      (d->rows != 1 && self->pass - d->walked_pass >= S_TABLE_PASSES);
         if (moved) {
-            /*  The counters are taken once the table is read (a walk that
-                fails is tried again next pass, not forgotten). */
-            /*  Something happened (or this is the first look): the table. */
+            /*  Something happened (or this is the first look): the table.
+                Its counters are taken once it is read (s_table_taken: a
+                walk that times out is tried again next pass). */
             odc__alert_reading__free_unpacked (status, NULL);
             slot->stage = 2;
             s_submit (self, slot, &slot->table, s_oidset (self, d, true, false));
@@ -757,23 +768,13 @@ s_on_done (odc_snmp_job_t *job, void *arg)
                          slot->set ? slot->set->vendor : NULL, slot->set ? slot->set->n_vendor : 0);
     if (reading && self->loop == ODC_LOOP_METER)
         ((Odc__MeterReading *)reading)->enterprise = d->enterprise;
-    if (reading && self->loop == ODC_LOOP_ALERT) {
-        const Odc__AlertReading *r = (const Odc__AlertReading *)reading;
-        d->have_counters = true;
-        d->critical = r->critical_events;
-        d->all = r->all_events;
-        d->status = s_alert_status (r);
-        d->walked_pass = self->pass;
-    }
+    if (reading && self->loop == ODC_LOOP_ALERT)
+        s_table_taken (self, d, (const Odc__AlertReading *)reading);
     Odc__ReadingHeader *header = odc_read_header_of (reading);
     if (header && self->loop == ODC_LOOP_ALERT && slot->stage == 2 && slot->table.finished_ms)
         header->finished_ms = slot->table.finished_ms; /* the rows are as of the walk */
     if (header) /* when the last answer came (not when it was decoded) */
-        header->collector_ms =
-            (uint64_t)(odc_collector_at (self->clock_start, self->config->clock_speed,
-                                         header->finished_ms ? (double)header->finished_ms / 1000.0
-                                                             : odc_wall_s ()) *
-                       1000.0);
+        header->collector_ms = s_collector_ms (self, header->finished_ms);
     if (reading && self->loop == ODC_LOOP_IDENTITY) {
         const Odc__IdentityReading *r = (const Odc__IdentityReading *)reading;
         if (r->hr_device_index > 0)
