@@ -166,11 +166,7 @@ static double
 s_interval (s_self_t *self)
 {
     const odc_config_t *c = self->config;
-    time_t t = (time_t)odc_collector_s (self->clock_start, c->clock_speed);
-    struct tm tm;
-    localtime_r (&t, &tm);
-    int weekday = (tm.tm_wday + 6) % 7; /* Monday 0 */
-    bool in_hours = odc_config_in_hours (c, weekday, tm.tm_hour * 60 + tm.tm_min);
+    bool in_hours = odc_config_in_hours_at (c, odc_collector_s (self->clock_start, c->clock_speed));
     self->in_hours = in_hours;
     int minutes = in_hours ? c->loops[self->loop].in_hours : c->loops[self->loop].out_of_hours;
     return minutes * 60.0 / c->clock_speed;

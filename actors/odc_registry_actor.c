@@ -8,6 +8,7 @@
 #include "odc_devices.h"
 #include "odc_log.h"
 #include "odc_outbox.h"
+#include "odc_read.h"
 #include "odc_supervisor.h"
 
 const char *const odc_registry_event_names[7] = {"none",        "new",     "moved",   "replaced",
@@ -50,6 +51,9 @@ typedef struct {
     zsock_t *pull;          /* identity readings, discovery's finds (ODC_EP_REGISTRY) */
     zsock_t *lists;         /* REP: device lists (ODC_EP_DEVICES) */
     zsock_t *device_set;    /* PUB: the device set changed */
+    zsock_t *triage;        /* PUSH: the events triage makes alerts of (ODC_EP_TRIAGE) */
+    zlistx_t *for_triage;   /* their packed DeviceEvents, sent once the batch is written */
+    uint64_t triage_lost;   /* not sent: triage's queue was full */
     zhashx_t *staged;       /* id -> s_staged_t */
     zhashx_t *staged_index; /* index key -> s_staged_t */
     s_seen_t *seen;
@@ -324,6 +328,32 @@ s_restage (s_self_t *self)
 /*  The open batch: the device records, and with a portal the events'
     record, in one write (a restart, however abrupt, never has one without
     the other). The staged tables are emptied: the store has it all now. */
+/*  The written batch's events that triage makes alerts of: sent without
+    blocking (triage may be stopping), a full queue counted. */
+static void
+s_tell_triage (s_self_t *self, bool written)
+{
+    for (zframe_t *f = zlistx_first (self->for_triage); f; f = zlistx_next (self->for_triage)) {
+        Odc__DeviceEvent *ev = odc__device_event__unpack (NULL, zframe_size (f), zframe_data (f));
+        if (!ev)
+            continue;
+        if (written) {
+            Odc__Envelope env = ODC__ENVELOPE__INIT;
+            env.source = "registry";
+            odc_bus_set_body (&env, ODC__ENVELOPE__BODY_DEVICE_EVENT, &ev->base);
+            char key[ODC_DEVICE_ID_MAX + 16];
+            snprintf (key, sizeof key, "%s/event", ev->device_id);
+            if (odc_bus_try_send_keyed (self->triage, key, &env) != 0 && !self->triage_lost++)
+                odc_warn (ev->device_id,
+                          "registry: triage did not take the %s event (its queue full, or it "
+                          "stopped): no alert of it",
+                          odc_registry_event_names[ev->type]);
+        }
+        odc__device_event__free_unpacked (ev, NULL);
+    }
+    zlistx_purge (self->for_triage);
+}
+
 static void
 s_write_events (s_self_t *self)
 {
@@ -357,6 +387,7 @@ s_write_events (s_self_t *self)
     if (rc != 0)
         odc_error (NULL, "registry: the store refused the records of %zu device changes",
                    self->batched);
+    s_tell_triage (self, rc == 0);
     odc_batch_clear (self->batch);
     self->batched = 0;
     self->record_len = self->record_events = 0;
@@ -417,6 +448,20 @@ s_emit (s_self_t *self, s_event_t *e)
                                    ev->at_ms, ODC__ENVELOPE__BODY_DEVICE_EVENT, &ev->base);
         self->record_events++;
     }
+    switch (self->triage ? ev->type : ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_UNSPECIFIED) {
+    case ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_MOVED:
+    case ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_REPLACED:
+    case ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_MAC_CHANGED:
+    case ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_MISSING:
+    case ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_RETURNED: {
+        size_t size = odc__device_event__get_packed_size (ev);
+        zframe_t *f = zframe_new (NULL, size);
+        odc__device_event__pack (ev, zframe_data (f));
+        zlistx_add_end (self->for_triage, f);
+        break;
+    }
+    default: break;
+    }
     self->batched++;
     self->relist |= e->relist;
     if (self->batched >= S_BATCH_MAX)
@@ -476,6 +521,8 @@ s_learn (Odc__Device *d, const Odc__IdentityReading *r, uint64_t now_ms)
         s_set (&d->mac, r->mac);
     s_set (&d->vendor, r->vendor);
     s_set (&d->model, r->model);
+    if (odc_enterprise_of (r->sys_object_id))
+        d->enterprise = odc_enterprise_of (r->sys_object_id);
     if (r->sys_location && *r->sys_location && !(d->location && *d->location))
         s_set (&d->location, r->sys_location);
     if (!d->identified_ms)
@@ -928,7 +975,12 @@ s_self_new (void *args, bool *ok)
     if (a->outbox)
         self->grew = odc_bus_push_connect (ODC_EP_OUTBOX, 0);
     self->device_set = odc_bus_device_set_pub ();
-    *ok = self->pull && self->lists && (!a->outbox || self->grew) && self->device_set;
+    self->for_triage = zlistx_new ();
+    zlistx_set_destructor (self->for_triage, (zlistx_destructor_fn *)zframe_destroy);
+    if (a->triage)
+        self->triage = odc_bus_push_connect (ODC_EP_TRIAGE, 0);
+    *ok = self->pull && self->lists && (!a->outbox || self->grew) && self->device_set &&
+          (!a->triage || self->triage);
     /*  Before the loops start (they come after): their first list has the
         configuration's devices. */
     if (*ok) {
@@ -949,6 +1001,8 @@ s_self_destroy (void *arg)
     zsock_destroy (&self->lists);
     zsock_destroy (&self->grew);
     zsock_destroy (&self->device_set);
+    zsock_destroy (&self->triage);
+    zlistx_destroy (&self->for_triage);
     zhashx_destroy (&self->staged);
     zhashx_destroy (&self->staged_index);
     free (self->record);

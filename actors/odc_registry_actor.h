@@ -56,6 +56,8 @@ typedef struct {
     const odc_config_t *config;
     odc_store_t *store;
     odc_outbox_t *outbox; /* a portal: the events' records go here; NULL: none */
+    bool triage;          /* moves, replacements, MAC changes, missing and returned
+                             devices to triage (ODC_EP_TRIAGE), once written */
 } odc_registry_args_t;
 
 void odc_registry_actor (zsock_t *pipe, void *args); /* args: odc_registry_args_t * */

@@ -78,6 +78,13 @@ odc_triage_state_load (odc_device_alerts_t *state, const void *data, size_t size
         s_text (a->description, sizeof a->description, x->description);
         a->raised_ms = x->raised_ms, a->cleared_ms = x->cleared_ms;
         a->repeats = x->repeats, a->flaps = x->flaps;
+        S_COPY (a->sent_to, x->sent_to);
+    }
+    for (size_t i = 0; i < m->n_sent && state->n_sent < ODC_TRIAGE_SENT_MAX; i++) {
+        odc_triage_sent_t *t = &state->sent[state->n_sent++];
+        S_COPY (t->destination, m->sent[i]->destination);
+        S_COPY (t->category, m->sent[i]->category);
+        t->at_ms = m->sent[i]->at_ms;
     }
     for (size_t i = 0; i < m->n_rows && state->n_rows < ODC_TRIAGE_ROWS_MAX; i++) {
         const Odc__Alert *x = m->rows[i];
@@ -91,6 +98,7 @@ odc_triage_state_load (odc_device_alerts_t *state, const void *data, size_t size
     state->silent_since_ms = m->silent_since_ms;
     state->raised = m->raised;
     state->table_used = m->table_used;
+    state->enterprise = m->enterprise;
     odc__device_alerts__free_unpacked (m, NULL);
     return true;
 }
@@ -111,6 +119,7 @@ s_alert_message (const odc_triaged_t *a, Odc__TriagedAlert *x)
     x->description = (char *)a->description;
     x->raised_ms = a->raised_ms, x->cleared_ms = a->cleared_ms;
     x->repeats = a->repeats, x->flaps = a->flaps;
+    x->sent_to = (char *)a->sent_to;
 }
 
 static void
@@ -142,6 +151,17 @@ odc_triage_state_pack (const odc_device_alerts_t *state, uint8_t **data, size_t 
     m.silent_since_ms = state->silent_since_ms;
     m.raised = state->raised;
     m.table_used = state->table_used;
+    m.enterprise = state->enterprise;
+    Odc__RouteSent sent[ODC_TRIAGE_SENT_MAX], *sent_p[ODC_TRIAGE_SENT_MAX];
+    for (size_t i = 0; i < state->n_sent; i++) {
+        odc__route_sent__init (&sent[i]);
+        sent[i].destination = (char *)state->sent[i].destination;
+        sent[i].category = (char *)state->sent[i].category;
+        sent[i].at_ms = state->sent[i].at_ms;
+        sent_p[i] = &sent[i];
+    }
+    m.n_sent = state->n_sent;
+    m.sent = sent_p;
     *size = odc__device_alerts__get_packed_size (&m);
     *data = malloc (*size ? *size : 1);
     odc__device_alerts__pack (&m, *data);
@@ -241,6 +261,40 @@ s_remove (odc_device_alerts_t *st, size_t i)
     st->n_open--;
 }
 
+/*  One of the collector's own open alerts (code) cleared at once, with
+    what happened as its text. */
+static bool
+s_clear_own (odc_device_alerts_t *st, const char *code, uint64_t now_ms, const char *text,
+             odc_triage_events_t *out)
+{
+    for (size_t i = 0; i < st->n_open; i++) {
+        odc_triaged_t *a = &st->open[i];
+        if (strcmp (a->code, code) || strcmp (a->source, "collector"))
+            continue;
+        a->cleared_ms = now_ms;
+        S_COPY (a->description, text);
+        s_event (out, ODC__ALERT_EVENT_TYPE__ALERT_CLEARED, a, now_ms, NULL);
+        s_remove (st, i);
+        return true;
+    }
+    return false;
+}
+
+static odc_triaged_t *
+s_own_alert (odc_device_alerts_t *st, const char *device_id, uint64_t now_ms, const char *code,
+             const char *category, const char *severity)
+{
+    odc_triaged_t *a = s_new_alert (st, device_id, now_ms);
+    if (a) {
+        S_COPY (a->code, code);
+        S_COPY (a->category, category);
+        S_COPY (a->severity, severity);
+        S_COPY (a->training, "unknown");
+        S_COPY (a->source, "collector");
+    }
+    return a;
+}
+
 static bool
 s_availability (odc_device_alerts_t *st, const char *device_id, const Odc__AlertReading *r,
                 uint64_t now_ms, const odc_triage_opts_t *o, odc_triage_events_t *out)
@@ -280,9 +334,68 @@ s_availability (odc_device_alerts_t *st, const char *device_id, const Odc__Alert
         s_remove (st, at);
         changed = true;
     }
+    /*  Unavailable for a day, and answering again: the first answer. */
+    changed |= s_clear_own (st, "unavailable", now_ms, "answering again", out);
     st->failures = 0;
     st->silent_since_ms = 0;
     return changed;
+}
+
+bool
+odc_triage_device_event (odc_device_alerts_t *st, const char *device_id, const Odc__DeviceEvent *e,
+                         uint64_t now_ms, odc_triage_events_t *out)
+{
+    const char *code = NULL;
+    char text[ODC_TRIAGE_TEXT_MAX];
+    switch (e->type) {
+    case ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_MOVED:
+        code = "moved";
+        snprintf (text, sizeof text, "moved from %.100s to %.100s", e->old_address, e->address);
+        break;
+    case ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_REPLACED:
+        code = "replaced";
+        snprintf (text, sizeof text, "replaced at %.60s: serial %.60s, was %.60s", e->address,
+                  e->serial, e->old_serial);
+        break;
+    case ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_MAC_CHANGED:
+        code = "mac_changed";
+        snprintf (text, sizeof text, "MAC %.40s, was %.40s", e->mac, e->old_mac);
+        break;
+    case ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_MISSING: {
+        for (size_t i = 0; i < st->n_open; i++)
+            if (!strcmp (st->open[i].code, "unavailable"))
+                return false; /* told once */
+        odc_triaged_t *a =
+            s_own_alert (st, device_id, now_ms, "unavailable", "availability", "critical");
+        if (!a)
+            return true;
+        uint64_t since = e->last_seen_ms && e->last_seen_ms < now_ms ? e->last_seen_ms : now_ms;
+        snprintf (a->description, sizeof a->description, "unavailable for %" PRIu64 " hours",
+                  (now_ms - since) / 3600000);
+        a->raised_ms = since;
+        s_event (out, ODC__ALERT_EVENT_TYPE__ALERT_RAISED, a, now_ms, NULL);
+        return true;
+    }
+    case ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_RETURNED:
+        return s_clear_own (st, "unavailable", now_ms, "seen again", out);
+    default: return false;
+    }
+    /*  A change is told once and is over when told: raised, never open. */
+    odc_triaged_t a;
+    memset (&a, 0, sizeof a);
+    st->raised++;
+    snprintf (a.alert_id, sizeof a.alert_id, "%.80s/%" PRIu64 "/%" PRIu64, device_id, now_ms,
+              st->raised);
+    S_COPY (a.code, code);
+    S_COPY (a.category, "change");
+    S_COPY (a.severity, "information");
+    S_COPY (a.training, "unknown");
+    S_COPY (a.source, "collector");
+    snprintf (a.description, sizeof a.description, "%s", text);
+    a.raised_ms = a.cleared_ms = now_ms;
+    a.bit = -1;
+    s_event (out, ODC__ALERT_EVENT_TYPE__ALERT_RAISED, &a, now_ms, NULL);
+    return true;
 }
 
 bool

@@ -24,7 +24,10 @@
       raises "not_responding"; its first answer clears it at once ("monitoring
       resumed", with the outage's duration).
     - A reading without a table read (the table's counters did not move)
-      keeps the rows of the last one. */
+      keeps the rows of the last one.
+    - The registry's moves, replacements and MAC changes are alerts of
+      category "change", told once; a device missing for a day is
+      "unavailable" until it answers again. */
 #ifndef ODC_TRIAGE_H
 #define ODC_TRIAGE_H
 
@@ -56,8 +59,18 @@ typedef struct {
     char description[ODC_TRIAGE_TEXT_MAX];
     uint64_t raised_ms, cleared_ms;
     uint32_t repeats, flaps;
-    bool seen; /* in the reading at hand */
+    char sent_to[128]; /* the destinations its "raised" went to, comma-separated */
+    bool seen;         /* in the reading at hand */
 } odc_triaged_t;
+
+/*  Routing's repeat policy (actors/odc_route.h): when a destination last
+    got a "raised" of the device's category. */
+#define ODC_TRIAGE_SENT_MAX 32
+typedef struct {
+    char destination[48];
+    char category[16];
+    uint64_t at_ms;
+} odc_triage_sent_t;
 
 typedef struct {
     int32_t index, severity, training, group, group_index, location, code;
@@ -75,6 +88,9 @@ typedef struct {
     uint64_t raised;
     bool table_used;  /* it has listed alerts in its table: its bits raise none */
     uint64_t dropped; /* rows or alerts past the bounds */
+    odc_triage_sent_t sent[ODC_TRIAGE_SENT_MAX];
+    size_t n_sent;
+    uint32_t enterprise; /* the maker (the registry's), for its own codes; 0 not known */
 } odc_device_alerts_t;
 
 typedef struct {
@@ -110,6 +126,16 @@ bool odc_triage_reading (const odc_alert_codes_t *codes, uint32_t enterprise,
                          odc_device_alerts_t *state, const char *device_id,
                          const Odc__AlertReading *r, uint64_t now_ms, const odc_triage_opts_t *o,
                          odc_triage_events_t *out);
+
+/*  One of the registry's events about device_id: moved, replaced and
+    mac_changed (category "change") are raised once and over as they are
+    told (never open); missing (not seen for registry.missing_after_hours,
+    a day by default) raises "unavailable" (category "availability",
+    critical: the escalation of "not_responding"), cleared when the
+    registry sees it again or the alert loop's first answer. Returns true
+    when the state changed. */
+bool odc_triage_device_event (odc_device_alerts_t *state, const char *device_id,
+                              const Odc__DeviceEvent *e, uint64_t now_ms, odc_triage_events_t *out);
 
 /*  The clears whose repeat window has passed by now_ms: their "cleared"
     events. *next_ms: when the next one is due (0: none waits). Returns true

@@ -8,7 +8,9 @@
 #include "odc_bus.h"
 #include "odc_devlist.h"
 #include "odc_latest_actor.h"
+#include "odc_devices.h"
 #include "odc_log.h"
+#include "odc_route.h"
 #include "odc_supervisor.h"
 #include "odc_triage.h"
 
@@ -24,16 +26,18 @@ typedef struct {
     odc_triage_opts_t opts;
     odc_alert_codes_t *codes;
     odc_store_t *store;
-    odc_outbox_t *outbox;
+    odc_outbox_t *outbox, *notify;
     odc_batch_t *batch;
-    zsock_t *pull, *accepted, *grew;
+    zsock_t *pull, *accepted, *grew, *notified;
     double clock_start;
     zhashx_t *staged;  /* device id -> s_staged_t: the states in the batch, not yet written */
     zhashx_t *waiting; /* device id -> address: devices with a clear waiting out the window */
     odc_triage_events_t events;
     uint8_t *record; /* the events of this drain, as an outbox record's payload */
     size_t record_len, record_cap, record_events;
-    uint64_t readings, raised, changed, cleared;
+    size_t notices;      /* in the batch, for the notify queue */
+    uint64_t notify_seq; /* the last of them */
+    uint64_t readings, raised, changed, cleared, suppressed;
 } s_self_t;
 
 static uint64_t
@@ -84,40 +88,127 @@ s_stage (s_self_t *self, const char *device_id, s_staged_t *s)
     free (data);
 }
 
-/*  The events at hand: logged, counted, into the drain's record. */
+/*  An event for destination index (e-mail, exec): one Notice per
+    recipient into the notify queue, in the drain's batch. */
 static void
-s_events (s_self_t *self, const char *device_id, const char *address)
+s_notice (s_self_t *self, int index, const odc_triage_event_t *e, const char *device_id,
+          const char *address, Odc__Device *device)
 {
+    if (!self->notify)
+        return;
+    const odc_destination_t *d = &self->config->destinations[index - 2];
+    Odc__AlertEvent ev;
+    Odc__TriagedAlert alert;
+    odc_triage_event_message (e, device_id, address, &ev, &alert);
+    Odc__Notice n = ODC__NOTICE__INIT;
+    n.destination = d->name;
+    n.event = &ev;
+    n.device = device;
+    n.collector_id = self->config->collector_id;
+    size_t recipients = d->type == ODC_DEST_EMAIL ? d->to_count : 1;
+    for (size_t k = 0; k < recipients; k++) {
+        n.recipient = d->type == ODC_DEST_EMAIL ? d->to[k] : (char *)"";
+        size_t size = odc__notice__get_packed_size (&n);
+        uint8_t *data = malloc (size ? size : 1);
+        odc__notice__pack (&n, data);
+        self->notify_seq =
+            odc_outbox_add (self->notify, self->batch, ODC__PRIORITY__PRIORITY_URGENT,
+                            d->type == ODC_DEST_EMAIL ? "email" : "exec", data, size);
+        free (data);
+        self->notices++;
+    }
+}
+
+/*  Where a "raised" goes: the rules' destinations less those its repeat
+    policy holds back (noted in the state), kept as the alert's sent_to for
+    its "changed" and "cleared". */
+static uint32_t
+s_route_raised (s_self_t *self, const char *device_id, const char *address, s_staged_t *s,
+                odc_triage_event_t *e, Odc__Device **device, bool *looked)
+{
+    const odc_config_t *c = self->config;
+    odc_triaged_t *a = &e->alert;
+    odc_route_device_t d = {address, NULL, NULL,
+                            odc_config_in_hours_at (c, (double)e->at_ms / 1000.0)};
+    if (odc_route_needs_device (c) || c->destination_count) {
+        if (!*looked)
+            *device = odc_devices_get (self->store, device_id);
+        *looked = true;
+        if (*device) {
+            d.location = (*device)->location;
+            d.asset_number = (*device)->asset_number;
+        }
+    }
+    uint32_t mask = odc_route_match (c, a, &d) | 1u << ODC_ROUTE_RECORD;
+    for (int i = 2; i < odc_route_count (c) && i < ODC_DESTINATIONS_MAX; i++)
+        if ((mask & (1u << i)) && !odc_route_repeat_ok (c, i, &s->state, a->category, e->at_ms)) {
+            mask &= ~(1u << i);
+            self->suppressed++;
+            odc_info (device_id, "alert %s not sent to %s: it had a %s alert within %d minutes",
+                      a->code, odc_route_name (c, i), a->category,
+                      c->destinations[i - 2].every_minutes);
+        }
+    odc_route_sent_to (c, mask, a->sent_to, sizeof a->sent_to);
+    for (size_t i = 0; i < s->state.n_open; i++)
+        if (!strcmp (s->state.open[i].alert_id, a->alert_id))
+            memcpy (s->state.open[i].sent_to, a->sent_to, sizeof a->sent_to);
+    return mask;
+}
+
+/*  The events at hand: logged, counted, routed (the portal's into the
+    drain's record, the others into the notify queue). Returns true when
+    routing changed the state (sent_to, the repeat policy's notes). */
+static bool
+s_events (s_self_t *self, const char *device_id, const char *address, s_staged_t *s)
+{
+    bool changed = false, looked = false;
+    Odc__Device *device = NULL;
     for (size_t i = 0; i < self->events.count; i++) {
-        const odc_triage_event_t *e = &self->events.items[i];
+        odc_triage_event_t *e = &self->events.items[i];
         const odc_triaged_t *a = &e->alert;
+        uint32_t mask;
         switch (e->type) {
         case ODC__ALERT_EVENT_TYPE__ALERT_RAISED:
             self->raised++;
-            odc_info (device_id, "alert raised: %s (%s, %s) %s", a->code, a->category, a->severity,
-                      a->description);
+            mask = s_route_raised (self, device_id, address, s, e, &device, &looked);
+            changed = true;
+            odc_info (device_id, "alert raised: %s (%s, %s) %s; to %s", a->code, a->category,
+                      a->severity, a->description, a->sent_to);
             break;
         case ODC__ALERT_EVENT_TYPE__ALERT_CHANGED:
             self->changed++;
+            mask = odc_route_sent (self->config, a->sent_to);
             odc_info (device_id, "alert changed: %s %s -> %s", a->code, e->old_severity,
                       a->severity);
             break;
         default:
             self->cleared++;
+            mask = odc_route_sent (self->config, a->sent_to);
             odc_info (device_id, "alert cleared: %s after %" PRIu64 " s (%u flaps, %u repeats)",
                       a->code, e->duration_s, a->flaps, a->repeats);
             break;
         }
-        if (!self->outbox)
-            continue;
-        Odc__AlertEvent ev;
-        Odc__TriagedAlert alert;
-        odc_triage_event_message (e, device_id, address, &ev, &alert);
-        odc_bus_batch_append_body (&self->record, &self->record_len, &self->record_cap, "triage",
-                                   e->at_ms, ODC__ENVELOPE__BODY_ALERT_EVENT, &ev.base);
-        self->record_events++;
+        if (self->outbox && (mask & (1u << ODC_ROUTE_PORTAL))) {
+            Odc__AlertEvent ev;
+            Odc__TriagedAlert alert;
+            odc_triage_event_message (e, device_id, address, &ev, &alert);
+            odc_bus_batch_append_body (&self->record, &self->record_len, &self->record_cap,
+                                       "triage", e->at_ms, ODC__ENVELOPE__BODY_ALERT_EVENT,
+                                       &ev.base);
+            self->record_events++;
+        }
+        for (int k = 2; k < odc_route_count (self->config) && k < ODC_DESTINATIONS_MAX; k++)
+            if (mask & (1u << k)) {
+                if (!looked)
+                    device = odc_devices_get (self->store, device_id);
+                looked = true;
+                s_notice (self, k, e, device_id, address, device);
+            }
     }
+    if (device)
+        odc__device__free_unpacked (device, NULL);
     odc_triage_events_clear (&self->events);
+    return changed;
 }
 
 /*  Note when a device's state holds a clear waiting: the tick tells it. */
@@ -142,6 +233,20 @@ s_take (void *arg)
     if (odc_bus_recv_keyed (self->pull, &key, &frame) != 0)
         goto done;
     Odc__Envelope *env = odc__envelope__unpack (NULL, zmq_msg_size (&frame), zmq_msg_data (&frame));
+    if (env && env->body_case == ODC__ENVELOPE__BODY_DEVICE_EVENT &&
+        env->device_event->device_id[0]) {
+        /*  The registry's: a change, or a device missing for a day. */
+        const Odc__DeviceEvent *e = env->device_event;
+        s_staged_t *s = s_state (self, e->device_id);
+        if (e->address[0])
+            snprintf (s->address, sizeof s->address, "%s", e->address);
+        uint64_t now = e->at_ms ? e->at_ms : s_now_ms (self);
+        bool changed = odc_triage_device_event (&s->state, e->device_id, e, now, &self->events);
+        if (s_events (self, e->device_id, s->address, s) || changed)
+            s_stage (self, e->device_id, s);
+        odc__envelope__free_unpacked (env, NULL);
+        goto done;
+    }
     if (!env || env->body_case != ODC__ENVELOPE__BODY_ALERTS || !env->alerts->header ||
         !env->alerts->header->device_id[0]) {
         /*  Only alert readings come here: another is passed on. */
@@ -156,10 +261,21 @@ s_take (void *arg)
     s_staged_t *s = s_state (self, hd->device_id);
     snprintf (s->address, sizeof s->address, "%s", hd->address);
     self->readings++;
-    if (odc_triage_reading (self->codes, 0, &s->state, hd->device_id, r, now, &self->opts,
-                            &self->events))
+    bool learned = false;
+    if (!s->state.enterprise && r->n_alerts) {
+        /*  The maker, for its own codes (snmp/alert-codes.tsv): the
+            registry's, kept with the state once known. */
+        Odc__Device *d = odc_devices_get (self->store, hd->device_id);
+        if (d) {
+            s->state.enterprise = d->enterprise;
+            learned = d->enterprise != 0;
+            odc__device__free_unpacked (d, NULL);
+        }
+    }
+    bool changed = learned | odc_triage_reading (self->codes, s->state.enterprise, &s->state,
+                                                 hd->device_id, r, now, &self->opts, &self->events);
+    if (s_events (self, hd->device_id, hd->address, s) || changed)
         s_stage (self, hd->device_id, s);
-    s_events (self, hd->device_id, hd->address);
     s_track (self, hd->device_id, s->address, s);
     if (r->no_answer) {
         /*  Only for triage: the latest reading stays the last answer. */
@@ -176,7 +292,7 @@ s_take (void *arg)
             r->alerts = pointers;
         }
         char **saved = malloc (2 * (r->n_alerts + 1) * sizeof *saved);
-        odc_alert_classify_rows (self->codes, 0, r->alerts, r->n_alerts, saved);
+        odc_alert_classify_rows (self->codes, s->state.enterprise, r->alerts, r->n_alerts, saved);
         char k[ODC_DEVICE_ID_MAX + 16];
         snprintf (k, sizeof k, "%.*s", (int)zmq_msg_size (&key), (const char *)zmq_msg_data (&key));
         odc_bus_send_keyed (self->accepted, k, env);
@@ -193,24 +309,35 @@ done:
     zmq_msg_close (&frame);
 }
 
-/*  The batch: with events, through the outbox (its commit), else straight. */
+/*  The batch: with records for the portal or the notify queue, through
+    their commit (one write), else straight. */
 static void
 s_commit (s_self_t *self)
 {
-    if (self->record_events) {
-        const odc_kind_t *k = &odc_kinds[ODC_KIND_ALERT_EVENT];
-        uint64_t seq = odc_outbox_add (self->outbox, self->batch, k->priority, k->kind,
-                                       self->record, self->record_len);
-        if (odc_outbox_commit (self->outbox, self->batch) == 0) {
-            odc_bus_outbox_grew (self->grew, k->priority, seq);
-            odc_info (NULL, "outbox record %d-%" PRIu64 ": %zu %s readings, %zu bytes",
-                      (int)k->priority, seq, self->record_events, k->kind, self->record_len);
+    const odc_kind_t *k = &odc_kinds[ODC_KIND_ALERT_EVENT];
+    uint64_t seq = 0;
+    if (self->record_events)
+        seq = odc_outbox_add (self->outbox, self->batch, k->priority, k->kind, self->record,
+                              self->record_len);
+    if (self->record_events || self->notices) {
+        int rc = self->record_events && self->notices
+                     ? odc_outbox_commit_pair (self->outbox, self->notify, self->batch)
+                 : self->record_events ? odc_outbox_commit (self->outbox, self->batch)
+                                       : odc_outbox_commit (self->notify, self->batch);
+        if (rc == 0) {
+            if (self->record_events) {
+                odc_bus_outbox_grew (self->grew, k->priority, seq);
+                odc_info (NULL, "outbox record %d-%" PRIu64 ": %zu %s readings, %zu bytes",
+                          (int)k->priority, seq, self->record_events, k->kind, self->record_len);
+            }
+            if (self->notices)
+                odc_bus_outbox_grew (self->notified, 0, self->notify_seq);
         }
         else
-            odc_error (NULL, "triage: %zu alert events not put in the outbox: %s",
-                       self->record_events,
-                       errno == ENOSPC ? "the outbox is full" : "the store refused the write");
-        self->record_len = self->record_events = 0;
+            odc_error (NULL, "triage: %zu alert events and %zu notices not written: %s",
+                       self->record_events, self->notices,
+                       errno == ENOSPC ? "the queue is full" : "the store refused the write");
+        self->record_len = self->record_events = self->notices = 0;
     }
     else if (odc_batch_count (self->batch) && odc_store_write_lazy (self->store, self->batch) != 0)
         odc_error (NULL, "triage: the store refused the alerts' write");
@@ -239,13 +366,37 @@ s_tick (void *arg)
         snprintf (where, sizeof where, "%s", address ? address : "");
         s_staged_t *s = s_state (self, id);
         uint64_t next;
-        if (odc_triage_expire (&s->state, now, &self->opts, &self->events, &next))
+        bool changed = odc_triage_expire (&s->state, now, &self->opts, &self->events, &next);
+        if (s_events (self, id, where, s) || changed)
             s_stage (self, id, s);
-        s_events (self, id, where);
         s_track (self, id, where, s);
     }
     zlistx_destroy (&ids);
     s_commit (self);
+}
+
+/*  At start: the devices whose stored state holds a clear waiting out
+    the window (a collector stopped meanwhile), for the tick to tell. */
+static int
+s_waiting_one (const void *key, size_t klen, const void *value, size_t vlen, void *arg)
+{
+    s_self_t *self = arg;
+    Odc__DeviceAlerts *m = odc__device_alerts__unpack (NULL, vlen, value);
+    bool waits = false;
+    for (size_t i = 0; m && i < m->n_open && !waits; i++)
+        waits = m->open[i]->cleared_ms != 0;
+    if (m)
+        odc__device_alerts__free_unpacked (m, NULL);
+    if (waits && klen < ODC_DEVICE_ID_MAX) {
+        char id[ODC_DEVICE_ID_MAX];
+        memcpy (id, key, klen);
+        id[klen] = 0;
+        Odc__Device *d = odc_devices_get (self->store, id);
+        zhashx_update (self->waiting, id, d ? d->address : "");
+        if (d)
+            odc__device__free_unpacked (d, NULL);
+    }
+    return 0;
 }
 
 static void
@@ -273,6 +424,7 @@ s_self_new (void *args, bool *ok)
     free (error);
     self->store = a->store;
     self->outbox = a->outbox;
+    self->notify = a->notify;
     self->batch = odc_batch_new ();
     self->staged = zhashx_new ();
     zhashx_set_destructor (self->staged, s_staged_destroy);
@@ -280,11 +432,18 @@ s_self_new (void *args, bool *ok)
     zhashx_set_duplicator (self->waiting, (zhashx_duplicator_fn *)strdup);
     zhashx_set_destructor (self->waiting, (zhashx_destructor_fn *)zstr_free);
     self->clock_start = odc_config_clock_start (self->config);
+    odc_store_each (self->store, ODC_CF_ALERTS, NULL, 0, NULL, 0, s_waiting_one, self);
+    if (zhashx_size (self->waiting))
+        odc_info (NULL, "triage: %zu devices with a clear waiting out the window from before",
+                  zhashx_size (self->waiting));
     self->pull = odc_bus_pull_bind (ODC_EP_TRIAGE, 0);
     self->accepted = odc_bus_push_connect (ODC_EP_ACCEPTED, 0);
     if (a->outbox)
         self->grew = odc_bus_push_connect (ODC_EP_OUTBOX, 0);
-    *ok = self->pull && self->accepted && (!a->outbox || self->grew);
+    if (a->notify)
+        self->notified = odc_bus_push_connect (ODC_EP_NOTIFY, 0);
+    *ok = self->pull && self->accepted && (!a->outbox || self->grew) &&
+          (!a->notify || self->notified);
     return self;
 }
 
@@ -303,6 +462,7 @@ s_self_destroy (void *arg)
     zsock_destroy (&self->pull);
     zsock_destroy (&self->accepted);
     zsock_destroy (&self->grew);
+    zsock_destroy (&self->notified);
     odc_config_replace (&self->config, NULL);
 }
 
@@ -313,8 +473,8 @@ s_run (void *arg, odc_actor_t *actor)
     odc_actor_serve_ticking (actor, self->pull, s_take, s_idle, s_tick, S_TICK_MS, self);
     odc_info (NULL,
               "triage: %" PRIu64 " alert readings, %" PRIu64 " alerts raised, %" PRIu64
-              " changed, %" PRIu64 " cleared",
-              self->readings, self->raised, self->changed, self->cleared);
+              " changed, %" PRIu64 " cleared; %" PRIu64 " held back by a repeat policy",
+              self->readings, self->raised, self->changed, self->cleared, self->suppressed);
 }
 
 static const odc_actor_class_t s_class = {"triage", s_self_new, s_self_destroy, s_take_config,

@@ -8,7 +8,10 @@
     table as last read, the passes without an answer. Each reading's
     "raised", "changed" and "cleared" events (AlertEvent) go into one outbox
     record per drain, written in the same batch as the states that made
-    them: a restart never has one without the other.
+    them: a restart never has one without the other. Each event goes where
+    the routing rules say (actors/odc_route.h): the portal's record, and a
+    Notice in the notify queue per e-mail recipient or program, in that
+    same batch; the notify actor delivers them.
 
     The readings go on to the latest actor (ODC_EP_ACCEPTED) as they came,
     but a reading without a table read carries the rows of the last one
@@ -28,6 +31,7 @@ typedef struct {
     const odc_config_t *config;
     odc_store_t *store;
     odc_outbox_t *outbox;   /* NULL: no portal (events only logged) */
+    odc_outbox_t *notify;   /* the notify queue; NULL: no e-mail or exec destinations */
     const char *codes_path; /* snmp/alert-codes.tsv */
 } odc_triage_args_t;
 

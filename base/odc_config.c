@@ -6,6 +6,7 @@
     collected, so one run of "opendca config check" shows them all. */
 #include "odc_config.h"
 #include "odc_log.h"
+#include "odc_text.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -32,6 +34,12 @@ static const char *const s_versions[] = {"1", "2c", "3", NULL};
 static const int s_version_values[] = {1, 2, 3};
 static const char *const s_levels[] = {"noAuthNoPriv", "authNoPriv", "authPriv", NULL};
 static const char *const s_log_levels[] = {"debug", "info", "warn", "error", NULL};
+const char *const odc_config_alert_categories[] = {
+    "jam", "paper", "supply", "cover", "service", "information", "availability", "change", NULL};
+const char *const odc_config_alert_severities[] = {"critical", "warning", "information", NULL};
+const char *const odc_config_email_security[] = {"starttls", "tls", "none", NULL};
+static const char *const s_dest_types[] = {"record", "portal", "email", "exec", NULL};
+static const char *const s_rule_hours[] = {"any", "working", "outside", NULL};
 static const char *const s_days[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun", NULL};
 
 typedef enum {
@@ -205,11 +213,55 @@ static const s_field_t s_validation[] = {
     END,
 };
 
+#define DS(field) offsetof (odc_destination_t, field)
+#define RU(field) offsetof (odc_route_rule_t, field)
+static const s_field_t s_destination[] = {
+    {"name", F_STR, DS (name), 0, 0, NULL, NULL, NULL, 0, 0, 0, true},
+    {"type", F_ENUM, DS (type), 0, 0, s_dest_types, NULL, NULL, 0, 0, 0, true},
+    {"to", F_STR_LIST, DS (to), 0, 0, NULL, NULL, NULL, 0, DS (to_count), 0, false},
+    {"command", F_PATH, DS (command), 0, 0, NULL, NULL, NULL, 0, 0, 0, false},
+    {"every_minutes", F_INT, DS (every_minutes), 0, 10080, NULL, NULL, NULL, 0, 0, 0, false},
+    END,
+};
+static const s_field_t s_rule[] = {
+    {"name", F_STR, RU (name), 0, 0, NULL, NULL, NULL, 0, 0, 0, false},
+    {"categories", F_STR_LIST, RU (categories), 0, 0, odc_config_alert_categories, NULL, NULL, 0,
+     RU (category_count), 0, false},
+    {"codes", F_STR_LIST, RU (codes), 0, 0, NULL, NULL, NULL, 0, RU (code_count), 0, false},
+    {"severities", F_STR_LIST, RU (severities), 0, 0, odc_config_alert_severities, NULL, NULL, 0,
+     RU (severity_count), 0, false},
+    {"addresses", F_STR_LIST, RU (addresses), 0, 0, NULL, NULL, NULL, 0, RU (address_count), 0,
+     false},
+    {"locations", F_STR_LIST, RU (locations), 0, 0, NULL, NULL, NULL, 0, RU (location_count), 0,
+     false},
+    {"assets", F_STR_LIST, RU (assets), 0, 0, NULL, NULL, NULL, 0, RU (asset_count), 0, false},
+    {"hours", F_ENUM, RU (hours), 0, 0, s_rule_hours, NULL, NULL, 0, 0, 0, false},
+    {"to", F_STR_LIST, RU (to), 0, 0, NULL, NULL, NULL, 0, RU (to_count), 0, true},
+    END,
+};
+static const s_field_t s_email[] = {
+    {"server", F_STR, C (email_server), 0, 0, NULL, NULL, NULL, 0, 0, 0, true},
+    {"port", F_INT, C (email_port), 1, 65535, NULL, NULL, NULL, 0, 0, 0, false},
+    {"security", F_ENUM, C (email_security), 0, 0, odc_config_email_security, NULL, NULL, 0, 0, 0,
+     false},
+    {"user", F_STR, C (email_user), 0, 0, NULL, NULL, NULL, 0, 0, 0, false},
+    {"password", F_STR, C (email_password), 0, 0, NULL, NULL, NULL, 0, 0, 0, false},
+    {"password_file", F_SECRET_FILE, C (email_password), 0, 0, NULL, NULL, NULL, 0, 0, 0, false},
+    {"from", F_STR, C (email_from), 0, 0, NULL, NULL, NULL, 0, 0, 0, true},
+    {"ca_file", F_PATH, C (email_ca_file), 0, 0, NULL, NULL, NULL, 0, 0, 0, false},
+    {"timeout_seconds", F_INT, C (email_timeout_seconds), 1, 600, NULL, NULL, NULL, 0, 0, 0, false},
+    END,
+};
 static const s_field_t s_triage[] = {
     {"repeat_window_minutes", F_INT, C (triage_repeat_window_minutes), 0, 1440, NULL, NULL, NULL, 0,
      0, 0, false},
     {"unreachable_passes", F_INT, C (triage_unreachable_passes), 1, 10000, NULL, NULL, NULL, 0, 0,
      0, false},
+    {"destinations", F_LIST, C (destinations), 0, 0, NULL, NULL, s_destination,
+     sizeof (odc_destination_t), C (destination_count), DS (line), false},
+    {"rules", F_LIST, C (rules), 0, 0, NULL, NULL, s_rule, sizeof (odc_route_rule_t),
+     C (rule_count), RU (line), false},
+    {"email", F_MAP, 0, 0, 0, NULL, NULL, s_email, 0, 0, 0, false},
     END,
 };
 static const s_field_t s_clock[] = {
@@ -567,6 +619,11 @@ s_parse_field (s_ctx_t *ctx, const s_field_t *field, yaml_node_t *node, void *ba
             continue;
         }
         if (field->type == F_STR_LIST) {
+            if (field->choices && odc_config_choice (field->choices, s_scalar (item)) < 0) {
+                s_choices_text (field->choices, choices, sizeof choices);
+                s_error (ctx, s_line (item), item_path, "'%s' is not one of: %s", s_scalar (item),
+                         choices);
+            }
             *(char **)at = strdup (s_scalar (item));
             continue;
         }
@@ -689,6 +746,8 @@ s_defaults (odc_config_t *self, const char *dir)
     self->validation_reset_below = 10000;
     self->triage_repeat_window_minutes = 10;
     self->triage_unreachable_passes = 5;
+    self->email_port = 587;
+    self->email_timeout_seconds = 30;
 }
 
 bool
@@ -742,6 +801,144 @@ s_range_ok (const char *text, uint64_t *count)
         return true;
     }
     return odc_config_address_ok (text);
+}
+
+bool
+odc_config_range_holds (const char *range, const char *address)
+{
+    struct in_addr x, a, b;
+    if (inet_pton (AF_INET, address, &x) != 1)
+        return strcmp (range, address) == 0;
+    uint32_t v = ntohl (x.s_addr);
+    char copy[128];
+    if (strlen (range) >= sizeof copy)
+        return false;
+    strcpy (copy, range);
+    char *sep = strchr (copy, '/');
+    long bits;
+    if (sep) {
+        *sep = 0;
+        if (inet_pton (AF_INET, copy, &a) != 1 || !s_parse_long (sep + 1, &bits) || bits < 0 ||
+            bits > 32)
+            return false;
+        uint32_t mask = bits ? ~(uint32_t)0 << (32 - bits) : 0;
+        return (v & mask) == (ntohl (a.s_addr) & mask);
+    }
+    sep = strchr (copy, '-');
+    if (sep) {
+        *sep = 0;
+        return inet_pton (AF_INET, copy, &a) == 1 && inet_pton (AF_INET, sep + 1, &b) == 1 &&
+               v >= ntohl (a.s_addr) && v <= ntohl (b.s_addr);
+    }
+    return inet_pton (AF_INET, copy, &a) == 1 && a.s_addr == x.s_addr;
+}
+
+/*  An e-mail address as a recipient or sender: local@domain, printable,
+    no spaces, no angle brackets (they would break the SMTP envelope). */
+static bool
+s_email_ok (const char *text)
+{
+    const char *at = strrchr (text, '@');
+    if (!at || at == text || !odc_config_address_ok (at + 1) || strlen (text) > 254)
+        return false;
+    for (const char *c = text; *c; c++)
+        if ((unsigned char)*c <= ' ' || *c == '<' || *c == '>' || *c == ',' || *c == ';' ||
+            (unsigned char)*c >= 0x7f)
+            return false;
+    return true;
+}
+
+/*  The destinations and rules of triage (issue 17): names that exist, and
+    rules that can match. */
+static void
+s_check_routes (s_ctx_t *ctx, odc_config_t *self)
+{
+    for (size_t i = 0; i < self->destination_count; i++) {
+        odc_destination_t *d = &self->destinations[i];
+        char path[64];
+        snprintf (path, sizeof path, "triage.destinations[%zu]", i);
+        if (!d->name)
+            continue;
+        if (!strcmp (d->name, "record") || !strcmp (d->name, "portal"))
+            s_error (ctx, d->line, path,
+                     "'%s' is a destination every collector has: name it "
+                     "in a rule, do not define it",
+                     d->name);
+        for (size_t j = 0; j < i; j++)
+            if (self->destinations[j].name && !strcmp (self->destinations[j].name, d->name))
+                s_error (ctx, d->line, path, "destination name '%s' used twice", d->name);
+        if (d->type == ODC_DEST_RECORD || d->type == ODC_DEST_PORTAL)
+            s_error (ctx, d->line, path, "type '%s' is built in (the destination '%s')",
+                     s_dest_types[d->type], s_dest_types[d->type]);
+        if (d->type == ODC_DEST_EMAIL) {
+            if (!d->to_count)
+                s_error (ctx, d->line, path, "an email destination needs 'to': its addresses");
+            if (!self->email_server)
+                s_error (ctx, d->line, path,
+                         "an email destination needs triage.email (its server)");
+            for (size_t k = 0; k < d->to_count; k++)
+                if (d->to[k] && !s_email_ok (d->to[k])) {
+                    char shown[ODC_TEXT_MAX + 1];
+                    s_error (ctx, d->line, path, "'%s' is not an e-mail address",
+                             odc_text_printable (shown, sizeof shown, d->to[k]));
+                }
+        }
+        else if (d->to_count)
+            s_error (ctx, d->line, path, "'to' is for email destinations");
+        if (d->type == ODC_DEST_EXEC) {
+            if (!d->command)
+                s_error (ctx, d->line, path, "an exec destination needs 'command'");
+            else if (access (d->command, X_OK) != 0)
+                s_error (ctx, d->line, path, "command '%s' cannot be run: %s", d->command,
+                         strerror (errno));
+        }
+        else if (d->command)
+            s_error (ctx, d->line, path, "'command' is for exec destinations");
+    }
+    if (self->destination_count + 2 > ODC_DESTINATIONS_MAX)
+        s_error (ctx, self->destinations[0].line, "triage.destinations",
+                 "%zu destinations, more than the %d a collector takes", self->destination_count,
+                 ODC_DESTINATIONS_MAX - 2);
+    if (self->email_from && !s_email_ok (self->email_from)) {
+        char shown[ODC_TEXT_MAX + 1];
+        s_error (ctx, 1, "triage.email.from", "'%s' is not an e-mail address",
+                 odc_text_printable (shown, sizeof shown, self->email_from));
+    }
+    for (size_t i = 0; i < self->rule_count; i++) {
+        odc_route_rule_t *r = &self->rules[i];
+        char path[128];
+        if (r->name)
+            snprintf (path, sizeof path, "triage.rules[%zu] (%.60s)", i, r->name);
+        else
+            snprintf (path, sizeof path, "triage.rules[%zu]", i);
+        for (size_t k = 0; k < r->to_count; k++) {
+            const char *to = r->to[k];
+            bool known = to && (!strcmp (to, "record") || !strcmp (to, "portal"));
+            for (size_t j = 0; to && !known && j < self->destination_count; j++)
+                known = self->destinations[j].name && !strcmp (self->destinations[j].name, to);
+            if (to && !known)
+                s_error (ctx, r->line, path, "no destination named '%s' in triage.destinations",
+                         to);
+        }
+        if (!r->to_count)
+            s_error (ctx, r->line, path, "'to' names no destination");
+        for (size_t k = 0; k < r->address_count; k++) {
+            uint64_t count;
+            if (r->addresses[k] && !s_range_ok (r->addresses[k], &count))
+                s_error (ctx, r->line, path,
+                         "'%s' is not a range (a.b.c.d/nn, a.b.c.d-e.f.g.h or an address)",
+                         r->addresses[k]);
+        }
+        if (r->hours == 1 && !self->work_days)
+            s_error (ctx, r->line, path, "can never match: 'hours: working' with no working days");
+        if (r->hours == 2 && self->work_days == 0x7f && self->work_start == 0 &&
+            self->work_end >= 24 * 60)
+            s_error (ctx, r->line, path,
+                     "can never match: 'hours: outside' and every hour is "
+                     "a working hour");
+        /*  A category and a code that never go together: the codes table
+            is checked by opendca config check (it knows the codes). */
+    }
 }
 
 /*  Checks that span several keys. */
@@ -822,6 +1019,7 @@ s_check (s_ctx_t *ctx, odc_config_t *self)
                 s_error (ctx, r->line, path, "no credential named '%s' in snmp.credentials",
                          r->credentials[k]);
     }
+    s_check_routes (ctx, self);
     if (self->snmp_window_min > self->snmp_window_max)
         s_error (ctx, 1, "snmp.window_min", "is larger than snmp.window_max (%d > %d)",
                  self->snmp_window_min, self->snmp_window_max);
@@ -1085,6 +1283,29 @@ odc_config_destroy (odc_config_t **self_p)
         s_free_strings (self->ranges[i].credentials, self->ranges[i].credential_count);
     }
     free (self->ranges);
+    for (size_t i = 0; i < self->destination_count; i++) {
+        free (self->destinations[i].name);
+        s_free_strings (self->destinations[i].to, self->destinations[i].to_count);
+        free (self->destinations[i].command);
+    }
+    free (self->destinations);
+    for (size_t i = 0; i < self->rule_count; i++) {
+        odc_route_rule_t *r = &self->rules[i];
+        free (r->name);
+        s_free_strings (r->categories, r->category_count);
+        s_free_strings (r->codes, r->code_count);
+        s_free_strings (r->severities, r->severity_count);
+        s_free_strings (r->addresses, r->address_count);
+        s_free_strings (r->locations, r->location_count);
+        s_free_strings (r->assets, r->asset_count);
+        s_free_strings (r->to, r->to_count);
+    }
+    free (self->rules);
+    free (self->email_server);
+    free (self->email_user);
+    free (self->email_password);
+    free (self->email_from);
+    free (self->email_ca_file);
     free (self);
 }
 
@@ -1102,6 +1323,15 @@ odc_config_in_hours (const odc_config_t *self, int weekday_mon0, int minute_of_d
 {
     return (self->work_days & (1u << weekday_mon0)) && minute_of_day >= self->work_start &&
            minute_of_day < self->work_end;
+}
+
+bool
+odc_config_in_hours_at (const odc_config_t *self, double collector_s)
+{
+    time_t t = (time_t)collector_s;
+    struct tm tm;
+    localtime_r (&t, &tm);
+    return odc_config_in_hours (self, (tm.tm_wday + 6) % 7, tm.tm_hour * 60 + tm.tm_min);
 }
 
 double

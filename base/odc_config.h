@@ -79,6 +79,44 @@ typedef struct {
     int line;
 } odc_range_config_t;
 
+/*  Where triage sends an alert's events (issue 17): triage.destinations,
+    beside the two every configuration has, "record" (the store only) and
+    "portal" (the outbox). */
+typedef enum {
+    ODC_DEST_RECORD = 0,
+    ODC_DEST_PORTAL,
+    ODC_DEST_EMAIL,
+    ODC_DEST_EXEC
+} odc_dest_type_t;
+#define ODC_DESTINATIONS_MAX 32 /* the two built in and 30 configured */
+
+typedef struct {
+    char *name;
+    int type;  /* odc_dest_type_t */
+    char **to; /* email: the addresses, each its own message */
+    size_t to_count;
+    char *command;     /* exec: the program, given the event as JSON on its standard input */
+    int every_minutes; /* at most one "raised" per device and category this often; 0: each */
+    int line;
+} odc_destination_t;
+
+/*  A routing rule: an event goes to the destinations of every rule it
+    matches; a rule's empty list matches anything. */
+typedef struct {
+    char *name;
+    char **categories, **codes, **severities;
+    size_t category_count, code_count, severity_count;
+    char **addresses; /* ranges as in ranges: (a.b.c.d/nn, a.b.c.d-e.f.g.h, an address) */
+    size_t address_count;
+    char **locations,
+        **assets; /* shell patterns (fnmatch) on the device's location, asset number */
+    size_t location_count, asset_count;
+    int hours; /* 0 any time, 1 in working hours, 2 outside them */
+    char **to; /* destination names */
+    size_t to_count;
+    int line;
+} odc_route_rule_t;
+
 typedef struct {
     int in_hours;     /* minutes */
     int out_of_hours; /* minutes */
@@ -139,6 +177,16 @@ typedef struct {
     /*  triage: (actors/odc_triage.h) */
     int triage_repeat_window_minutes; /* a clear waits this long for the same again (10) */
     int triage_unreachable_passes;    /* alert passes without an answer: not responding (5) */
+    odc_destination_t *destinations;  /* the configured ones, after "record" and "portal" */
+    size_t destination_count;
+    odc_route_rule_t *rules; /* none: one rule, everything to the portal */
+    size_t rule_count;
+    /*  triage.email: the SMTP server e-mail destinations go through. */
+    char *email_server; /* host name or address */
+    int email_port;     /* 587 */
+    int email_security; /* 0 starttls (required), 1 tls (implicit, port 465), 2 none */
+    char *email_user, *email_password, *email_from, *email_ca_file;
+    int email_timeout_seconds;
 
     odc_interval_t loops[ODC_LOOP_COUNT];
     int work_start; /* minutes after midnight */
@@ -157,6 +205,13 @@ typedef struct {
 extern const char *const odc_config_loop_names[ODC_LOOP_COUNT];
 extern const char *const odc_config_auth_protocols[];
 extern const char *const odc_config_priv_protocols[];
+/*  The alert categories and severities triage knows (rules name them). */
+extern const char *const odc_config_alert_categories[];
+extern const char *const odc_config_alert_severities[];
+extern const char *const odc_config_email_security[];
+
+/*  Whether address (an IPv4 literal) is in range (as ranges: takes it). */
+bool odc_config_range_holds (const char *range, const char *address);
 
 /*  Load and validate. On failure returns NULL and, when errors is not NULL,
     the error lines (newline-separated) that the caller frees with free(). */
@@ -187,6 +242,8 @@ const odc_credential_t *odc_config_credential (const odc_config_t *self, const c
 /*  Whether a local time (weekday 0 = Monday, minute after midnight) is in
     working hours. */
 bool odc_config_in_hours (const odc_config_t *self, int weekday_mon0, int minute_of_day);
+/*  The same at a second of the collector's clock (its local time). */
+bool odc_config_in_hours_at (const odc_config_t *self, double collector_s);
 
 /*  Where an actor's clock counts from (odc_collector_s (start, speed)):
     clock.epoch when set (a test gives the simulator the same, so both

@@ -81,11 +81,11 @@ odc_bus_try_send (zsock_t *sock, Odc__Envelope *env)
     return s_send (sock, env, ZMQ_DONTWAIT);
 }
 
-int
-odc_bus_send_keyed (zsock_t *sock, const char *key, Odc__Envelope *env)
+static int
+s_send_keyed (zsock_t *sock, const char *key, Odc__Envelope *env, int flags)
 {
     int rc;
-    while ((rc = zmq_send (zsock_resolve (sock), key, strlen (key), ZMQ_SNDMORE)) == -1 &&
+    while ((rc = zmq_send (zsock_resolve (sock), key, strlen (key), ZMQ_SNDMORE | flags)) == -1 &&
            zmq_errno () == EINTR)
         ;
     if (rc == -1)
@@ -94,6 +94,18 @@ odc_bus_send_keyed (zsock_t *sock, const char *key, Odc__Envelope *env)
     while ((rc = s_send (sock, env, 0)) == -1 && errno == EINTR)
         ;
     return rc;
+}
+
+int
+odc_bus_send_keyed (zsock_t *sock, const char *key, Odc__Envelope *env)
+{
+    return s_send_keyed (sock, key, env, 0);
+}
+
+int
+odc_bus_try_send_keyed (zsock_t *sock, const char *key, Odc__Envelope *env)
+{
+    return s_send_keyed (sock, key, env, ZMQ_DONTWAIT);
 }
 
 int

@@ -29,10 +29,11 @@
 #define ODC_ENVELOPE_VERSION 1
 
 /*  Endpoint names. Each is bound by the actor named after the arrow. */
-#define ODC_EP_READINGS  "inproc://odc.readings"  /* loops -> validator */
-#define ODC_EP_METERS    "inproc://odc.meters"    /* validator -> meters: accepted meter readings */
-#define ODC_EP_ACCEPTED  "inproc://odc.accepted"  /* validator, meters, triage -> latest */
-#define ODC_EP_TRIAGE    "inproc://odc.triage"    /* validator -> triage: alert readings */
+#define ODC_EP_READINGS "inproc://odc.readings" /* loops -> validator */
+#define ODC_EP_METERS   "inproc://odc.meters"   /* validator -> meters: accepted meter readings */
+#define ODC_EP_ACCEPTED "inproc://odc.accepted" /* validator, meters, triage -> latest */
+#define ODC_EP_TRIAGE                                                                              \
+    "inproc://odc.triage" /* validator, registry -> triage: alert readings, device events */
 #define ODC_EP_UPLOAD    "inproc://odc.upload"    /* latest, commands -> uploader */
 #define ODC_EP_REGISTRY  "inproc://odc.registry"  /* latest, discovery, commands -> registry */
 #define ODC_EP_DISCOVERY "inproc://odc.discovery" /* commands -> discovery: Command */
@@ -48,6 +49,9 @@
 /*  uploader, registry -> bridge: OutboxGrew, after a commit (never
     blocking: a full queue means the bridge has wake-ups waiting). */
 #define ODC_EP_OUTBOX "inproc://odc.outbox"
+/*  triage -> notify: OutboxGrew of the notify queue, after a commit (never
+    blocking, as ODC_EP_OUTBOX). */
+#define ODC_EP_NOTIFY "inproc://odc.notify"
 /*  "The device set changed" (DeviceSetChanged), PUB -> SUB: the registry
     binds it (odc_bus_device_set_pub); the loops subscribe
     (odc_bus_device_set_sub) and read their list again at the end of a pass. */
@@ -76,6 +80,9 @@ int odc_bus_try_send (zsock_t *sock, Odc__Envelope *env);
     them. odc_bus_recv_keyed takes both: 0 with key and frame set (the
     caller closes both messages), -1 when the socket closes. */
 int odc_bus_send_keyed (zsock_t *sock, const char *key, Odc__Envelope *env);
+/*  The same without blocking: -1 with errno EAGAIN when the queue is full
+    (or no peer is there), nothing sent. */
+int odc_bus_try_send_keyed (zsock_t *sock, const char *key, Odc__Envelope *env);
 int odc_bus_recv_keyed (zsock_t *sock, zmq_msg_t *key, zmq_msg_t *frame);
 /*  Pass a keyed frame on as it came (the validator, the meters actor):
     both messages are sent, and so emptied (the caller still closes them,

@@ -15,6 +15,7 @@
     Exit codes: 0 success, 1 runtime failure, 2 bad usage or configuration. */
 #include <czmq.h>
 #include <errno.h>
+#include <curl/curl.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
@@ -27,6 +28,7 @@
 #include <jemalloc/jemalloc.h>
 #endif
 
+#include "odc_alerts.h"
 #include "odc_bridge_actor.h"
 #include "odc_cli.h"
 #include "odc_config.h"
@@ -37,6 +39,7 @@
 #include "odc_log.h"
 #include "odc_loop_actor.h"
 #include "odc_meters_actor.h"
+#include "odc_notify_actor.h"
 #include "odc_triage_actor.h"
 #include "odc_outbox.h"
 #include "odc_registry_actor.h"
@@ -113,15 +116,48 @@ s_usage (FILE *out)
                   "Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.\n");
 }
 
+/*  What the configuration file alone cannot tell: a rule's code that no
+    alert can have (snmp/alert-codes.tsv) can never match. */
+static int
+s_check_rule_codes (const char *file, const odc_config_t *config)
+{
+    char path[4096];
+    snprintf (path, sizeof path, "%s/snmp/alert-codes.tsv", ODC_DATA_DIR);
+    char *error = NULL;
+    odc_alert_codes_t *codes = odc_alert_codes_load (path, &error);
+    if (!codes) {
+        fprintf (stderr, "%s: cannot check the rules' codes: %s\n", file, error);
+        free (error);
+        return 1;
+    }
+    int bad = 0;
+    for (size_t i = 0; i < config->rule_count; i++)
+        for (size_t k = 0; k < config->rules[i].code_count; k++)
+            if (!odc_alert_codes_knows (codes, config->rules[i].codes[k])) {
+                fprintf (stderr,
+                         "%s:%d: key 'triage.rules[%zu]': can never match: no alert has the "
+                         "code '%s' (see %s)\n",
+                         file, config->rules[i].line, i, config->rules[i].codes[k], path);
+                bad++;
+            }
+    odc_alert_codes_destroy (&codes);
+    return bad;
+}
+
 static int
 s_config_check (const char *file)
 {
     odc_config_t *config = odc_cli_load_config (file);
     if (!config)
         return 2;
-    printf ("%s: ok (collector %s, %zu credentials, %zu devices, %zu ranges)\n", file,
-            config->collector_id, config->credential_count, config->device_count,
-            config->range_count);
+    if (s_check_rule_codes (file, config)) {
+        odc_config_destroy (&config);
+        return 2;
+    }
+    printf ("%s: ok (collector %s, %zu credentials, %zu devices, %zu ranges, %zu alert "
+            "destinations, %zu rules)\n",
+            file, config->collector_id, config->credential_count, config->device_count,
+            config->range_count, config->destination_count, config->rule_count);
     odc_config_destroy (&config);
     return 0;
 }
@@ -219,6 +255,17 @@ s_run (const char *file)
     odc_info (NULL, "store %s open: outbox holds %llu records (%llu bytes)", config->store_path,
               (unsigned long long)odc_outbox_count (outbox),
               (unsigned long long)odc_outbox_bytes (outbox));
+    /*  The alert events for e-mail and programs (the notify actor), bound
+        as the outbox is. */
+    odc_outbox_t *notify =
+        odc_outbox_new_in (store, ODC_CF_NOTIFY, (uint64_t)config->outbox_max_mb << 20);
+    if (!notify) {
+        odc_outbox_destroy (&outbox);
+        odc_store_close (&store);
+        odc_config_destroy (&config);
+        return 1;
+    }
+    curl_global_init (CURL_GLOBAL_DEFAULT);
 
     /*  Loading a large configuration leaves the heap full of freed YAML
         nodes (100 MB and more at 100,000 devices): give the pages back. */
@@ -238,13 +285,14 @@ s_run (const char *file)
     odc_validator_args_t validator_args = {config, store, portal ? outbox : NULL, true};
     char alert_codes[4096];
     snprintf (alert_codes, sizeof alert_codes, "%s/snmp/alert-codes.tsv", ODC_DATA_DIR);
-    odc_triage_args_t triage_args = {config, store, portal ? outbox : NULL, alert_codes};
+    odc_triage_args_t triage_args = {config, store, portal ? outbox : NULL, notify, alert_codes};
+    odc_notify_args_t notify_args = {config, notify};
     odc_loop_args_t loop_args[ODC_LOOP_COUNT];
     odc_uploader_args_t uploader_args = {config, store, outbox};
     odc_bridge_args_t bridge_args = {config, store, outbox};
     odc_imil_t imil_args = {.config = config, .store = store, .outbox = outbox};
     odc_latest_args_t latest_args = {store, portal, true};
-    odc_registry_args_t registry_args = {config, store, portal ? outbox : NULL};
+    odc_registry_args_t registry_args = {config, store, portal ? outbox : NULL, true};
     odc_discovery_args_t discovery_args = {config};
     if (portal) {
         xmpp_initialize ();
@@ -276,7 +324,10 @@ s_run (const char *file)
     odc_supervisor_add (supervisor,
                         &(odc_actor_spec_t){"meters", odc_meters_actor, &meters_args, {"latest"}});
     odc_supervisor_add (supervisor,
-                        &(odc_actor_spec_t){"triage", odc_triage_actor, &triage_args, {"latest"}});
+                        &(odc_actor_spec_t){"notify", odc_notify_actor, &notify_args, {NULL}});
+    odc_supervisor_add (
+        supervisor,
+        &(odc_actor_spec_t){"triage", odc_triage_actor, &triage_args, {"latest", "notify"}});
     odc_supervisor_add (supervisor, &(odc_actor_spec_t){"validator",
                                                         odc_validator_actor,
                                                         &validator_args,
@@ -299,9 +350,11 @@ s_run (const char *file)
     odc_supervisor_destroy (&supervisor);
     if (portal)
         xmpp_shutdown ();
+    odc_outbox_destroy (&notify);
     odc_outbox_destroy (&outbox);
     odc_store_close (&store);
     odc_config_destroy (&config);
+    curl_global_cleanup ();
     zsys_shutdown ();
     odc_snmp_shutdown ();
     odc_info (NULL, "stopped");

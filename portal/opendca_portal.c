@@ -23,7 +23,8 @@
                  batch id NUL packed envelope: every record received, in
                  arrival order
         latest   collector NUL device NUL kind -> packed envelope
-        meta     "seen/" collector "/" batch id -> "": the batches taken;
+        meta     "seen/" collector "/" batch id -> when it was taken (wall
+                 clock ms, decimal): the batches taken;
                  "received" -> the next receive number */
 #include <assert.h>
 #include <czmq.h>
@@ -253,7 +254,9 @@ s_take_batch (s_portal_t *p, xmpp_conn_t *conn, xmpp_stanza_t *iq, xmpp_stanza_t
     snprintf (next, sizeof next, "%" PRIu64, p->next);
     odc_batch_put (b, p->store, ODC_CF_META, S_RECEIVED_KEY, strlen (S_RECEIVED_KEY), next,
                    strlen (next));
-    odc_batch_put (b, p->store, ODC_CF_META, seen, strlen (seen), "", 0);
+    char taken[24];
+    snprintf (taken, sizeof taken, "%" PRIu64, odc_now_ms ());
+    odc_batch_put (b, p->store, ODC_CF_META, seen, strlen (seen), taken, strlen (taken));
     char *mark = s_meta_key ("collector/", collector, NULL);
     odc_batch_put (b, p->store, ODC_CF_META, mark, strlen (mark), "", 0);
     free (seen);
@@ -616,7 +619,32 @@ typedef struct {
     const char *format;
     FILE *out;
     uint64_t count;
+    odc_store_t *store;
+    char batch[256];      /* the batch whose receive time is at hand */
+    uint64_t received_ms; /* when the portal took it (0: a store from before) */
 } s_export_t;
+
+/*  When the portal took a record's batch (the "seen/" mark), looked up
+    once for a run of the batch's records. */
+static uint64_t
+s_received_ms (s_export_t *e, const char *collector, const char *batch)
+{
+    char key[256];
+    snprintf (key, sizeof key, "%s%c%s", collector, 0, batch);
+    if (!e->store || !memcmp (key, e->batch, sizeof key))
+        return e->received_ms;
+    memcpy (e->batch, key, sizeof key);
+    char *seen = s_meta_key ("seen/", collector, batch);
+    size_t len = 0;
+    char *value = odc_store_get (e->store, ODC_CF_META, seen, strlen (seen), &len);
+    char text[24] = "";
+    if (value && len < sizeof text)
+        memcpy (text, value, len);
+    e->received_ms = strtoull (text, NULL, 10);
+    free (value);
+    free (seen);
+    return e->received_ms;
+}
 
 static void s_csv_walk (FILE *out, const char *row, const char *prefix, const ProtobufCMessage *m);
 
@@ -755,9 +783,10 @@ s_export_one (const void *key, size_t klen, const void *value, size_t vlen, void
     if (!strcmp (e->format, "jsonl")) {
         /*  A bare JID has no quote, backslash or control character. */
         fprintf (e->out,
-                 "{\"received\": %" PRIu64 ", \"collector\": \"%s\", \"batch\": \"%s\", "
-                 "\"kind\": \"%s\", \"reading\": ",
-                 n, collector, batch, kind);
+                 "{\"received\": %" PRIu64 ", \"received_ms\": %" PRIu64
+                 ", \"collector\": \"%s\", \"batch\": \"%s\", \"kind\": \"%s\", "
+                 "\"reading\": ",
+                 n, s_received_ms (e, collector, batch), collector, batch, kind);
         odc_json_print (odc_bus_body (env), e->out, -1);
         fputs ("}\n", e->out);
     }
@@ -902,7 +931,7 @@ s_export (const s_options_t *o)
         odc_store_close (&store);
         return 0;
     }
-    s_export_t e = {o->format, stdout, 0};
+    s_export_t e = {o->format, stdout, 0, store, "", 0};
     if (!strcmp (o->format, "fields"))
         puts ("received,collector,batch,kind,device,field,value");
     odc_store_each (store, ODC_CF_HISTORY, NULL, 0, NULL, 0, s_export_one, &e);

@@ -170,6 +170,21 @@ odc_alert_codes_count (const odc_alert_codes_t *self)
     return self ? self->count : 0;
 }
 
+bool
+odc_alert_codes_knows (const odc_alert_codes_t *self, const char *code)
+{
+    /*  The collector's own (actors/odc_triage.c: availability and changes),
+        and what nothing matched. */
+    static const char *const own[] = {"not_responding", "unavailable", "moved", "replaced",
+                                      "mac_changed",    "other",       NULL};
+    if (s_one_of (code, own))
+        return true;
+    for (size_t i = 0; self && i < self->count; i++)
+        if (!strcmp (self->lines[i].code, code))
+            return true;
+    return false;
+}
+
 static odc_alert_class_t
 s_class_of (const s_line_t *x)
 {

@@ -4,12 +4,11 @@
 #include <assert.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "odc_log.h"
-
-#define S_NEXT_SEQ_KEY "outbox.next_seq"
 
 typedef struct {
     uint64_t count[ODC_OUTBOX_CLASSES];
@@ -19,6 +18,8 @@ typedef struct {
 
 struct _odc_outbox_t {
     odc_store_t *store;
+    odc_cf_t cf;       /* its family: outbox, or notify */
+    char next_key[32]; /* where meta keeps the next sequence number */
     uint64_t max_bytes;
     pthread_mutex_t lock;
     /*  Held by the thread that adds from its first odc_outbox_add into a
@@ -84,10 +85,18 @@ s_count_one (const void *key, size_t klen, const void *value, size_t vlen, void 
 odc_outbox_t *
 odc_outbox_new (odc_store_t *store, uint64_t max_bytes)
 {
+    return odc_outbox_new_in (store, ODC_CF_OUTBOX, max_bytes);
+}
+
+odc_outbox_t *
+odc_outbox_new_in (odc_store_t *store, odc_cf_t cf, uint64_t max_bytes)
+{
     odc_outbox_t *self = (odc_outbox_t *)calloc (1, sizeof *self);
     if (!self)
         return NULL;
     self->store = store;
+    self->cf = cf;
+    snprintf (self->next_key, sizeof self->next_key, "%s.next_seq", odc_store_cf_name (cf));
     self->max_bytes = max_bytes;
     self->next_seq = 1; /* 0 means "none" in peek */
     self->staged.most_urgent = ODC_OUTBOX_CLASSES;
@@ -95,12 +104,12 @@ odc_outbox_new (odc_store_t *store, uint64_t max_bytes)
     pthread_mutex_init (&self->adding, NULL);
 
     size_t vlen = 0;
-    uint8_t *next = (uint8_t *)odc_store_get (store, ODC_CF_META, S_NEXT_SEQ_KEY,
-                                              strlen (S_NEXT_SEQ_KEY), &vlen);
+    uint8_t *next = (uint8_t *)odc_store_get (store, ODC_CF_META, self->next_key,
+                                              strlen (self->next_key), &vlen);
     if (next && vlen == 8)
         self->next_seq = odc_be64_get (next);
     free (next);
-    if (odc_store_each (store, ODC_CF_OUTBOX, NULL, 0, NULL, 0, s_count_one, self) == -1) {
+    if (odc_store_each (store, self->cf, NULL, 0, NULL, 0, s_count_one, self) == -1) {
         odc_outbox_destroy (&self);
         return NULL;
     }
@@ -137,27 +146,31 @@ s_record_value (Odc__Priority priority, uint64_t seq, const char *kind, uint64_t
     return value;
 }
 
-/*  The outbox this thread holds for adding (its batch has staged records
-    not yet committed), NULL when none. */
-static _Thread_local odc_outbox_t *s_adding;
+/*  The outboxes this thread holds for adding (its batch has staged
+    records not yet committed): at most two, the portal's outbox and the
+    notify queue, taken in that order (triage adds to both in one batch;
+    every other adder takes one). */
+static _Thread_local odc_outbox_t *s_adding[2];
 
 static void
 s_adding_take (odc_outbox_t *self)
 {
-    if (s_adding == self)
+    if (s_adding[0] == self || s_adding[1] == self)
         return;
-    assert (!s_adding);
+    int slot = s_adding[0] ? 1 : 0;
+    assert (!s_adding[slot]);
     pthread_mutex_lock (&self->adding);
-    s_adding = self;
+    s_adding[slot] = self;
 }
 
 static void
 s_adding_give (odc_outbox_t *self)
 {
-    if (s_adding != self)
-        return;
-    s_adding = NULL;
-    pthread_mutex_unlock (&self->adding);
+    for (int i = 0; i < 2; i++)
+        if (s_adding[i] == self) {
+            s_adding[i] = NULL;
+            pthread_mutex_unlock (&self->adding);
+        }
 }
 
 uint64_t
@@ -178,12 +191,12 @@ odc_outbox_add (odc_outbox_t *self, odc_batch_t *batch, Odc__Priority priority, 
 
     uint8_t key[ODC_OUTBOX_KEY_SIZE];
     odc_outbox_key (key, (int)priority, seq);
-    odc_batch_put (batch, self->store, ODC_CF_OUTBOX, key, sizeof key, value, vlen);
+    odc_batch_put (batch, self->store, self->cf, key, sizeof key, value, vlen);
     free (value);
 
     uint8_t next[8];
     odc_be64_put (next, seq + 1);
-    odc_batch_put (batch, self->store, ODC_CF_META, S_NEXT_SEQ_KEY, strlen (S_NEXT_SEQ_KEY), next,
+    odc_batch_put (batch, self->store, ODC_CF_META, self->next_key, strlen (self->next_key), next,
                    sizeof next);
 
     pthread_mutex_lock (&self->lock);
@@ -208,7 +221,7 @@ s_shed_one (const void *key, size_t klen, const void *value, size_t vlen, void *
 {
     (void)value;
     s_shed_t *shed = (s_shed_t *)arg;
-    odc_batch_delete (shed->batch, shed->self->store, ODC_CF_OUTBOX, key, klen);
+    odc_batch_delete (shed->batch, shed->self->store, shed->self->cf, key, klen);
     uint64_t bytes = s_record_bytes (vlen);
     shed->freed += bytes;
     shed->records++;
@@ -231,8 +244,8 @@ s_make_room (odc_outbox_t *self, odc_batch_t *batch, uint64_t freed[], uint64_t 
         uint8_t from[ODC_OUTBOX_KEY_SIZE], to[1] = {(uint8_t)(cls + 1)};
         odc_outbox_key (from, cls, self->head[cls]);
         s_shed_t state = {self, batch, cls, need, 0, 0};
-        if (odc_store_each (self->store, ODC_CF_OUTBOX, from, sizeof from, to, 1, s_shed_one,
-                            &state) == -1)
+        if (odc_store_each (self->store, self->cf, from, sizeof from, to, 1, s_shed_one, &state) ==
+            -1)
             return -1;
         freed[cls] = state.freed;
         shed[cls] = state.records;
@@ -241,51 +254,81 @@ s_make_room (odc_outbox_t *self, odc_batch_t *batch, uint64_t freed[], uint64_t 
     return need > 0 ? -1 : 0;
 }
 
-int
-odc_outbox_commit (odc_outbox_t *self, odc_batch_t *batch)
+/*  A commit in two halves, so that one batch may carry the records of two
+    queues: the room made and the next number staged (the lock taken), then,
+    after the write, the counts. */
+typedef struct {
+    uint64_t freed[ODC_OUTBOX_CLASSES], shed[ODC_OUTBOX_CLASSES];
+} s_commit_t;
+
+static int
+s_commit_begin (odc_outbox_t *self, odc_batch_t *batch, s_commit_t *c)
 {
     pthread_mutex_lock (&self->lock);
-    uint64_t freed[ODC_OUTBOX_CLASSES] = {0}, shed[ODC_OUTBOX_CLASSES] = {0};
-    int rc = s_make_room (self, batch, freed, shed);
-    if (rc == -1) {
+    memset (c, 0, sizeof *c);
+    if (s_make_room (self, batch, c->freed, c->shed) == -1) {
         odc_error (NULL,
-                   "outbox full (%llu of %llu bytes) and nothing less urgent to shed: "
+                   "%s full (%llu of %llu bytes) and nothing less urgent to shed: "
                    "%llu records not written",
-                   (unsigned long long)s_total (&self->held), (unsigned long long)self->max_bytes,
+                   odc_store_cf_name (self->cf), (unsigned long long)s_total (&self->held),
+                   (unsigned long long)self->max_bytes,
                    (unsigned long long)(self->staged.count[0] + self->staged.count[1] +
                                         self->staged.count[2]));
         errno = ENOSPC;
+        return -1;
     }
-    else {
-        /*  The next number as it is now, not as the
-            staged records had it: odc_outbox_replace may have taken
-            numbers since, and a number must never be given twice. */
-        uint8_t next[8];
-        odc_be64_put (next, self->next_seq);
-        odc_batch_put (batch, self->store, ODC_CF_META, S_NEXT_SEQ_KEY, strlen (S_NEXT_SEQ_KEY),
-                       next, sizeof next);
-        rc = odc_store_write (self->store, batch);
-    }
+    /*  The next number as it is now, not as the staged records had it:
+        odc_outbox_replace may have taken numbers since, and a number must
+        never be given twice. */
+    uint8_t next[8];
+    odc_be64_put (next, self->next_seq);
+    odc_batch_put (batch, self->store, ODC_CF_META, self->next_key, strlen (self->next_key), next,
+                   sizeof next);
+    return 0;
+}
+
+static void
+s_commit_end (odc_outbox_t *self, int rc, const s_commit_t *c)
+{
     if (rc == 0) {
         uint64_t shed_total = 0;
-        for (int c = 0; c < ODC_OUTBOX_CLASSES; c++) {
-            self->held.count[c] += self->staged.count[c] - shed[c];
-            self->held.bytes[c] += self->staged.bytes[c] - freed[c];
-            shed_total += shed[c];
+        for (int k = 0; k < ODC_OUTBOX_CLASSES; k++) {
+            self->held.count[k] += self->staged.count[k] - c->shed[k];
+            self->held.bytes[k] += self->staged.bytes[k] - c->freed[k];
+            shed_total += c->shed[k];
         }
         self->shed += shed_total;
         if (shed_total)
             odc_warn (NULL,
-                      "outbox at its bound of %llu bytes: shed %llu oldest records "
+                      "%s at its bound of %llu bytes: shed %llu oldest records "
                       "(bulk %llu, normal %llu, urgent %llu; %llu since start)",
-                      (unsigned long long)self->max_bytes, (unsigned long long)shed_total,
-                      (unsigned long long)shed[2], (unsigned long long)shed[1],
-                      (unsigned long long)shed[0], (unsigned long long)self->shed);
+                      odc_store_cf_name (self->cf), (unsigned long long)self->max_bytes,
+                      (unsigned long long)shed_total, (unsigned long long)c->shed[2],
+                      (unsigned long long)c->shed[1], (unsigned long long)c->shed[0],
+                      (unsigned long long)self->shed);
     }
     memset (&self->staged, 0, sizeof self->staged);
     self->staged.most_urgent = ODC_OUTBOX_CLASSES;
     pthread_mutex_unlock (&self->lock);
     s_adding_give (self);
+}
+
+int
+odc_outbox_commit (odc_outbox_t *self, odc_batch_t *batch)
+{
+    return odc_outbox_commit_pair (self, NULL, batch);
+}
+
+int
+odc_outbox_commit_pair (odc_outbox_t *self, odc_outbox_t *also, odc_batch_t *batch)
+{
+    s_commit_t a, b;
+    int rc = s_commit_begin (self, batch, &a);
+    int rc_also = also ? s_commit_begin (also, batch, &b) : 0;
+    rc = rc == 0 && rc_also == 0 ? odc_store_write (self->store, batch) : -1;
+    if (also)
+        s_commit_end (also, rc, &b);
+    s_commit_end (self, rc, &a);
     odc_batch_clear (batch);
     return rc;
 }
@@ -351,8 +394,7 @@ odc_outbox_peek (odc_outbox_t *self, int after_priority, uint64_t after_seq,
         uint8_t from[ODC_OUTBOX_KEY_SIZE], to[1] = {(uint8_t)(cls + 1)};
         odc_outbox_key (from, cls, from_head ? head : after_seq);
         peek.first = 0;
-        odc_store_each (self->store, ODC_CF_OUTBOX, from, sizeof from, to, sizeof to, s_peek_one,
-                        &peek);
+        odc_store_each (self->store, self->cf, from, sizeof from, to, sizeof to, s_peek_one, &peek);
         if (from_head) {
             /*  Everything below the first key found is gone; when the class
                 is empty, below the next number to be given. */
@@ -387,13 +429,13 @@ odc_outbox_ack (odc_outbox_t *self, int priority, uint64_t seq)
         twice at once, or acked while being shed, is counted once. */
     pthread_mutex_lock (&self->lock);
     size_t vlen = 0;
-    void *value = odc_store_get (self->store, ODC_CF_OUTBOX, key, sizeof key, &vlen);
+    void *value = odc_store_get (self->store, self->cf, key, sizeof key, &vlen);
     int rc = 0;
     if (value) {
         /*  Not synced: an ack lost in a power cut only sends the record
             again, and the portal drops the duplicate by its id. */
         odc_batch_t *batch = odc_batch_new ();
-        odc_batch_delete (batch, self->store, ODC_CF_OUTBOX, key, sizeof key);
+        odc_batch_delete (batch, self->store, self->cf, key, sizeof key);
         rc = odc_store_write_lazy (self->store, batch) == 0 ? 1 : -1;
         odc_batch_destroy (&batch);
         if (rc == 1) {
@@ -415,7 +457,7 @@ odc_outbox_get (odc_outbox_t *self, int priority, uint64_t seq)
     uint8_t key[ODC_OUTBOX_KEY_SIZE];
     odc_outbox_key (key, priority, seq);
     size_t vlen = 0;
-    void *value = odc_store_get (self->store, ODC_CF_OUTBOX, key, sizeof key, &vlen);
+    void *value = odc_store_get (self->store, self->cf, key, sizeof key, &vlen);
     if (!value)
         return NULL;
     Odc__OutboxRecord *record = odc__outbox_record__unpack (NULL, vlen, value);
@@ -441,7 +483,7 @@ odc_outbox_replace (odc_outbox_t *self, int priority, uint64_t seq,
     s_adding_take (self);
     pthread_mutex_lock (&self->lock);
     size_t vlen = 0;
-    void *value = odc_store_get (self->store, ODC_CF_OUTBOX, key, sizeof key, &vlen);
+    void *value = odc_store_get (self->store, self->cf, key, sizeof key, &vlen);
     Odc__OutboxRecord *old = value ? odc__outbox_record__unpack (NULL, vlen, value) : NULL;
     if (!value || (n && !old)) {
         pthread_mutex_unlock (&self->lock);
@@ -452,7 +494,7 @@ odc_outbox_replace (odc_outbox_t *self, int priority, uint64_t seq,
         return value ? -1 : 0;
     }
     odc_batch_t *batch = odc_batch_new ();
-    odc_batch_delete (batch, self->store, ODC_CF_OUTBOX, key, sizeof key);
+    odc_batch_delete (batch, self->store, self->cf, key, sizeof key);
     if (reason) {
         size_t rlen = strlen (reason), klen = strlen (ODC_OUTBOX_REFUSED_PREFIX);
         uint8_t *kept = malloc (rlen + 1 + vlen), refused_key[64];
@@ -471,14 +513,14 @@ odc_outbox_replace (odc_outbox_t *self, int priority, uint64_t seq,
                                         old->created_ms, payloads[i].data, payloads[i].len, &plen);
         uint8_t pkey[ODC_OUTBOX_KEY_SIZE];
         odc_outbox_key (pkey, priority, next + i);
-        odc_batch_put (batch, self->store, ODC_CF_OUTBOX, pkey, sizeof pkey, part, plen);
+        odc_batch_put (batch, self->store, self->cf, pkey, sizeof pkey, part, plen);
         added += s_record_bytes (plen);
         free (part);
     }
     if (n) {
         uint8_t be[8];
         odc_be64_put (be, next + n);
-        odc_batch_put (batch, self->store, ODC_CF_META, S_NEXT_SEQ_KEY, strlen (S_NEXT_SEQ_KEY), be,
+        odc_batch_put (batch, self->store, ODC_CF_META, self->next_key, strlen (self->next_key), be,
                        sizeof be);
     }
     int rc = odc_store_write (self->store, batch) == 0 ? 1 : -1;

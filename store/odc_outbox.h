@@ -49,6 +49,10 @@ typedef struct _odc_outbox_t odc_outbox_t;
 
 /*  max_bytes 0: no bound. */
 odc_outbox_t *odc_outbox_new (odc_store_t *store, uint64_t max_bytes);
+/*  The same queue in another family (the notify family: alert events for
+    e-mail and programs, added by triage, deleted by the notify actor once
+    delivered); its next sequence number in meta under "FAMILY.next_seq". */
+odc_outbox_t *odc_outbox_new_in (odc_store_t *store, odc_cf_t cf, uint64_t max_bytes);
 void odc_outbox_destroy (odc_outbox_t **self_p);
 
 /*  Stage one record into batch. Returns its sequence number. The payload is
@@ -60,6 +64,9 @@ uint64_t odc_outbox_add (odc_outbox_t *self, odc_batch_t *batch, Odc__Priority p
     in it) and count the staged records. 0, or -1 (nothing written; errno
     ENOSPC when the bound could not be kept). The batch is cleared. */
 int odc_outbox_commit (odc_outbox_t *self, odc_batch_t *batch);
+/*  The same for a batch that holds records of two queues (also: the
+    notify queue, added after self): one write, both counted, or neither. */
+int odc_outbox_commit_pair (odc_outbox_t *self, odc_outbox_t *also, odc_batch_t *batch);
 
 /*  Add and commit one record in its own batch. 0 / -1. */
 int odc_outbox_enqueue (odc_outbox_t *self, Odc__Priority priority, const char *kind,

@@ -19,7 +19,7 @@
 #include "odc_log.h"
 
 static const char *s_cf_names[ODC_CF_COUNT] = {"devices", "index",  "latest", "history",
-                                               "alerts",  "outbox", "meta"};
+                                               "alerts",  "outbox", "meta",   "notify"};
 
 #define S_SCHEMA_KEY "schema_version"
 

@@ -8,6 +8,8 @@
         alerts    open and closed alerts
         outbox    records waiting for the portal (see odc_outbox.h)
         meta      schema version, sequences, collector identity
+        notify    alert events waiting for their e-mail or program (an
+                  odc_outbox queue of its own: triage adds, notify deletes)
     The schema version is written when the database is created and checked at
     every open: a database from another schema is refused with a clear error,
     never silently reinterpreted.
@@ -39,6 +41,7 @@ typedef enum {
     ODC_CF_ALERTS,
     ODC_CF_OUTBOX,
     ODC_CF_META,
+    ODC_CF_NOTIFY,
     ODC_CF_COUNT
 } odc_cf_t;
 

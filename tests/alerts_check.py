@@ -30,6 +30,9 @@ from truth import Truth
 
 truth_path, portal_path, log_path = sys.argv[1:4]
 seconds, speed, window, passes = (float(x) for x in sys.argv[4:8])
+# The shared clock's epoch (clock.epoch): the portal's receive times (wall
+# clock) on the simulated clock, for the latency to the portal's store.
+epoch = float(sys.argv[8]) if len(sys.argv) > 8 else None
 
 # What each of the simulator's alerts is (bench/sim/sim_fleet.c s_raise):
 # prtAlertCode -> (opendca code, category).
@@ -67,6 +70,11 @@ for e in truth.events:
         a = {"key": key, "code": e["code"], "raised": t, "cleared": None, "flaps": 0}
         alerts[i].append(a)
         opened[key] = a
+    elif ev == "alert_row":
+        # A maker's row more for an open jam: the same alert, a repeat.
+        key = (i, e["code"], e["text"])
+        if key in opened:
+            opened[key]["rows"] = opened[key].get("rows", 0) + 1
     elif ev == "alert_cleared":
         key = (i, e["code"], e["text"])
         if key in opened:
@@ -117,14 +125,17 @@ for r in records:
                                   "raised": None, "cleared": None, "events": collections.Counter(),
                                   "flaps": 0})
     x["events"][e.get("type")] += 1
+    x["repeats"] = max(x.get("repeats", 0), a.get("repeats", 0))
     if e.get("type") == "ALERT_RAISED":
         x["raised"] = a.get("raised_ms", 0) / 1000
+        if epoch and r.get("received_ms"):
+            x["stored"] = epoch + (r["received_ms"] / 1000 - epoch) * speed
     elif e.get("type") == "ALERT_CLEARED":
         x["cleared"] = a.get("cleared_ms", 0) / 1000
         x["flaps"] = a.get("flaps", 0)
 
 n = collections.Counter()
-raise_err, clear_err = [], []
+raise_err, clear_err, stored_err = [], [], []
 examples = []
 used = set()
 by_device = collections.defaultdict(list)
@@ -180,12 +191,18 @@ for i, lst in alerts.items():
         rid, x = cand[0]
         used.add(rid)
         n["raised"] += 1
+        if a.get("rows"):
+            n["with rows"] += 1
+            n["rows"] += a["rows"]
+            n["rows told"] += x.get("repeats", 0) > 0
         if x["category"] != want[1]:
             n["wrong category"] += 1
             examples.append(f"category: device {i} {x['code']} {x['category']} (want {want[1]})")
         if x["events"]["ALERT_RAISED"] != 1:
             n["raised twice"] += 1
         raise_err.append(x["raised"] - a["raised"])
+        if x.get("stored"):
+            stored_err.append(x["stored"] - a["raised"])
         if a["cleared"] is None:
             if x["cleared"] is not None and x["cleared"] < end - tol:
                 n["cleared early"] += 1
@@ -276,6 +293,14 @@ print(f"  alerts: {n['raised']} raised once, {n['cleared']} cleared, {n['missed'
       f"a pass of their clear and one alert with the last, {n['clear in a gap']} clears "
       f"followed by the same within a pass")
 print(f"  raised after the truth: {dist(raise_err)}; cleared after the truth: {dist(clear_err)}")
+print(f"  makers' repeated rows: {n['rows']} rows more for {n['with rows']} jams, "
+      f"{n['rows told']} of them told as one alert with repeats")
+if stored_err:
+    v = sorted(stored_err)
+    p50, p99 = v[len(v) // 2], v[int(len(v) * 0.99)]
+    print(f"  latency, the truth's raise to the event in the portal's store: {dist(stored_err)}; "
+          f"p50 {p50 / speed:.1f} s, p99 {p99 / speed:.1f} s real at {speed:.0f}x "
+          f"(goal: p99 within the alert interval plus 5 s)")
 print(f"  not responding: {n['not responding']} raised of {long_away}, {n['resumed']} resumed, "
       f"{n['not responding missed']} missed, {n['not resumed']} not resumed, "
       f"{n['not responding spurious']} spurious")

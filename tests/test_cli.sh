@@ -55,6 +55,25 @@ YAML
 "$opendca" config check "$tmp/many.yaml" 2>"$tmp/err"; rc=$?
 check "every error is reported" [ "$(grep -c "^$tmp/many.yaml:" "$tmp/err")" -eq 2 ]
 
+# A routing rule that can never match: a code no alert has (the codes
+# table), and a destination that does not exist (the file).
+cat >"$tmp/rules.yaml" <<'YAML'
+collector:
+  id: c1
+triage:
+  rules:
+    - codes: [jam, paper_jam_xyz]
+      to: [portal]
+YAML
+"$opendca" config check "$tmp/rules.yaml" >"$tmp/out" 2>"$tmp/err"; rc=$?
+check "a rule with a code no alert has exits 2" [ $rc -eq 2 ]
+check "the rule and its code are named" \
+    grep -q "^$tmp/rules.yaml:5: key 'triage.rules\[0\]': can never match: no alert has the code 'paper_jam_xyz'" "$tmp/err"
+printf 'collector:\n  id: c1\ntriage:\n  rules:\n    - to: [portal, helpdesk]\n' >"$tmp/rules2.yaml"
+"$opendca" config check "$tmp/rules2.yaml" >"$tmp/out" 2>"$tmp/err"; rc=$?
+check "a rule naming a destination that does not exist exits 2, named" \
+    grep -q "^$tmp/rules2.yaml:5: key 'triage.rules\[0\]': no destination named 'helpdesk'" "$tmp/err"
+
 # run, reload, stop
 state=$tmp/state
 write_config() { # write_config LEVEL

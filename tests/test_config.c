@@ -455,6 +455,80 @@ test_example_file (void)
     free (path);
 }
 
+/*  triage's routing (issue 17): rules that name what does not exist, or
+    can never match, and destinations that cannot work, each named. */
+static void
+test_routes (void)
+{
+    const char *head = "collector:\n  id: c1\ntriage:\n";
+    char text[2048];
+#define ROUTE(body, line, a, b)                                                                    \
+    do {                                                                                           \
+        snprintf (text, sizeof text, "%s%s", head, body);                                          \
+        s_expect_error (text, line, a, b);                                                         \
+    } while (0)
+    ROUTE ("  rules:\n    - name: jams\n      to: [helpdesk]\n", 5, "triage.rules[0] (jams)",
+           "no destination named 'helpdesk'");
+    ROUTE ("  rules:\n    - categories: [jams]\n      to: [portal]\n", 5, "categories[0]",
+           "'jams' is not one of");
+    ROUTE ("  rules:\n    - severities: [fatal]\n      to: [portal]\n", 5, "severities[0]",
+           "'fatal' is not one of");
+    ROUTE ("  rules:\n    - addresses: [10.0.0.0/33]\n      to: [portal]\n", 5, "triage.rules[0]",
+           "is not a range");
+    ROUTE ("  rules:\n    - categories: [jam]\n", 5, "triage.rules[0].to", "required key missing");
+    ROUTE ("  destinations:\n    - name: desk\n      type: email\n      to: [desk@example.com]\n",
+           5, "triage.destinations[0]", "needs triage.email");
+    ROUTE ("  email: {server: mail.example.com, from: me@example.com}\n  destinations:\n"
+           "    - name: desk\n      type: email\n      to: [\"a@b.c>\\r\\nRCPT TO:<x@y.z\"]\n",
+           6, "triage.destinations[0]", "is not an e-mail address");
+    ROUTE ("  email: {server: mail.example.com, from: me@example.com}\n  destinations:\n"
+           "    - name: desk\n      type: email\n",
+           6, "triage.destinations[0]", "needs 'to'");
+    ROUTE ("  destinations:\n    - name: t\n      type: exec\n      command: /nonexistent/x\n", 5,
+           "triage.destinations[0]", "cannot be run");
+    ROUTE ("  destinations:\n    - name: portal\n      type: exec\n      command: /bin/true\n", 5,
+           "triage.destinations[0]", "every collector has");
+    ROUTE ("  destinations:\n    - name: a\n      type: exec\n      command: /bin/true\n"
+           "    - name: a\n      type: exec\n      command: /bin/true\n",
+           8, "triage.destinations[1]", "used twice");
+    ROUTE ("  destinations:\n    - name: a\n      type: carrier-pigeon\n", 6, "type", "not one of");
+    snprintf (text, sizeof text,
+              "collector:\n  id: c1\nworking_hours: {days: []}\ntriage:\n  rules:\n"
+              "    - hours: working\n      to: [portal]\n");
+    s_expect_error (text, 6, "triage.rules[0]", "can never match");
+    ROUTE ("  email: {server: mail.example.com, from: \"not an address\"}\n", 1,
+           "triage.email.from", "not an e-mail address");
+#undef ROUTE
+    /*  A good one loads, with its defaults. */
+    char *path = s_write ("routes.yaml",
+                          "collector:\n  id: c1\ntriage:\n  email:\n    server: 127.0.0.1\n"
+                          "    from: opendca@example.com\n  destinations:\n    - name: desk\n"
+                          "      type: email\n      to: [a@example.com, b@example.com]\n"
+                          "      every_minutes: 60\n  rules:\n    - to: [portal]\n"
+                          "    - categories: [jam]\n      addresses: [10.0.0.0/24, 10.1.0.5]\n"
+                          "      locations: [\"Floor 2*\"]\n      hours: working\n"
+                          "      to: [desk, record]\n");
+    char *errors = NULL;
+    odc_config_t *c = odc_config_load (path, &errors);
+    CHECKF (c, "%s", errors ? errors : "-");
+    if (c) {
+        CHECK (c->destination_count == 1 && c->destinations[0].to_count == 2);
+        CHECK (c->destinations[0].every_minutes == 60 && c->destinations[0].type == ODC_DEST_EMAIL);
+        CHECK (c->rule_count == 2 && c->rules[1].hours == 1 && c->rules[1].address_count == 2);
+        CHECK (c->email_port == 587 && c->email_security == 0 && c->email_timeout_seconds == 30);
+    }
+    CHECK (odc_config_range_holds ("10.0.0.0/24", "10.0.0.77"));
+    CHECK (!odc_config_range_holds ("10.0.0.0/24", "10.0.1.77"));
+    CHECK (odc_config_range_holds ("10.0.0.5-10.0.0.9", "10.0.0.9"));
+    CHECK (!odc_config_range_holds ("10.0.0.5-10.0.0.9", "10.0.0.10"));
+    CHECK (odc_config_range_holds ("10.1.0.5", "10.1.0.5"));
+    CHECK (!odc_config_range_holds ("10.1.0.5", "10.1.0.50"));
+    CHECK (!odc_config_range_holds ("garbage/x", "10.1.0.5"));
+    odc_config_destroy (&c);
+    free (errors);
+    free (path);
+}
+
 int
 main (void)
 {
@@ -469,6 +543,7 @@ main (void)
     RUN (test_defaults_and_minimal);
     RUN (test_references);
     RUN (test_example_file);
+    RUN (test_routes);
     s_rmtree (s_dir);
     free (s_dir);
     TEST_END ();

@@ -94,6 +94,41 @@ check "the collector stops cleanly (exit 0)" [ $rrc -eq 0 ]
 check "opendca devices prints the table" grep -q "devices: .* watched" "$tmp/devices.txt"
 check "every change is reported once, correctly typed, nothing spurious" \
     python3 "$here/registry_check.py" "$tmp/truth.jsonl" "$tmp/run.log" "$tmp/devices.jsonl" 6 $speed
+# Triage makes alerts of them (issue 17): each move, replacement and MAC
+# change one "change" alert of its device; each time missing one
+# "unavailable", cleared once it is back (by the registry or, first, the
+# alert loop's answer).
+triage_alerts() {
+    python3 - "$tmp/run.log" <<'PY'
+import collections, re, sys
+events, alerts = collections.Counter(), collections.Counter()
+for line in open(sys.argv[1]):
+    m = re.search(r"device=(\S+) device event (moved|replaced|mac_changed|missing|returned)", line)
+    if m:
+        events[(m.group(1), m.group(2))] += 1
+    m = re.search(r"device=(\S+) alert (raised|cleared): (moved|replaced|mac_changed|unavailable) ", line)
+    if m:
+        alerts[(m.group(1), m.group(3), m.group(2))] += 1
+bad = []
+for (d, kind), k in events.items():
+    if kind in ("moved", "replaced", "mac_changed") and alerts[(d, kind, "raised")] != k:
+        bad.append(f"{d}: {k} {kind}, {alerts[(d, kind, 'raised')]} alerts")
+devices = {d for d, _ in events} | {d for d, _, _ in alerts}
+for d in devices:
+    raised, cleared = alerts[(d, "unavailable", "raised")], alerts[(d, "unavailable", "cleared")]
+    if raised != events[(d, "missing")] or not events[(d, "returned")] <= cleared <= raised:
+        bad.append(f"{d}: missing {events[(d, 'missing')]}, returned {events[(d, 'returned')]}; "
+                   f"unavailable raised {raised}, cleared {cleared}")
+changes = sum(k for (d, kind), k in events.items() if kind in ("moved", "replaced", "mac_changed"))
+print(f"  triage: {changes} changes, {sum(alerts[k] for k in alerts if k[2] == 'raised')} alerts "
+      f"raised of them; {sum(events[k] for k in events if k[1] == 'missing')} missing; "
+      f"{len(bad)} wrong")
+for b in bad[:10]:
+    print("  " + b)
+sys.exit(1 if bad or not changes else 0)
+PY
+}
+check "triage: one alert for each change, unavailable while missing" triage_alerts
 # The imported device keeps its asset number and location wherever it went;
 # a device that replaced it keeps the location only (the asset number was
 # the old device's).

@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include "odc_alerts.h"
+#include "odc_config.h"
+#include "odc_notify_actor.h"
+#include "odc_route.h"
 #include "odc_test.h"
 #include "odc_triage.h"
 
@@ -304,6 +307,69 @@ test_availability (void)
     free (st);
 }
 
+/*  The registry's events: changes told once and never open; a day
+    missing is "unavailable" until seen again or answering. */
+static void
+test_device_events (void)
+{
+    odc_device_alerts_t *st = calloc (1, sizeof *st);
+    odc_triage_events_t ev = {0};
+    Odc__DeviceEvent e = ODC__DEVICE_EVENT__INIT;
+    e.type = ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_MOVED;
+    e.device_id = "dev1";
+    e.old_address = "10.0.0.5";
+    e.address = "10.0.0.9";
+    CHECK (odc_triage_device_event (st, "dev1", &e, 10 * MIN_MS, &ev) && ev.count == 1);
+    CHECK (ev.items[0].type == ODC__ALERT_EVENT_TYPE__ALERT_RAISED &&
+           !strcmp (ev.items[0].alert.code, "moved") &&
+           !strcmp (ev.items[0].alert.category, "change") &&
+           strstr (ev.items[0].alert.description, "from 10.0.0.5 to 10.0.0.9"));
+    CHECK (st->n_open == 0);
+    e.type = ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_REPLACED;
+    e.serial = "NEW1";
+    e.old_serial = "OLD1";
+    odc_triage_events_clear (&ev);
+    CHECK (odc_triage_device_event (st, "dev1", &e, 11 * MIN_MS, &ev) && ev.count == 1 &&
+           !strcmp (ev.items[0].alert.code, "replaced") && st->n_open == 0);
+    CHECK (strcmp (ev.items[0].alert.alert_id, "") && st->raised == 2);
+    e.type = ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_NEW;
+    odc_triage_events_clear (&ev);
+    CHECK (!odc_triage_device_event (st, "dev1", &e, 12 * MIN_MS, &ev) && ev.count == 0);
+    /*  Missing: raised once, from when it was last seen. */
+    e.type = ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_MISSING;
+    e.last_seen_ms = 20 * MIN_MS;
+    odc_triage_events_clear (&ev);
+    uint64_t day = 24 * 60;
+    CHECK (odc_triage_device_event (st, "dev1", &e, (20 + day) * MIN_MS, &ev) && ev.count == 1);
+    CHECK (!strcmp (ev.items[0].alert.code, "unavailable") &&
+           !strcmp (ev.items[0].alert.severity, "critical") &&
+           ev.items[0].alert.raised_ms == 20 * MIN_MS && st->n_open == 1);
+    odc_triage_events_clear (&ev);
+    CHECK (!odc_triage_device_event (st, "dev1", &e, (21 + day) * MIN_MS, &ev) && ev.count == 0);
+    /*  Seen again: cleared at once, with the outage's length. */
+    e.type = ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_RETURNED;
+    odc_triage_events_clear (&ev);
+    CHECK (odc_triage_device_event (st, "dev1", &e, (30 + day) * MIN_MS, &ev) && ev.count == 1);
+    CHECK (ev.items[0].type == ODC__ALERT_EVENT_TYPE__ALERT_CLEARED &&
+           ev.items[0].duration_s == (10 + day) * 60 && st->n_open == 0);
+    /*  Or answering the alert loop again, whichever comes first. */
+    e.type = ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_MISSING;
+    odc_triage_events_clear (&ev);
+    CHECK (odc_triage_device_event (st, "dev1", &e, (40 + 2 * day) * MIN_MS, &ev) &&
+           st->n_open == 1);
+    s_reading_t x;
+    s_reading (&x, 0);
+    CHECK (s_run (st, &x, 41 + 2 * day, &ev) == 1 &&
+           ev.items[0].type == ODC__ALERT_EVENT_TYPE__ALERT_CLEARED &&
+           !strcmp (ev.items[0].alert.code, "unavailable") && st->n_open == 0);
+    e.type = ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_RETURNED;
+    odc_triage_events_clear (&ev);
+    CHECK (!odc_triage_device_event (st, "dev1", &e, (42 + 2 * day) * MIN_MS, &ev) &&
+           ev.count == 0);
+    odc_triage_events_free (&ev);
+    free (st);
+}
+
 /*  A hostile device: thousands of rows, a description of 5,000 bytes.
     Bounded, counted, no crash; the state packs and loads as it was. */
 static void
@@ -351,6 +417,190 @@ test_bounds_and_state (void)
     free (st);
 }
 
+/* ------------------------------------------------------------------------
+   Routing (actors/odc_route.h) and what a notice says (odc_notify_actor.h) */
+
+static odc_config_t *
+s_config (const char *text)
+{
+    char path[] = "/tmp/odc-triage-XXXXXX";
+    int fd = mkstemp (path);
+    if (fd < 0 || write (fd, text, strlen (text)) != (ssize_t)strlen (text))
+        return NULL;
+    close (fd);
+    char *errors = NULL;
+    odc_config_t *c = odc_config_load (path, &errors);
+    CHECKF (c, "%s", errors ? errors : "-");
+    free (errors);
+    unlink (path);
+    return c;
+}
+
+static odc_triaged_t
+s_alert (const char *code, const char *category, const char *severity)
+{
+    odc_triaged_t a;
+    memset (&a, 0, sizeof a);
+    snprintf (a.code, sizeof a.code, "%s", code);
+    snprintf (a.category, sizeof a.category, "%s", category);
+    snprintf (a.severity, sizeof a.severity, "%s", severity);
+    snprintf (a.alert_id, sizeof a.alert_id, "dev1/1000/1");
+    return a;
+}
+
+static void
+test_routes (void)
+{
+    /*  No rules: everything to the portal, nothing else. */
+    odc_config_t *c = s_config ("collector:\n  id: c1\n");
+    if (!c)
+        return;
+    odc_triaged_t jam = s_alert ("jam", "jam", "critical");
+    odc_route_device_t d = {"10.0.0.5", "Floor 2, copy room", "A-17", true};
+    CHECK (odc_route_match (c, &jam, &d) == 1u << ODC_ROUTE_PORTAL);
+    odc_config_destroy (&c);
+
+    c = s_config ("collector:\n  id: c1\ntriage:\n  email: {server: 127.0.0.1, from: o@x.org}\n"
+                  "  destinations:\n"
+                  "    - {name: desk, type: email, to: [d@x.org], every_minutes: 60}\n"
+                  "    - {name: night, type: email, to: [n@x.org]}\n"
+                  "    - {name: tickets, type: exec, command: /bin/true}\n"
+                  "  rules:\n"
+                  "    - {to: [portal]}\n"
+                  "    - {categories: [jam, cover], severities: [critical], hours: working, "
+                  "to: [desk]}\n"
+                  "    - {hours: outside, to: [night]}\n"
+                  "    - {codes: [toner_low], addresses: [10.0.0.0/24], "
+                  "locations: [\"floor 2*\"], to: [tickets]}\n"
+                  "    - {assets: [\"B-*\"], to: [tickets]}\n");
+    if (!c)
+        return;
+    int desk = odc_route_index (c, "desk"), night = odc_route_index (c, "night");
+    int tickets = odc_route_index (c, "tickets");
+    CHECK (desk == 2 && night == 3 && tickets == 4 && odc_route_index (c, "nope") == -1);
+    CHECK (odc_route_count (c) == 5 && odc_route_type (c, tickets) == ODC_DEST_EXEC);
+    uint32_t portal = 1u << ODC_ROUTE_PORTAL;
+    CHECK (odc_route_match (c, &jam, &d) == (portal | 1u << desk));
+    d.in_hours = false;
+    CHECK (odc_route_match (c, &jam, &d) == (portal | 1u << night));
+    d.in_hours = true;
+    odc_triaged_t warn = s_alert ("jam", "jam", "warning");
+    CHECK (odc_route_match (c, &warn, &d) == portal);
+    odc_triaged_t toner = s_alert ("toner_low", "supply", "warning");
+    CHECK (odc_route_match (c, &toner, &d) == (portal | 1u << tickets));
+    odc_route_device_t other = {"10.0.1.5", "Floor 2", NULL, true};
+    CHECK (odc_route_match (c, &toner, &other) == portal); /* outside the range */
+    odc_route_device_t no_place = {"10.0.0.5", NULL, NULL, true};
+    CHECK (odc_route_match (c, &toner, &no_place) == portal); /* a pattern needs a location */
+    odc_route_device_t asset = {"192.168.0.1", NULL, "B-12", true};
+    CHECK (odc_route_match (c, &toner, &asset) == (portal | 1u << tickets));
+    CHECK (odc_route_needs_device (c));
+
+    /*  The repeat policy: once an hour per device and category. */
+    odc_device_alerts_t *st = calloc (1, sizeof *st);
+    CHECK (odc_route_repeat_ok (c, desk, st, "jam", 0));
+    CHECK (!odc_route_repeat_ok (c, desk, st, "jam", 59 * MIN_MS));
+    CHECK (odc_route_repeat_ok (c, desk, st, "cover", 59 * MIN_MS));
+    CHECK (odc_route_repeat_ok (c, desk, st, "jam", 60 * MIN_MS));
+    CHECK (odc_route_repeat_ok (c, night, st, "jam", 60 * MIN_MS)); /* no policy */
+    CHECK (odc_route_repeat_ok (c, night, st, "jam", 60 * MIN_MS));
+    CHECK (st->n_sent == 2);
+    /*  Full: the oldest note gives way, never past the bound. */
+    for (int i = 0; i < 100; i++) {
+        char cat[16];
+        snprintf (cat, sizeof cat, "c%d", i);
+        odc_route_repeat_ok (c, desk, st, cat, (uint64_t)(100 + i) * MIN_MS);
+    }
+    CHECK (st->n_sent == ODC_TRIAGE_SENT_MAX);
+    /*  The notes survive the store. */
+    uint8_t *data;
+    size_t size;
+    odc_triage_state_pack (st, &data, &size);
+    odc_device_alerts_t *back = calloc (1, sizeof *back);
+    CHECK (odc_triage_state_load (back, data, size) && back->n_sent == ODC_TRIAGE_SENT_MAX);
+    CHECK (!odc_route_repeat_ok (c, desk, back, "c99", 199 * MIN_MS));
+    free (data);
+    free (back);
+    free (st);
+
+    /*  sent_to: names, and back to a mask; a name no longer configured
+        drops out, a list too long is cut at a name. */
+    char list[128];
+    odc_route_sent_to (c, portal | 1u << desk | 1u << tickets, list, sizeof list);
+    CHECK (!strcmp (list, "portal,desk,tickets"));
+    CHECK (odc_route_sent (c, list) == (portal | 1u << desk | 1u << tickets));
+    CHECK (odc_route_sent (c, "desk,gone,,night") == (1u << desk | 1u << night));
+    char small[12];
+    odc_route_sent_to (c, portal | 1u << desk | 1u << tickets, small, sizeof small);
+    CHECK (!strcmp (small, "portal,desk"));
+    odc_config_destroy (&c);
+}
+
+/*  A notice's e-mail: the fields a helpdesk reads, a thread per alert,
+    and a device's hostile text kept out of the headers. */
+static void
+test_notice_text (void)
+{
+    odc_config_t *c = s_config ("collector:\n  id: c1\ntriage:\n"
+                                "  email: {server: 127.0.0.1, from: o@x.org}\n");
+    if (!c)
+        return;
+    Odc__TriagedAlert a = ODC__TRIAGED_ALERT__INIT;
+    a.alert_id = "dev1:161/1796000000000/3";
+    a.code = "jam";
+    a.category = "jam";
+    a.severity = "critical";
+    a.training = "untrained";
+    a.source = "row";
+    a.raw_code = 8;
+    a.group = 13;
+    a.description = "Jam\r\nBcc: victim@example.com\r\n\r\n.\r\nin tray 2";
+    a.raised_ms = 1796000000000ull;
+    Odc__AlertEvent e = ODC__ALERT_EVENT__INIT;
+    e.type = ODC__ALERT_EVENT_TYPE__ALERT_RAISED;
+    e.device_id = "dev1:161";
+    e.address = "10.0.0.5";
+    e.alert = &a;
+    e.at_ms = a.raised_ms;
+    Odc__Device dev = ODC__DEVICE__INIT;
+    dev.model = "LaserJet M507";
+    dev.serial = "CNB1234";
+    dev.location = "Floor 2, caf\xc3\xa9";
+    Odc__Notice n = ODC__NOTICE__INIT;
+    n.destination = "desk";
+    n.recipient = "d@x.org";
+    n.event = &e;
+    n.device = &dev;
+    n.collector_id = "site one";
+    char *raised = odc_notify_email_text (c, &n, 1796000000);
+    CHECK (raised &&
+           strstr (raised, "Message-ID: <opendca.dev1.161.1796000000000.3.raised@site.one>\r\n"));
+    CHECK (raised && !strstr (raised, "In-Reply-To"));
+    CHECK (raised && strstr (raised, "\r\nSerial:    CNB1234\r\n") &&
+           strstr (raised, "\r\nCode:      jam (printer code 8, group 13, location 0)\r\n"));
+    /*  The hostile text is one line of the body; no header comes of it. */
+    const char *body = raised ? strstr (raised, "\r\n\r\n") : NULL;
+    CHECK (body && !strstr (raised, "\r\nBcc:") && !strstr (body, "\r\n.\r\n"));
+    CHECK (raised && strstr (raised, "Subject: =?UTF-8?B?")); /* the location's é */
+    e.type = ODC__ALERT_EVENT_TYPE__ALERT_CLEARED;
+    e.at_ms = a.cleared_ms = a.raised_ms + 754000;
+    e.duration_s = 754;
+    char *cleared = odc_notify_email_text (c, &n, 1796000754);
+    CHECK (cleared &&
+           strstr (cleared, "In-Reply-To: <opendca.dev1.161.1796000000000.3.raised@site.one>"));
+    CHECK (cleared && strstr (cleared, "\r\nLasted:    12 min 34 s\r\n"));
+    char *json = odc_notify_json (&n);
+    CHECK (json && strstr (json, "\"event\":\"cleared\"") && strstr (json, "\"duration_s\":754") &&
+           strstr (json, "Jam\\u000d\\u000aBcc:") &&
+           strchr (json, '\n') == json + strlen (json) - 1);
+    free (raised);
+    free (cleared);
+    free (json);
+    n.event = NULL;
+    CHECK (odc_notify_email_text (c, &n, 0) == NULL && odc_notify_json (&n) == NULL);
+    odc_config_destroy (&c);
+}
+
 int
 main (void)
 {
@@ -366,7 +616,10 @@ main (void)
     RUN (test_flap_and_repeats);
     RUN (test_bits_rows_severity);
     RUN (test_availability);
+    RUN (test_device_events);
     RUN (test_bounds_and_state);
+    RUN (test_routes);
+    RUN (test_notice_text);
     odc_alert_codes_destroy (&s_codes);
     TEST_END ();
 }

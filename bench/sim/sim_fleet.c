@@ -699,7 +699,7 @@ s_clear (sim_fleet_t *self, sim_device_t *d, int64_t t, int i)
              "\"duration_s\":%lld",
              a.code, a.index, text, (long long)(t - a.raised_s));
     /*  Vendors repeat some events: the same jam once more, a minute on. */
-    if (a.repeat && self->opt.behaviour) {
+    if (a.repeat == 1 && self->opt.behaviour) {
         int64_t clear_at = t + s_between (&d->rng, 60, 180);
         s_raise (self, d, t, a.kind, a.slot, clear_at);
     }
@@ -726,6 +726,42 @@ s_update_status (sim_fleet_t *self, sim_device_t *d)
             bits |= (uint16_t)(0x8000u >> bit);
     }
     d->error_state = bits;
+}
+
+/*  A maker that adds a row for an open jam every minute (one condition,
+    many rows: triage must tell it once, with its repeats). The rows come
+    and go with the jam; the truth tells each as "alert_row", not as an
+    alert of its own. */
+static void
+s_repeat_rows (sim_fleet_t *self, sim_device_t *d, int64_t t)
+{
+    int count = d->alert_count;
+    for (int i = 0; i < count; i++) {
+        sim_alert_t *a = &d->alerts[i];
+        if (a->repeat != 2 || t < a->next_row_s || d->alert_count == SIM_MAX_ALERTS)
+            continue;
+        int rows = 0;
+        for (int k = 0; k < d->alert_count; k++)
+            rows += d->alerts[k].repeat == 3 && d->alerts[k].kind == a->kind &&
+                    d->alerts[k].clear_at == a->clear_at;
+        if (rows >= SIM_ROW_REPEATS)
+            continue;
+        a->next_row_s = t + 60;
+        sim_alert_t *r = &d->alerts[d->alert_count++];
+        *r = *a;
+        r->repeat = 3;
+        r->index = d->alert_next++;
+        r->time_cs = s_uptime_cs (d, t);
+        r->raised_s = t;
+        d->all_events++;
+        if (r->severity == 3)
+            d->critical_events++;
+        char text[96];
+        s_alert_text (self, d, r, text, sizeof text);
+        s_truth (self, d, t,
+                 "\"event\":\"alert_row\",\"code\":%u,\"alert_index\":%u,\"text\":\"%s\"", r->code,
+                 r->index, text);
+    }
 }
 
 /* ------------------------------------------------------------------------
@@ -848,8 +884,13 @@ s_step (sim_fleet_t *self, sim_device_t *d, int64_t t)
         if (s_uniform (&d->rng) < pages / 3000.0) {
             s_raise (self, d, t, SIM_ALERT_JAM, 0, t + s_between (&d->rng, 120, 1800));
             int i = s_alert_find (d, SIM_ALERT_JAM, -1);
-            if (i >= 0)
-                d->alerts[i].repeat = s_uniform (&d->rng) < 0.2;
+            double u = s_uniform (&d->rng);
+            if (i >= 0 && u < 0.2) {
+                /*  Half raise it again a minute after it cleared, half add
+                    a row for it every minute while it lasts. */
+                d->alerts[i].repeat = u < 0.1 ? 1 : 2;
+                d->alerts[i].next_row_s = t + 60;
+            }
         }
     }
     /*  Doors: about once a month; service calls: about twice a year. */
@@ -860,6 +901,7 @@ s_step (sim_fleet_t *self, sim_device_t *d, int64_t t)
     for (int i = 0; i < d->alert_count; i++)
         if (d->alerts[i].clear_at && t >= d->alerts[i].clear_at)
             s_clear (self, d, t, i--);
+    s_repeat_rows (self, d, t);
     for (int s = 0; s < m->supplies; s++)
         if (d->supply_due[s] && t >= d->supply_due[s])
             s_replace_supply (self, d, t, s);

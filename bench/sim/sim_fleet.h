@@ -114,8 +114,13 @@ typedef struct {
     int64_t clear_at; /* 0: held by its condition */
     uint16_t code;
     uint8_t group, group_index, severity, training, kind, slot;
-    uint8_t repeat; /* raise once more shortly after clearing */
+    /*  Vendors' ways: 1 raise once more shortly after clearing; 2 a new
+        row for the same jam every minute while it lasts (up to
+        SIM_ROW_REPEATS more); 3 such a row. */
+    uint8_t repeat;
+    int64_t next_row_s; /* repeat 2: when the next row comes */
 } sim_alert_t;
+#define SIM_ROW_REPEATS 4
 
 enum {
     SIM_DEV_OFFLINE = 1, /* never answers (--offline) */

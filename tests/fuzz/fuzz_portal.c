@@ -141,7 +141,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     odc_be64_put (from, first);
     odc_be64_put (to, s_portal.next);
     if (s_portal.next > first) {
-        s_export_t e = {"jsonl", s_null, 0};
+        s_export_t e = {"jsonl", s_null, 0, NULL, "", 0};
         odc_store_each (s_portal.store, ODC_CF_HISTORY, from, 8, to, 8, s_export_one, &e);
         e.format = "csv";
         odc_store_each (s_portal.store, ODC_CF_HISTORY, from, 8, to, 8, s_export_one, &e);
