@@ -21,6 +21,16 @@ typedef struct {
     char address[64];
 } s_staged_t;
 
+/*  A device with a clear waiting: when the first is due, and where it is. */
+typedef struct {
+    uint64_t due_ms;
+    char address[64];
+} s_wait_t;
+
+/*  How long a device whose maker the registry does not know yet waits
+    before it is asked again (collector ms): the identity loop's pass. */
+#define S_MAKER_AGAIN_MS (3600 * 1000ull)
+
 typedef struct {
     const odc_config_t *config;
     odc_triage_opts_t opts;
@@ -31,7 +41,8 @@ typedef struct {
     zsock_t *pull, *accepted, *grew, *notified;
     double clock_start;
     zhashx_t *staged;  /* device id -> s_staged_t: the states in the batch, not yet written */
-    zhashx_t *waiting; /* device id -> address: devices with a clear waiting out the window */
+    zhashx_t *waiting; /* device id -> s_wait_t: devices with a clear waiting out the window */
+    zhashx_t *makers;  /* device id -> when its maker was last asked of the registry (ms) */
     odc_triage_events_t events;
     uint8_t *record; /* the events of this drain, as an outbox record's payload */
     size_t record_len, record_cap, record_events;
@@ -211,17 +222,29 @@ s_events (s_self_t *self, const char *device_id, const char *address, s_staged_t
     return changed;
 }
 
-/*  Note when a device's state holds a clear waiting: the tick tells it. */
+/*  Note when a device's state holds a clear waiting, and when the first
+    is due: the tick tells it then, and looks at no other. */
 static void
 s_track (s_self_t *self, const char *device_id, const char *address, s_staged_t *s)
 {
-    bool waits = false;
-    for (size_t i = 0; i < s->state.n_open && !waits; i++)
-        waits = s->state.open[i].cleared_ms != 0;
-    if (waits)
-        zhashx_update (self->waiting, device_id, (void *)(address ? address : ""));
-    else
+    uint64_t due = 0;
+    for (size_t i = 0; i < s->state.n_open; i++) {
+        uint64_t at = s->state.open[i].cleared_ms;
+        if (at && (!due || at + self->opts.repeat_window_ms < due))
+            due = at + self->opts.repeat_window_ms;
+    }
+    if (!due) {
         zhashx_delete (self->waiting, device_id);
+        return;
+    }
+    s_wait_t *w = zhashx_lookup (self->waiting, device_id);
+    if (!w) {
+        w = calloc (1, sizeof *w);
+        zhashx_insert (self->waiting, device_id, w);
+    }
+    w->due_ms = due;
+    if (address && address != w->address)
+        snprintf (w->address, sizeof w->address, "%s", address);
 }
 
 /*  One reading: the state and the events; then the reading on to latest. */
@@ -262,13 +285,18 @@ s_take (void *arg)
     snprintf (s->address, sizeof s->address, "%s", hd->address);
     self->readings++;
     bool learned = false;
-    if (!s->state.enterprise && r->n_alerts) {
+    uintptr_t asked = (uintptr_t)zhashx_lookup (self->makers, hd->device_id);
+    if (!s->state.enterprise && r->n_alerts && (!asked || now >= asked + S_MAKER_AGAIN_MS)) {
         /*  The maker, for its own codes (snmp/alert-codes.tsv): the
-            registry's, kept with the state once known. */
+            registry's, kept with the state once known; not known yet
+            (its identity not read), asked again an hour on. */
+        zhashx_update (self->makers, hd->device_id, (void *)(uintptr_t)(now ? now : 1));
         Odc__Device *d = odc_devices_get (self->store, hd->device_id);
         if (d) {
             s->state.enterprise = d->enterprise;
             learned = d->enterprise != 0;
+            if (learned)
+                zhashx_delete (self->makers, hd->device_id);
             odc__device__free_unpacked (d, NULL);
         }
     }
@@ -351,7 +379,8 @@ s_idle (void *arg)
     s_commit (arg);
 }
 
-/*  Once a second: the clears whose window has passed. */
+/*  Once a second: the clears whose window has passed (only the devices
+    with one due are looked at). */
 static void
 s_tick (void *arg)
 {
@@ -359,17 +388,24 @@ s_tick (void *arg)
     if (!zhashx_size (self->waiting))
         return;
     uint64_t now = s_now_ms (self);
-    zlistx_t *ids = zhashx_keys (self->waiting);
-    for (const char *id = zlistx_first (ids); id; id = zlistx_next (ids)) {
-        const char *address = zhashx_lookup (self->waiting, id);
-        char where[64];
-        snprintf (where, sizeof where, "%s", address ? address : "");
-        s_staged_t *s = s_state (self, id);
+    zlistx_t *ids = NULL;
+    for (s_wait_t *w = zhashx_first (self->waiting); w; w = zhashx_next (self->waiting))
+        if (w->due_ms <= now) {
+            if (!ids)
+                ids = zlistx_new ();
+            zlistx_add_end (ids, (void *)zhashx_cursor (self->waiting));
+        }
+    for (const char *id = ids ? zlistx_first (ids) : NULL; id; id = zlistx_next (ids)) {
+        s_wait_t *w = zhashx_lookup (self->waiting, id);
+        char where[64], key[ODC_DEVICE_ID_MAX + 1];
+        snprintf (where, sizeof where, "%s", w ? w->address : "");
+        snprintf (key, sizeof key, "%s", id); /* s_track may delete the hash's own key */
+        s_staged_t *s = s_state (self, key);
         uint64_t next;
         bool changed = odc_triage_expire (&s->state, now, &self->opts, &self->events, &next);
-        if (s_events (self, id, where, s) || changed)
-            s_stage (self, id, s);
-        s_track (self, id, where, s);
+        if (s_events (self, key, where, s) || changed)
+            s_stage (self, key, s);
+        s_track (self, key, where, s);
     }
     zlistx_destroy (&ids);
     s_commit (self);
@@ -392,7 +428,10 @@ s_waiting_one (const void *key, size_t klen, const void *value, size_t vlen, voi
         memcpy (id, key, klen);
         id[klen] = 0;
         Odc__Device *d = odc_devices_get (self->store, id);
-        zhashx_update (self->waiting, id, d ? d->address : "");
+        s_wait_t *w = calloc (1, sizeof *w);
+        w->due_ms = 1; /* due: the tick loads it and sets its time */
+        snprintf (w->address, sizeof w->address, "%s", d ? d->address : "");
+        zhashx_update (self->waiting, id, w);
         if (d)
             odc__device__free_unpacked (d, NULL);
     }
@@ -429,8 +468,8 @@ s_self_new (void *args, bool *ok)
     self->staged = zhashx_new ();
     zhashx_set_destructor (self->staged, s_staged_destroy);
     self->waiting = zhashx_new ();
-    zhashx_set_duplicator (self->waiting, (zhashx_duplicator_fn *)strdup);
-    zhashx_set_destructor (self->waiting, (zhashx_destructor_fn *)zstr_free);
+    zhashx_set_destructor (self->waiting, s_staged_destroy); /* a free() */
+    self->makers = zhashx_new ();
     self->clock_start = odc_config_clock_start (self->config);
     odc_store_each (self->store, ODC_CF_ALERTS, NULL, 0, NULL, 0, s_waiting_one, self);
     if (zhashx_size (self->waiting))
@@ -455,6 +494,7 @@ s_self_destroy (void *arg)
         s_commit (self);
     zhashx_destroy (&self->staged);
     zhashx_destroy (&self->waiting);
+    zhashx_destroy (&self->makers);
     odc_batch_destroy (&self->batch);
     odc_alert_codes_destroy (&self->codes);
     odc_triage_events_free (&self->events);
