@@ -114,7 +114,9 @@ void odc_triage_events_clear (odc_triage_events_t *events);
 void odc_triage_events_free (odc_triage_events_t *events);
 
 /*  A device's state from its stored record (NULL, 0: a device triage has
-    not seen). false when the bytes are not a DeviceAlerts (state empty). */
+    not seen). false when the bytes are not a DeviceAlerts (state empty).
+    Only what the record holds is written (the arrays past their counts
+    are left as they were: state need not be zeroed first). */
 bool odc_triage_state_load (odc_device_alerts_t *state, const void *data, size_t size);
 /*  The record for the store: *data (malloc'd, the caller frees), *size. */
 void odc_triage_state_pack (const odc_device_alerts_t *state, uint8_t **data, size_t *size);

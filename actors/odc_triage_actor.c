@@ -41,6 +41,7 @@ typedef struct {
     zsock_t *pull, *accepted, *grew, *notified;
     double clock_start;
     zhashx_t *staged;  /* device id -> s_staged_t: the states in the batch, not yet written */
+    zlistx_t *pool;    /* s_staged_t to use again (each is ~60 KB) */
     zhashx_t *waiting; /* device id -> s_wait_t: devices with a clear waiting out the window */
     zhashx_t *makers;  /* device id -> when its maker was last asked of the registry (ms) */
     odc_triage_events_t events;
@@ -78,7 +79,10 @@ s_state (s_self_t *self, const char *device_id)
     s_staged_t *s = zhashx_lookup (self->staged, device_id);
     if (s)
         return s;
-    s = calloc (1, sizeof *s);
+    /*  From the pool, not calloc: odc_triage_state_load writes what it
+        needs of the ~60 KB. */
+    s = zlistx_first (self->pool) ? zlistx_detach (self->pool, NULL) : malloc (sizeof *s);
+    s->address[0] = 0;
     size_t len = 0;
     void *value = odc_store_get (self->store, ODC_CF_ALERTS, device_id, strlen (device_id), &len);
     if (!odc_triage_state_load (&s->state, value, len))
@@ -86,6 +90,20 @@ s_state (s_self_t *self, const char *device_id)
     free (value);
     zhashx_insert (self->staged, device_id, s);
     return s;
+}
+
+/*  The batch is written: its states back to the pool (a drain's worth
+    kept), the staged table emptied. */
+#define S_POOL_MAX 512
+static void
+s_unstage (s_self_t *self)
+{
+    for (s_staged_t *s = zhashx_first (self->staged); s; s = zhashx_next (self->staged))
+        if (zlistx_size (self->pool) < S_POOL_MAX)
+            zlistx_add_end (self->pool, s);
+        else
+            free (s);
+    zhashx_purge (self->staged);
 }
 
 static void
@@ -370,7 +388,7 @@ s_commit (s_self_t *self)
     else if (odc_batch_count (self->batch) && odc_store_write_lazy (self->store, self->batch) != 0)
         odc_error (NULL, "triage: the store refused the alerts' write");
     odc_batch_clear (self->batch);
-    zhashx_purge (self->staged);
+    s_unstage (self);
 }
 
 static void
@@ -465,8 +483,9 @@ s_self_new (void *args, bool *ok)
     self->outbox = a->outbox;
     self->notify = a->notify;
     self->batch = odc_batch_new ();
-    self->staged = zhashx_new ();
-    zhashx_set_destructor (self->staged, s_staged_destroy);
+    self->staged = zhashx_new (); /* its states go back to the pool: s_unstage */
+    self->pool = zlistx_new ();
+    zlistx_set_destructor (self->pool, s_staged_destroy);
     self->waiting = zhashx_new ();
     zhashx_set_destructor (self->waiting, s_staged_destroy); /* a free() */
     self->makers = zhashx_new ();
@@ -492,7 +511,10 @@ s_self_destroy (void *arg)
     s_self_t *self = arg;
     if (self->batch)
         s_commit (self);
+    if (self->staged)
+        s_unstage (self);
     zhashx_destroy (&self->staged);
+    zlistx_destroy (&self->pool);
     zhashx_destroy (&self->waiting);
     zhashx_destroy (&self->makers);
     odc_batch_destroy (&self->batch);
