@@ -9,7 +9,7 @@ simulator's truth (its jams and open doors):
   mail with the device's address, its category, code, text and since when
   (within a few simulated minutes of the truth's), and, once the truth
   cleared it, one "cleared" mail whose In-Reply-To is the raised mail's
-  Message-ID; every mail went over TLS; none twice; found, missed and
+  Message-ID; every mail went over TLS, logged in; none twice; found, missed and
   spurious counted; the device's serial as the truth has it;
 - refused@example.com: no mail; the log says each was refused;
 - limited@example.com: at most one raised a device and category an hour,
@@ -91,7 +91,7 @@ if os.path.exists(mail_path):
         fields = dict(re.findall(r"^(\w+): +(.*?)\r?$", body, re.M))
         since = fields.get("Since")
         mails.append({
-            "to": r["to"], "tls": r["tls"], "id": m["Message-ID"], "reply": m["In-Reply-To"],
+            "to": r["to"], "tls": r["tls"], "login": r.get("login"), "id": m["Message-ID"], "reply": m["In-Reply-To"],
             "event": m["X-Opendca-Event"], "alert": m["X-Opendca-Alert"],
             "subject": str(email.header.make_header(email.header.decode_header(m["Subject"] or ""))),
             "address": host(fields.get("Address")), "code": (fields.get("Code") or "").split(" ")[0],
@@ -103,6 +103,8 @@ if os.path.exists(mail_path):
 for m in mails:
     if not m["tls"]:
         problem(f"mail {m['id']} went without TLS")
+    if not m["login"]:
+        problem(f"mail {m['id']} went without a login")
     if any(t.startswith("refused") for t in m["to"]):
         problem(f"mail {m['id']} reached a refused recipient")
 seen_ids = collections.Counter((tuple(m["to"]), m["id"]) for m in mails)

@@ -1,11 +1,12 @@
 #!/usr/bin/python3
-"""smtp_server.py PORT CERT KEY MAILBOX: a real SMTP server for the tests
+"""smtp_server.py PORT CERT KEY MAILBOX [USER:PASSWORD]: a real SMTP server for the tests
 (Debian's python3-aiosmtpd), on 127.0.0.1:PORT, STARTTLS required before
 MAIL (CERT, KEY: its certificate). Each message it takes is one JSON line
 in MAILBOX: {"from", "to" (the envelope), "tls" (whether the session was
 encrypted), "data" (the message as sent)}. A recipient whose local part
 starts with "refused" is refused for good (550), as a real server refuses
-an unknown user. Prints "listening" once it listens; stops on SIGTERM.
+an unknown user. With USER:PASSWORD, a login (AUTH PLAIN or LOGIN, over
+TLS only) is required before MAIL, and a wrong one refused (535). Prints "listening" once it listens; stops on SIGTERM.
 
 Runs with Debian's /usr/bin/python3, where the package installs
 aiosmtpd."""
@@ -18,7 +19,15 @@ import sys
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 
+from aiosmtpd.smtp import AuthResult
+
 port, cert, key, mailbox = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+login = sys.argv[5].encode().split(b":", 1) if len(sys.argv) > 5 else None
+
+
+def authenticator(server, session, envelope, mechanism, auth_data):
+    ok = login is not None and [auth_data.login, auth_data.password] == login
+    return AuthResult(success=ok, handled=False)
 
 
 class Handler:
@@ -33,6 +42,7 @@ class Handler:
             "from": envelope.mail_from,
             "to": envelope.rcpt_tos,
             "tls": session.ssl is not None,
+            "login": session.authenticated and bool(login),
             "data": envelope.original_content.decode("utf-8", "replace"),
         }
         with open(mailbox, "a") as out:
@@ -42,8 +52,9 @@ class Handler:
 
 context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
 context.load_cert_chain(cert, key)
+extra = dict(authenticator=authenticator, auth_required=True, auth_require_tls=True) if login else {}
 controller = Controller(Handler(), hostname="127.0.0.1", port=port, tls_context=context,
-                        require_starttls=True)
+                        require_starttls=True, **extra)
 controller.start()
 print("listening", flush=True)
 stop = asyncio.Event()

@@ -14,7 +14,7 @@
 #   - every jam and door of the truth is one "raised" mail to desk with
 #     the device, its address, category, code, text and since when, and
 #     one "cleared" mail in its thread (In-Reply-To the raised one's
-#     Message-ID); every mail went over TLS; 0 missed, 0 spurious;
+#     Message-ID); every mail went over TLS, logged in; 0 missed, 0 spurious;
 #   - the refused recipient is logged as refused and holds up no other;
 #   - "limited" gets one raised per device and category an hour at most,
 #     the rest are logged as held back;
@@ -46,7 +46,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
 
 smtp_start() {
     /usr/bin/python3 "$src/tests/smtp_server.py" $smtpport "$tmp/smtp.crt" "$tmp/smtp.key" \
-        "$tmp/mail.jsonl" >"$tmp/smtp.log" 2>&1 &
+        "$tmp/mail.jsonl" opendca:'s3cret pass' >"$tmp/smtp.log" 2>&1 &
     smtppid=$!
     pids+=($smtppid)
     for _ in $(seq 100); do grep -q listening "$tmp/smtp.log" && return 0; sleep 0.1; done
@@ -54,6 +54,9 @@ smtp_start() {
     cat "$tmp/smtp.log" >&2
     exit 1
 }
+
+printf 's3cret pass\n' >"$tmp/smtp.secret"
+chmod 600 "$tmp/smtp.secret"
 
 cat >"$tmp/ticket.sh" <<EOF
 #!/bin/sh
@@ -95,6 +98,8 @@ triage:
     server: 127.0.0.1
     port: $smtpport
     from: opendca@collector.example
+    user: opendca
+    password_file: $tmp/smtp.secret
     ca_file: $tmp/smtp.crt
     timeout_seconds: 10
   destinations:
