@@ -148,8 +148,9 @@ s_record_value (Odc__Priority priority, uint64_t seq, const char *kind, uint64_t
 
 /*  The outboxes this thread holds for adding (its batch has staged
     records not yet committed): at most two, the portal's outbox and the
-    notify queue, taken in that order (triage adds to both in one batch;
-    every other adder takes one). */
+    notify queue. Only triage adds to both in one batch (the notify queue
+    first), and no other thread adds to the notify queue, so no two
+    threads wait on each other's. */
 static _Thread_local odc_outbox_t *s_adding[2];
 
 static void
