@@ -9,7 +9,8 @@
     - supplies fell, and every level seen going back up was a replacement
       the truth file records (device, supply, time);
     - every alert seen appear is an alert_raised in the truth (device,
-      alert index, code), every alert seen go is an alert_cleared;
+      alert index, code), or a maker's row more for an open jam
+      (alert_row), every alert seen go is an alert_cleared;
     - and each of these happened at least once.
 
         test_sim_day SIM    (exit 0 when all holds) */
@@ -294,7 +295,9 @@ main (int argc, char **argv)
         const char *key = e->kind == 'S' ? "supply" : "alert_index";
         bool found = false;
         for (size_t l = 0; l < count && !found; l++)
-            found = s_is (lines[l], event, e->device) && s_int (lines[l], key) == e->index &&
+            found = (s_is (lines[l], event, e->device) ||
+                     (e->kind == 'R' && s_is (lines[l], "alert_row", e->device))) &&
+                    s_int (lines[l], key) == e->index &&
                     (e->kind != 'R' || s_int (lines[l], "code") == e->code) &&
                     s_int (lines[l], "sim_s") <= e->before;
         if (!found) {
