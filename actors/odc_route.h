@@ -47,7 +47,7 @@ bool odc_route_rule_matches (const odc_route_rule_t *r, const odc_triaged_t *a,
 uint32_t odc_route_match (const odc_config_t *c, const odc_triaged_t *a,
                           const odc_route_device_t *d);
 
-/*  Whether whether a rule needs the device's location or asset number
+/*  Whether a rule needs the device's location or asset number
     (the caller then looks the device up). */
 bool odc_route_needs_device (const odc_config_t *c);
 

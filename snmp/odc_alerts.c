@@ -1,6 +1,8 @@
 /*  odc_alerts: see odc_alerts.h. */
 #include "odc_alerts.h"
 
+#include "odc_config.h"
+
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,12 +27,9 @@ struct odc_alert_codes {
     size_t count, size;
 };
 
-/*  The names the rest of the collector knows (routing rules, the portal):
-    a line naming another is an error. */
-static const char *const s_categories[] = {"jam",     "paper",       "supply",       "cover",
-                                           "service", "information", "availability", "change",
-                                           "status",  NULL};
-static const char *const s_severities[] = {"critical", "warning", "information", NULL};
+/*  The names the rest of the collector knows (routing rules, the portal:
+    base/odc_config.h's lists), and "status" (rows never raised): a line
+    naming another is an error. */
 
 static bool
 s_one_of (const char *word, const char *const *names)
@@ -110,9 +109,10 @@ s_load_line (char *line, int lineno, void *arg, char **error)
     else
         return odc_text_error (error, l->path, lineno,
                                "KIND MATCH: code NUMBER, bit 0-15 or text PATTERN");
-    const char *why = !s_code_name (w[4])              ? "STANDARD: lower case, digits and _"
-                      : !s_one_of (w[5], s_categories) ? "CATEGORY: not one the collector knows"
-                      : strcmp (w[6], "-") && !s_one_of (w[6], s_severities)
+    const char *why = !s_code_name (w[4]) ? "STANDARD: lower case, digits and _"
+                      : !(s_one_of (w[5], odc_config_alert_categories) || !strcmp (w[5], "status"))
+                          ? "CATEGORY: not one the collector knows"
+                      : strcmp (w[6], "-") && !s_one_of (w[6], odc_config_alert_severities)
                           ? "SEVERITY: critical, warning, information or -"
                           : NULL;
     if (!why && x.kind == S_BIT && !strcmp (w[6], "-"))
