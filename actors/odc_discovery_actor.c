@@ -13,14 +13,15 @@ typedef struct {
     odc_discover_t *sweep;
     const odc_credential_t **creds; /* every range's list, one block */
     odc_discover_target_t *targets;
-    double clock_start, next_sweep, last_progress;
+    odc_clock_t clock;
+    double next_sweep, last_progress;
     unsigned sweeps;
 } s_self_t;
 
 static double
 s_clock (const s_self_t *self)
 {
-    return odc_collector_s (self->clock_start, self->config->clock_speed);
+    return odc_collector_s (&self->clock);
 }
 
 void
@@ -179,7 +180,7 @@ s_self_new (void *args, bool *ok)
     odc_discovery_args_t *a = args;
     s_self_t *self = calloc (1, sizeof *self);
     self->config = odc_config_ref (a->config);
-    self->clock_start = odc_config_clock_start (self->config);
+    self->clock = odc_config_clock (self->config);
     self->registry = odc_bus_push_connect (ODC_EP_REGISTRY, 0);
     self->pull = odc_bus_pull_bind (ODC_EP_DISCOVERY, 0);
     *ok = self->registry && self->pull;

@@ -115,8 +115,8 @@ struct s_self {
     s_slot_t *free_slots;
     s_oidset_t **sets;
     size_t n_sets;
-    double clock_start; /* real seconds when the actor started */
-    bool in_hours;      /* the current pass's interval is the working-hours one */
+    odc_clock_t clock; /* the collector's clock (odc_config_clock) */
+    bool in_hours;     /* the current pass's interval is the working-hours one */
     /* the pass */
     uint32_t pass;
     double pass_start, interval;
@@ -166,7 +166,7 @@ static double
 s_interval (s_self_t *self)
 {
     const odc_config_t *c = self->config;
-    bool in_hours = odc_config_in_hours_at (c, odc_collector_s (self->clock_start, c->clock_speed));
+    bool in_hours = odc_config_in_hours_at (c, odc_collector_s (&self->clock));
     self->in_hours = in_hours;
     int minutes = in_hours ? c->loops[self->loop].in_hours : c->loops[self->loop].out_of_hours;
     return minutes * 60.0 / c->clock_speed;
@@ -552,7 +552,7 @@ static uint64_t
 s_collector_ms (const s_self_t *self, uint64_t wall_ms)
 {
     double at = wall_ms ? (double)wall_ms / 1000.0 : odc_wall_s ();
-    return (uint64_t)(odc_collector_at (self->clock_start, self->config->clock_speed, at) * 1000.0);
+    return (uint64_t)(odc_collector_at (&self->clock, at) * 1000.0);
 }
 
 /*  What an alert reading says, for "has it changed?" (never 0): its
@@ -1035,7 +1035,7 @@ s_self_new (void *args, bool *ok)
     self->name = odc_config_loop_names[a->loop];
     self->config = odc_config_ref (a->config);
     self->store = a->store;
-    self->clock_start = odc_config_clock_start (self->config);
+    self->clock = odc_config_clock (self->config);
     char *error = NULL;
     if (self->loop == ODC_LOOP_METER && a->vendor_map) {
         self->vendors = odc_vendor_map_load (a->vendor_map, &error);

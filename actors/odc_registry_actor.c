@@ -58,7 +58,8 @@ typedef struct {
     zhashx_t *staged_index; /* index key -> s_staged_t */
     s_seen_t *seen;
     size_t seen_cap, seen_used;
-    double clock_start, started, next_check;
+    odc_clock_t clock;
+    double started, next_check;
     uint64_t events[7];
     odc_batch_t *batch; /* the device records, and the events' outbox record */
     size_t batched;     /* changes staged in it */
@@ -110,7 +111,7 @@ s_room (s_self_t *self, const char *address)
 static double
 s_clock (const s_self_t *self)
 {
-    return odc_collector_s (self->clock_start, self->config->clock_speed);
+    return odc_collector_s (&self->clock);
 }
 
 static uint64_t
@@ -963,7 +964,7 @@ s_self_new (void *args, bool *ok)
     self->store = a->store;
     self->outbox = a->outbox;
     self->devices = -1; /* counted at the first find */
-    self->clock_start = odc_config_clock_start (self->config);
+    self->clock = odc_config_clock (self->config);
     self->started = s_clock (self);
     self->staged = zhashx_new ();
     zhashx_set_destructor (self->staged, s_staged_destroy);

@@ -39,7 +39,7 @@ typedef struct {
     odc_outbox_t *outbox, *notify;
     odc_batch_t *batch;
     zsock_t *pull, *accepted, *grew, *notified;
-    double clock_start;
+    odc_clock_t clock;
     zhashx_t *staged;  /* device id -> s_staged_t: the states in the batch, not yet written */
     zlistx_t *pool;    /* s_staged_t to use again (each is ~60 KB) */
     zhashx_t *waiting; /* device id -> s_wait_t: devices with a clear waiting out the window */
@@ -55,7 +55,7 @@ typedef struct {
 static uint64_t
 s_now_ms (const s_self_t *self)
 {
-    return (uint64_t)(odc_collector_s (self->clock_start, self->config->clock_speed) * 1000.0);
+    return (uint64_t)(odc_collector_s (&self->clock) * 1000.0);
 }
 
 static void
@@ -489,7 +489,7 @@ s_self_new (void *args, bool *ok)
     self->waiting = zhashx_new ();
     zhashx_set_destructor (self->waiting, s_staged_destroy); /* a free() */
     self->makers = zhashx_new ();
-    self->clock_start = odc_config_clock_start (self->config);
+    self->clock = odc_config_clock (self->config);
     odc_store_each (self->store, ODC_CF_ALERTS, NULL, 0, NULL, 0, s_waiting_one, self);
     if (zhashx_size (self->waiting))
         odc_info (NULL, "triage: %zu devices with a clear waiting out the window from before",

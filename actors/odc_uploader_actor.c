@@ -67,8 +67,8 @@ typedef struct {
     zsock_t *grew; /* PUSH: the outbox grew, to the bridge */
     s_slot_t *sent;
     size_t sent_cap, sent_used;
-    double clock_start; /* wall clock at the start, for the collector's clock */
-    double next_daily;  /* collector's clock */
+    odc_clock_t clock; /* the collector's clock (odc_config_clock) */
+    double next_daily; /* collector's clock */
     uint64_t records, readings, unchanged, failed;
     uint64_t sent_before; /* readings of walks the portal already had */
 } s_self_t;
@@ -77,7 +77,7 @@ typedef struct {
 static double
 s_clock (const s_self_t *self)
 {
-    return odc_collector_s (self->clock_start, self->config->clock_speed);
+    return odc_collector_s (&self->clock);
 }
 
 /* ------------------------------------------------------------------------
@@ -645,7 +645,7 @@ s_self_new (void *args, bool *ok)
     self->config = odc_config_ref (a->config);
     self->store = a->store;
     self->outbox = a->outbox;
-    self->clock_start = odc_config_clock_start (self->config);
+    self->clock = odc_config_clock (self->config);
     for (int k = 0; k < S_KINDS; k++)
         self->pending[k].batch = odc_batch_new ();
     self->pull = odc_bus_pull_bind (ODC_EP_UPLOAD, 0);

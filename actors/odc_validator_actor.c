@@ -19,7 +19,7 @@ typedef struct {
     odc_batch_t *batch;
     zsock_t *pull, *meters, *accepted, *grew;
     zsock_t *alerts; /* the triage actor's (the latest actor's without one) */
-    double clock_start;
+    odc_clock_t clock;
     uint64_t passed, rejected, notes, resets;
     uint64_t seq;     /* of the last event record in the batch */
     bool with_record; /* the batch holds an outbox record: committed through the outbox */
@@ -635,9 +635,7 @@ s_has_alert_rows (const void *frame, size_t size)
 static uint64_t
 s_at_ms (const s_self_t *self, uint64_t finished_ms)
 {
-    return (uint64_t)(odc_collector_at (self->clock_start, self->config->clock_speed,
-                                        (double)finished_ms / 1000.0) *
-                      1000.0);
+    return (uint64_t)(odc_collector_at (&self->clock, (double)finished_ms / 1000.0) * 1000.0);
 }
 
 static void
@@ -762,7 +760,7 @@ s_self_new (void *args, bool *ok)
     self->batch = odc_batch_new ();
     self->staged = zhashx_new ();
     zhashx_set_destructor (self->staged, (zhashx_destructor_fn *)zchunk_destroy);
-    self->clock_start = odc_config_clock_start (self->config);
+    self->clock = odc_config_clock (self->config);
     self->pull = odc_bus_pull_bind (ODC_EP_READINGS, 0);
     self->meters = odc_bus_push_connect (ODC_EP_METERS, 0);
     self->accepted = odc_bus_push_connect (ODC_EP_ACCEPTED, 0);

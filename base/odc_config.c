@@ -267,6 +267,7 @@ static const s_field_t s_triage[] = {
 static const s_field_t s_clock[] = {
     {"speed", F_INT, C (clock_speed), 1, 1000000, NULL, NULL, NULL, 0, 0, 0, false},
     {"epoch", F_INT, C (clock_epoch), 0, 2147483647, NULL, NULL, NULL, 0, 0, 0, false},
+    {"start", F_INT, C (clock_start), 0, 2147483647, NULL, NULL, NULL, 0, 0, 0, false},
     END,
 };
 static const s_field_t s_root[] = {
@@ -1334,8 +1335,12 @@ odc_config_in_hours_at (const odc_config_t *self, double collector_s)
     return odc_config_in_hours (self, (tm.tm_wday + 6) % 7, tm.tm_hour * 60 + tm.tm_min);
 }
 
-double
-odc_config_clock_start (const odc_config_t *self)
+odc_clock_t
+odc_config_clock (const odc_config_t *self)
 {
-    return self && self->clock_epoch ? (double)self->clock_epoch : odc_wall_s ();
+    odc_clock_t c = {odc_wall_s (), 0, self ? self->clock_speed : 1};
+    if (self && self->clock_epoch)
+        c.epoch = (double)self->clock_epoch;
+    c.start = self && self->clock_start ? (double)self->clock_start : c.epoch;
+    return c;
 }

@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "odc_log.h"
 
 /*  The bound on one text field that comes from outside (a device's SNMP
     strings, an import's asset number or location, a portal push, the
@@ -198,6 +199,7 @@ typedef struct {
 
     int clock_speed; /* the collector's clock runs this many times faster (tests, demo) */
     int clock_epoch; /* the wall-clock second a sped-up clock counts from; 0: each actor's start */
+    int clock_start; /* the collector's time at clock_epoch; 0: clock_epoch itself */
 
     int refs; /* holders; see odc_config_ref */
 } odc_config_t;
@@ -245,9 +247,10 @@ bool odc_config_in_hours (const odc_config_t *self, int weekday_mon0, int minute
 /*  The same at a second of the collector's clock (its local time). */
 bool odc_config_in_hours_at (const odc_config_t *self, double collector_s);
 
-/*  Where an actor's clock counts from (odc_collector_s (start, speed)):
-    clock.epoch when set (a test gives the simulator the same, so both
-    tell the same time whatever their start), else now. */
-double odc_config_clock_start (const odc_config_t *self);
+/*  An actor's clock (odc_collector_s): from clock.epoch when set (a test
+    gives the simulator the same, so both tell the same time whatever
+    their start), else from now; at clock.start then (a test's simulated
+    day begins where it is told), else at that epoch. */
+odc_clock_t odc_config_clock (const odc_config_t *self);
 
 #endif

@@ -37,15 +37,15 @@ odc_clock_s (void)
 }
 
 double
-odc_collector_s (double start, double speed)
+odc_collector_s (const odc_clock_t *clock)
 {
-    return odc_collector_at (start, speed, odc_wall_s ());
+    return odc_collector_at (clock, odc_wall_s ());
 }
 
 double
-odc_collector_at (double start, double speed, double wall_s)
+odc_collector_at (const odc_clock_t *clock, double wall_s)
 {
-    return start + (wall_s - start) * speed;
+    return clock->start + (wall_s - clock->epoch) * clock->speed;
 }
 
 double

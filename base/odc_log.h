@@ -50,12 +50,18 @@ double odc_clock_s (void);
 double odc_wall_s (void);
 
 /*  The collector's clock, in seconds since the epoch: the wall clock since
-    start (the wall clock when the actor started) run speed times fast
-    (clock.speed; 1 in production). */
-double odc_collector_s (double start, double speed);
+    epoch (the wall clock when the actor started, or clock.epoch) run speed
+    times fast (clock.speed; 1 in production), counted from start (the
+    collector's time at epoch: epoch itself, or clock.start). */
+typedef struct {
+    double epoch, start, speed;
+} odc_clock_t;
+
+/*  The collector's clock now. */
+double odc_collector_s (const odc_clock_t *clock);
 
 /*  The collector's clock at the wall clock's WALL_S (a response's time). */
-double odc_collector_at (double start, double speed, double wall_s);
+double odc_collector_at (const odc_clock_t *clock, double wall_s);
 
 #define odc_debug(dev, ...) odc_log_write (ODC_LOG_DEBUG, __func__, (dev), __VA_ARGS__)
 #define odc_info(dev, ...)  odc_log_write (ODC_LOG_INFO, __func__, (dev), __VA_ARGS__)

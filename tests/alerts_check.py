@@ -22,6 +22,7 @@ spurious alert.
 """
 import collections
 import json
+import os
 import re
 import sys
 import time
@@ -33,6 +34,8 @@ seconds, speed, window, passes = (float(x) for x in sys.argv[4:8])
 # The shared clock's epoch (clock.epoch): the portal's receive times (wall
 # clock) on the simulated clock, for the latency to the portal's store.
 epoch = float(sys.argv[8]) if len(sys.argv) > 8 else None
+# The simulated time at that epoch (clock.start; the epoch itself if not given).
+sim_start = float(sys.argv[9]) if len(sys.argv) > 9 else epoch
 
 # What each of the simulator's alerts is (bench/sim/sim_fleet.c s_raise):
 # prtAlertCode -> (opendca code, category).
@@ -129,7 +132,7 @@ for r in records:
     if e.get("type") == "ALERT_RAISED":
         x["raised"] = a.get("raised_ms", 0) / 1000
         if epoch and r.get("received_ms"):
-            x["stored"] = epoch + (r["received_ms"] / 1000 - epoch) * speed
+            x["stored"] = sim_start + (r["received_ms"] / 1000 - epoch) * speed
         x["decided"] = e.get("at_ms", 0) / 1000
     elif e.get("type") == "ALERT_CLEARED":
         x["cleared"] = a.get("cleared_ms", 0) / 1000
@@ -146,9 +149,10 @@ if epoch:
         m = re.match(r"(\S+)Z .*alert pass 1: ", line)
         if m:
             wall = time.mktime(time.strptime(m.group(1)[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
-            first_pass_end = epoch + (wall - epoch) * speed
+            first_pass_end = sim_start + (wall - epoch) * speed
             break
 examples = []
+failures = []  # (device, simulated s): their timelines printed at the end
 used = set()
 by_device = collections.defaultdict(list)
 for rid, x in reported.items():
@@ -198,6 +202,7 @@ for i, lst in alerts.items():
             continue
         if not cand:
             n["missed"] += 1
+            failures.append((i, a["raised"]))
             examples.append(f"missed: device {i} code {a['code']} raised {a['raised']}")
             continue
         rid, x = cand[0]
@@ -236,6 +241,7 @@ for i, lst in alerts.items():
             continue
         if x["cleared"] is None:
             n["not cleared"] += 1
+            failures.append((i, a["cleared"]))
             examples.append(f"not cleared: device {i} code {a['code']} cleared {a['cleared']}")
             continue
         n["cleared"] += 1
@@ -244,6 +250,7 @@ for i, lst in alerts.items():
             n["cleared while away"] += 1  # seen at its return
         elif not (-60 <= err <= clear_tol):
             n["clear off"] += 1
+            failures.append((i, a["cleared"]))
             examples.append(f"clear off by {err:.0f} s: device {i} code {a['code']} "
                             f"{a['key'][2]!r} {a['raised']}..{a['cleared']}, at the portal "
                             f"{x['raised']:.0f}..{x['cleared']:.0f}")
@@ -341,6 +348,48 @@ print(f"  records at the portal per device per day: {raw_alert_records / devices
       f"alert readings, {event_records / devices / days:.2f} alert events")
 for x in examples[:12]:
     print("    " + x)
+
+
+def timeline(i, t0, t1):
+    """What the truth, the portal and triage's log say of device i from t0
+    to t1 (simulated s): the evidence for a failure, in the test's output."""
+    where = next((a for a, k in index_of.items() if k == i), None)
+    out = []
+    for e in truth.events:
+        if e.get("index") == i and t0 <= e["sim_s"] <= t1 and e["event"] != "present":
+            out.append((e["sim_s"], f"truth  {e['event']} {e.get('code', '')} {e.get('text', '')}"))
+    for r in records:
+        e = r["reading"]
+        if r["kind"] == "alert" and address_of(e["header"].get("address")) == where:
+            t = e["header"].get("collector_ms", 0) / 1000
+            rows = ", ".join(f"{a.get('index')}:{a.get('code')} {a.get('description')!r}"
+                             for a in e.get("alerts", []))
+            what = "table [" + rows + "]" if e.get("table_read") else "status"
+            if e.get("no_answer"):
+                what = "no answer"
+            out.append((t, f"read   {what} errors {e.get('detected_error_raw')} "
+                           f"all {e.get('all_events')} critical {e.get('critical_events')}"))
+        elif r["kind"] == "alert-event" and address_of(e.get("address")) == where:
+            a = e.get("alert", {})
+            out.append((e.get("at_ms", 0) / 1000,
+                        f"portal {e.get('type')} {a.get('alert_id')} {a.get('code')} "
+                        f"{a.get('description')!r} raised {a.get('raised_ms', 0) // 1000} "
+                        f"cleared {a.get('cleared_ms', 0) // 1000} flaps {a.get('flaps')}"))
+    for t, line in sorted(o for o in out if t0 <= o[0] <= t1):
+        print(f"      {t:.0f} {line}")
+    if where:
+        pat = re.compile(r"device=" + re.escape(where) + r"[: ]")
+        for line in open(log_path):
+            if pat.search(line) and "alert" in line:
+                print("      log " + line.rstrip()[:200])
+
+
+# ODC_ALERTS_SHOW="DEVICE:SIM_S ...": these timelines too (to look into a run kept).
+for spec in os.environ.get("ODC_ALERTS_SHOW", "").split():
+    failures.insert(0, (int(spec.split(":")[0]), float(spec.split(":")[1])))
+for i, t in failures[:3]:
+    print(f"    device {i} around {t:.0f}:")
+    timeline(i, t - 2 * clear_tol, t + 2 * clear_tol)
 bad = (n["missed"] or n["spurious"] or n["wrong category"] or n["raised twice"] or
        n["not cleared"] or n["clear off"] or n["cleared early"] or n["not responding missed"] or
        n["not resumed"] or n["not responding spurious"])

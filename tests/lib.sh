@@ -95,7 +95,11 @@ PY
 # $opendca $portal $sim, $n devices, $speed, $simport and $xport, and
 # odc_test_xmpp with collector:pw and portal:pw done. Starts the simulator
 # (from address FIRST, its truth in $tmp/truth.jsonl, one clock with the
-# collector: $epoch, set here; $simpid), writes the configuration $cfg
+# collector: $epoch, set here, the wall clock now, and $sim_start, the
+# simulated time then: ODC_FLEET_START, UTC YYYY-MM-DDTHH:MM:SS, default
+# a Friday's 00:20 (a working day from its night on, whenever the test
+# runs: a run's load and what it judges do not hang on the hour it is
+# started), "now" for the wall clock; $simpid), writes the configuration $cfg
 # (collector ID; YAML: its loops and whatever else the check needs;
 # $fleet_portal_yaml: more keys of portal:) and starts the reference portal
 # and `opendca run` ($run, its log $tmp/run.log).
@@ -105,7 +109,15 @@ odc_fleet_start() {
     net=${first%.*.*}
     epoch=$(date +%s)
     export TZ=UTC
+    local at=${ODC_FLEET_START:-2026-12-04T00:20:00}
+    if [ "$at" = now ]; then
+        sim_start=$epoch
+    else
+        sim_start=$(date -u -d "${at/T/ } UTC" +%s) || { echo "ODC_FLEET_START=$at: YYYY-MM-DDTHH:MM:SS (UTC) or now" >&2; return 1; }
+    fi
+    echo "  the simulated clock from $(date -u -d "@$sim_start" '+%a %Y-%m-%d %H:%M') UTC (ODC_FLEET_START)"
     "$sim" --devices "$n" --first "$first" --port "$simport" --speed "$speed" --epoch "$epoch" \
+        --start "$(date -u -d "@$sim_start" +%Y-%m-%dT%H:%M:%S)" \
         --sleepers 0 --truth "$tmp/truth.jsonl" --latency 1-5 --control "$tmp/sim.sock" "$@" \
         >"$tmp/sim.log" 2>&1 &
     simpid=$!
@@ -114,7 +126,8 @@ odc_fleet_start() {
     cfg=$tmp/c.yaml
     {
         printf 'collector:\n  id: %s\nstore:\n  path: %s\n  sync: false\n' "$id" "$tmp/state"
-        printf 'clock:\n  speed: %d\n  epoch: %d\nsnmp:\n  timeout_ms: 1500\n  retries: 1\n' "$speed" "$epoch"
+        printf 'clock:\n  speed: %d\n  epoch: %d\n  start: %d\n' "$speed" "$epoch" "$sim_start"
+        printf 'snmp:\n  timeout_ms: 1500\n  retries: 1\n'
         printf '%s' "$yaml"
         printf 'portal:\n  jid: collector@localhost\n  password: pw\n  portal_jid: portal@localhost\n'
         printf '  host: 127.0.0.1\n  ports: [%d]\n  ca_file: %s\n%s' "$xport" "$ca" "${fleet_portal_yaml:-}"

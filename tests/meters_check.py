@@ -44,8 +44,10 @@ for e in truth.events:
         counters[i][t] = e["meters"]
     elif ev == "counters_reset":
         changes[i].append(t)
-        if e["old_total"] == 0:
-            unseen += 1  # nothing printed since the last: nothing to see
+        if e["old_total"] == 0 or e.get("read_total", 1) == 0:
+            # Nothing printed since the last, or nothing before the last
+            # read of it (the simulator's read_total): nothing to see.
+            unseen += 1
         else:
             resets[i].append((t, e["restarted"]))
     elif ev in ("offline", "online"):
@@ -190,7 +192,7 @@ for i in set(resets) | set(reported):
             print(f"    spurious meter reset: device {i} at {at}")
 print(f"  resets: {sum(len(v) for v in resets.values())} in the truth: {found} reported once, "
       f"{missed} missed, {spurious} spurious; {late} in the last day not read yet, {merged} "
-      f"reset again before a reading, {unseen} of a counter at 0 already (nothing to see), "
+      f"reset again before a reading, {unseen} of a counter read at 0 last (nothing to see), "
       f"{unread} before the portal had a reading of the device, {gone} while it was away "
       f"(or taken away before two readings) and not back; "
       f"events by how: {dict(how)}")

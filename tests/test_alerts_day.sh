@@ -70,5 +70,5 @@ wait $simpid 2>/dev/null # its truth file whole
 grep -E "triage:" "$tmp/run.log" | sed 's/^.*device=- /  /'
 check "the alerts agree with the truth: each once, in time, none spurious" \
     python3 "$src/tests/alerts_check.py" "$tmp/truth.jsonl" "$tmp/portal.jsonl" "$tmp/run.log" \
-    $seconds $speed $((window * 60)) 5 $epoch
+    $seconds $speed $((window * 60)) 5 $epoch $sim_start
 odc_test_end

@@ -3,6 +3,7 @@
     secrets from files (and their modes); the bounds on the file itself
     (size, nesting, anchors and aliases) and on discovery ranges; the
     example file. */
+#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -455,6 +456,31 @@ test_example_file (void)
     free (path);
 }
 
+/*  The collector's clock: from clock.epoch at clock.start, speed times
+    fast; epoch alone counts from the epoch; a time before 1970 refused. */
+static void
+test_clock (void)
+{
+    char *path = s_write ("clock.yaml", "collector:\n  id: c1\nclock:\n  speed: 480\n"
+                                        "  epoch: 1796300000\n  start: 1796343600\n");
+    odc_config_t *config = odc_config_load (path, NULL);
+    CHECK (config != NULL);
+    odc_clock_t c = odc_config_clock (config);
+    CHECK (c.epoch == 1796300000.0 && c.start == 1796343600.0 && c.speed == 480.0);
+    CHECK (odc_collector_at (&c, 1796300010.0) == 1796343600.0 + 10 * 480.0);
+    odc_config_destroy (&config);
+    free (path);
+    path = s_write ("clock.yaml", "collector:\n  id: c1\nclock:\n  speed: 2\n  epoch: 1000\n");
+    config = odc_config_load (path, NULL);
+    c = odc_config_clock (config);
+    CHECK (c.start == 1000.0 && odc_collector_at (&c, 1100.0) == 1200.0);
+    odc_config_destroy (&config);
+    free (path);
+    c = odc_config_clock (NULL); /* no configuration: the wall clock */
+    CHECK (c.speed == 1.0 && c.start == c.epoch && fabs (odc_collector_s (&c) - odc_wall_s ()) < 5);
+    s_expect_error ("collector:\n  id: c1\nclock:\n  start: -5\n", 4, "key 'clock.start'", NULL);
+}
+
 /*  triage's routing (issue 17): rules that name what does not exist, or
     can never match, and destinations that cannot work, each named. */
 static void
@@ -544,6 +570,7 @@ main (void)
     RUN (test_references);
     RUN (test_example_file);
     RUN (test_routes);
+    RUN (test_clock);
     s_rmtree (s_dir);
     free (s_dir);
     TEST_END ();

@@ -66,7 +66,7 @@ wait $simpid 2>/dev/null # its truth file whole
 "$opendca" latest --rejections --json -c "$cfg" >"$tmp/rejections.jsonl" 2>"$tmp/rejections.txt"
 "$portal" export --store "$tmp/portal" --format jsonl >"$tmp/portal.jsonl" 2>/dev/null
 "$portal" export --store "$tmp/portal" --format csv >"$tmp/days.csv" 2>/dev/null
-grep -E "validator:|meters:" "$tmp/run.log" | sed 's/^.*device=- /  /'
+grep -E "device=- (validator|meters): " "$tmp/run.log" | sed 's/^.*device=- /  /'
 check "the meters agree with the truth, the resets are reported once, nothing else rejected" \
     python3 "$src/tests/meters_check.py" "$tmp/truth.jsonl" "$tmp/portal.jsonl" \
     "$tmp/rejections.jsonl" "$tmp/days.csv" $((days * 86400))

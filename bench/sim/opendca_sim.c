@@ -68,8 +68,9 @@ s_usage (FILE *out)
         "Time and behaviour:\n"
         "  --speed X              simulated seconds per real second (default 1)\n"
         "  --start TIME           simulated start, UTC, YYYY-MM-DDTHH:MM:SS (default now)\n"
-        "  --epoch SECONDS        instead: simulated time is EPOCH + (now - EPOCH) x speed,\n"
-        "                         the clock of a collector with clock.epoch EPOCH\n"
+        "  --epoch SECONDS        simulated time is EPOCH + (now - EPOCH) x speed, the\n"
+        "                         clock of a collector with clock.epoch EPOCH; with\n"
+        "                         --start, START + (now - EPOCH) x speed (clock.start)\n"
         "  --static               no behaviour: serve the recordings exactly as they are\n"
         "  --sleepers PCT         devices that sleep when idle: late answers, no counters\n"
         "                         (default 10)\n"
@@ -270,6 +271,7 @@ main (int argc, char **argv)
     const char *communities[16], *users[16], *control = NULL;
     int stats_every = 0;
     double epoch = 0;
+    bool start_given = false;
 
     enum {
         O_DEVICES = 256,
@@ -368,6 +370,7 @@ main (int argc, char **argv)
                 fprintf (stderr, "opendca-sim: --start %s: YYYY-MM-DDTHH:MM:SS (UTC)\n", optarg);
                 return 2;
             }
+            start_given = true;
             break;
         case O_STATIC: fo.behaviour = false; break;
         case O_SLEEPERS: fo.sleeper_pct = atof (optarg); break;
@@ -458,7 +461,8 @@ main (int argc, char **argv)
         struct timeval tv;
         gettimeofday (&tv, NULL);
         double now = (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
-        fo.start_s = (int64_t)(epoch + (now - epoch) * fo.speed);
+        fo.start_s =
+            (int64_t)((start_given ? (double)fo.start_s : epoch) + (now - epoch) * fo.speed);
     }
     sim_fleet_t *fleet = sim_fleet_new (&fo);
     char *error = NULL;

@@ -439,7 +439,8 @@ sim_fleet_populate (sim_fleet_t *self, char **error)
     }
     self->devices = calloc (n, sizeof (sim_device_t));
     self->slots = malloc (self->slot_count * sizeof (int32_t));
-    if (!self->devices || !self->slots) {
+    self->read_total = calloc (n, sizeof (uint32_t));
+    if (!self->devices || !self->slots || !self->read_total) {
         *error = sim_format ("out of memory for %u devices", n);
         return -1;
     }
@@ -502,6 +503,7 @@ sim_fleet_destroy (sim_fleet_t **self_p)
     free (self->models);
     free (self->devices);
     free (self->slots);
+    free (self->read_total);
     if (self->truth)
         fclose (self->truth);
     free (self);
@@ -1039,6 +1041,7 @@ s_change (sim_fleet_t *self, sim_device_t *d, int64_t t, const char *what, uint3
         sim_fleet_serial (self, d, old, sizeof old);
         d->generation++;
         s_device_init (self, d, index, t);
+        self->read_total[index] = 0;
         s_truth (self, d, t, "\"event\":\"replaced\",\"old_serial\":\"%s\",\"total\":%u", old,
                  d->base);
     }
@@ -1046,14 +1049,19 @@ s_change (sim_fleet_t *self, sim_device_t *d, int64_t t, const char *what, uint3
         /*  A controller swapped or its memory cleared: half the time the
             device restarts with it (sysUpTime begins again), half the
             time only the counters do. */
-        uint32_t old = d->base + d->pages;
+        uint32_t old = d->base + d->pages, read = self->read_total[index];
+        self->read_total[index] = 0;
         d->base = 0;
         d->pages = d->colour = d->large = d->duplex = d->copy = d->large_colour = 0;
         bool restarted = s_uniform (&d->rng) < 0.5;
         if (restarted)
             d->boot_s = t;
-        s_truth (self, d, t, "\"event\":\"counters_reset\",\"old_total\":%u,\"restarted\":%s", old,
-                 restarted ? "true" : "false");
+        /*  read_total: what the last read before it saw; a collector
+            that read 0 there has no reset to tell. */
+        s_truth (self, d, t,
+                 "\"event\":\"counters_reset\",\"old_total\":%u,\"read_total\":%u,"
+                 "\"restarted\":%s",
+                 old, read, restarted ? "true" : "false");
     }
     else if (!strcmp (what, "away")) {
         if (d->flags & SIM_DEV_AWAY)
@@ -1264,6 +1272,7 @@ sim_fleet_value (sim_fleet_t *self, const sim_device_t *d, const sim_var_t *var,
             return -1;
         uint32_t large_colour = d->large_colour;
         uint32_t v = 0;
+        self->read_total[d - self->devices] = total;
         switch (var->role) {
         case SIM_ROLE_TOTAL: v = total; break;
         case SIM_ROLE_MONO: v = mono; break;

@@ -175,9 +175,11 @@ typedef struct {
     int model_count;
     double weight_sum;
     sim_device_t *devices;
-    int32_t *slots;      /* address slot -> device, -1 empty */
-    uint32_t slot_count; /* devices plus spare addresses for moves */
-    int64_t sim_s;       /* stepped up to here */
+    int32_t *slots;       /* address slot -> device, -1 empty */
+    uint32_t *read_total; /* device -> the total a counter read last served
+                             since its last reset (what a collector can know) */
+    uint32_t slot_count;  /* devices plus spare addresses for moves */
+    int64_t sim_s;        /* stepped up to here */
     double real_start;
     FILE *truth;
     uint64_t truth_lines;
