@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""meters_check.py TRUTH PORTAL.jsonl REJECTIONS.jsonl DAYS.csv SECONDS
+"""meters_check.py TRUTH PORTAL.jsonl REJECTIONS.jsonl DAYS.csv SECONDS [RUN.LOG]
 
 The week of tests/test_meters_week.sh held against the simulator's truth:
 
@@ -13,7 +13,9 @@ The week of tests/test_meters_week.sh held against the simulator's truth:
 - every rejection the validator kept follows a reset of its device;
 - the billing export (csv): one row per device and day, with the meters of
   that day's last reading.
-Prints the counts; exits 1 when anything is off.
+Prints the counts; exits 1 when anything is off. For the first missed
+resets, the device's timeline: the truth, the portal's readings and
+events, and (with RUN.LOG) what the collector logged of it.
 """
 import collections
 import csv
@@ -25,6 +27,8 @@ from truth import Truth
 
 truth_path, portal_path, rej_path, csv_path, seconds = sys.argv[1:6]
 seconds = int(seconds)
+log_path = sys.argv[6] if len(sys.argv) > 6 else None
+missed_at = []  # (device, simulated s): their timelines printed at the end
 SLACK = 600
 
 index_of = {}                                # address -> device index
@@ -186,6 +190,7 @@ for i in set(resets) | set(reported):
         else:
             missed += 1
             print(f"    reset missed: device {i} at {t} (restarted {restarted})")
+            missed_at.append((i, t))
     spurious += len(times) - len(used)
     for j, at in enumerate(times):
         if j not in used:
@@ -237,4 +242,30 @@ for row in rows:
 print(f"  billing export: {len(rows)} rows (device days), {len(last)} device days at the portal, "
       f"{len(keys) - len(set(keys))} repeated, {bad} values unlike the day's last reading")
 ok = ok and rows and len(keys) == len(set(keys)) and len(rows) == len(last) and bad == 0
+
+# The timelines of the first missed resets: what the truth, the portal and
+# the collector's log say of the device from a day before to a day after.
+address_by_index = {v: k for k, v in index_of.items()}
+for i, t in missed_at[:3]:
+    addr = address_by_index.get(i, "?")
+    print(f"  timeline of device {i} ({addr}) around its reset at {t}:")
+    for e in truth.events:
+        if e["index"] == i and t - 86400 <= e["sim_s"] <= t + 86400:
+            print(f"    truth {e['sim_s']}: {e['event']} "
+                  f"{ {k: v for k, v in e.items() if k not in ('t', 'sim_s', 'device', 'index', 'serial', 'event')} }")
+    for r in meters:
+        h = r["reading"].get("header", {})
+        at = h.get("collector_ms", 0) // 1000
+        if address_of(h.get("address")) == addr and t - 86400 <= at <= t + 86400:
+            total = next((c.get("value") for c in r["reading"].get("canonical", [])
+                          if c["name"] == "total"), None)
+            print(f"    portal reading {at}: total {total}, uptime "
+                  f"{r['reading'].get('sys_uptime_cs')} cs")
+    for e in events:
+        if address_of(e.get("address")) == addr:
+            print(f"    portal event {e.get('at_ms', 0) // 1000}: {e.get('how')} {e}"[:300])
+    if log_path:
+        for line in open(log_path, errors="replace"):
+            if f"device={addr}:" in line:
+                print("    log " + line.rstrip()[:250])
 sys.exit(0 if ok else 1)
