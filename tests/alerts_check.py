@@ -159,8 +159,10 @@ for rid, x in reported.items():
     by_device[x["device"]].append((rid, x))
 
 
-def away_at(i, t):
-    return any(off - tol <= t <= (on if on is not None else end) + tol for off, on in away[i])
+def away_at(i, t, before=None):
+    """Away at t, or gone within `before` after it (default a pass's tolerance)."""
+    before = tol if before is None else before
+    return any(off - before <= t <= (on if on is not None else end) + tol for off, on in away[i])
 
 
 for i, lst in alerts.items():
@@ -236,7 +238,10 @@ for i, lst in alerts.items():
         if a.get("gap_after"):
             n["clear in a gap"] += 1  # back within a pass: its clear may not be seen
             continue
-        if x["cleared"] is None and away_at(i, a["cleared"]):
+        # A clear that leaves the status as it was is seen at the next walk of
+        # the table, up to clear_tol later: a device gone before then shows it
+        # at its return, if it returns.
+        if x["cleared"] is None and away_at(i, a["cleared"], clear_tol):
             n["cleared while away"] += 1  # seen at its return, if it returned
             continue
         if x["cleared"] is None:
@@ -246,7 +251,7 @@ for i, lst in alerts.items():
             continue
         n["cleared"] += 1
         err = x["cleared"] - a["cleared"]
-        if away_at(i, a["cleared"]):
+        if away_at(i, a["cleared"], clear_tol):
             n["cleared while away"] += 1  # seen at its return
         elif not (-60 <= err <= clear_tol):
             n["clear off"] += 1

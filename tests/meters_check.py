@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""meters_check.py TRUTH PORTAL.jsonl REJECTIONS.jsonl DAYS.csv SECONDS [RUN.LOG]
+"""meters_check.py TRUTH PORTAL.jsonl REJECTIONS.jsonl DAYS.csv SECONDS [RUN.LOG SPEED]
 
 The week of tests/test_meters_week.sh held against the simulator's truth:
 
@@ -20,6 +20,7 @@ events, and (with RUN.LOG) what the collector logged of it.
 import collections
 import csv
 import json
+import re
 import sys
 import time
 
@@ -28,6 +29,20 @@ from truth import Truth
 truth_path, portal_path, rej_path, csv_path, seconds = sys.argv[1:6]
 seconds = int(seconds)
 log_path = sys.argv[6] if len(sys.argv) > 6 else None
+speed = float(sys.argv[7]) if len(sys.argv) > 7 else 0
+# Two reads of a device (a reset without a restart takes two: rejected,
+# then confirmed): 8 simulated hours (two passes out of hours), or, when
+# the log says passes took longer (a loaded machine), the first read up to
+# a pass's start-to-start plus the pass after the reset, the second one
+# start-to-start after it.
+two_reads = 8 * 3600
+if log_path and speed:
+    took = interval = 0.0
+    for line in open(log_path, errors="replace"):
+        m = re.search(r"meter pass \d+: .*?; ([0-9.]+) s of ([0-9.]+) s", line)
+        if m:
+            took, interval = max(took, float(m.group(1))), max(interval, float(m.group(2)))
+    two_reads = max(two_reads, (2 * max(took, interval) + took) * speed)
 missed_at = []  # (device, simulated s): their timelines printed at the end
 SLACK = 600
 
@@ -151,13 +166,13 @@ found = missed = spurious = late = merged = unread = gone = 0
 
 
 def gone_after(i, t):
-    """Away at t or within 8 simulated hours after it (two meter passes out
-    of hours), and not back a day before the end: not read twice since."""
+    """Away at t or within two reads after it (two_reads), and not back a
+    day before the end: not read twice since."""
     state, leave = None, None
     for ev, x in sorted(away[i], key=lambda e: e[1]):
         if x <= t:
             state = ev
-        elif ev == "offline" and x <= t + 8 * 3600 and leave is None:
+        elif ev == "offline" and x <= t + two_reads and leave is None:
             leave = x
     leave = t if state == "offline" else leave
     return leave is not None and not any(ev == "online" and leave < x < end - 86400
@@ -195,6 +210,7 @@ for i in set(resets) | set(reported):
     for j, at in enumerate(times):
         if j not in used:
             print(f"    spurious meter reset: device {i} at {at}")
+print(f"  two reads of a device: {two_reads:.0f} s simulated at the most")
 print(f"  resets: {sum(len(v) for v in resets.values())} in the truth: {found} reported once, "
       f"{missed} missed, {spurious} spurious; {late} in the last day not read yet, {merged} "
       f"reset again before a reading, {unseen} of a counter read at 0 last (nothing to see), "

@@ -69,5 +69,5 @@ wait $simpid 2>/dev/null # its truth file whole
 grep -E "device=- (validator|meters): " "$tmp/run.log" | sed 's/^.*device=- /  /'
 check "the meters agree with the truth, the resets are reported once, nothing else rejected" \
     python3 "$src/tests/meters_check.py" "$tmp/truth.jsonl" "$tmp/portal.jsonl" \
-    "$tmp/rejections.jsonl" "$tmp/days.csv" $((days * 86400)) "$tmp/run.log"
+    "$tmp/rejections.jsonl" "$tmp/days.csv" $((days * 86400)) "$tmp/run.log" $speed
 odc_test_end
