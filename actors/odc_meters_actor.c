@@ -2,17 +2,52 @@
 #include "odc_meters_actor.h"
 
 #include <inttypes.h>
+#include <string.h>
 
 #include "odc_bus.h"
+#include "odc_devlist.h"
 #include "odc_log.h"
 #include "odc_meters.h"
 #include "odc_supervisor.h"
 
 typedef struct {
     odc_meter_rules_t *rules;
-    zsock_t *pull, *push;
-    uint64_t readings, meters;
+    zsock_t *pull, *push, *supplies;
+    uint64_t readings, meters, counts_lost;
 } s_self_t;
+
+/*  The page count of a rolled-up reading: its canonical total, else the
+    largest marker life count. */
+static void
+s_page_count (s_self_t *self, const Odc__MeterReading *m)
+{
+    uint64_t total = 0;
+    bool have = false;
+    for (size_t i = 0; i < m->n_canonical && !have; i++)
+        if (!strcmp (m->canonical[i]->name, "total")) {
+            total = m->canonical[i]->value;
+            have = true;
+        }
+    for (size_t i = 0; i < m->n_counters && !have; i++) /* have: stays false */
+        if ((!strcmp (m->counters[i]->name, "total") ||
+             !strncmp (m->counters[i]->name, "marker.", 7)) &&
+            m->counters[i]->value > total)
+            total = m->counters[i]->value;
+    if (!m->header || !m->header->device_id[0])
+        return;
+    Odc__PageCount pc = ODC__PAGE_COUNT__INIT;
+    pc.device_id = m->header->device_id;
+    pc.at_ms = m->header->collector_ms;
+    pc.total = total;
+    Odc__Envelope env = ODC__ENVELOPE__INIT;
+    env.source = "meters";
+    odc_bus_set_body (&env, ODC__ENVELOPE__BODY_PAGE_COUNT, &pc.base);
+    char key[ODC_DEVICE_ID_MAX + 16];
+    snprintf (key, sizeof key, "%s/pages", pc.device_id);
+    if (odc_bus_try_send_keyed (self->supplies, key, &env) != 0 && !self->counts_lost++)
+        odc_warn (pc.device_id, "meters: the supplies actor did not take a page count (its "
+                                "queue full): a supply point without it");
+}
 
 static void
 s_take (void *arg)
@@ -31,6 +66,8 @@ s_take (void *arg)
     }
     self->meters += odc_meters_rollup (self->rules, env->meters);
     self->readings++;
+    if (self->supplies)
+        s_page_count (self, env->meters);
     char k[512];
     snprintf (k, sizeof k, "%.*s", (int)zmq_msg_size (&key), (const char *)zmq_msg_data (&key));
     odc_bus_send_keyed (self->push, k, env);
@@ -56,7 +93,9 @@ s_self_new (void *args, bool *ok)
     free (error);
     self->pull = odc_bus_pull_bind (ODC_EP_METERS, 0);
     self->push = odc_bus_push_connect (ODC_EP_ACCEPTED, 0);
-    *ok = self->pull && self->push;
+    if (a->supplies)
+        self->supplies = odc_bus_push_connect (ODC_EP_SUPPLIES, 0);
+    *ok = self->pull && self->push && (!a->supplies || self->supplies);
     return self;
 }
 
@@ -67,6 +106,7 @@ s_self_destroy (void *arg)
     odc_meter_rules_destroy (&self->rules);
     zsock_destroy (&self->pull);
     zsock_destroy (&self->push);
+    zsock_destroy (&self->supplies);
 }
 
 static void

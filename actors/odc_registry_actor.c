@@ -329,30 +329,12 @@ s_restage (s_self_t *self)
 /*  The open batch: the device records, and with a portal the events'
     record, in one write (a restart, however abrupt, never has one without
     the other). The staged tables are emptied: the store has it all now. */
-/*  The written batch's events that triage makes alerts of: sent without
-    blocking (triage may be stopping), a full queue counted. */
+/*  The written batch's events that triage makes alerts of. */
 static void
 s_tell_triage (s_self_t *self, bool written)
 {
-    for (zframe_t *f = zlistx_first (self->for_triage); f; f = zlistx_next (self->for_triage)) {
-        Odc__DeviceEvent *ev = odc__device_event__unpack (NULL, zframe_size (f), zframe_data (f));
-        if (!ev)
-            continue;
-        if (written) {
-            Odc__Envelope env = ODC__ENVELOPE__INIT;
-            env.source = "registry";
-            odc_bus_set_body (&env, ODC__ENVELOPE__BODY_DEVICE_EVENT, &ev->base);
-            char key[ODC_DEVICE_ID_MAX + 16];
-            snprintf (key, sizeof key, "%s/event", ev->device_id);
-            if (odc_bus_try_send_keyed (self->triage, key, &env) != 0 && !self->triage_lost++)
-                odc_warn (ev->device_id,
-                          "registry: triage did not take the %s event (its queue full, or it "
-                          "stopped): no alert of it",
-                          odc_registry_event_names[ev->type]);
-        }
-        odc__device_event__free_unpacked (ev, NULL);
-    }
-    zlistx_purge (self->for_triage);
+    odc_bus_events_to_triage (self->triage, self->for_triage, written, "registry",
+                              &self->triage_lost);
 }
 
 static void

@@ -350,6 +350,45 @@ s_availability (odc_device_alerts_t *st, const char *device_id, const Odc__Alert
     return changed;
 }
 
+/*  The supplies actor's: a request is an alert of its own, open (group
+    markerSupplies, group_index the supply) until the cartridge is
+    replaced, so routing sends it where supplies go. */
+static bool
+s_supply_request (odc_device_alerts_t *st, const char *device_id, const Odc__DeviceEvent *e,
+                  uint64_t now_ms, odc_triage_events_t *out)
+{
+    for (size_t i = 0; i < st->n_open; i++) {
+        odc_triaged_t *a = &st->open[i];
+        if (strcmp (a->code, "supply_request") || a->group_index != e->supply_index)
+            continue;
+        if (e->type == ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_SUPPLY_REQUEST)
+            return false; /* told once a cartridge */
+        a->cleared_ms = now_ms;
+        snprintf (a->description, sizeof a->description, "%.100s replaced", e->supply);
+        s_event (out, ODC__ALERT_EVENT_TYPE__ALERT_CLEARED, a, now_ms, NULL);
+        s_remove (st, i);
+        return true;
+    }
+    if (e->type != ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_SUPPLY_REQUEST)
+        return false;
+    odc_triaged_t *a = s_own_alert (st, device_id, now_ms, "supply_request", "supply", "warning");
+    if (!a)
+        return true;
+    a->group = 11;
+    a->group_index = e->supply_index;
+    if (!strcmp (e->reason, "forecast"))
+        snprintf (a->description, sizeof a->description,
+                  "%.100s%s%.32s%s: empty in %.1f days (%.0f %% left): supply request", e->supply,
+                  e->sku[0] ? " (" : "", e->sku, e->sku[0] ? ")" : "", e->days_left,
+                  e->supply_left);
+    else
+        snprintf (a->description, sizeof a->description,
+                  "%.100s%s%.32s%s: %.0f %% left: supply request", e->supply, e->sku[0] ? " (" : "",
+                  e->sku, e->sku[0] ? ")" : "", e->supply_left);
+    s_event (out, ODC__ALERT_EVENT_TYPE__ALERT_RAISED, a, now_ms, NULL);
+    return true;
+}
+
 bool
 odc_triage_device_event (odc_device_alerts_t *st, const char *device_id, const Odc__DeviceEvent *e,
                          uint64_t now_ms, odc_triage_events_t *out)
@@ -387,6 +426,10 @@ odc_triage_device_event (odc_device_alerts_t *st, const char *device_id, const O
     }
     case ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_RETURNED:
         return s_clear_own (st, "unavailable", now_ms, "seen again", out);
+    case ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_SUPPLY_REQUEST:
+    case ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_SUPPLY_WITHDRAWN:
+    case ODC__DEVICE_EVENT_TYPE__DEVICE_EVENT_SUPPLY_REPLACED:
+        return s_supply_request (st, device_id, e, now_ms, out);
     default: return false;
     }
     /*  A change is told once and is over when told: raised, never open. */

@@ -134,8 +134,11 @@ bool odc_triage_reading (const odc_alert_codes_t *codes, uint32_t enterprise,
     told (never open); missing (not seen for registry.missing_after_hours,
     a day by default) raises "unavailable" (category "availability",
     critical: the escalation of "not_responding"), cleared when the
-    registry sees it again or the alert loop's first answer. Returns true
-    when the state changed. */
+    registry sees it again or the alert loop's first answer. And the
+    supplies actor's: a supply request raises "supply_request" (category
+    "supply", warning; group 11, group_index the supply), once, cleared
+    when that supply's cartridge is replaced (withdrawn or replaced).
+    Returns true when the state changed. */
 bool odc_triage_device_event (odc_device_alerts_t *state, const char *device_id,
                               const Odc__DeviceEvent *e, uint64_t now_ms, odc_triage_events_t *out);
 

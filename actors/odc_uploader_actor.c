@@ -2,6 +2,7 @@
 #include "odc_uploader_actor.h"
 
 #include <assert.h>
+#include <math.h>
 #include <time.h>
 
 #include "odc_bus.h"
@@ -226,8 +227,16 @@ s_content_of (const Odc__Envelope *env)
     case ODC__ENVELOPE__BODY_SUPPLIES:
         for (size_t i = 0; i < env->supplies->n_supplies; i++) {
             const Odc__Supply *x = env->supplies->supplies[i];
-            int32_t v[5] = {x->index, x->type, x->supply_class, x->max_capacity,
-                            x->percent >= 0 ? x->percent : 1000 + x->level};
+            /*  And the supplies actor's request, and its days left by
+                the day: the portal sees each move of a forecast day. */
+            const Odc__SupplyForecast *f = x->forecast;
+            int32_t v[7] = {x->index,
+                            x->type,
+                            x->supply_class,
+                            x->max_capacity,
+                            x->percent >= 0 ? x->percent : 1000 + x->level,
+                            f && f->request && f->request[0],
+                            f ? (int32_t)floor (f->days_left) : -2};
             h = odc_fnv (h, v, sizeof v);
             h = s_text (s_text (h, x->description), x->colorant);
         }

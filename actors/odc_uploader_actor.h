@@ -11,7 +11,9 @@
                                   read; idle / printing is no news)
       identity asset    normal    when anything but the uptime changed
       supply   supply   normal    when a percent changed (a level without
-                                  one: its sentinel), and all once a day
+                                  one: its sentinel), a request opened or
+                                  closed, the days left moved by a day,
+                                  and all once a day
       tray     tray     normal    when a tray's contents, status or level by
                                   quarter changed, or a cover's status
       meter    meters   bulk      once a day at portal.meters_at (collector's

@@ -18,7 +18,8 @@ typedef struct {
     odc_outbox_t *outbox;
     odc_batch_t *batch;
     zsock_t *pull, *meters, *accepted, *grew;
-    zsock_t *alerts; /* the triage actor's (the latest actor's without one) */
+    zsock_t *alerts;   /* the triage actor's (the latest actor's without one) */
+    zsock_t *supplies; /* the supplies actor's (the latest actor's without one) */
     odc_clock_t clock;
     uint64_t passed, rejected, notes, resets;
     uint64_t seq;     /* of the last event record in the batch */
@@ -719,9 +720,10 @@ s_take (void *arg)
     odc__envelope__free_unpacked (env, NULL);
     if (accept)
         s_pass (self,
-                loop == ODC__LOOP__LOOP_METER   ? self->meters
-                : loop == ODC__LOOP__LOOP_ALERT ? self->alerts
-                                                : self->accepted,
+                loop == ODC__LOOP__LOOP_METER    ? self->meters
+                : loop == ODC__LOOP__LOOP_ALERT  ? self->alerts
+                : loop == ODC__LOOP__LOOP_SUPPLY ? self->supplies
+                                                 : self->accepted,
                 &key, &frame);
     else
         self->rejected++;
@@ -769,8 +771,12 @@ s_self_new (void *args, bool *ok)
         self->grew = odc_bus_push_connect (ODC_EP_OUTBOX, 0);
     *ok = self->pull && self->meters && self->accepted && (!a->outbox || self->grew) &&
           (!a->triage || self->alerts);
+    self->supplies = a->supplies ? odc_bus_push_connect (ODC_EP_SUPPLIES, 0) : NULL;
+    *ok = *ok && (!a->supplies || self->supplies);
     if (!a->triage)
         self->alerts = self->accepted;
+    if (!a->supplies)
+        self->supplies = self->accepted;
     return self;
 }
 
@@ -786,6 +792,8 @@ s_self_destroy (void *arg)
     zsock_destroy (&self->meters);
     if (self->alerts != self->accepted)
         zsock_destroy (&self->alerts);
+    if (self->supplies != self->accepted)
+        zsock_destroy (&self->supplies);
     zsock_destroy (&self->accepted);
     zsock_destroy (&self->grew);
     odc_config_replace (&self->config, NULL);

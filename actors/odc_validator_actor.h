@@ -28,7 +28,8 @@
 
     An accepted reading goes on as it came: a meter reading to the meters
     actor (ODC_EP_METERS), an alert reading to the triage actor
-    (ODC_EP_TRIAGE), any other to the latest actor (ODC_EP_ACCEPTED).
+    (ODC_EP_TRIAGE), a supply reading to the supplies actor
+    (ODC_EP_SUPPLIES), any other to the latest actor (ODC_EP_ACCEPTED).
     A suspicious one goes nowhere (the loop reads the device again at its
     next pass): it becomes a Rejection with the reason in the history, and
     a meter reading is kept as pending. The next meter reading, if it
@@ -55,6 +56,7 @@ typedef struct {
     odc_store_t *store;
     odc_outbox_t *outbox; /* NULL: no portal (reset events only logged) */
     bool triage;          /* alert readings to the triage actor (ODC_EP_TRIAGE), else to latest */
+    bool supplies; /* supply readings to the supplies actor (ODC_EP_SUPPLIES), else to latest */
 } odc_validator_args_t;
 
 void odc_validator_actor (zsock_t *pipe, void *args);

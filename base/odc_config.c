@@ -38,6 +38,9 @@ const char *const odc_config_alert_categories[] = {
     "jam", "paper", "supply", "cover", "service", "information", "availability", "change", NULL};
 const char *const odc_config_alert_severities[] = {"critical", "warning", "information", NULL};
 const char *const odc_config_email_security[] = {"starttls", "tls", "none", NULL};
+const char *const odc_config_supply_kinds[] = {
+    "toner",     "ink",           "ribbon",          "drum",    "developer", "fuser", "waste_toner",
+    "waste_ink", "transfer_belt", "maintenance_kit", "staples", "other",     NULL};
 static const char *const s_dest_types[] = {"record", "portal", "email", "exec", NULL};
 static const char *const s_rule_hours[] = {"any", "working", "outside", NULL};
 static const char *const s_days[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun", NULL};
@@ -264,6 +267,24 @@ static const s_field_t s_triage[] = {
     {"email", F_MAP, 0, 0, 0, NULL, NULL, s_email, 0, 0, 0, false},
     END,
 };
+#define SR(field) offsetof (odc_supply_request_t, field)
+static const s_field_t s_supply_request[] = {
+    {"kinds", F_STR_LIST, SR (kinds), 0, 0, odc_config_supply_kinds, NULL, NULL, 0, SR (kind_count),
+     0, false},
+    {"addresses", F_STR_LIST, SR (addresses), 0, 0, NULL, NULL, NULL, 0, SR (address_count), 0,
+     false},
+    {"days", F_INT, SR (days), 0, 365, NULL, NULL, NULL, 0, 0, 0, true},
+    {"percent", F_INT, SR (percent), 0, 100, NULL, NULL, NULL, 0, 0, 0, true},
+    END,
+};
+static const s_field_t s_supplies[] = {
+    {"request_days", F_INT, C (supplies_request_days), 0, 365, NULL, NULL, NULL, 0, 0, 0, false},
+    {"request_percent", F_INT, C (supplies_request_percent), 0, 100, NULL, NULL, NULL, 0, 0, 0,
+     false},
+    {"requests", F_LIST, C (supply_requests), 0, 0, NULL, NULL, s_supply_request,
+     sizeof (odc_supply_request_t), C (supply_request_count), SR (line), false},
+    END,
+};
 static const s_field_t s_clock[] = {
     {"speed", F_INT, C (clock_speed), 1, 1000000, NULL, NULL, NULL, 0, 0, 0, false},
     {"epoch", F_INT, C (clock_epoch), 0, 2147483647, NULL, NULL, NULL, 0, 0, 0, false},
@@ -288,6 +309,7 @@ static const s_field_t s_root[] = {
     {"registry", F_MAP, 0, 0, 0, NULL, NULL, s_registry, 0, 0, 0, false},
     {"validation", F_MAP, 0, 0, 0, NULL, NULL, s_validation, 0, 0, 0, false},
     {"triage", F_MAP, 0, 0, 0, NULL, NULL, s_triage, 0, 0, 0, false},
+    {"supplies", F_MAP, 0, 0, 0, NULL, NULL, s_supplies, 0, 0, 0, false},
     END,
 };
 
@@ -747,6 +769,8 @@ s_defaults (odc_config_t *self, const char *dir)
     self->validation_reset_below = 10000;
     self->triage_repeat_window_minutes = 10;
     self->triage_unreachable_passes = 5;
+    self->supplies_request_days = 7;
+    self->supplies_request_percent = 5;
     self->email_port = 587;
     self->email_timeout_seconds = 30;
 }
@@ -851,6 +875,25 @@ s_email_ok (const char *text)
 
 /*  The destinations and rules of triage (issue 17): names that exist, and
     rules that can match. */
+/*  supplies.requests: ranges that are ranges (the kinds are checked as
+    they are read: odc_config_supply_kinds). */
+static void
+s_check_supply_requests (s_ctx_t *ctx, odc_config_t *self)
+{
+    for (size_t i = 0; i < self->supply_request_count; i++) {
+        odc_supply_request_t *r = &self->supply_requests[i];
+        char path[64];
+        snprintf (path, sizeof path, "supplies.requests[%zu]", i);
+        for (size_t k = 0; k < r->address_count; k++) {
+            uint64_t count;
+            if (r->addresses[k] && !s_range_ok (r->addresses[k], &count))
+                s_error (ctx, r->line, path,
+                         "'%s' is not a range (a.b.c.d/nn, a.b.c.d-e.f.g.h or an address)",
+                         r->addresses[k]);
+        }
+    }
+}
+
 static void
 s_check_routes (s_ctx_t *ctx, odc_config_t *self)
 {
@@ -1021,6 +1064,7 @@ s_check (s_ctx_t *ctx, odc_config_t *self)
                          r->credentials[k]);
     }
     s_check_routes (ctx, self);
+    s_check_supply_requests (ctx, self);
     if (self->snmp_window_min > self->snmp_window_max)
         s_error (ctx, 1, "snmp.window_min", "is larger than snmp.window_max (%d > %d)",
                  self->snmp_window_min, self->snmp_window_max);
@@ -1302,6 +1346,11 @@ odc_config_destroy (odc_config_t **self_p)
         s_free_strings (r->to, r->to_count);
     }
     free (self->rules);
+    for (size_t i = 0; i < self->supply_request_count; i++) {
+        s_free_strings (self->supply_requests[i].kinds, self->supply_requests[i].kind_count);
+        s_free_strings (self->supply_requests[i].addresses, self->supply_requests[i].address_count);
+    }
+    free (self->supply_requests);
     free (self->email_server);
     free (self->email_user);
     free (self->email_password);

@@ -101,6 +101,19 @@ typedef struct {
     int line;
 } odc_destination_t;
 
+/*  When a supply request is raised (issue 18): supplies.requests, the
+    first that matches a supply decides; none: supplies.request_days and
+    request_percent. */
+typedef struct {
+    char **kinds; /* supply kinds (snmp/supply-rules.tsv: toner, ink, drum, ...); none: any */
+    size_t kind_count;
+    char **addresses; /* the device group: ranges as in ranges; none: any */
+    size_t address_count;
+    int days;    /* empty within this many days (forecast) */
+    int percent; /* or below this percent left */
+    int line;
+} odc_supply_request_t;
+
 /*  A routing rule: an event goes to the destinations of every rule it
     matches; a rule's empty list matches anything. */
 typedef struct {
@@ -182,6 +195,11 @@ typedef struct {
     size_t destination_count;
     odc_route_rule_t *rules; /* none: one rule, everything to the portal */
     size_t rule_count;
+    /*  supplies: (actors/odc_supplies_actor.h) */
+    int supplies_request_days;    /* a request when empty within this many days (7) */
+    int supplies_request_percent; /* or below this percent left (5) */
+    odc_supply_request_t *supply_requests;
+    size_t supply_request_count;
     /*  triage.email: the SMTP server e-mail destinations go through. */
     char *email_server; /* host name or address */
     int email_port;     /* 587 */
@@ -211,6 +229,8 @@ extern const char *const odc_config_priv_protocols[];
 extern const char *const odc_config_alert_categories[];
 extern const char *const odc_config_alert_severities[];
 extern const char *const odc_config_email_security[];
+/*  The supply kinds (snmp/supply-rules.tsv names no other). */
+extern const char *const odc_config_supply_kinds[];
 
 /*  Whether address (an IPv4 literal) is in range (as ranges: takes it). */
 bool odc_config_range_holds (const char *range, const char *address);

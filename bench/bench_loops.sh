@@ -130,6 +130,10 @@ if judges:
 triage = sum(v for v, k in share if k == "odc-triage")
 if triage:
     print(f"triage: {triage / hz:.1f} s, {triage * 100 / max(ticks, 1):.1f} % of the collector's CPU")
+# And the supplies actor (issue 18): part numbers, forecasts, requests.
+supplies = sum(v for v, k in share if k == "odc-supplies")
+if supplies:
+    print(f"supplies: {supplies / hz:.1f} s, {supplies * 100 / max(ticks, 1):.1f} % of the collector's CPU")
 need = n * (1/180 + 1/600 + 1/1200 + 1/3600 + 1/28800)
 print(f"load: at 1x the five loops need {need:.0f} device-polls/s; this run asked {need * speed:.0f}/s")
 PY

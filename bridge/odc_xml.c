@@ -175,7 +175,9 @@ s_format (const ProtobufCFieldDescriptor *f, const void *member)
     case PROTOBUF_C_TYPE_DOUBLE:
         if (*(const double *)member == 0)
             return NULL;
-        snprintf (buf, sizeof buf, "%.17g", *(const double *)member);
+        /*  15 digits: what a decimal the collector rounded to reads back
+            as (13.3, not 13.300000000000001). */
+        snprintf (buf, sizeof buf, "%.15g", *(const double *)member);
         break;
     case PROTOBUF_C_TYPE_STRING: {
         const char *text = *(const char *const *)member;

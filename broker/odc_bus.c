@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "odc_devlist.h"
 #include "odc_log.h"
 #include "odc_tsan.h"
 
@@ -100,6 +101,34 @@ int
 odc_bus_send_keyed (zsock_t *sock, const char *key, Odc__Envelope *env)
 {
     return s_send_keyed (sock, key, env, 0);
+}
+
+void
+odc_bus_events_to_triage (zsock_t *sock, zlistx_t *events, bool send, const char *source,
+                          uint64_t *lost)
+{
+    for (zframe_t *f = zlistx_first (events); f; f = zlistx_next (events)) {
+        Odc__DeviceEvent *ev = odc__device_event__unpack (NULL, zframe_size (f), zframe_data (f));
+        if (!ev)
+            continue;
+        if (send) {
+            Odc__Envelope env = ODC__ENVELOPE__INIT;
+            env.source = (char *)source;
+            odc_bus_set_body (&env, ODC__ENVELOPE__BODY_DEVICE_EVENT, &ev->base);
+            char key[ODC_DEVICE_ID_MAX + 16];
+            snprintf (key, sizeof key, "%s/event", ev->device_id);
+            if (odc_bus_try_send_keyed (sock, key, &env) != 0 && !(*lost)++) {
+                const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value (
+                    &odc__device_event_type__descriptor, (int)ev->type);
+                odc_warn (ev->device_id,
+                          "%s: triage did not take the %s event (its queue full, or it "
+                          "stopped): no alert of it",
+                          source, v ? v->name : "?");
+            }
+        }
+        odc__device_event__free_unpacked (ev, NULL);
+    }
+    zlistx_purge (events);
 }
 
 int

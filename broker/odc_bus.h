@@ -32,6 +32,8 @@
 #define ODC_EP_READINGS "inproc://odc.readings" /* loops -> validator */
 #define ODC_EP_METERS   "inproc://odc.meters"   /* validator -> meters: accepted meter readings */
 #define ODC_EP_ACCEPTED "inproc://odc.accepted" /* validator, meters, triage -> latest */
+/*  validator -> supplies: accepted supply readings; meters -> supplies: PageCount */
+#define ODC_EP_SUPPLIES "inproc://odc.supplies"
 #define ODC_EP_TRIAGE                                                                              \
     "inproc://odc.triage" /* validator, registry -> triage: alert readings, device events */
 #define ODC_EP_UPLOAD    "inproc://odc.upload"    /* latest, commands -> uploader */
@@ -84,6 +86,14 @@ int odc_bus_send_keyed (zsock_t *sock, const char *key, Odc__Envelope *env);
     (or no peer is there), nothing sent. */
 int odc_bus_try_send_keyed (zsock_t *sock, const char *key, Odc__Envelope *env);
 int odc_bus_recv_keyed (zsock_t *sock, zmq_msg_t *key, zmq_msg_t *frame);
+/*  The packed DeviceEvents of events (a zlistx_t of zframe_t, emptied)
+    to triage (sock, connected to ODC_EP_TRIAGE), keyed "DEVICE-ID/event",
+    from source, without blocking (triage may be stopping); send false:
+    the list only emptied (its batch was not written). Each one triage did
+    not take adds to *lost; the first of all is logged. The registry's and
+    the supplies actor's way of having their events made alerts. */
+void odc_bus_events_to_triage (zsock_t *sock, zlistx_t *events, bool send, const char *source,
+                               uint64_t *lost);
 /*  Pass a keyed frame on as it came (the validator, the meters actor):
     both messages are sent, and so emptied (the caller still closes them,
     which is harmless). 0, or -1 when the socket closes. */
@@ -93,7 +103,7 @@ typedef void (odc_bus_handler_fn) (const Odc__Envelope *env, void *arg);
 
 /*  One handler per body case (ODC__ENVELOPE__BODY_*), NULL for none. */
 typedef struct {
-    odc_bus_handler_fn *on[ODC__ENVELOPE__BODY_ALERT_EVENT + 1]; /* the last body */
+    odc_bus_handler_fn *on[ODC__ENVELOPE__BODY_PAGE_COUNT + 1]; /* the last body */
 } odc_bus_handlers_t;
 
 /*  Receive one envelope, dispatch it, free it. Blocks until a frame comes.

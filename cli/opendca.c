@@ -39,6 +39,7 @@
 #include "odc_log.h"
 #include "odc_loop_actor.h"
 #include "odc_meters_actor.h"
+#include "odc_supplies_actor.h"
 #include "odc_notify_actor.h"
 #include "odc_triage_actor.h"
 #include "odc_outbox.h"
@@ -281,8 +282,11 @@ s_run (const char *file)
     snprintf (vendor_map, sizeof vendor_map, "%s/snmp/vendor-counters.tsv", ODC_DATA_DIR);
     char meter_rules[1024];
     snprintf (meter_rules, sizeof meter_rules, "%s/snmp/meter-rules.tsv", ODC_DATA_DIR);
-    odc_meters_args_t meters_args = {meter_rules};
-    odc_validator_args_t validator_args = {config, store, portal ? outbox : NULL, true};
+    odc_meters_args_t meters_args = {meter_rules, true};
+    odc_validator_args_t validator_args = {config, store, portal ? outbox : NULL, true, true};
+    char supply_rules[1024];
+    snprintf (supply_rules, sizeof supply_rules, "%s/snmp/supply-rules.tsv", ODC_DATA_DIR);
+    odc_supplies_args_t supplies_args = {config, store, portal ? outbox : NULL, supply_rules, true};
     char alert_codes[4096];
     snprintf (alert_codes, sizeof alert_codes, "%s/snmp/alert-codes.tsv", ODC_DATA_DIR);
     odc_triage_args_t triage_args = {config, store, portal ? outbox : NULL, notify, alert_codes};
@@ -322,16 +326,21 @@ s_run (const char *file)
                                                         &latest_args,
                                                         {"registry", portal ? "uploader" : NULL}});
     odc_supervisor_add (supervisor,
-                        &(odc_actor_spec_t){"meters", odc_meters_actor, &meters_args, {"latest"}});
-    odc_supervisor_add (supervisor,
                         &(odc_actor_spec_t){"notify", odc_notify_actor, &notify_args, {NULL}});
     odc_supervisor_add (
         supervisor,
         &(odc_actor_spec_t){"triage", odc_triage_actor, &triage_args, {"latest", "notify"}});
-    odc_supervisor_add (supervisor, &(odc_actor_spec_t){"validator",
-                                                        odc_validator_actor,
-                                                        &validator_args,
-                                                        {"meters", "triage", "latest"}});
+    odc_supervisor_add (
+        supervisor,
+        &(odc_actor_spec_t){"supplies", odc_supplies_actor, &supplies_args, {"latest", "triage"}});
+    odc_supervisor_add (
+        supervisor,
+        &(odc_actor_spec_t){"meters", odc_meters_actor, &meters_args, {"latest", "supplies"}});
+    odc_supervisor_add (supervisor,
+                        &(odc_actor_spec_t){"validator",
+                                            odc_validator_actor,
+                                            &validator_args,
+                                            {"meters", "triage", "supplies", "latest"}});
     for (int l = 0; l < ODC_LOOP_COUNT; l++) {
         loop_args[l] = (odc_loop_args_t){(odc_loop_t)l, config, store, vendor_map};
         odc_supervisor_add (supervisor, &(odc_actor_spec_t){odc_config_loop_names[l],

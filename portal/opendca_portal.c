@@ -943,7 +943,7 @@ s_export (const s_options_t *o)
 /*  fleet: one line per device from the latest of each kind. */
 typedef struct {
     char collector[256], device[128];
-    char address[64], model[64], serial[64], supplies[160], alerts[200];
+    char address[64], model[64], serial[64], supplies[240], alerts[200];
     uint64_t pages, mono, colour;
     bool has_pages, has_mono, has_colour;
     size_t devices, collectors;
@@ -957,8 +957,9 @@ s_fleet_flush (s_fleet_t *f)
         return;
     if (strcmp (f->collector, f->last_collector)) {
         printf ("\ncollector %s\n", f->collector);
-        printf ("  %-22s %-16s %-22s %-14s %10s %10s %10s  %-30s %s\n", "device", "address",
-                "model", "serial", "pages", "mono", "colour", "supplies", "alerts");
+        printf ("  %-22s %-16s %-22s %-14s %10s %10s %10s  %-48s %s\n", "device", "address",
+                "model", "serial", "pages", "mono", "colour", "supplies (level, days left)",
+                "alerts");
         snprintf (f->last_collector, sizeof f->last_collector, "%s", f->collector);
         f->collectors++;
     }
@@ -969,7 +970,7 @@ s_fleet_flush (s_fleet_t *f)
         snprintf (mono, sizeof mono, "%" PRIu64, f->mono);
     if (f->has_colour)
         snprintf (colour, sizeof colour, "%" PRIu64, f->colour);
-    printf ("  %-22.22s %-16.16s %-22.22s %-14.14s %10s %10s %10s  %-30.30s %s\n", f->device,
+    printf ("  %-22.22s %-16.16s %-22.22s %-14.14s %10s %10s %10s  %-48.48s %s\n", f->device,
             f->address[0] ? f->address : "-", f->model[0] ? f->model : "-",
             f->serial[0] ? f->serial : "-", pages, mono, colour, f->supplies[0] ? f->supplies : "-",
             f->alerts[0] ? f->alerts : "none");
@@ -1032,9 +1033,20 @@ s_fleet_one (const void *key, size_t klen, const void *value, size_t vlen, void 
             const Odc__Supply *s = env->supplies->supplies[i];
             if (s->percent < 0)
                 continue;
-            used += (size_t)snprintf (
-                f->supplies + used, sizeof f->supplies - used, "%s%.8s %d%%", used ? " " : "",
-                s->colorant && *s->colorant ? s->colorant : "supply", s->percent);
+            /*  Its colour, level and days left (the supplies actor's
+                forecast; "-" none: why is in the export). */
+            char left[16] = "-";
+            if (s->forecast && !(s->forecast->why && *s->forecast->why) &&
+                s->forecast->days_left >= 0)
+                snprintf (left, sizeof left, "%.0fd", s->forecast->days_left);
+            const char *name = s->colour && *s->colour && strcmp (s->colour, "unknown") &&
+                                       strcmp (s->colour, "none")
+                                   ? s->colour
+                               : s->colorant && *s->colorant ? s->colorant
+                               : s->kind && *s->kind         ? s->kind
+                                                             : "supply";
+            used += (size_t)snprintf (f->supplies + used, sizeof f->supplies - used,
+                                      "%s%.8s %d%% %s", used ? " " : "", name, s->percent, left);
         }
         break;
     }

@@ -175,8 +175,8 @@ odc_alert_codes_knows (const odc_alert_codes_t *self, const char *code)
 {
     /*  The collector's own (actors/odc_triage.c: availability and changes),
         and what nothing matched. */
-    static const char *const own[] = {"not_responding", "unavailable", "moved", "replaced",
-                                      "mac_changed",    "other",       NULL};
+    static const char *const own[] = {"not_responding", "unavailable",    "moved", "replaced",
+                                      "mac_changed",    "supply_request", "other", NULL};
     if (s_one_of (code, own))
         return true;
     for (size_t i = 0; self && i < self->count; i++)

@@ -44,7 +44,8 @@ odc_alert_codes_t *odc_alert_codes_load (const char *path, char **error);
 void odc_alert_codes_destroy (odc_alert_codes_t **self_p);
 size_t odc_alert_codes_count (const odc_alert_codes_t *self);
 /*  Whether code is one an alert can have: a line's, or the collector's own
-    (not_responding, unavailable, moved, replaced, mac_changed; other). */
+    (not_responding, unavailable, moved, replaced, mac_changed,
+    supply_request; other). */
 bool odc_alert_codes_knows (const odc_alert_codes_t *self, const char *code);
 
 /*  A prtAlertTable row of a device of maker enterprise (0: not known, only

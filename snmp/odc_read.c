@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define X_MAX 16
 
@@ -950,6 +951,48 @@ odc_reading_row (FILE *out, const char *key, const char *value)
     fprintf (out, "  %-22s %s\n", S_P (k, key), S_P (v, value));
 }
 
+static bool
+s_when (uint64_t ms, char *buf, size_t size)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    return ms && localtime_r (&t, &tm) && strftime (buf, size, "%Y-%m-%d %H:%M", &tm);
+}
+
+/*  The supplies actor's part of a supply (a stored reading; a poll has
+    none): part number, kind, colour, forecast, request. */
+static void
+s_supply_more (FILE *out, const Odc__Supply *s)
+{
+    char t1[64], t2[64];
+    if (s->sku && *s->sku)
+        fprintf (out, "        SKU %s, %s", S_P (t1, s->sku), S_P (t2, s->kind));
+    else
+        fprintf (out, "        no SKU, %s", S_P (t2, s->kind));
+    if (s->colour && *s->colour)
+        fprintf (out, ", %s", S_P (t1, s->colour));
+    const Odc__SupplyForecast *f = s->forecast;
+    if (!f) {
+        fputc ('\n', out);
+        return;
+    }
+    if (f->why && *f->why)
+        fprintf (out, "; no forecast: %s", S_P (t1, f->why));
+    else {
+        fprintf (out, "; %.1f days left (%.1f to %.1f), %.2f %% a day", f->days_left, f->days_low,
+                 f->days_high, f->per_day);
+        if (f->pages_left >= 0)
+            fprintf (out, ", %lld pages left", (long long)f->pages_left);
+        fprintf (out, ", %u points", f->points);
+    }
+    char when[32];
+    if (f->replaced_ms && s_when (f->replaced_ms, when, sizeof when))
+        fprintf (out, "; replaced %s", when);
+    if (f->request && *f->request && s_when (f->requested_ms, when, sizeof when))
+        fprintf (out, "; requested %s", when);
+    fputc ('\n', out);
+}
+
 void
 odc_reading_fprint (FILE *out, odc_loop_t loop, const ProtobufCMessage *m)
 {
@@ -1020,6 +1063,8 @@ odc_reading_fprint (FILE *out, odc_loop_t loop, const ProtobufCMessage *m)
             fprintf (out, "  %-5d %-34.34s %-8.8s %-6d %-6d %-6d %-5d %s\n", s->index,
                      S_P (t1, s->description), S_P (t2, s->colorant), s->supply_class,
                      s->max_capacity, s->level, s->unit, pct);
+            if (s->kind && *s->kind)
+                s_supply_more (out, s);
         }
         break;
     }

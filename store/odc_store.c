@@ -18,8 +18,8 @@
 
 #include "odc_log.h"
 
-static const char *s_cf_names[ODC_CF_COUNT] = {"devices", "index",  "latest", "history",
-                                               "alerts",  "outbox", "meta",   "notify"};
+static const char *s_cf_names[ODC_CF_COUNT] = {"devices", "index", "latest", "history", "alerts",
+                                               "outbox",  "meta",  "notify", "supplies"};
 
 #define S_SCHEMA_KEY "schema_version"
 

@@ -10,6 +10,8 @@
         meta      schema version, sequences, collector identity
         notify    alert events waiting for their e-mail or program (an
                   odc_outbox queue of its own: triage adds, notify deletes)
+        supplies  per device, each supply's cartridge: its readings, when
+                  fitted and replaced, its request (the supplies actor)
     The schema version is written when the database is created and checked at
     every open: a database from another schema is refused with a clear error,
     never silently reinterpreted.
@@ -42,6 +44,7 @@ typedef enum {
     ODC_CF_OUTBOX,
     ODC_CF_META,
     ODC_CF_NOTIFY,
+    ODC_CF_SUPPLIES,
     ODC_CF_COUNT
 } odc_cf_t;
 

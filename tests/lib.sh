@@ -64,6 +64,7 @@ odc_test_xmpp() {
 #   24 bench_loops       25 discover.sweep's interrupted sweep
 #   26 bench_upload      27 bench_soak        28 cli.opendca
 #   29 meters.week       30 alerts.day        31 alerts.notify
+#   32 supplies.month and bench_supplies
 odc_ports() {
     local band=$1 count=$2 try first
     for try in $(seq 0 49); do

@@ -483,6 +483,46 @@ test_clock (void)
 
 /*  triage's routing (issue 17): rules that name what does not exist, or
     can never match, and destinations that cannot work, each named. */
+/*  supplies: the defaults, the requests per kind and group, and each
+    hostile value refused with its line. */
+static void
+test_supplies (void)
+{
+    char *path = s_write ("supplies.yaml", "collector:\n  id: c1\nsupplies:\n  request_days: 9\n"
+                                           "  requests:\n    - kinds: [ink, toner]\n"
+                                           "      addresses: [10.1.0.0/16]\n      days: 14\n"
+                                           "      percent: 8\n    - kinds: [drum]\n"
+                                           "      days: 3\n      percent: 1\n");
+    char *errors = NULL;
+    odc_config_t *c = odc_config_load (path, &errors);
+    CHECKF (c, "%s", errors ? errors : "");
+    if (c) {
+        CHECK (c->supplies_request_days == 9 && c->supplies_request_percent == 5);
+        CHECK (c->supply_request_count == 2 && c->supply_requests[0].kind_count == 2 &&
+               c->supply_requests[0].days == 14 && c->supply_requests[1].percent == 1);
+    }
+    odc_config_destroy (&c);
+    free (errors);
+    free (path);
+    const char *head = "collector:\n  id: c1\nsupplies:\n";
+    char text[1024];
+#define SUP(body, line, a, b)                                                                      \
+    do {                                                                                           \
+        snprintf (text, sizeof text, "%s%s", head, body);                                          \
+        s_expect_error (text, line, a, b);                                                         \
+    } while (0)
+    SUP ("  request_days: 366\n", 4, "supplies.request_days", "out of range");
+    SUP ("  request_percent: -1\n", 4, "supplies.request_percent", "out of range");
+    SUP ("  requests:\n    - kinds: [tonner]\n      days: 3\n      percent: 2\n", 5,
+         "supplies.requests[0].kinds[0]", "'tonner' is not one of");
+    SUP ("  requests:\n    - addresses: [10.0.0.300/8]\n      days: 3\n      percent: 2\n", 5,
+         "supplies.requests[0]", "is not a range");
+    SUP ("  requests:\n    - kinds: [ink]\n      percent: 2\n", 5, "supplies.requests[0]", "days");
+    SUP ("  requests:\n    - kinds: [ink]\n      days: 3\n      percent: 101\n", 7,
+         "supplies.requests[0].percent", "out of range");
+#undef SUP
+}
+
 static void
 test_routes (void)
 {
@@ -570,6 +610,7 @@ main (void)
     RUN (test_references);
     RUN (test_example_file);
     RUN (test_routes);
+    RUN (test_supplies);
     RUN (test_clock);
     s_rmtree (s_dir);
     free (s_dir);

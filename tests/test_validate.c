@@ -307,7 +307,7 @@ test_actor (void)
     zsock_t *meters = odc_bus_pull_bind (ODC_EP_METERS, 0);
     zsock_t *accepted = odc_bus_pull_bind (ODC_EP_ACCEPTED, 0);
     odc_supervisor_t *sup = odc_supervisor_new ();
-    odc_validator_args_t args = {config, store, outbox, false};
+    odc_validator_args_t args = {config, store, outbox, false, false};
     odc_supervisor_add (sup, &(odc_actor_spec_t){"validator", odc_validator_actor, &args, {NULL}});
     CHECK (odc_supervisor_start (sup) == 0);
     zsock_t *push = odc_bus_push_connect (ODC_EP_READINGS, 0);

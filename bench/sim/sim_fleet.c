@@ -391,7 +391,7 @@ s_device_init (sim_fleet_t *self, sim_device_t *d, uint32_t index, int64_t now)
 {
     uint16_t generation = d->generation;
     int32_t slot = d->slot;
-    uint8_t flags = d->flags & (SIM_DEV_OFFLINE | SIM_DEV_SLEEPER | SIM_DEV_V3ONLY);
+    uint8_t flags = d->flags & (SIM_DEV_OFFLINE | SIM_DEV_SLEEPER | SIM_DEV_V3ONLY | SIM_DEV_STEPS);
     uint16_t model_index = d->model;
     memset (d, 0, sizeof *d);
     d->generation = generation;
@@ -417,6 +417,9 @@ s_device_init (sim_fleet_t *self, sim_device_t *d, uint32_t index, int64_t now)
         d->supply[s] = (uint16_t)s_between (&d->rng, m->supply[s].max / 30 + 1, m->supply[s].max);
     for (int t = 0; t < m->trays; t++)
         d->tray[t] = (uint16_t)s_between (&d->rng, m->tray[t].max / 4, m->tray[t].max);
+    /*  Customers' pages differ: a quarter of the toner on one, twice on
+        another (log-uniform between half and twice the model's). */
+    d->coverage = (float)exp2 (2 * s_uniform (&d->rng) - 1);
 }
 
 int
@@ -440,7 +443,10 @@ sim_fleet_populate (sim_fleet_t *self, char **error)
     self->devices = calloc (n, sizeof (sim_device_t));
     self->slots = malloc (self->slot_count * sizeof (int32_t));
     self->read_total = calloc (n, sizeof (uint32_t));
-    if (!self->devices || !self->slots || !self->read_total) {
+    self->reset_before = malloc (n * sizeof (uint32_t));
+    self->reset_read_s = calloc (n, sizeof (int64_t));
+    if (!self->devices || !self->slots || !self->read_total || !self->reset_before ||
+        !self->reset_read_s) {
         *error = sim_format ("out of memory for %u devices", n);
         return -1;
     }
@@ -448,6 +454,8 @@ sim_fleet_populate (sim_fleet_t *self, char **error)
     self->sim_s = self->opt.start_s - self->opt.start_s % SIM_TICK_S;
     for (uint32_t s = 0; s < self->slot_count; s++)
         self->slots[s] = s < n ? (int32_t)s : -1;
+    for (uint32_t i = 0; i < n; i++)
+        self->reset_before[i] = UINT32_MAX;
     for (uint32_t i = 0; i < n; i++) {
         sim_device_t *d = &self->devices[i];
         uint64_t h = s_mix (self->opt.seed * 31 + i);
@@ -466,6 +474,8 @@ sim_fleet_populate (sim_fleet_t *self, char **error)
             d->flags |= SIM_DEV_SLEEPER;
         if ((double)(s_mix (h2 ^ 0x5633) % 10000) < self->opt.v3_only_pct * 100)
             d->flags |= SIM_DEV_V3ONLY;
+        if (s_mix (h2 ^ 0x57e9) % 3 == 0)
+            d->flags |= SIM_DEV_STEPS;
         s_device_init (self, d, i, self->opt.start_s);
     }
     if (self->opt.truth_path) {
@@ -482,10 +492,11 @@ sim_fleet_populate (sim_fleet_t *self, char **error)
             s_truth (
                 self, d, self->opt.start_s,
                 "\"event\":\"present\",\"model\":\"%s\",\"mac\":\"%02x:%02x:%02x:%02x:%02x:%02x\","
-                "\"offline\":%s,\"v3_only\":%s",
+                "\"offline\":%s,\"v3_only\":%s,\"coverage\":%.3f,\"steps\":%d",
                 self->models[d->model].name, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
                 d->flags & SIM_DEV_OFFLINE ? "true" : "false",
-                d->flags & SIM_DEV_V3ONLY ? "true" : "false");
+                d->flags & SIM_DEV_V3ONLY ? "true" : "false", d->coverage,
+                d->flags & SIM_DEV_STEPS ? 10 : 0);
         }
         fflush (self->truth);
     }
@@ -504,6 +515,8 @@ sim_fleet_destroy (sim_fleet_t **self_p)
     free (self->devices);
     free (self->slots);
     free (self->read_total);
+    free (self->reset_before);
+    free (self->reset_read_s);
     if (self->truth)
         fclose (self->truth);
     free (self);
@@ -778,6 +791,13 @@ s_working (int64_t t)
     return tm.tm_wday >= 1 && tm.tm_wday <= 5 && tm.tm_hour >= 8 && tm.tm_hour < 18;
 }
 
+/*  The true use of supply s of d: percent of it per 1,000 pages. */
+static double
+s_per_kpage (const sim_model_t *m, const sim_device_t *d, int s)
+{
+    return 100.0 * 1000 / m->supply[s].yield * d->coverage;
+}
+
 static void
 s_replace_supply (sim_fleet_t *self, sim_device_t *d, int64_t t, int s)
 {
@@ -789,8 +809,9 @@ s_replace_supply (sim_fleet_t *self, sim_device_t *d, int64_t t, int s)
         s_clear (self, d, t, i);
     while ((i = s_alert_find (d, SIM_ALERT_SUPPLY_LOW, s)) >= 0)
         s_clear (self, d, t, i);
-    s_truth (self, d, t, "\"event\":\"supply_replaced\",\"supply\":%u,\"text\":\"%s\"",
-             m->supply[s].row, m->supply[s].description);
+    s_truth (self, d, t,
+             "\"event\":\"supply_replaced\",\"supply\":%u,\"text\":\"%s\",\"per_kpage\":%.3f",
+             m->supply[s].row, m->supply[s].description, s_per_kpage (m, d, s));
 }
 
 static void
@@ -813,7 +834,7 @@ s_use_supply (sim_fleet_t *self, sim_device_t *d, int64_t t, int s, uint32_t pag
     const sim_supply_t *sup = &self->models[d->model].supply[s];
     if (!pages || !d->supply[s])
         return;
-    uint32_t used = s_round (&d->rng, (double)pages * sup->max / sup->yield);
+    uint32_t used = s_round (&d->rng, (double)pages * sup->max / sup->yield * d->coverage);
     d->supply[s] = used >= d->supply[s] ? 0 : (uint16_t)(d->supply[s] - used);
     if (d->supply[s] * 10 <= sup->max && s_alert_find (d, SIM_ALERT_SUPPLY_LOW, s) < 0 &&
         s_alert_find (d, SIM_ALERT_SUPPLY_EMPTY, s) < 0) {
@@ -824,6 +845,10 @@ s_use_supply (sim_fleet_t *self, sim_device_t *d, int64_t t, int s, uint32_t pag
             d->supply_due[s] = t + s_between (&d->rng, 2 * 3600, 3 * 86400);
     }
     if (d->supply[s] == 0) {
+        /*  The truth forecasts are judged by: the moment it ran out. */
+        s_truth (self, d, t,
+                 "\"event\":\"supply_out\",\"supply\":%u,\"text\":\"%s\",\"per_kpage\":%.3f",
+                 sup->row, sup->description, s_per_kpage (&self->models[d->model], d, s));
         int i = s_alert_find (d, SIM_ALERT_SUPPLY_LOW, s);
         if (i >= 0)
             s_clear (self, d, t, i);
@@ -1042,6 +1067,8 @@ s_change (sim_fleet_t *self, sim_device_t *d, int64_t t, const char *what, uint3
         d->generation++;
         s_device_init (self, d, index, t);
         self->read_total[index] = 0;
+        self->reset_before[index] = UINT32_MAX;
+        self->reset_read_s[index] = 0;
         s_truth (self, d, t, "\"event\":\"replaced\",\"old_serial\":\"%s\",\"total\":%u", old,
                  d->base);
     }
@@ -1051,6 +1078,8 @@ s_change (sim_fleet_t *self, sim_device_t *d, int64_t t, const char *what, uint3
             time only the counters do. */
         uint32_t old = d->base + d->pages, read = self->read_total[index];
         self->read_total[index] = 0;
+        if (self->reset_before[index] == UINT32_MAX)
+            self->reset_before[index] = read;
         d->base = 0;
         d->pages = d->colour = d->large = d->duplex = d->copy = d->large_colour = 0;
         bool restarted = s_uniform (&d->rng) < 0.5;
@@ -1263,7 +1292,15 @@ sim_fleet_value (sim_fleet_t *self, const sim_device_t *d, const sim_var_t *var,
         return d->error_state & 0xff ? 2 : 1;
     case SIM_ROLE_CRITICAL_EVENTS: return s_put_int (d->critical_events, buf);
     case SIM_ROLE_ALL_EVENTS: return s_put_int (d->all_events, buf);
-    case SIM_ROLE_SUPPLY_LEVEL: return s_put_int (d->supply[var->arg], buf);
+    case SIM_ROLE_SUPPLY_LEVEL: {
+        /*  In steps of a tenth of its capacity, rounded up: 0 is empty. */
+        int32_t level = d->supply[var->arg];
+        if (d->flags & SIM_DEV_STEPS) {
+            int32_t step = self->models[d->model].supply[var->arg].max / 10;
+            level = step > 0 ? (level + step - 1) / step * step : level;
+        }
+        return s_put_int (level, buf);
+    }
     case SIM_ROLE_TRAY_LEVEL: return s_put_int (d->tray[var->arg], buf);
     default: break;
     }
@@ -1272,7 +1309,24 @@ sim_fleet_value (sim_fleet_t *self, const sim_device_t *d, const sim_var_t *var,
             return -1;
         uint32_t large_colour = d->large_colour;
         uint32_t v = 0;
-        self->read_total[d - self->devices] = total;
+        size_t at = (size_t)(d - self->devices);
+        self->read_total[at] = total;
+        if (self->reset_before[at] != UINT32_MAX &&
+            (!self->reset_read_s[at] || self->sim_s - self->reset_read_s[at] > 300)) {
+            /*  The first two reads (passes) after a reset: a collector
+                confirms a counter gone down by two readings; a total not
+                below what the last read before it saw, at either, shows
+                it no reset. */
+            int n = self->reset_read_s[at] ? 2 : 1;
+            s_truth (self, d, self->sim_s,
+                     "\"event\":\"reset_read\",\"total\":%u,\"before\":%u,\"n\":%d", total,
+                     self->reset_before[at], n);
+            self->reset_read_s[at] = self->sim_s;
+            if (n == 2 || total >= self->reset_before[at]) {
+                self->reset_before[at] = UINT32_MAX;
+                self->reset_read_s[at] = 0;
+            }
+        }
         switch (var->role) {
         case SIM_ROLE_TOTAL: v = total; break;
         case SIM_ROLE_MONO: v = mono; break;

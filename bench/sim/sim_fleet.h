@@ -127,6 +127,7 @@ enum {
     SIM_DEV_AWAY = 2,    /* taken off the network for a while */
     SIM_DEV_SLEEPER = 4, /* sleeps when idle */
     SIM_DEV_V3ONLY = 8,  /* answers SNMPv3 only (--v3-only) */
+    SIM_DEV_STEPS = 16,  /* tells its supplies' levels in steps of a tenth (a third of the fleet) */
 };
 
 typedef struct {
@@ -141,6 +142,7 @@ typedef struct {
     uint32_t pages, colour, large, duplex, copy;
     uint32_t large_colour; /* colour pages of the large ones */
     float acc;             /* pages not yet printed */
+    float coverage;        /* its supplies' use per page, times the model's (0.5 .. 2) */
     int64_t boot_s;
     int64_t last_print_s;
     int64_t away_until;
@@ -175,11 +177,14 @@ typedef struct {
     int model_count;
     double weight_sum;
     sim_device_t *devices;
-    int32_t *slots;       /* address slot -> device, -1 empty */
-    uint32_t *read_total; /* device -> the total a counter read last served
+    int32_t *slots;         /* address slot -> device, -1 empty */
+    uint32_t *read_total;   /* device -> the total a counter read last served
                              since its last reset (what a collector can know) */
-    uint32_t slot_count;  /* devices plus spare addresses for moves */
-    int64_t sim_s;        /* stepped up to here */
+    uint32_t *reset_before; /* device -> read_total at a reset not yet read twice
+                               (two passes) since; UINT32_MAX none */
+    int64_t *reset_read_s;  /* device -> when the first read after it was; 0 none yet */
+    uint32_t slot_count;    /* devices plus spare addresses for moves */
+    int64_t sim_s;          /* stepped up to here */
     double real_start;
     FILE *truth;
     uint64_t truth_lines;
