@@ -114,13 +114,16 @@ print(f"  alert passes: {took:.0f} s simulated at the most, every {interval:.0f}
 records = [json.loads(l) for l in open(portal_path)]
 reported = collections.OrderedDict()
 raw_alert_records = sum(r["kind"] == "alert" for r in records)
-event_records = 0
+event_records = supply_requests = 0
 for r in records:
     if r["kind"] != "alert-event":
         continue
     event_records += 1
     e = r["reading"]
     a = e.get("alert", {})
+    if a.get("code") == "supply_request":
+        supply_requests += 1  # the supplies actor's, not the device's (supplies.month judges them)
+        continue
     rid = a.get("alert_id")
     x = reported.setdefault(rid, {"device": index_of.get(address_of(e.get("address"))),
                                   "code": a.get("code"), "category": a.get("category"),

@@ -15,7 +15,7 @@ LATEST-DIR   one file per device and loop, "opendca latest ... --json"
              after a kill (ADDRESS:PORT_LOOP.TAG.json).
 
 A reading is named by (kind, device, read time): the header's device id
-and finished_ms; an event by (event, device id, type, at_ms); an alert
+and finished_ms; an event by (event, device id, type, at_ms, supply index); an alert
 event by (alert-event, alert id, type, at_ms).
 
 Accepted: every reading of a record the collector logged as enqueued
@@ -45,7 +45,9 @@ import sys
 
 def name(kind, r):
     if kind == "event":
-        return ("event", r.get("device_id", ""), r.get("type", ""), int(r.get("at_ms", 0)))
+        # A reading's supply events: one each supply.
+        return ("event", r.get("device_id", ""), r.get("type", ""), int(r.get("at_ms", 0)),
+                int(r.get("supply_index", 0)))
     if kind == "alert-event":  # triage's: each alert raised, changed, cleared once
         return ("alert-event", r.get("alert", {}).get("alert_id", ""), r.get("type", ""),
                 int(r.get("at_ms", 0)))
