@@ -181,8 +181,11 @@ told = found + late + missed
 print(f"    issue 18's bound (0 late, 0 missed, 0 spurious): "
       f"{'met' if not (late or missed or spurious) else 'NOT met yet'}; this check holds "
       f"missed <= 5 %, late <= 25 % of {told}, spurious <= 5 % of {n_req}")
-ok = ok and (found > 0 or seconds < 21 * DAY) and missed <= 0.05 * told and \
-    late <= 0.25 * told and spurious <= 0.05 * max(n_req, 1)
+# A run shorter than three weeks (the sanitizers') holds a handful of
+# supplies that ran out after a week's history: too few for shares.
+if seconds >= 21 * DAY:
+    ok = ok and found > 0 and missed <= 0.05 * told and late <= 0.25 * told and \
+        spurious <= 0.05 * max(n_req, 1)
 
 # Replacements.
 rfound = rmissed = rspurious = rlate = 0
