@@ -302,7 +302,7 @@ odc_forecast_week (const int64_t *day_pages, size_t n, int weekday, double day_d
     memset (out, 0, sizeof *out);
     out->weekday = weekday;
     out->day_done = day_done < 0 ? 0 : day_done > 1 ? 1 : day_done;
-    double sum[7] = {0}, all = 0;
+    double sum[7] = {0};
     int count[7] = {0};
     /*  day_pages[n - 1] is today's (weekday), not over yet: not used;
         day i is n - 1 - i days before. */
@@ -313,7 +313,6 @@ odc_forecast_week (const int64_t *day_pages, size_t n, int weekday, double day_d
         double v = (double)(day_pages[i] - day_pages[i - 1]);
         sum[wd] += v;
         count[wd]++;
-        all += v;
         out->days++;
     }
     /*  A day of the week not seen: the mean of the days seen of its kind
@@ -334,7 +333,6 @@ odc_forecast_week (const int64_t *day_pages, size_t n, int weekday, double day_d
                                                  : 0;
     }
     out->weekdays_unseen = out->days > 0 && !kind_n[0];
-    (void)all;
 }
 
 double
