@@ -316,7 +316,7 @@ odc_forecast_week (const int64_t *day_pages, size_t n, int weekday, double day_d
         out->days++;
     }
     /*  A day of the week not seen: the mean of the days seen of its kind
-        (Monday to Friday, or the weekend); of all days when none is. */
+        (Monday to Friday, or the weekend). */
     double kind_sum[2] = {0}, kind_n[2] = {0};
     for (int d = 0; d < 7; d++) {
         int weekend = d == 0 || d == 6;
